@@ -1,0 +1,7 @@
+# SPDX-License-Identifier: Apache-2.0
+# -DKL_SANITIZE=address,undefined: every target, no recovery, so a finding fails the test.
+if(KL_SANITIZE)
+        add_compile_options(-fsanitize=${KL_SANITIZE} -fno-sanitize-recover=all
+                            -fno-omit-frame-pointer)
+        add_link_options(-fsanitize=${KL_SANITIZE})
+endif()

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* String table for enum kl_err. */
+#include "err.h"
+
+const char *kl_err_str(int err)
+{
+        switch (err) {
+        case KL_OK:
+                return "success";
+        case KL_ERR_NOMEM:
+                return "out of memory";
+        case KL_ERR_INVAL:
+                return "invalid argument or malformed input";
+        case KL_ERR_TOO_LONG:
+                return "input too long";
+        case KL_ERR_IO:
+                return "I/O error";
+        case KL_ERR_SYSTEM:
+                return "system call failed";
+        case KL_ERR_INTERNAL:
+                return "internal error";
+        case KL_ERR_NOT_FOUND:
+                return "not found";
+        case KL_ERR_EXISTS:
+                return "already exists";
+        case KL_ERR_UNSUPPORTED:
+                return "not supported";
+        case KL_ERR_CONFIG:
+                return "configuration error";
+        case KL_ERR_CRYPTO:
+                return "cryptographic operation failed";
+        case KL_ERR_VERIFY:
+                return "verification failed";
+        case KL_ERR_KEY_MISMATCH:
+                return "keys do not match";
+        case KL_ERR_TPM:
+                return "TPM command failed";
+        case KL_ERR_TPM_OPEN:
+                return "TPM could not be opened";
+        case KL_ERR_TPM_RETRY:
+                return "TPM busy, retry";
+        case KL_ERR_TPM_AUTH:
+                return "TPM authorization failed";
+        case KL_ERR_TPM_LOCKOUT:
+                return "TPM in dictionary-attack lockout";
+        case KL_ERR_TPM_HANDLE:
+                return "TPM handle does not exist";
+        case KL_ERR_HTTP:
+                return "HTTP transport error";
+        case KL_ERR_HTTP_STATUS:
+                return "unexpected HTTP status";
+        case KL_ERR_DB:
+                return "database error";
+        default:
+                return "unknown error";
+        }
+}

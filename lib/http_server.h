@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * HTTP(S) server on libmicrohttpd; the only module that includes
+ * microhttpd.h. It collects each request body up to a cap (413 beyond it),
+ * then calls one handler with the whole request; the handler fills a reply.
+ * With tls.client_ca_pem set, a connection without a client certificate
+ * that verifies against that CA is refused before any handler runs (mTLS).
+ * Connection count, per-IP count, idle timeout and per-connection memory
+ * are bounded so slow clients cannot starve the service.
+ */
+#ifndef KL_HTTP_SERVER_H
+#define KL_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+struct kl_http_server;
+struct kl_http_request; /* opaque; valid during the handler call only */
+
+struct kl_http_reply {
+        int status;
+        char *body;               /* heap; freed by the server after sending; NULL = empty */
+        const char *content_type; /* NULL = "application/json" */
+};
+
+typedef void (*kl_http_handler)(void *ctx, const struct kl_http_request *req,
+                                struct kl_http_reply *reply);
+
+struct kl_http_server_options {
+        const char *host;          /* bind address (IPv4/IPv6 literal or name); NULL = any */
+        uint16_t port;             /* 0 = pick a free port (see kl_http_server_port) */
+        size_t max_body;           /* 0 = 1 MiB */
+        unsigned connection_limit; /* 0 = 256 */
+        unsigned per_ip_limit;     /* 0 = no limit */
+        unsigned timeout_s;        /* idle timeout; 0 = 30 */
+        unsigned threads;          /* worker threads; 0 = 1 */
+        /* TLS: all NULL = plain HTTP. PEM text, not file names. */
+        const char *tls_cert_pem;
+        const char *tls_key_pem;
+        const char *tls_client_ca_pem; /* set = require and verify client certificates */
+};
+
+int kl_http_server_start(const struct kl_http_server_options *opts, kl_http_handler handler,
+                         void *ctx, struct kl_http_server **ret);
+void kl_http_server_stop(struct kl_http_server *srv); /* NULL-safe; waits for handlers */
+uint16_t kl_http_server_port(const struct kl_http_server *srv);
+
+const char *kl_http_request_method(const struct kl_http_request *req);
+/* Path without the query string, percent-decoded by libmicrohttpd. */
+const char *kl_http_request_path(const struct kl_http_request *req);
+/* A query argument, or NULL when absent. */
+const char *kl_http_request_query(const struct kl_http_request *req, const char *key);
+const char *kl_http_request_header(const struct kl_http_request *req, const char *name);
+/* The body (NUL-terminated for convenience; may hold NULs). */
+const char *kl_http_request_body(const struct kl_http_request *req, size_t *ret_len);
+/* The client certificate's subject CN under mTLS, NULL otherwise. */
+const char *kl_http_request_peer_cn(const struct kl_http_request *req);
+
+/* Sets reply to a Keylime JSON envelope; takes ownership of results (NULL = {}). */
+void kl_http_reply_json(struct kl_http_reply *reply, int code, const char *status,
+                        struct json_object *results);
+
+#endif

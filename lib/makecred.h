@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * TPM2_MakeCredential in software (TPM 2.0 Part 1, 24 "Credential
+ * Protection"; Part 2 TPM2B_ID_OBJECT): the registrar's challenge that only
+ * the TPM holding the EK can open, and only for the named AK. Output is the
+ * tpm2-tools credential file layout Keylime sends as "blob":
+ *   u32be 0xBADCC0DE || u32be 1 || TPM2B_ID_OBJECT || TPM2B_ENCRYPTED_SECRET
+ * RSA EKs: OAEP(nameAlg, label "IDENTITY\0") of a random seed; ECC EKs:
+ * ephemeral ECDH, seed = KDFe. Only sha256/sha384 name algorithms and AES
+ * symmetric definitions are supported.
+ */
+#ifndef KL_MAKECRED_H
+#define KL_MAKECRED_H
+
+#include <openssl/types.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kl_tpm_public;
+
+/* SP 800-108 counter-mode KDF as TPM 2.0 Part 1 11.4.10.2 (KDFa). */
+int kl_kdfa(const char *hash, const uint8_t *key, size_t key_len, const char *label,
+            const uint8_t *ctx_u, size_t ctx_u_len, const uint8_t *ctx_v, size_t ctx_v_len,
+            unsigned bits, uint8_t *out);
+/* TPM 2.0 Part 1 11.4.10.3 (KDFe) for ECDH. */
+int kl_kdfe(const char *hash, const uint8_t *z, size_t z_len, const char *label,
+            const uint8_t *party_u, size_t party_u_len, const uint8_t *party_v,
+            size_t party_v_len, unsigned bits, uint8_t *out);
+
+/*
+ * Builds the credential blob for credential (1..64 bytes) bound to the AK
+ * name, encrypted to the EK. Caller owns *ret_blob.
+ */
+int kl_makecred(const struct kl_tpm_public *ek, const uint8_t *ak_name, size_t ak_name_len,
+                const uint8_t *credential, size_t cred_len, uint8_t **ret_blob,
+                size_t *ret_len);
+
+/*
+ * Deterministic variant for tests: the RSA seed (nameAlg size) or the ECC
+ * ephemeral private key is given instead of drawn at random. Exactly one of
+ * seed / ephemeral must be non-NULL for the EK type.
+ */
+int kl_makecred_fixed(const struct kl_tpm_public *ek, const uint8_t *ak_name,
+                      size_t ak_name_len, const uint8_t *credential, size_t cred_len,
+                      const uint8_t *seed, size_t seed_len, EVP_PKEY *ephemeral,
+                      uint8_t **ret_blob, size_t *ret_len);
+
+/* Splits a blob into its TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET bodies (lent pointers). */
+int kl_credblob_split(const uint8_t *blob, size_t len, const uint8_t **ret_id_object,
+                      size_t *ret_id_len, const uint8_t **ret_secret, size_t *ret_secret_len);
+
+#endif

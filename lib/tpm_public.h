@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Software view of TPM public areas (TPM 2.0 Part 2, TPM2B_PUBLIC) as they
+ * travel in Keylime messages (ek_tpm, aik_tpm): strict unmarshalling, the
+ * object Name, and conversion to an OpenSSL public key. No TPM needed; used
+ * by the registrar stub and the agent alike.
+ */
+#ifndef KL_TPM_PUBLIC_H
+#define KL_TPM_PUBLIC_H
+
+#include <openssl/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kl_tpm_public; /* opaque: an unmarshalled TPMT_PUBLIC */
+
+/* Parses a marshalled TPM2B_PUBLIC; the whole buffer must be consumed. */
+int kl_tpm_public_parse(const uint8_t *buf, size_t len, struct kl_tpm_public **ret);
+void kl_tpm_public_free(struct kl_tpm_public *p);
+
+/* nameAlg (u16 BE) || H_nameAlg(TPMT_PUBLIC). out holds 2 + KL_MAX_DIGEST_LEN. */
+int kl_tpm_public_name(const struct kl_tpm_public *p, uint8_t *out, size_t *ret_len);
+/* RSA or ECC public key as an EVP_PKEY (caller frees). */
+int kl_tpm_public_to_pkey(const struct kl_tpm_public *p, EVP_PKEY **ret_key);
+/* "sha1", "sha256", ... for the nameAlg; NULL if unknown. */
+const char *kl_tpm_public_name_alg(const struct kl_tpm_public *p);
+bool kl_tpm_public_is_rsa(const struct kl_tpm_public *p);
+
+#endif
