@@ -1,2 +1,489 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* placeholder: being written */
+/*
+ * HTTP(S) server on libmicrohttpd (GnuTLS). The only file that includes
+ * microhttpd.h and gnutls. Each request body is gathered into per-connection
+ * state up to max_body; beyond it the client gets 413 and the handler never
+ * runs. Under mTLS every request is checked against the client CA before
+ * routing and a failing connection is closed without any answer, so an
+ * unauthenticated peer learns nothing about the routes.
+ */
+#include "http_server.h"
+
+#include <errno.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "err.h"
+#include "json.h"
+#include "log.h"
+
+#define DEFAULT_MAX_BODY   (1024 * 1024)
+#define DEFAULT_CONN_LIMIT 256
+#define DEFAULT_TIMEOUT_S  30
+/* Per-connection MHD pool: headers and bookkeeping only; bodies live in our buffer. */
+#define CONN_MEMORY_LIMIT (64 * 1024)
+/*
+ * A chunked upload has no Content-Length to refuse up front; past max_body we
+ * drop its bytes so the 413 can still be sent, but only up to this much.
+ */
+#define DISCARD_LIMIT ((size_t)16 * 1024 * 1024)
+#define PEER_CN_MAX   256
+
+struct kl_http_server {
+        struct MHD_Daemon *daemon;
+        kl_http_handler handler;
+        void *ctx;
+        size_t max_body;
+        bool mtls;
+        atomic_bool running; /* MHD log lines matter during startup, are noise after */
+        uint16_t port;
+};
+
+/* Per-request state, hung on MHD's con_cls. */
+struct conn_state {
+        char *body;
+        size_t len;
+        size_t cap;
+        size_t discarded;
+        bool too_big;
+        char peer_cn[PEER_CN_MAX];
+        bool has_peer_cn;
+};
+
+struct kl_http_request {
+        struct MHD_Connection *conn;
+        const char *method;
+        const char *path;
+        const char *body;
+        size_t body_len;
+        const char *peer_cn;
+};
+
+__attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const char *fmt,
+                                                              va_list ap)
+{
+        struct kl_http_server *srv = cls;
+        char msg[512];
+        size_t n;
+
+        if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+                return;
+        n = strlen(msg);
+        while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+                msg[--n] = '\0';
+        /* After startup these are mostly peers misbehaving: keep them out of the default log. */
+        if (atomic_load(&srv->running))
+                log_debug("libmicrohttpd: %s", msg);
+        else
+                log_warn("libmicrohttpd: %s", msg);
+}
+
+static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                              enum MHD_RequestTerminationCode toe)
+{
+        struct conn_state *st = *con_cls;
+
+        (void)cls;
+        (void)conn;
+        (void)toe;
+        if (st == NULL)
+                return;
+        /* Bodies may carry auth tags or keys: wipe before free. */
+        if (st->body != NULL) {
+                memset(st->body, 0, st->cap);
+                free(st->body);
+        }
+        free(st);
+        *con_cls = NULL;
+}
+
+static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct kl_http_reply *reply)
+{
+        struct MHD_Response *resp;
+        enum MHD_Result ret;
+        int status = reply->status;
+
+        if (status < 100 || status > 599)
+                status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        if (reply->body != NULL) {
+                resp = MHD_create_response_from_buffer(strlen(reply->body), reply->body,
+                                                       MHD_RESPMEM_MUST_FREE);
+                if (resp == NULL) {
+                        free(reply->body);
+                        reply->body = NULL;
+                        return MHD_NO;
+                }
+                reply->body = NULL; /* MHD frees it */
+        } else {
+                resp = MHD_create_response_from_buffer(0, (void *)(uintptr_t) "",
+                                                       MHD_RESPMEM_PERSISTENT);
+                if (resp == NULL)
+                        return MHD_NO;
+        }
+        if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                    reply->content_type != NULL ? reply->content_type
+                                                                : "application/json") !=
+            MHD_YES) {
+                MHD_destroy_response(resp);
+                return MHD_NO;
+        }
+        ret = MHD_queue_response(conn, (unsigned int)status, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
+static enum MHD_Result reply_simple(struct MHD_Connection *conn, int code, const char *status)
+{
+        struct kl_http_reply reply = {0};
+
+        kl_http_reply_json(&reply, code, status, NULL);
+        return queue_reply(conn, &reply);
+}
+
+/*
+ * mTLS gate: the peer must have presented a certificate that chains to the
+ * client CA given as MHD_OPTION_HTTPS_MEM_TRUST. GnuTLS only *requests* the
+ * certificate during the handshake, so absence is caught here.
+ */
+static int check_peer(struct MHD_Connection *conn, struct conn_state *st)
+{
+        const union MHD_ConnectionInfo *ci;
+        gnutls_session_t session;
+        const gnutls_datum_t *certs;
+        gnutls_x509_crt_t crt = NULL;
+        unsigned int status = 0;
+        unsigned int n = 0;
+        size_t cn_len = sizeof(st->peer_cn);
+        int r = KL_ERR_VERIFY;
+
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        if (ci == NULL || ci->tls_session == NULL)
+                goto out;
+        session = (gnutls_session_t)ci->tls_session;
+        if (gnutls_certificate_type_get(session) != GNUTLS_CRT_X509)
+                goto out;
+        certs = gnutls_certificate_get_peers(session, &n);
+        if (certs == NULL || n == 0) {
+                log_debug("mTLS: client sent no certificate");
+                goto out;
+        }
+        if (gnutls_certificate_verify_peers2(session, &status) != GNUTLS_E_SUCCESS ||
+            status != 0) {
+                log_debug("mTLS: client certificate did not verify (status 0x%x)", status);
+                goto out;
+        }
+        if (gnutls_x509_crt_init(&crt) != GNUTLS_E_SUCCESS)
+                goto out;
+        if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) != GNUTLS_E_SUCCESS)
+                goto out;
+        if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, st->peer_cn,
+                                          &cn_len) == GNUTLS_E_SUCCESS &&
+            cn_len < sizeof(st->peer_cn) && strlen(st->peer_cn) == cn_len)
+                st->has_peer_cn = true;
+        else
+                st->peer_cn[0] = '\0'; /* no CN (or one with a NUL): still authenticated */
+        r = 0;
+out:
+        if (crt != NULL)
+                gnutls_x509_crt_deinit(crt);
+        return r;
+}
+
+/* Parses a Content-Length header; false when absent or not a plain decimal. */
+static bool content_length(struct MHD_Connection *conn, unsigned long long *ret)
+{
+        const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_CONTENT_LENGTH);
+        char *end = NULL;
+        unsigned long long n;
+
+        if (v == NULL || *v < '0' || *v > '9')
+                return false;
+        errno = 0;
+        n = strtoull(v, &end, 10);
+        if (errno != 0 || end == v || *end != '\0')
+                return false;
+        *ret = n;
+        return true;
+}
+
+static bool append_body(struct conn_state *st, const char *data, size_t len, size_t max)
+{
+        size_t want;
+        char *nb;
+
+        if (st->too_big || len > max - st->len) { /* st->len <= max always holds */
+                st->too_big = true;
+                st->discarded += len;
+                return st->discarded <= DISCARD_LIMIT;
+        }
+        want = st->len + len + 1;
+        if (want > st->cap) {
+                size_t cap = st->cap != 0 ? st->cap : 4096;
+
+                while (cap < want)
+                        cap *= 2;
+                if (cap > max + 1)
+                        cap = max + 1;
+                nb = malloc(cap);
+                if (nb == NULL)
+                        return false;
+                /* Copy then wipe, rather than realloc, so no stale copy of the body survives. */
+                if (st->body != NULL) {
+                        memcpy(nb, st->body, st->len);
+                        memset(st->body, 0, st->cap);
+                        free(st->body);
+                }
+                st->body = nb;
+                st->cap = cap;
+        }
+        memcpy(st->body + st->len, data, len);
+        st->len += len;
+        st->body[st->len] = '\0';
+        return true;
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **con_cls)
+{
+        struct kl_http_server *srv = cls;
+        struct conn_state *st = *con_cls;
+        struct kl_http_reply reply = {0};
+        struct kl_http_request req;
+        unsigned long long clen;
+
+        (void)version;
+        if (st == NULL) {
+                /* First call: headers only. Authenticate and size-check before any body. */
+                if ((st = calloc(1, sizeof(*st))) == NULL)
+                        return MHD_NO;
+                *con_cls = st;
+                if (srv->mtls && check_peer(conn, st) < 0) {
+                        log_debug("refusing request from unauthenticated TLS peer");
+                        return MHD_NO; /* closes the connection, no response */
+                }
+                if (content_length(conn, &clen) && clen > srv->max_body) {
+                        st->too_big = true;
+                        return reply_simple(conn, 413,
+                                            "Request body too large");
+                }
+                return MHD_YES;
+        }
+        if (*upload_data_size != 0) {
+                if (!append_body(st, upload_data, *upload_data_size, srv->max_body))
+                        return MHD_NO;
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
+        if (st->too_big)
+                return reply_simple(conn, 413, "Request body too large");
+
+        req.conn = conn;
+        req.method = method;
+        req.path = url;
+        req.body = st->body != NULL ? st->body : "";
+        req.body_len = st->len;
+        req.peer_cn = st->has_peer_cn ? st->peer_cn : NULL;
+        srv->handler(srv->ctx, &req, &reply);
+        if (reply.status == 0 && reply.body == NULL)
+                kl_http_reply_json(&reply, 500, "Internal Server Error", NULL);
+        return queue_reply(conn, &reply);
+}
+
+/* Resolves host (literal or name) into storage with the port filled in. */
+static int resolve_bind(const char *host, uint16_t port, struct sockaddr_storage *ss,
+                        socklen_t *ret_len)
+{
+        struct addrinfo hints = {0};
+        struct addrinfo *res = NULL;
+        int rc;
+
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_PASSIVE;
+        rc = getaddrinfo(host, NULL, &hints, &res);
+        if (rc != 0 || res == NULL) {
+                log_error("cannot resolve listen address '%.100s': %s", host,
+                          gai_strerror(rc));
+                return KL_ERR_INVAL;
+        }
+        if (res->ai_addrlen > sizeof(*ss)) {
+                freeaddrinfo(res);
+                return KL_ERR_INTERNAL;
+        }
+        memset(ss, 0, sizeof(*ss));
+        memcpy(ss, res->ai_addr, res->ai_addrlen);
+        *ret_len = (socklen_t)res->ai_addrlen;
+        freeaddrinfo(res);
+        if (ss->ss_family == AF_INET)
+                ((struct sockaddr_in *)ss)->sin_port = htons(port);
+        else if (ss->ss_family == AF_INET6)
+                ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+        else
+                return KL_ERR_UNSUPPORTED;
+        return 0;
+}
+
+static struct MHD_Daemon *start_daemon(struct kl_http_server *srv,
+                                       const struct kl_http_server_options *o,
+                                       unsigned int flags, const struct sockaddr *sa)
+{
+        struct MHD_OptionItem opts[16];
+        unsigned int threads = o->threads != 0 ? o->threads : 1;
+        size_t i = 0;
+
+        opts[i++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger,
+                                            srv};
+        opts[i++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
+                                            (intptr_t)request_completed, NULL};
+        opts[i++] = (struct MHD_OptionItem){
+                MHD_OPTION_CONNECTION_LIMIT,
+                o->connection_limit != 0 ? o->connection_limit : DEFAULT_CONN_LIMIT, NULL};
+        if (o->per_ip_limit != 0)
+                opts[i++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                                    o->per_ip_limit, NULL};
+        opts[i++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                            o->timeout_s != 0 ? o->timeout_s
+                                                              : DEFAULT_TIMEOUT_S,
+                                            NULL};
+        opts[i++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                            CONN_MEMORY_LIMIT, NULL};
+        if (threads > 1)
+                opts[i++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
+        if (sa != NULL)
+                opts[i++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)(uintptr_t)sa};
+        if (o->tls_cert_pem != NULL) {
+                opts[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+                                                    (void *)(uintptr_t)o->tls_cert_pem};
+                opts[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+                                                    (void *)(uintptr_t)o->tls_key_pem};
+                if (o->tls_client_ca_pem != NULL)
+                        opts[i++] = (struct MHD_OptionItem){
+                                MHD_OPTION_HTTPS_MEM_TRUST, 0,
+                                (void *)(uintptr_t)o->tls_client_ca_pem};
+        }
+        opts[i++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+
+        return MHD_start_daemon(flags, o->port, NULL, NULL, access_handler, srv,
+                                MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+}
+
+int kl_http_server_start(const struct kl_http_server_options *opts, kl_http_handler handler,
+                         void *ctx, struct kl_http_server **ret)
+{
+        struct kl_http_server *srv = NULL;
+        struct sockaddr_storage ss;
+        socklen_t ss_len = 0;
+        const union MHD_DaemonInfo *di;
+        unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_AUTO;
+        int r = KL_ERR_INVAL;
+
+        if (opts == NULL || handler == NULL || ret == NULL)
+                goto out;
+        if ((opts->tls_cert_pem == NULL) != (opts->tls_key_pem == NULL) ||
+            (opts->tls_client_ca_pem != NULL && opts->tls_cert_pem == NULL))
+                goto out;
+        r = KL_ERR_NOMEM;
+        if ((srv = calloc(1, sizeof(*srv))) == NULL)
+                goto out;
+        srv->handler = handler;
+        srv->ctx = ctx;
+        srv->max_body = opts->max_body != 0 ? opts->max_body : DEFAULT_MAX_BODY;
+        srv->mtls = opts->tls_client_ca_pem != NULL;
+        atomic_init(&srv->running, false);
+        if (opts->tls_cert_pem != NULL)
+                flags |= MHD_USE_TLS;
+
+        if (opts->host != NULL) {
+                if ((r = resolve_bind(opts->host, opts->port, &ss, &ss_len)) < 0)
+                        goto out;
+                if (ss.ss_family == AF_INET6)
+                        flags |= MHD_USE_IPv6;
+                srv->daemon = start_daemon(srv, opts, flags, (const struct sockaddr *)&ss);
+        } else {
+                srv->daemon = start_daemon(srv, opts, flags | MHD_USE_DUAL_STACK, NULL);
+                /* Hosts without IPv6 cannot open a dual-stack socket: fall back to IPv4. */
+                if (srv->daemon == NULL)
+                        srv->daemon = start_daemon(srv, opts, flags, NULL);
+        }
+        if (srv->daemon == NULL) {
+                log_error("cannot start HTTP server on %.100s port %u", opts->host != NULL ? opts->host : "*",
+                          (unsigned)opts->port);
+                r = KL_ERR_SYSTEM;
+                goto out;
+        }
+        di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+        srv->port = di != NULL ? di->port : opts->port;
+        atomic_store(&srv->running, true);
+        *ret = srv;
+        srv = NULL;
+        r = 0;
+out:
+        kl_http_server_stop(srv);
+        return r;
+}
+
+void kl_http_server_stop(struct kl_http_server *srv)
+{
+        if (srv == NULL)
+                return;
+        if (srv->daemon != NULL)
+                MHD_stop_daemon(srv->daemon); /* joins the worker threads */
+        free(srv);
+}
+
+uint16_t kl_http_server_port(const struct kl_http_server *srv)
+{
+        return srv != NULL ? srv->port : 0;
+}
+
+const char *kl_http_request_method(const struct kl_http_request *req)
+{
+        return req->method;
+}
+
+const char *kl_http_request_path(const struct kl_http_request *req)
+{
+        return req->path;
+}
+
+const char *kl_http_request_query(const struct kl_http_request *req, const char *key)
+{
+        return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *kl_http_request_header(const struct kl_http_request *req, const char *name)
+{
+        return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *kl_http_request_body(const struct kl_http_request *req, size_t *ret_len)
+{
+        if (ret_len != NULL)
+                *ret_len = req->body_len;
+        return req->body;
+}
+
+const char *kl_http_request_peer_cn(const struct kl_http_request *req)
+{
+        return req->peer_cn;
+}
+
+void kl_http_reply_json(struct kl_http_reply *reply, int code, const char *status,
+                        struct json_object *results)
+{
+        free(reply->body);
+        reply->content_type = NULL;
+        reply->body = kl_json_envelope(code, status, results);
+        reply->status = reply->body != NULL ? code : 500;
+}

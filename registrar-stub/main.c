@@ -1,5 +1,241 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-int main(void)
+/*
+ * keylime_registrar_stub: a small Keylime-compatible registrar (API 2.1-2.6)
+ * for tests and demos. Lifecycle only: options, database, HTTP server,
+ * signals. Signals are blocked before libmicrohttpd starts its threads and
+ * read synchronously here, so no handler ever runs in signal context.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "err.h"
+#include "http_server.h"
+#include "log.h"
+#include "store.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:8890"
+#define DEFAULT_DB     "./registrar.sqlite"
+#define MAX_BODY       (1024 * 1024)
+
+struct options {
+        const char *listen;
+        const char *db;
+        const char *ek_ca_dir;
+        const char *port_file;
+        bool require_ek_cert;
+};
+
+static void usage(FILE *f)
 {
+        fprintf(f,
+                "Usage: keylime_registrar_stub [OPTIONS]\n"
+                "Keylime-compatible registrar stub (registrar API %s) over plain HTTP.\n"
+                "\n"
+                "  --listen HOST:PORT   address to listen on (default %s); IPv6 as [::1]:8890;\n"
+                "                       port 0 picks a free port (see --port-file)\n"
+                "  --db PATH            SQLite database (default %s); \":memory:\" keeps\n"
+                "                       nothing on disk\n"
+                "  --ek-ca-dir DIR      directory of PEM CA certificates; EK certificates must\n"
+                "                       chain to one of them (refused with 403 otherwise)\n"
+                "  --require-ek-cert    refuse registrations without an EK certificate (403)\n"
+                "  --log-level LEVEL    error, warn, info (default) or debug\n"
+                "  --port-file FILE     write the bound port number to FILE once listening\n"
+                "  --version            print the version and exit\n"
+                "  --help               show this help and exit\n"
+                "\n"
+                "Runs until SIGINT or SIGTERM.\n",
+                REG_API_CURRENT_VERSION, DEFAULT_LISTEN, DEFAULT_DB);
+}
+
+/* "HOST:PORT" or "[V6]:PORT" into host (caller buffer) and port. */
+static int parse_listen(const char *s, char *host, size_t host_len, uint16_t *ret_port)
+{
+        const char *colon;
+        const char *h = s;
+        size_t hlen;
+        char *end = NULL;
+        unsigned long port;
+
+        if (s[0] == '[') {
+                const char *close = strchr(s, ']');
+
+                if (close == NULL || close[1] != ':')
+                        return KL_ERR_INVAL;
+                h = s + 1;
+                hlen = (size_t)(close - h);
+                colon = close + 1;
+        } else {
+                colon = strrchr(s, ':');
+                if (colon == NULL)
+                        return KL_ERR_INVAL;
+                hlen = (size_t)(colon - s);
+        }
+        if (hlen == 0 || hlen >= host_len)
+                return KL_ERR_INVAL;
+        errno = 0;
+        port = strtoul(colon + 1, &end, 10);
+        if (colon[1] < '0' || colon[1] > '9' || errno != 0 || *end != '\0' || port > 65535)
+                return KL_ERR_INVAL;
+        memcpy(host, h, hlen);
+        host[hlen] = '\0';
+        *ret_port = (uint16_t)port;
         return 0;
+}
+
+static int write_port_file(const char *path, uint16_t port)
+{
+        char tmp[4096];
+        FILE *f;
+        int n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+
+        if (n < 0 || (size_t)n >= sizeof(tmp))
+                return KL_ERR_TOO_LONG;
+        if ((f = fopen(tmp, "we")) == NULL)
+                return KL_ERR_IO;
+        if (fprintf(f, "%u\n", (unsigned)port) < 0) {
+                fclose(f);
+                unlink(tmp);
+                return KL_ERR_IO;
+        }
+        if (fclose(f) != 0 || rename(tmp, path) != 0) { /* readers never see a partial file */
+                unlink(tmp);
+                return KL_ERR_IO;
+        }
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option longopts[] = {
+                {"listen", required_argument, NULL, 'l'},
+                {"db", required_argument, NULL, 'd'},
+                {"ek-ca-dir", required_argument, NULL, 'c'},
+                {"require-ek-cert", no_argument, NULL, 'r'},
+                {"log-level", required_argument, NULL, 'L'},
+                {"port-file", required_argument, NULL, 'p'},
+                {"version", no_argument, NULL, 'V'},
+                {"help", no_argument, NULL, 'h'},
+                {NULL, 0, NULL, 0},
+        };
+        struct options o = {.listen = DEFAULT_LISTEN, .db = DEFAULT_DB};
+        struct kl_http_server_options hopts = {0};
+        struct reg_api_config acfg = {0};
+        struct kl_http_server *srv = NULL;
+        struct reg_store *store = NULL;
+        struct reg_api api;
+        bool api_ready = false;
+        enum kl_log_level level;
+        char host[256];
+        uint16_t port = 0;
+        sigset_t mask;
+        int sig = 0;
+        int ret = 1;
+        int c;
+
+        kl_log_set_ident("keylime_registrar_stub");
+        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'l':
+                        o.listen = optarg;
+                        break;
+                case 'd':
+                        o.db = optarg;
+                        break;
+                case 'c':
+                        o.ek_ca_dir = optarg;
+                        break;
+                case 'r':
+                        o.require_ek_cert = true;
+                        break;
+                case 'L':
+                        if (!kl_log_level_parse(optarg, &level)) {
+                                fprintf(stderr, "unknown log level '%s'\n", optarg);
+                                return 2;
+                        }
+                        kl_log_set_level(level);
+                        break;
+                case 'p':
+                        o.port_file = optarg;
+                        break;
+                case 'V':
+                        printf("keylime_registrar_stub %s (registrar API %s)\n", KL_VERSION,
+                               REG_API_CURRENT_VERSION);
+                        return 0;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (optind != argc) {
+                usage(stderr);
+                return 2;
+        }
+        if (parse_listen(o.listen, host, sizeof(host), &port) < 0) {
+                fprintf(stderr, "invalid --listen '%s' (expected HOST:PORT or [V6]:PORT)\n",
+                        o.listen);
+                return 2;
+        }
+        if (o.ek_ca_dir != NULL && access(o.ek_ca_dir, R_OK | X_OK) != 0) {
+                fprintf(stderr, "cannot read --ek-ca-dir '%s': %s\n", o.ek_ca_dir,
+                        strerror(errno));
+                return 2;
+        }
+
+        /* Before any thread exists, so every later thread inherits the mask. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0) {
+                log_error("pthread_sigmask failed");
+                goto out;
+        }
+        signal(SIGPIPE, SIG_IGN);
+
+        if (reg_store_open(o.db, &store) < 0)
+                goto out;
+        acfg.ek_ca_dir = o.ek_ca_dir;
+        acfg.require_ek_cert = o.require_ek_cert;
+        if (reg_api_init(&api, store, &acfg) < 0)
+                goto out;
+        api_ready = true;
+
+        hopts.host = host;
+        hopts.port = port;
+        hopts.max_body = MAX_BODY;
+        hopts.threads = 2;
+        hopts.per_ip_limit = 64;
+        if (kl_http_server_start(&hopts, reg_api_handle, &api, &srv) < 0)
+                goto out;
+        log_info("listening on %s port %u (db %s%s%s)", host, (unsigned)kl_http_server_port(srv),
+                 o.db, o.ek_ca_dir != NULL ? ", EK CA dir " : "",
+                 o.ek_ca_dir != NULL ? o.ek_ca_dir : "");
+        if (o.port_file != NULL && write_port_file(o.port_file, kl_http_server_port(srv)) < 0) {
+                log_error("cannot write port file '%s': %s", o.port_file, strerror(errno));
+                goto out;
+        }
+
+        for (;;) {
+                if (sigwait(&mask, &sig) != 0)
+                        continue;
+                if (sig == SIGINT || sig == SIGTERM)
+                        break;
+        }
+        log_info("received %s, shutting down", strsignal(sig));
+        ret = 0;
+out:
+        /* Reverse order: no request may be running when the store goes away. */
+        kl_http_server_stop(srv);
+        if (api_ready)
+                reg_api_fini(&api);
+        reg_store_close(store);
+        return ret;
 }

@@ -1,0 +1,737 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Registrar stub routes (Keylime registrar API 2.1-2.6, plain HTTP):
+ *   GET    /version
+ *   POST   /v2[.x]/agents/{id}        register (also POST /v2[.x]/agents, id in body)
+ *   PUT    /v2[.x]/agents/{id}        activate (also PUT|POST .../{id}/activate)
+ *   GET    /v2[.x]/agents[/]          list
+ *   GET    /v2[.x]/agents/{id}        show (404 until activated)
+ *   DELETE /v2[.x]/agents/{id}        delete
+ * Every answer is a {"code","status","results"} envelope. Outside input is
+ * checked field by field with caps before it reaches a parser; refusals are
+ * logged as warnings with their reason, never with the auth tag or key.
+ */
+#include "api.h"
+
+#include <openssl/x509.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64.h"
+#include "crypto.h"
+#include "err.h"
+#include "json.h"
+#include "log.h"
+#include "makecred.h"
+#include "store.h"
+#include "tpm_public.h"
+#include "uuid.h"
+
+/* Caps on field text, well above anything a TPM or a sane agent produces. */
+#define TPM_PUBLIC_TEXT_MAX 8192
+#define CERT_TEXT_MAX       (256 * 1024)
+#define EKCERT_CHAIN_MAX    16
+#define IP_TEXT_MAX         255
+#define AUTH_TAG_TEXT_MAX   256
+#define CREDENTIAL_LEN      32
+#define STATUS_MAX          512
+
+static const char pem_begin[] = "-----BEGIN CERTIFICATE-----";
+
+int reg_api_init(struct reg_api *api, struct reg_store *store, const struct reg_api_config *cfg)
+{
+        memset(api, 0, sizeof(*api));
+        api->store = store;
+        if (cfg != NULL)
+                api->cfg = *cfg;
+        if (pthread_mutex_init(&api->lock, NULL) != 0)
+                return KL_ERR_SYSTEM;
+        return 0;
+}
+
+void reg_api_fini(struct reg_api *api)
+{
+        pthread_mutex_destroy(&api->lock);
+}
+
+/* A refusal: the status text goes to the client and, as a warning, to the log. */
+__attribute__((format(printf, 3, 4))) static void refuse(struct kl_http_reply *reply, int code,
+                                                         const char *fmt, ...)
+{
+        char status[STATUS_MAX];
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vsnprintf(status, sizeof(status), fmt, ap) < 0)
+                status[0] = '\0';
+        va_end(ap);
+        log_warn("refused (%d): %s", code, status);
+        kl_http_reply_json(reply, code, status, NULL);
+}
+
+static void reply_internal(struct kl_http_reply *reply, int r)
+{
+        log_error("internal error: %s", kl_err_str(r));
+        kl_http_reply_json(reply, 500, "Internal Server Error", NULL);
+}
+
+/*
+ * Keylime's Binary type: base64 first, else hex with an optional 0x. Returns
+ * KL_ERR_NOT_FOUND when absent/null, KL_ERR_INVAL when not decodable.
+ */
+static int get_binary(struct json_object *obj, const char *key, uint8_t **ret, size_t *ret_len)
+{
+        const char *s = NULL;
+        size_t n;
+        int r;
+
+        if ((r = kl_json_get_string(obj, key, &s)) < 0)
+                return r;
+        n = strlen(s);
+        if (n == 0)
+                return KL_ERR_NOT_FOUND;
+        if (n > TPM_PUBLIC_TEXT_MAX)
+                return KL_ERR_INVAL;
+        if (kl_b64_decode(s, n, ret, ret_len) == 0)
+                return 0;
+        if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+                s += 2;
+                n -= 2;
+        }
+        if (n > 0 && kl_hex_decode(s, n, ret, ret_len) == 0)
+                return 0;
+        return KL_ERR_INVAL;
+}
+
+/*
+ * ekcert: PEM bundle (first block = EK certificate, the rest untrusted
+ * intermediates as the Rust agent sends them), base64 DER, or ""/null for
+ * none. *ret_cert stays NULL for none.
+ */
+static int parse_ekcert(const char *s, X509 **ret_cert, STACK_OF(X509) **ret_chain)
+{
+        STACK_OF(X509) *chain = NULL;
+        X509 *cert = NULL;
+        X509 *extra = NULL;
+        const char *p;
+        size_t n = strlen(s);
+        int r = KL_ERR_INVAL;
+
+        if (n > CERT_TEXT_MAX)
+                goto out;
+        if (kl_x509_parse_any((const uint8_t *)s, n, &cert) < 0)
+                goto out;
+        if ((chain = sk_X509_new_null()) == NULL) {
+                r = KL_ERR_NOMEM;
+                goto out;
+        }
+        p = strstr(s, pem_begin);
+        if (p != NULL) {
+                /* The first block was the EK certificate; every further one is a chain link. */
+                while ((p = strstr(p + 1, pem_begin)) != NULL) {
+                        if (sk_X509_num(chain) >= EKCERT_CHAIN_MAX)
+                                goto out;
+                        if (kl_x509_parse_any((const uint8_t *)p, strlen(p), &extra) < 0)
+                                goto out;
+                        if (sk_X509_push(chain, extra) <= 0) {
+                                X509_free(extra);
+                                r = KL_ERR_NOMEM;
+                                goto out;
+                        }
+                }
+        }
+        *ret_cert = cert;
+        *ret_chain = chain;
+        cert = NULL;
+        chain = NULL;
+        r = 0;
+out:
+        X509_free(cert);
+        sk_X509_pop_free(chain, X509_free);
+        return r;
+}
+
+/* mtls_cert is OneOf(Certificate, "disabled"); stored as given. */
+static bool mtls_cert_ok(const char *s)
+{
+        X509 *c = NULL;
+        size_t n = strlen(s);
+
+        if (strcmp(s, "disabled") == 0)
+                return true;
+        if (n > CERT_TEXT_MAX || kl_x509_parse_any((const uint8_t *)s, n, &c) < 0)
+                return false;
+        X509_free(c);
+        return true;
+}
+
+/* port: integer, or a decimal string as in the upstream docs example; -1 = none. */
+static int get_port(struct json_object *obj, int64_t *ret)
+{
+        struct json_object *v = NULL;
+        int64_t port;
+
+        if (!json_object_object_get_ex(obj, "port", &v) || v == NULL) {
+                *ret = -1;
+                return 0;
+        }
+        if (json_object_is_type(v, json_type_int)) {
+                port = json_object_get_int64(v);
+        } else if (json_object_is_type(v, json_type_string)) {
+                const char *s = json_object_get_string(v);
+                size_t n = strlen(s);
+
+                if (n == 0 || n > 5 || strspn(s, "0123456789") != n)
+                        return KL_ERR_INVAL;
+                port = strtol(s, NULL, 10); /* at most 5 digits: cannot overflow */
+        } else {
+                return KL_ERR_INVAL;
+        }
+        if (port < 0 || port > 65535)
+                return KL_ERR_INVAL;
+        *ret = port;
+        return 0;
+}
+
+/* Optional string field: absent/null → *ret NULL. */
+static int get_opt_string(struct json_object *obj, const char *key, size_t max, const char **ret)
+{
+        int r = kl_json_get_string(obj, key, ret);
+
+        if (r == KL_ERR_NOT_FOUND) {
+                *ret = NULL;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        return strlen(*ret) <= max ? 0 : KL_ERR_INVAL;
+}
+
+/* 32 characters from [A-Za-z0-9], unbiased (rejection sampling). */
+static int random_credential(uint8_t out[CREDENTIAL_LEN])
+{
+        static const char alphabet[] =
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        uint8_t rnd[64];
+        size_t have = 0;
+        int r;
+
+        while (have < CREDENTIAL_LEN) {
+                if ((r = kl_random_bytes(rnd, sizeof(rnd))) < 0)
+                        goto out;
+                for (size_t i = 0; i < sizeof(rnd) && have < CREDENTIAL_LEN; i++) {
+                        if (rnd[i] < 62 * 4)
+                                out[have++] = (uint8_t)alphabet[rnd[i] % 62];
+                }
+        }
+        r = 0;
+out:
+        kl_wipe(rnd, sizeof(rnd));
+        return r;
+}
+
+static bool blob_equal(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
+{
+        return a_len == b_len && (a_len == 0 || memcmp(a, b, a_len) == 0);
+}
+
+/*
+ * CVE-2025-13609 class: a known agent ID may not silently change its TPM
+ * identity. A previously unset value may be filled in; clearing or changing
+ * a set one is refused.
+ */
+static bool identity_changed(const struct reg_agent *old, const struct reg_agent *new)
+{
+        if (old->ek_tpm != NULL &&
+            !blob_equal(old->ek_tpm, old->ek_tpm_len, new->ek_tpm, new->ek_tpm_len))
+                return true;
+        if (old->aik_tpm != NULL &&
+            !blob_equal(old->aik_tpm, old->aik_tpm_len, new->aik_tpm, new->aik_tpm_len))
+                return true;
+        if (old->ekcert != NULL &&
+            !blob_equal(old->ekcert, old->ekcert_len, new->ekcert, new->ekcert_len))
+                return true;
+        return false;
+}
+
+void reg_api_register(struct reg_api *api, const char *agent_id, const char *body, size_t len,
+                      struct kl_http_reply *reply)
+{
+        struct json_object *req = NULL;
+        struct json_object *results = NULL;
+        struct kl_tpm_public *ek = NULL;
+        struct kl_tpm_public *ak = NULL;
+        EVP_PKEY *ek_key = NULL;
+        EVP_PKEY *cert_key = NULL;
+        X509 *cert = NULL;
+        STACK_OF(X509) *chain = NULL;
+        struct reg_agent rec = {0};
+        struct reg_agent *old = NULL;
+        uint8_t credential[CREDENTIAL_LEN];
+        uint8_t ak_name[2 + KL_MAX_DIGEST_LEN];
+        size_t ak_name_len = 0;
+        uint8_t *blob = NULL;
+        size_t blob_len = 0;
+        char *blob_b64 = NULL;
+        char *key = NULL;
+        const char *ekcert_text = NULL;
+        const char *mtls = NULL;
+        const char *ip = NULL;
+        char why[256];
+        bool locked = false;
+        int r;
+
+        if (kl_json_parse_object(body, len, &req) < 0) {
+                refuse(reply, 400, "Malformed JSON body: expected a JSON object");
+                goto out;
+        }
+        if (agent_id == NULL && kl_json_get_string(req, "agent_id", &agent_id) < 0) {
+                refuse(reply, 400, "Missing or invalid field 'agent_id'");
+                goto out;
+        }
+        if (!kl_agent_id_is_valid(agent_id, strlen(agent_id))) {
+                refuse(reply, 400, "Invalid agent ID");
+                goto out;
+        }
+        if (get_binary(req, "aik_tpm", &rec.aik_tpm, &rec.aik_tpm_len) < 0) {
+                refuse(reply, 400, "Missing or invalid field 'aik_tpm'");
+                goto out;
+        }
+        if (get_binary(req, "ek_tpm", &rec.ek_tpm, &rec.ek_tpm_len) < 0) {
+                refuse(reply, 400, "Missing or invalid field 'ek_tpm'");
+                goto out;
+        }
+        if (get_opt_string(req, "ekcert", CERT_TEXT_MAX, &ekcert_text) < 0) {
+                refuse(reply, 400, "Missing or invalid field 'ekcert'");
+                goto out;
+        }
+        if (get_opt_string(req, "mtls_cert", CERT_TEXT_MAX, &mtls) < 0 ||
+            (mtls != NULL && !mtls_cert_ok(mtls))) {
+                refuse(reply, 400, "Missing or invalid field 'mtls_cert'");
+                goto out;
+        }
+        if (get_opt_string(req, "ip", IP_TEXT_MAX, &ip) < 0) {
+                refuse(reply, 400, "Missing or invalid field 'ip'");
+                goto out;
+        }
+        if (get_port(req, &rec.port) < 0) {
+                refuse(reply, 400, "Missing or invalid field 'port'");
+                goto out;
+        }
+
+        /* (1) TPM public areas must unmarshal completely. */
+        if (kl_tpm_public_parse(rec.ek_tpm, rec.ek_tpm_len, &ek) < 0) {
+                refuse(reply, 400, "Invalid TPM2B_PUBLIC in field 'ek_tpm'");
+                goto out;
+        }
+        if (kl_tpm_public_parse(rec.aik_tpm, rec.aik_tpm_len, &ak) < 0) {
+                refuse(reply, 400, "Invalid TPM2B_PUBLIC in field 'aik_tpm'");
+                goto out;
+        }
+        /* (2) The EK certificate must certify the EK that was sent. */
+        if (ekcert_text != NULL && ekcert_text[0] != '\0') {
+                if (parse_ekcert(ekcert_text, &cert, &chain) < 0) {
+                        refuse(reply, 400, "Missing or invalid field 'ekcert'");
+                        goto out;
+                }
+                if ((cert_key = X509_get_pubkey(cert)) == NULL ||
+                    kl_tpm_public_to_pkey(ek, &ek_key) < 0 ||
+                    !kl_pubkey_equal(ek_key, cert_key)) {
+                        refuse(reply, 400,
+                               "EK certificate public key does not match 'ek_tpm' for agent "
+                               "'%s'",
+                               agent_id);
+                        goto out;
+                }
+                if ((r = kl_x509_to_der(cert, &rec.ekcert, &rec.ekcert_len)) < 0) {
+                        reply_internal(reply, r);
+                        goto out;
+                }
+        }
+        /* (3) Trust: policy of this stub, stricter than upstream's registrar. */
+        if (cert == NULL && api->cfg.require_ek_cert) {
+                refuse(reply, 403, "EK certificate required for agent '%s'", agent_id);
+                goto out;
+        }
+        if (cert != NULL && api->cfg.ek_ca_dir != NULL) {
+                why[0] = '\0';
+                if (kl_x509_verify_with_ca_dir(cert, api->cfg.ek_ca_dir, chain, why,
+                                               sizeof(why)) < 0) {
+                        refuse(reply, 403, "EK certificate of agent '%s' is not trusted: %s",
+                               agent_id, why[0] != '\0' ? why : "verification failed");
+                        goto out;
+                }
+        }
+
+        /* (5, prepared before the store is touched) the MakeCredential challenge. */
+        if (kl_tpm_public_name(ak, ak_name, &ak_name_len) < 0 ||
+            random_credential(credential) < 0 ||
+            kl_b64_encode(credential, sizeof(credential), &key) < 0 ||
+            kl_makecred(ek, ak_name, ak_name_len, credential, sizeof(credential), &blob,
+                        &blob_len) < 0 ||
+            kl_b64_encode(blob, blob_len, &blob_b64) < 0) {
+                refuse(reply, 400, "Could not register agent with invalid data");
+                goto out;
+        }
+
+        /* (4) Identity immutability, then commit, as one step against racing registrations. */
+        pthread_mutex_lock(&api->lock);
+        locked = true;
+        r = reg_store_get(api->store, agent_id, &old);
+        if (r < 0 && r != KL_ERR_NOT_FOUND) {
+                reply_internal(reply, r);
+                goto out;
+        }
+        if (old != NULL && identity_changed(old, &rec)) {
+                refuse(reply, 403,
+                       "Agent re-registration with different TPM identity is forbidden for "
+                       "security reasons (agent '%s')",
+                       agent_id);
+                goto out;
+        }
+        rec.agent_id = (char *)(uintptr_t)agent_id;
+        rec.mtls_cert = (char *)(uintptr_t)mtls;
+        rec.ip = (char *)(uintptr_t)ip;
+        rec.key = key;
+        rec.active = false;
+        rec.regcount = old != NULL ? old->regcount + 1 : 1;
+        if ((r = reg_store_put(api->store, &rec)) < 0) {
+                reply_internal(reply, r);
+                goto out;
+        }
+        if ((results = json_object_new_object()) == NULL ||
+            json_object_object_add(results, "blob", json_object_new_string(blob_b64)) != 0) {
+                reply_internal(reply, KL_ERR_NOMEM);
+                goto out;
+        }
+        log_info("registered agent '%.80s' (regcount %lld%s)", agent_id,
+                 (long long)rec.regcount, cert != NULL ? ", EK certificate checked" : "");
+        kl_http_reply_json(reply, 200, "Success", results);
+        results = NULL;
+out:
+        if (locked)
+                pthread_mutex_unlock(&api->lock);
+        kl_wipe(credential, sizeof(credential));
+        if (key != NULL)
+                kl_secure_free(key, strlen(key));
+        free(blob);
+        free(blob_b64);
+        free(rec.ek_tpm);
+        free(rec.aik_tpm);
+        free(rec.ekcert);
+        reg_agent_free(old);
+        json_object_put(results);
+        EVP_PKEY_free(ek_key);
+        EVP_PKEY_free(cert_key);
+        X509_free(cert);
+        sk_X509_pop_free(chain, X509_free);
+        kl_tpm_public_free(ek);
+        kl_tpm_public_free(ak);
+        json_object_put(req);
+}
+
+void reg_api_activate(struct reg_api *api, const char *agent_id, const char *body, size_t len,
+                      struct kl_http_reply *reply)
+{
+        struct json_object *req = NULL;
+        struct reg_agent *a = NULL;
+        const char *tag = NULL;
+        char expected[KL_HMAC_SHA384_HEX_LEN + 1];
+        bool locked = false;
+        int r;
+
+        expected[0] = '\0';
+        if (!kl_agent_id_is_valid(agent_id, strlen(agent_id))) {
+                refuse(reply, 400, "Invalid agent ID");
+                goto out;
+        }
+        if (kl_json_parse_object(body, len, &req) < 0) {
+                refuse(reply, 400, "Malformed JSON body: expected a JSON object");
+                goto out;
+        }
+        if (kl_json_get_string(req, "auth_tag", &tag) < 0 || strlen(tag) > AUTH_TAG_TEXT_MAX) {
+                refuse(reply, 400, "Missing or invalid field 'auth_tag'");
+                goto out;
+        }
+        pthread_mutex_lock(&api->lock);
+        locked = true;
+        r = reg_store_get(api->store, agent_id, &a);
+        if (r == KL_ERR_NOT_FOUND) {
+                refuse(reply, 404, "Agent with ID '%s' not found", agent_id);
+                goto out;
+        }
+        if (r < 0) {
+                reply_internal(reply, r);
+                goto out;
+        }
+        /* The HMAC key is the base64 text of the credential, as Keylime does. */
+        if (a->key == NULL ||
+            kl_hmac_sha384_hex((const uint8_t *)a->key, strlen(a->key),
+                               (const uint8_t *)agent_id, strlen(agent_id), expected) < 0 ||
+            !kl_mem_equal_ct(tag, strlen(tag), expected, KL_HMAC_SHA384_HEX_LEN)) {
+                /* As upstream: a wrong tag removes the record; the agent must register anew. */
+                r = reg_store_delete(api->store, agent_id);
+                if (r < 0 && r != KL_ERR_NOT_FOUND) {
+                        reply_internal(reply, r);
+                        goto out;
+                }
+                refuse(reply, 400,
+                       "Auth tag for agent '%s' does not match expected value. The agent has "
+                       "been deleted from the database and will need to be restarted to "
+                       "reattempt registration",
+                       agent_id);
+                goto out;
+        }
+        if ((r = reg_store_set_active(api->store, agent_id, true)) < 0) {
+                reply_internal(reply, r);
+                goto out;
+        }
+        log_info("activated agent '%.80s'", agent_id);
+        kl_http_reply_json(reply, 200, "Success", NULL);
+out:
+        if (locked)
+                pthread_mutex_unlock(&api->lock);
+        kl_wipe(expected, sizeof(expected));
+        reg_agent_free(a);
+        json_object_put(req);
+}
+
+static void handle_version(struct kl_http_reply *reply)
+{
+        static const char *const versions[] = {"2.1", "2.2", "2.3", "2.4", "2.5", "2.6"};
+        struct json_object *res = json_object_new_object();
+        struct json_object *arr = json_object_new_array();
+
+        if (res == NULL || arr == NULL)
+                goto fail;
+        for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+                if (json_object_array_add(arr, json_object_new_string(versions[i])) != 0)
+                        goto fail;
+        }
+        if (json_object_object_add(res, "current_version",
+                                   json_object_new_string(REG_API_CURRENT_VERSION)) != 0)
+                goto fail;
+        if (json_object_object_add(res, "supported_versions", arr) != 0)
+                goto fail;
+        kl_http_reply_json(reply, 200, "Success", res);
+        return;
+fail:
+        json_object_put(arr);
+        json_object_put(res);
+        reply_internal(reply, KL_ERR_NOMEM);
+}
+
+static void handle_list(struct reg_api *api, struct kl_http_reply *reply)
+{
+        struct json_object *res = NULL;
+        struct json_object *arr = NULL;
+        char **ids = NULL;
+        size_t n = 0;
+        int r;
+
+        if ((r = reg_store_list(api->store, &ids, &n)) < 0) {
+                reply_internal(reply, r);
+                return;
+        }
+        if ((res = json_object_new_object()) == NULL || (arr = json_object_new_array()) == NULL)
+                goto fail;
+        for (size_t i = 0; i < n; i++) {
+                if (json_object_array_add(arr, json_object_new_string(ids[i])) != 0)
+                        goto fail;
+        }
+        if (json_object_object_add(res, "uuids", arr) != 0)
+                goto fail;
+        arr = NULL;
+        kl_http_reply_json(reply, 200, "Success", res);
+        res = NULL;
+        goto out;
+fail:
+        reply_internal(reply, KL_ERR_NOMEM);
+out:
+        json_object_put(arr);
+        json_object_put(res);
+        for (size_t i = 0; i < n; i++)
+                free(ids[i]);
+        free(ids);
+}
+
+static int add_b64(struct json_object *res, const char *key, const uint8_t *p, size_t len)
+{
+        char *s = NULL;
+        int r;
+
+        if (p == NULL)
+                return json_object_object_add(res, key, NULL) == 0 ? 0 : KL_ERR_NOMEM;
+        if ((r = kl_b64_encode(p, len, &s)) < 0)
+                return r;
+        r = json_object_object_add(res, key, json_object_new_string(s)) == 0 ? 0 : KL_ERR_NOMEM;
+        free(s);
+        return r;
+}
+
+static int add_str(struct json_object *res, const char *key, const char *s)
+{
+        return json_object_object_add(res, key, s != NULL ? json_object_new_string(s) : NULL) ==
+                               0
+                       ? 0
+                       : KL_ERR_NOMEM;
+}
+
+static void handle_show(struct reg_api *api, const char *agent_id, struct kl_http_reply *reply)
+{
+        struct json_object *res = NULL;
+        struct reg_agent *a = NULL;
+        int r = reg_store_get(api->store, agent_id, &a);
+
+        if (r == KL_ERR_NOT_FOUND) {
+                refuse(reply, 404, "Agent with ID '%s' not found", agent_id);
+                goto out;
+        }
+        if (r < 0) {
+                reply_internal(reply, r);
+                goto out;
+        }
+        if (!a->active) {
+                refuse(reply, 404, "Agent with ID '%s' has not been activated", agent_id);
+                goto out;
+        }
+        r = KL_ERR_NOMEM;
+        if ((res = json_object_new_object()) == NULL || add_str(res, "agent_id", a->agent_id) ||
+            add_b64(res, "ek_tpm", a->ek_tpm, a->ek_tpm_len) ||
+            add_b64(res, "ekcert", a->ekcert, a->ekcert_len) ||
+            add_b64(res, "aik_tpm", a->aik_tpm, a->aik_tpm_len) ||
+            add_str(res, "mtls_cert", a->mtls_cert) || add_str(res, "ip", a->ip) ||
+            json_object_object_add(res, "port",
+                                   a->port >= 0 ? json_object_new_int64(a->port) : NULL) ||
+            json_object_object_add(res, "regcount", json_object_new_int64(a->regcount))) {
+                reply_internal(reply, r);
+                goto out;
+        }
+        kl_http_reply_json(reply, 200, "Success", res);
+        res = NULL;
+out:
+        json_object_put(res);
+        reg_agent_free(a);
+}
+
+static void handle_delete(struct reg_api *api, const char *agent_id, struct kl_http_reply *reply)
+{
+        int r;
+
+        pthread_mutex_lock(&api->lock);
+        r = reg_store_delete(api->store, agent_id);
+        pthread_mutex_unlock(&api->lock);
+        if (r == KL_ERR_NOT_FOUND) {
+                refuse(reply, 404, "Agent with ID '%s' not found", agent_id);
+                return;
+        }
+        if (r < 0) {
+                reply_internal(reply, r);
+                return;
+        }
+        log_info("deleted agent '%.80s'", agent_id);
+        kl_http_reply_json(reply, 200, "Success", NULL);
+}
+
+/* "v2", "v2.0" .. "v2.6" (len bytes at s). */
+static bool version_supported(const char *s, size_t len)
+{
+        if (len == 2 && s[1] == '2')
+                return true;
+        return len == 4 && s[1] == '2' && s[2] == '.' && s[3] >= '0' && s[3] <= '6';
+}
+
+static void method_not_allowed(struct kl_http_reply *reply)
+{
+        kl_http_reply_json(reply, 405, "Method Not Allowed", NULL);
+}
+
+static void not_found(struct kl_http_reply *reply)
+{
+        kl_http_reply_json(reply, 404, "Not Found", NULL);
+}
+
+void reg_api_handle(void *ctx, const struct kl_http_request *req, struct kl_http_reply *reply)
+{
+        struct reg_api *api = ctx;
+        const char *method = kl_http_request_method(req);
+        const char *path = kl_http_request_path(req);
+        const char *body;
+        const char *rest;
+        const char *slash;
+        char id[81];
+        size_t vlen;
+        size_t idlen;
+        size_t blen = 0;
+        bool is_get = strcmp(method, "GET") == 0;
+        bool is_post = strcmp(method, "POST") == 0;
+        bool is_put = strcmp(method, "PUT") == 0;
+        bool is_delete = strcmp(method, "DELETE") == 0;
+
+        body = kl_http_request_body(req, &blen);
+        if (strcmp(path, "/version") == 0 || strcmp(path, "/version/") == 0) {
+                if (is_get)
+                        handle_version(reply);
+                else
+                        method_not_allowed(reply);
+                return;
+        }
+        /* /v<major>[.<minor>]/... */
+        if (path[0] != '/' || path[1] != 'v' || path[2] < '0' || path[2] > '9') {
+                not_found(reply);
+                return;
+        }
+        vlen = strcspn(path + 1, "/");
+        if (!version_supported(path + 1, vlen)) {
+                refuse(reply, 400, "API version '%.*s' not supported", vlen > 16 ? 16 : (int)vlen,
+                       path + 1);
+                return;
+        }
+        rest = path + 1 + vlen;
+        if (strcmp(rest, "/agents") == 0 || strcmp(rest, "/agents/") == 0) {
+                if (is_get)
+                        handle_list(api, reply);
+                else if (is_post)
+                        reg_api_register(api, NULL, body, blen, reply);
+                else
+                        method_not_allowed(reply);
+                return;
+        }
+        if (strncmp(rest, "/agents/", 8) != 0) {
+                not_found(reply);
+                return;
+        }
+        rest += 8;
+        slash = strchr(rest, '/');
+        idlen = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+        if (slash != NULL && strcmp(slash, "/activate") != 0) {
+                not_found(reply);
+                return;
+        }
+        if (!kl_agent_id_is_valid(rest, idlen)) {
+                refuse(reply, 400, "Invalid agent ID");
+                return;
+        }
+        memcpy(id, rest, idlen); /* idlen <= 80: checked by kl_agent_id_is_valid */
+        id[idlen] = '\0';
+        if (slash != NULL) {
+                if (is_put || is_post)
+                        reg_api_activate(api, id, body, blen, reply);
+                else
+                        method_not_allowed(reply);
+                return;
+        }
+        if (is_get)
+                handle_show(api, id, reply);
+        else if (is_post)
+                reg_api_register(api, id, body, blen, reply);
+        else if (is_put)
+                reg_api_activate(api, id, body, blen, reply);
+        else if (is_delete)
+                handle_delete(api, id, reply);
+        else
+                method_not_allowed(reply);
+}
