@@ -1,5 +1,194 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-int main(void)
+/*
+ * keylime_agent: a Keylime-compatible TPM 2.0 attestation agent.
+ * Lifecycle only: options, configuration, TPM, identity, registration.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "err.h"
+#include "http_client.h"
+#include "identity.h"
+#include "log.h"
+#include "registration.h"
+#include "server_cert.h"
+#include "tpm.h"
+
+struct agent_options {
+        bool register_only;
+};
+
+static void usage(FILE *out)
 {
+        fprintf(out,
+                "Usage: keylime_agent [OPTIONS]\n"
+                "\n"
+                "Keylime-compatible TPM 2.0 attestation agent. Reads the Keylime agent\n"
+                "configuration (/etc/keylime/agent.conf and agent.conf.d/, or the file named\n"
+                "by KEYLIME_AGENT_CONFIG; KEYLIME_AGENT_<OPTION> variables override it), opens\n"
+                "the TPM named by the TCTI variable (default device:/dev/tpmrm0), registers\n"
+                "with the registrar and activates its attestation key.\n"
+                "\n"
+                "Options:\n"
+                "  --register-only     exit 0 once the registrar marked the agent active\n"
+                "  --log-level LEVEL   error, warn, info (default) or debug;\n"
+                "                      also KEYLIME_LOG_LEVEL\n"
+                "  -h, --help          show this help\n"
+                "  -V, --version       show the version\n");
+}
+
+static int parse_args(int argc, char **argv, struct agent_options *o)
+{
+        static const struct option longopts[] = {
+                {"register-only", no_argument, NULL, 'r'},
+                {"log-level", required_argument, NULL, 'l'},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
+                {NULL, 0, NULL, 0},
+        };
+        const char *env_level = getenv("KEYLIME_LOG_LEVEL");
+        enum kl_log_level level;
+        int c;
+
+        if (env_level != NULL && env_level[0] != '\0') {
+                if (!kl_log_level_parse(env_level, &level)) {
+                        fprintf(stderr, "keylime_agent: bad KEYLIME_LOG_LEVEL '%s'\n",
+                                env_level);
+                        return 2;
+                }
+                kl_log_set_level(level);
+        }
+        while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'r':
+                        o->register_only = true;
+                        break;
+                case 'l':
+                        if (!kl_log_level_parse(optarg, &level)) {
+                                fprintf(stderr, "keylime_agent: bad --log-level '%s'\n", optarg);
+                                return 2;
+                        }
+                        kl_log_set_level(level);
+                        break;
+                case 'h':
+                        usage(stdout);
+                        exit(0);
+                case 'V':
+                        printf("keylime_agent %s\n", KL_VERSION);
+                        exit(0);
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (optind != argc) {
+                usage(stderr);
+                return 2;
+        }
         return 0;
+}
+
+static void report_unsupported(const struct kl_agent_config *cfg)
+{
+        const char *names[32];
+        size_t n = kl_agent_config_unsupported(cfg, names, 32);
+
+        for (size_t i = 0; i < n; i++)
+                log_warn("option '%s' is not supported by this agent yet; ignoring it", names[i]);
+}
+
+/* Blocks termination signals and waits for one (the API server comes here later). */
+static int wait_for_signal(void)
+{
+        sigset_t mask;
+        struct signalfd_siginfo si;
+        int fd;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0 ||
+            (fd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0)
+                return KL_ERR_SYSTEM;
+        while (read(fd, &si, sizeof(si)) < 0 && errno == EINTR)
+                ;
+        close(fd);
+        log_info("received signal %u, shutting down", si.ssi_signo);
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        struct agent_options opts = {0};
+        struct kl_agent_config *cfg = NULL;
+        struct kl_tpm *tpm = NULL;
+        struct agent_identity id = {0};
+        struct kl_tpm_options tpm_opts;
+        struct stat st;
+        char *mtls_cert = NULL;
+        char why[512] = "";
+        int r, status = 1;
+
+        kl_log_set_ident("keylime_agent");
+        if ((r = parse_args(argc, argv, &opts)) != 0)
+                return r;
+        signal(SIGPIPE, SIG_IGN);
+        if (kl_agent_config_load(NULL, &cfg) < 0) {
+                log_error("invalid configuration; not starting");
+                goto out;
+        }
+        for (size_t i = 0; i < cfg->n_sources; i++)
+                log_info("configuration loaded from %s", cfg->sources[i]);
+        report_unsupported(cfg);
+        if (stat(cfg->keylime_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+                log_error("keylime_dir %s does not exist or is not a directory",
+                          cfg->keylime_dir);
+                goto out;
+        }
+        if (kl_http_client_global_init() < 0) {
+                log_error("cannot initialise libcurl");
+                goto out;
+        }
+
+        tpm_opts = (struct kl_tpm_options){
+                .ek_handle = cfg->ek_handle,
+                .owner_password = cfg->tpm_ownerpassword,
+                .hash_alg = cfg->tpm_hash_alg,
+                .enc_alg = cfg->tpm_encryption_alg,
+                .sign_alg = cfg->tpm_signing_alg,
+        };
+        if (kl_tpm_open(&tpm_opts, &tpm, why, sizeof(why)) < 0) {
+                log_error("%s", why);
+                goto out;
+        }
+        log_info("TPM opened via %s", kl_tpm_tcti(tpm));
+        if ((r = identity_load(tpm, cfg, &id)) < 0) {
+                log_error("cannot establish the TPM identity: %s", kl_err_str(r));
+                goto out;
+        }
+        log_info("agent ID %s", id.agent_id);
+        if (cfg->enable_agent_mtls &&
+            server_cert_load_or_create(cfg, id.agent_id, &mtls_cert) < 0)
+                goto out;
+        if (registration_run(tpm, cfg, &id, mtls_cert) < 0)
+                goto out;
+        /* As upstream: a transient EK is only needed for activation. */
+        (void)kl_tpm_ek_flush(tpm);
+        if (!opts.register_only && wait_for_signal() < 0)
+                goto out;
+        status = 0;
+out:
+        free(mtls_cert);
+        identity_clear(&id);
+        kl_tpm_free(tpm);
+        kl_agent_config_free(cfg);
+        return status;
 }

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Load and save agent_data.json (see agent_data.h for the format). */
+#include "agent_data.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "fileio.h"
+#include "json.h"
+#include "log.h"
+
+#define AGENT_DATA_MAX_SIZE (64u * 1024)
+#define AGENT_DATA_MAX_BLOB 4096
+
+static int get_byte_array(struct json_object *obj, const char *key, uint8_t **ret,
+                          size_t *ret_len)
+{
+        struct json_object *arr = NULL;
+        uint8_t *buf = NULL;
+        size_t n;
+
+        if (!json_object_object_get_ex(obj, key, &arr) || !json_object_is_type(arr, json_type_array))
+                return KL_ERR_INVAL;
+        n = json_object_array_length(arr);
+        if (n == 0 || n > AGENT_DATA_MAX_BLOB)
+                return KL_ERR_INVAL;
+        if ((buf = malloc(n)) == NULL)
+                return KL_ERR_NOMEM;
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *v = json_object_array_get_idx(arr, i);
+                int64_t b;
+
+                if (!json_object_is_type(v, json_type_int) ||
+                    (b = json_object_get_int64(v)) < 0 || b > 255) {
+                        kl_secure_free(buf, n);
+                        return KL_ERR_INVAL;
+                }
+                buf[i] = (uint8_t)b;
+        }
+        *ret = buf;
+        *ret_len = n;
+        return 0;
+}
+
+static int dup_string(struct json_object *obj, const char *key, char **ret)
+{
+        const char *s;
+        int r = kl_json_get_string(obj, key, &s);
+
+        if (r < 0)
+                return KL_ERR_INVAL;
+        if ((*ret = strdup(s)) == NULL)
+                return KL_ERR_NOMEM;
+        return 0;
+}
+
+int agent_data_load(const char *path, struct agent_data *ret)
+{
+        struct agent_data d = {0};
+        struct json_object *obj = NULL;
+        uint8_t *ek_hash = NULL;
+        size_t ek_hash_len = 0;
+        char *text = NULL;
+        size_t len = 0;
+        int r;
+
+        r = kl_file_read(path, AGENT_DATA_MAX_SIZE, &text, &len);
+        if (r < 0)
+                goto out;
+        if ((r = kl_json_parse_object(text, len, &obj)) < 0)
+                goto out;
+        if ((r = dup_string(obj, "ak_hash_alg", &d.ak_hash_alg)) < 0 ||
+            (r = dup_string(obj, "ak_sign_alg", &d.ak_sign_alg)) < 0 ||
+            (r = get_byte_array(obj, "ak_public", &d.ak.pub, &d.ak.pub_len)) < 0 ||
+            (r = get_byte_array(obj, "ak_private", &d.ak.priv, &d.ak.priv_len)) < 0 ||
+            (r = get_byte_array(obj, "ek_hash", &ek_hash, &ek_hash_len)) < 0)
+                goto out;
+        /* ek_hash holds the ASCII of a hex string; keep it as text. */
+        if ((d.ek_hash = strndup((const char *)ek_hash, ek_hash_len)) == NULL) {
+                r = KL_ERR_NOMEM;
+                goto out;
+        }
+        *ret = d;
+        memset(&d, 0, sizeof(d));
+        r = 0;
+out:
+        agent_data_clear(&d);
+        free(ek_hash);
+        json_object_put(obj);
+        free(text);
+        return r;
+}
+
+static int add_byte_array(struct json_object *obj, const char *key, const uint8_t *buf,
+                          size_t len)
+{
+        struct json_object *arr = json_object_new_array_ext((int)len);
+
+        if (arr == NULL)
+                return KL_ERR_NOMEM;
+        for (size_t i = 0; i < len; i++) {
+                if (json_object_array_add(arr, json_object_new_int(buf[i])) != 0) {
+                        json_object_put(arr);
+                        return KL_ERR_NOMEM;
+                }
+        }
+        if (json_object_object_add(obj, key, arr) != 0) {
+                json_object_put(arr);
+                return KL_ERR_NOMEM;
+        }
+        return 0;
+}
+
+int agent_data_save(const char *path, const struct agent_data *data)
+{
+        struct json_object *obj = json_object_new_object();
+        const char *text;
+        int r = KL_ERR_NOMEM;
+
+        if (obj == NULL)
+                return KL_ERR_NOMEM;
+        if (json_object_object_add(obj, "ak_hash_alg", json_object_new_string(data->ak_hash_alg)) ||
+            json_object_object_add(obj, "ak_sign_alg", json_object_new_string(data->ak_sign_alg)))
+                goto out;
+        if ((r = add_byte_array(obj, "ak_public", data->ak.pub, data->ak.pub_len)) < 0 ||
+            (r = add_byte_array(obj, "ak_private", data->ak.priv, data->ak.priv_len)) < 0 ||
+            (r = add_byte_array(obj, "ek_hash", (const uint8_t *)data->ek_hash,
+                                strlen(data->ek_hash))) < 0)
+                goto out;
+        text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
+                                                           JSON_C_TO_STRING_SPACED);
+        r = text != NULL ? kl_file_write_atomic(path, text, strlen(text), 0600) : KL_ERR_NOMEM;
+out:
+        json_object_put(obj);
+        return r;
+}
+
+void agent_data_clear(struct agent_data *data)
+{
+        free(data->ak_hash_alg);
+        free(data->ak_sign_alg);
+        free(data->ek_hash);
+        kl_tpm_ak_blob_clear(&data->ak);
+        memset(data, 0, sizeof(*data));
+}

@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Registrar client: register and activate (see registration.h). */
+#include "registration.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "b64.h"
+#include "crypto.h"
+#include "err.h"
+#include "http_client.h"
+#include "json.h"
+#include "log.h"
+
+#define REQUEST_TIMEOUT_MS 30000L
+#define URL_MAX 512
+
+static const char *const supported_versions[] = {"2.1", "2.2", "2.3", "2.4", "2.5", "2.6"};
+#define N_SUPPORTED (sizeof(supported_versions) / sizeof(supported_versions[0]))
+
+int registration_enabled_versions(const char *api_versions, const char **out, size_t max,
+                                  size_t *ret_n)
+{
+        char **items = NULL;
+        size_t n_items = 0, n = 0;
+        int r;
+
+        if (max < N_SUPPORTED)
+                return KL_ERR_INVAL;
+        if (strcmp(api_versions, "latest") == 0) {
+                out[0] = supported_versions[N_SUPPORTED - 1];
+                *ret_n = 1;
+                return 0;
+        }
+        if (strcmp(api_versions, "default") != 0) {
+                if ((r = kl_config_parse_list(api_versions, &items, &n_items)) < 0)
+                        return r;
+                for (size_t i = 0; i < N_SUPPORTED; i++) {
+                        for (size_t j = 0; j < n_items; j++) {
+                                if (strcmp(items[j], supported_versions[i]) == 0) {
+                                        out[n++] = supported_versions[i];
+                                        break;
+                                }
+                        }
+                }
+                kl_strv_free(items);
+        }
+        if (n == 0) { /* as upstream: nothing usable left means all */
+                for (size_t i = 0; i < N_SUPPORTED; i++)
+                        out[n++] = supported_versions[i];
+        }
+        *ret_n = n;
+        return 0;
+}
+
+static void sleep_ms(uint64_t ms)
+{
+        struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+        while (nanosleep(&ts, &ts) != 0)
+                ;
+}
+
+static int format_url(char *out, size_t len, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static int format_url(char *out, size_t len, const char *fmt, ...)
+{
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(out, len, fmt, ap);
+        va_end(ap);
+        return n < 0 || (size_t)n >= len ? KL_ERR_TOO_LONG : 0;
+}
+
+static bool status_is_transient(long status)
+{
+        return status >= 500 || status == 408 || status == 429;
+}
+
+/*
+ * One request with upstream's retry policy: transport errors, 5xx, 408 and
+ * 429 are retried after initial_delay * 2^n ms (capped), up to max_retries.
+ */
+static int request_with_retry(const struct kl_agent_config *cfg, const char *method,
+                              const char *url, const char *body, struct kl_http_response *ret)
+{
+        uint64_t delay = cfg->exponential_backoff_initial_delay;
+        int r = KL_ERR_HTTP;
+
+        for (uint32_t attempt = 0;; attempt++) {
+                r = kl_http_request(method, url, body, NULL, REQUEST_TIMEOUT_MS, ret);
+                if (r == 0 && !status_is_transient(ret->status))
+                        return 0;
+                if (attempt >= cfg->exponential_backoff_max_retries)
+                        break;
+                if (r == 0) {
+                        log_warn("%s %s answered %ld; retrying in %llu ms", method, url,
+                                 ret->status, (unsigned long long)delay);
+                        kl_http_response_clear(ret);
+                } else {
+                        log_warn("registrar at %s not reachable (%s); retrying in %llu ms", url,
+                                 kl_err_str(r), (unsigned long long)delay);
+                }
+                sleep_ms(delay);
+                delay *= 2;
+                if (delay > cfg->exponential_backoff_max_delay)
+                        delay = cfg->exponential_backoff_max_delay;
+        }
+        return r;
+}
+
+/* The "status" text of a Keylime envelope, for error messages (capped when logged). */
+static const char *reply_status(struct json_object *env)
+{
+        const char *s = NULL;
+
+        return env != NULL && kl_json_get_string(env, "status", &s) == 0 ? s : "(no status)";
+}
+
+static int base_url(const struct kl_agent_config *cfg, char *out, size_t len)
+{
+        bool v6 = strchr(cfg->registrar_ip, ':') != NULL;
+
+        return format_url(out, len, "http://%s%s%s:%u", v6 ? "[" : "", cfg->registrar_ip,
+                          v6 ? "]" : "", (unsigned)cfg->registrar_port);
+}
+
+static bool list_has(const char **list, size_t n, const char *v)
+{
+        for (size_t i = 0; i < n; i++) {
+                if (strcmp(list[i], v) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/*
+ * Picks the registrar API version as upstream does: its current_version if
+ * we enable it, else the newest common one from supported_versions. Leaves
+ * *ret NULL when the registrar has no /version (older than API 2.3).
+ */
+static int negotiate_version(const struct kl_agent_config *cfg, const char *base,
+                             const char **enabled, size_t n_enabled, const char **ret)
+{
+        struct kl_http_response resp = {0};
+        struct json_object *env = NULL, *results = NULL, *list = NULL;
+        const char *current = NULL;
+        char url[URL_MAX];
+        int r;
+
+        *ret = NULL;
+        if ((r = format_url(url, sizeof(url), "%s/version", base)) < 0)
+                return r;
+        if ((r = request_with_retry(cfg, "GET", url, NULL, &resp)) < 0) {
+                log_error("registrar at %s not reachable: %s", base, kl_err_str(r));
+                return r;
+        }
+        if (resp.status != 200 || kl_json_parse_object(resp.body, resp.body_len, &env) < 0 ||
+            kl_json_get_object(env, "results", &results) < 0) {
+                log_info("registrar has no usable /version (HTTP %ld); will probe versions",
+                         resp.status);
+                r = 0;
+                goto out;
+        }
+        if (kl_json_get_string(results, "current_version", &current) == 0) {
+                for (size_t i = 0; i < n_enabled; i++) {
+                        if (strcmp(enabled[i], current) == 0)
+                                *ret = enabled[i];
+                }
+        }
+        if (*ret == NULL && json_object_object_get_ex(results, "supported_versions", &list) &&
+            json_object_is_type(list, json_type_array)) {
+                const char *theirs[64];
+                size_t n = 0;
+
+                for (size_t i = 0; i < json_object_array_length(list) && n < 64; i++) {
+                        struct json_object *v = json_object_array_get_idx(list, i);
+
+                        if (json_object_is_type(v, json_type_string))
+                                theirs[n++] = json_object_get_string(v);
+                }
+                for (size_t i = n_enabled; i-- > 0;) {
+                        if (list_has(theirs, n, enabled[i])) {
+                                *ret = enabled[i];
+                                break;
+                        }
+                }
+                if (*ret == NULL) {
+                        log_error("registrar supports none of the agent's API versions");
+                        r = KL_ERR_UNSUPPORTED;
+                        goto out;
+                }
+        }
+        r = 0;
+out:
+        json_object_put(env);
+        kl_http_response_clear(&resp);
+        return r;
+}
+
+static struct json_object *registration_body(const struct kl_agent_config *cfg,
+                                             const struct agent_identity *id,
+                                             const char *mtls_cert_pem)
+{
+        struct json_object *body = json_object_new_object();
+        char *aik = NULL, *ek = NULL;
+        bool ok;
+
+        if (body == NULL || kl_b64_encode(id->ak_public, id->ak_public_len, &aik) < 0 ||
+            kl_b64_encode(id->ek_public, id->ek_public_len, &ek) < 0) {
+                json_object_put(body);
+                body = NULL;
+                goto out;
+        }
+        /* Field order and nulls as the Rust agent sends them. */
+        ok = json_object_object_add(body, "aik_tpm", json_object_new_string(aik)) == 0 &&
+             json_object_object_add(body, "ek_tpm", json_object_new_string(ek)) == 0 &&
+             json_object_object_add(body, "ekcert",
+                                    id->ek_cert_pem != NULL
+                                            ? json_object_new_string(id->ek_cert_pem)
+                                            : NULL) == 0 &&
+             json_object_object_add(body, "iak_cert", NULL) == 0 &&
+             json_object_object_add(body, "idevid_cert", NULL) == 0 &&
+             json_object_object_add(body, "ip", json_object_new_string(cfg->contact_ip)) == 0 &&
+             json_object_object_add(body, "mtls_cert",
+                                    json_object_new_string(mtls_cert_pem != NULL ? mtls_cert_pem
+                                                                                 : "disabled")) ==
+                     0 &&
+             json_object_object_add(body, "port", json_object_new_int(cfg->contact_port)) == 0;
+        if (!ok) {
+                json_object_put(body);
+                body = NULL;
+        }
+out:
+        free(aik);
+        free(ek);
+        return body;
+}
+
+/*
+ * POSTs the identity; on 200 returns the decoded challenge blob. A 403 (the
+ * ID belongs to another TPM) is KL_ERR_EXISTS, other refusals KL_ERR_HTTP_STATUS.
+ */
+static int post_registration(const struct kl_agent_config *cfg, const char *base,
+                             const char *version, const struct agent_identity *id,
+                             const char *body, uint8_t **ret_blob, size_t *ret_len)
+{
+        struct kl_http_response resp = {0};
+        struct json_object *env = NULL, *results = NULL;
+        const char *blob = NULL;
+        char url[URL_MAX];
+        int r;
+
+        if ((r = format_url(url, sizeof(url), "%s/v%s/agents/%s", base, version,
+                            id->agent_id)) < 0)
+                goto out;
+        if ((r = request_with_retry(cfg, "POST", url, body, &resp)) < 0) {
+                log_error("registration at %s failed: %s", url, kl_err_str(r));
+                goto out;
+        }
+        (void)kl_json_parse_object(resp.body, resp.body_len, &env);
+        if (resp.status == 403) {
+                log_error("the registrar refused agent %s (403: %.200s). Another TPM identity "
+                          "(EK/AK) is registered under this ID; delete the agent at the "
+                          "registrar or configure another uuid",
+                          id->agent_id, reply_status(env));
+                r = KL_ERR_EXISTS;
+                goto out;
+        }
+        if (resp.status != 200) {
+                log_error("registration of %s failed: HTTP %ld: %.200s", id->agent_id,
+                          resp.status, reply_status(env));
+                r = KL_ERR_HTTP_STATUS;
+                goto out;
+        }
+        if (kl_json_get_object(env, "results", &results) < 0 ||
+            kl_json_get_string(results, "blob", &blob) < 0 ||
+            kl_b64_decode(blob, strlen(blob), ret_blob, ret_len) < 0) {
+                log_error("registrar answered without a valid challenge blob");
+                r = KL_ERR_INVAL;
+                goto out;
+        }
+        r = 0;
+out:
+        json_object_put(env);
+        kl_http_response_clear(&resp);
+        return r;
+}
+
+/* ActivateCredential, then PUT hex(HMAC-SHA-384(base64(credential), agent ID)). */
+static int activate(struct kl_tpm *tpm, const struct kl_agent_config *cfg, const char *base,
+                    const char *version, const struct agent_identity *id, const uint8_t *blob,
+                    size_t blob_len)
+{
+        struct kl_http_response resp = {0};
+        struct json_object *env = NULL;
+        uint8_t *secret = NULL;
+        size_t secret_len = 0;
+        char *mac_key = NULL;
+        char tag[KL_HMAC_SHA384_HEX_LEN + 1];
+        char body[KL_HMAC_SHA384_HEX_LEN + 32];
+        char url[URL_MAX];
+        int r;
+
+        if ((r = kl_tpm_activate_credential(tpm, blob, blob_len, &secret, &secret_len)) < 0) {
+                log_error("TPM2_ActivateCredential failed: %s", kl_err_str(r));
+                goto out;
+        }
+        /* Upstream keys the HMAC with the base64 text of the credential, not its bytes. */
+        if ((r = kl_b64_encode(secret, secret_len, &mac_key)) < 0 ||
+            (r = kl_hmac_sha384_hex((const uint8_t *)mac_key, strlen(mac_key),
+                                    (const uint8_t *)id->agent_id, strlen(id->agent_id), tag)) < 0)
+                goto out;
+        snprintf(body, sizeof(body), "{\"auth_tag\":\"%s\"}", tag);
+        if ((r = format_url(url, sizeof(url), "%s/v%s/agents/%s", base, version,
+                            id->agent_id)) < 0)
+                goto out;
+        if ((r = request_with_retry(cfg, "PUT", url, body, &resp)) < 0) {
+                log_error("activation at %s failed: %s", url, kl_err_str(r));
+                goto out;
+        }
+        if (resp.status != 200) {
+                (void)kl_json_parse_object(resp.body, resp.body_len, &env);
+                log_error("activation of %s refused: HTTP %ld: %.200s", id->agent_id,
+                          resp.status, reply_status(env));
+                r = KL_ERR_HTTP_STATUS;
+                goto out;
+        }
+        r = 0;
+out:
+        json_object_put(env);
+        kl_http_response_clear(&resp);
+        kl_wipe(tag, sizeof(tag));
+        kl_wipe(body, sizeof(body));
+        if (mac_key != NULL)
+                kl_secure_free(mac_key, strlen(mac_key));
+        kl_secure_free(secret, secret_len);
+        return r;
+}
+
+int registration_run(struct kl_tpm *tpm, const struct kl_agent_config *cfg,
+                     const struct agent_identity *id, const char *mtls_cert_pem)
+{
+        const char *enabled[N_SUPPORTED], *version = NULL;
+        struct json_object *body_obj = NULL;
+        uint8_t *blob = NULL;
+        size_t n_enabled = 0, blob_len = 0;
+        char *body = NULL;
+        char base[URL_MAX];
+        int r;
+
+        if ((r = base_url(cfg, base, sizeof(base))) < 0 ||
+            (r = registration_enabled_versions(cfg->api_versions, enabled, N_SUPPORTED,
+                                               &n_enabled)) < 0)
+                return r;
+        if ((body_obj = registration_body(cfg, id, mtls_cert_pem)) == NULL ||
+            (body = kl_json_to_string(body_obj)) == NULL) {
+                r = KL_ERR_NOMEM;
+                goto out;
+        }
+        if ((r = negotiate_version(cfg, base, enabled, n_enabled, &version)) < 0)
+                goto out;
+        if (version != NULL) {
+                r = post_registration(cfg, base, version, id, body, &blob, &blob_len);
+        } else {
+                /* No /version: try newest to oldest; a 403 is final. */
+                for (size_t i = n_enabled; i-- > 0;) {
+                        version = enabled[i];
+                        r = post_registration(cfg, base, version, id, body, &blob, &blob_len);
+                        if (r == 0 || r != KL_ERR_HTTP_STATUS)
+                                break;
+                }
+        }
+        if (r < 0)
+                goto out;
+        log_info("registered agent %s with the registrar (API %s); activating", id->agent_id,
+                 version);
+        if ((r = activate(tpm, cfg, base, version, id, blob, blob_len)) < 0)
+                goto out;
+        log_info("agent %s activated at the registrar", id->agent_id);
+out:
+        free(blob);
+        free(body);
+        json_object_put(body_obj);
+        return r;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Registration with a Keylime registrar (API 2.x, plain HTTP as upstream's
+ * pull agent): pick the API version from GET /version, POST the identity,
+ * answer the MakeCredential challenge with ActivateCredential and PUT the
+ * auth tag. Transient failures are retried with exponential back-off
+ * (exponential_backoff_* options); a 403 is final.
+ */
+#ifndef AGENT_REGISTRATION_H
+#define AGENT_REGISTRATION_H
+
+#include "config.h"
+#include "identity.h"
+#include "tpm.h"
+
+/* mtls_cert_pem NULL registers "disabled". Returns 0 once the registrar marked us active. */
+int registration_run(struct kl_tpm *tpm, const struct kl_agent_config *cfg,
+                     const struct agent_identity *id, const char *mtls_cert_pem);
+
+/* Enabled agent API versions from the api_versions option, oldest first; NULL-terminated
+ * static strings. */
+int registration_enabled_versions(const char *api_versions, const char **out, size_t max,
+                                  size_t *ret_n);
+
+#endif

@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
+# Helpers for the integration tests: a private temp dir per test, software
+# TPMs from tests/testbed, the registrar stub and the agent on loopback.
+# Everything a test starts is recorded and stopped by the EXIT trap.
+#
+# Needs KL_BUILD_DIR and KL_SOURCE_DIR (ctest sets them).
+set -euo pipefail
+
+: "${KL_BUILD_DIR:?set KL_BUILD_DIR to the build directory}"
+: "${KL_SOURCE_DIR:?set KL_SOURCE_DIR to the source directory}"
+TESTBED=$KL_SOURCE_DIR/tests/testbed
+AGENT_BIN=$KL_BUILD_DIR/agent/keylime_agent
+REGISTRAR_BIN=$KL_BUILD_DIR/registrar-stub/keylime_registrar_stub
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/kl-it.XXXXXX")
+KL_PIDS=()
+KL_TPMS=()
+KL_FAILED=0
+
+it_cleanup() {
+        local pid sd
+        for pid in "${KL_PIDS[@]}"; do
+                kill "$pid" 2>/dev/null || true
+        done
+        for pid in "${KL_PIDS[@]}"; do
+                wait "$pid" 2>/dev/null || true
+        done
+        for sd in "${KL_TPMS[@]}"; do
+                "$TESTBED/tpm-down.sh" "$sd" >/dev/null 2>&1 || true
+        done
+        if [ "$KL_FAILED" = 0 ] && [ -z "${KL_KEEP:-}" ]; then
+                rm -rf -- "$T"
+        else
+                echo "test files kept in $T" >&2
+        fi
+}
+trap it_cleanup EXIT
+
+log() { printf '== %s\n' "$*" >&2; }
+fail() {
+        KL_FAILED=1
+        printf 'FAIL: %s\n' "$*" >&2
+        exit 1
+}
+pass() { printf 'PASS: %s\n' "$*" >&2; }
+
+# tpm_up NAME [own]: starts a software TPM in $T/NAME and sets NAME_TCTI,
+# NAME_EK_CA_DIR and NAME_DIR. "own" provisions a TPM with its own EK and CA
+# even when KL_TPM_TEMPLATE makes the others share one.
+tpm_up() {
+        local name=$1 sd=$T/$1 tpl=${KL_TPM_TEMPLATE:-}
+        [ "${2:-}" = own ] && tpl=
+        KL_TPM_TEMPLATE=$tpl "$TESTBED/tpm-up.sh" "$sd" >/dev/null ||
+                fail "cannot start software TPM $name"
+        KL_TPMS+=("$sd")
+        # shellcheck source=/dev/null
+        . "$sd/env"
+        printf -v "${name}_TCTI" '%s' "$TCTI"
+        printf -v "${name}_EK_CA_DIR" '%s' "$KL_TPM_EK_CA_DIR"
+        printf -v "${name}_DIR" '%s' "$sd"
+}
+
+# wait_for_file FILE [SECONDS]: waits until FILE is non-empty.
+wait_for_file() {
+        local f=$1 i
+        for ((i = 0; i < ${2:-20} * 10; i++)); do
+                [ -s "$f" ] && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+# registrar_start NAME [ARGS...]: starts the registrar stub on a free port;
+# sets REG_URL and REG_PID. Its log is $T/NAME.log.
+registrar_start() {
+        local name=$1
+        shift
+        rm -f -- "$T/$name.port"
+        "$REGISTRAR_BIN" --listen 127.0.0.1:0 --port-file "$T/$name.port" \
+                --db "$T/$name.sqlite" "$@" >"$T/$name.log" 2>&1 &
+        REG_PID=$!
+        KL_PIDS+=("$REG_PID")
+        wait_for_file "$T/$name.port" 10 || fail "registrar stub did not start: $(tail -5 "$T/$name.log")"
+        REG_PORT=$(cat "$T/$name.port")
+        REG_URL=http://127.0.0.1:$REG_PORT
+}
+
+# registrar_start_on PORT NAME [ARGS...]: the same on a fixed port.
+registrar_start_on() {
+        local port=$1 name=$2
+        shift 2
+        "$REGISTRAR_BIN" --listen "127.0.0.1:$port" --db "$T/$name.sqlite" "$@" \
+                >"$T/$name.log" 2>&1 &
+        REG_PID=$!
+        KL_PIDS+=("$REG_PID")
+        REG_PORT=$port
+        REG_URL=http://127.0.0.1:$port
+}
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+        local p
+        for _ in $(seq 50); do
+                p=$((30000 + RANDOM % 20000))
+                (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+        done
+        return 1
+}
+
+# agent_conf FILE KEYLIME_DIR UUID [EXTRA TOML LINES...]: an agent.conf for the tests.
+agent_conf() {
+        local file=$1 dir=$2 uuid=$3
+        shift 3
+        mkdir -p -- "$dir"
+        {
+                echo "[agent]"
+                echo "uuid = \"$uuid\""
+                echo "keylime_dir = \"$dir\""
+                echo "registrar_ip = \"127.0.0.1\""
+                echo "registrar_port = $REG_PORT"
+                echo "run_as = \"\""
+                echo "exponential_backoff_initial_delay = 200"
+                echo "exponential_backoff_max_retries = 3"
+                echo "exponential_backoff_max_delay = 1000"
+                printf '%s\n' "$@"
+        } >"$file"
+}
+
+# agent_register TCTI CONF LOG: runs the agent until it is active (or fails).
+agent_register() {
+        TCTI=$1 KEYLIME_AGENT_CONFIG=$2 "$AGENT_BIN" --register-only >"$3" 2>&1
+}
+
+# http_get URL OUTFILE: prints the status code.
+http_get() {
+        curl -s -o "$2" -w '%{http_code}' "$1"
+}
+
+# json_get FILE JQ-FILTER
+json_get() {
+        jq -r "$2" <"$1"
+}
