@@ -14,6 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* STACK_OF(X509) below; declared here so the prototype does not get its own scope */
+struct stack_st_X509;
+
 #define KL_SHA1_LEN         20
 #define KL_SHA256_LEN       32
 #define KL_SHA384_LEN       48

@@ -1,2 +1,268 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* placeholder: being written */
+/*
+ * TPM2B_PUBLIC as it arrives from the network (ek_tpm, aik_tpm): strict
+ * unmarshalling with libtss2-mu, the object Name (TPM 2.0 Part 1, 16 "Names")
+ * and conversion to an OpenSSL 3 public key. Input is untrusted: the whole
+ * buffer must be one canonical TPM2B_PUBLIC, and every TPM2B size is checked
+ * before it is used. Never talks to a TPM.
+ */
+#include "tpm_public.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <tss2/tss2_mu.h>
+#include <tss2/tss2_tpm2_types.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "log.h"
+
+struct kl_tpm_public {
+        TPMT_PUBLIC pub;
+};
+
+static const char *hash_name(TPMI_ALG_HASH alg)
+{
+        switch (alg) {
+        case TPM2_ALG_SHA1:
+                return "sha1";
+        case TPM2_ALG_SHA256:
+                return "sha256";
+        case TPM2_ALG_SHA384:
+                return "sha384";
+        case TPM2_ALG_SHA512:
+                return "sha512";
+        default:
+                return NULL;
+        }
+}
+
+int kl_tpm_public_parse(const uint8_t *buf, size_t len, struct kl_tpm_public **ret)
+{
+        struct kl_tpm_public *p = NULL;
+        TPM2B_PUBLIC tpm2b;
+        uint8_t again[sizeof(TPMT_PUBLIC)];
+        size_t off = 0, again_len = 0;
+        TSS2_RC rc;
+        int r = KL_ERR_INVAL;
+
+        if (buf == NULL || ret == NULL)
+                return KL_ERR_INVAL;
+        if (len < 2 || len > sizeof(TPM2B_PUBLIC))
+                return len < 2 ? KL_ERR_INVAL : KL_ERR_TOO_LONG;
+        /* the outer size must cover exactly the rest of the buffer */
+        if (((size_t)buf[0] << 8 | buf[1]) != len - 2)
+                return KL_ERR_INVAL;
+        memset(&tpm2b, 0, sizeof(tpm2b));
+        rc = Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, &tpm2b);
+        if (rc != TSS2_RC_SUCCESS || off != len) {
+                log_debug("TPM2B_PUBLIC rejected: rc 0x%08x, %zu of %zu bytes used", rc, off,
+                          len);
+                goto out;
+        }
+        /*
+         * The Name is computed over our own marshalling; insist that it is
+         * byte-identical to what we were given, so the Name is that of the
+         * bytes the peer sent.
+         */
+        rc = Tss2_MU_TPMT_PUBLIC_Marshal(&tpm2b.publicArea, again, sizeof(again), &again_len);
+        if (rc != TSS2_RC_SUCCESS || again_len != len - 2 ||
+            memcmp(again, buf + 2, again_len) != 0) {
+                log_debug("TPM2B_PUBLIC rejected: not in canonical form");
+                goto out;
+        }
+        if (tpm2b.publicArea.type != TPM2_ALG_RSA && tpm2b.publicArea.type != TPM2_ALG_ECC &&
+            tpm2b.publicArea.type != TPM2_ALG_KEYEDHASH &&
+            tpm2b.publicArea.type != TPM2_ALG_SYMCIPHER)
+                goto out;
+        if ((p = calloc(1, sizeof(*p))) == NULL) {
+                r = KL_ERR_NOMEM;
+                goto out;
+        }
+        p->pub = tpm2b.publicArea;
+        *ret = p;
+        r = 0;
+out:
+        return r;
+}
+
+void kl_tpm_public_free(struct kl_tpm_public *p)
+{
+        free(p);
+}
+
+int kl_tpm_public_name(const struct kl_tpm_public *p, uint8_t *out, size_t *ret_len)
+{
+        uint8_t buf[sizeof(TPMT_PUBLIC)];
+        size_t len = 0, dlen = 0;
+        const char *alg;
+        int r;
+
+        if (p == NULL || out == NULL || ret_len == NULL)
+                return KL_ERR_INVAL;
+        if ((alg = hash_name(p->pub.nameAlg)) == NULL)
+                return KL_ERR_UNSUPPORTED;
+        if (Tss2_MU_TPMT_PUBLIC_Marshal(&p->pub, buf, sizeof(buf), &len) != TSS2_RC_SUCCESS)
+                return KL_ERR_INTERNAL; /* it unmarshalled, so it must marshal */
+        r = kl_digest(alg, buf, len, out + 2, &dlen);
+        if (r < 0)
+                return r;
+        out[0] = (uint8_t)(p->pub.nameAlg >> 8);
+        out[1] = (uint8_t)(p->pub.nameAlg & 0xff);
+        *ret_len = 2 + dlen;
+        return 0;
+}
+
+const char *kl_tpm_public_name_alg(const struct kl_tpm_public *p)
+{
+        return p == NULL ? NULL : hash_name(p->pub.nameAlg);
+}
+
+bool kl_tpm_public_is_rsa(const struct kl_tpm_public *p)
+{
+        return p != NULL && p->pub.type == TPM2_ALG_RSA;
+}
+
+int kl_tpm_public_sym_aes_bits(const struct kl_tpm_public *p, unsigned *ret_bits)
+{
+        const TPMT_SYM_DEF_OBJECT *sym;
+        unsigned bits;
+
+        if (p == NULL || ret_bits == NULL)
+                return KL_ERR_INVAL;
+        if (p->pub.type == TPM2_ALG_RSA)
+                sym = &p->pub.parameters.rsaDetail.symmetric;
+        else if (p->pub.type == TPM2_ALG_ECC)
+                sym = &p->pub.parameters.eccDetail.symmetric;
+        else
+                return KL_ERR_UNSUPPORTED;
+        if (sym->algorithm != TPM2_ALG_AES || sym->mode.aes != TPM2_ALG_CFB)
+                return KL_ERR_UNSUPPORTED;
+        bits = sym->keyBits.aes;
+        if (bits != 128 && bits != 192 && bits != 256)
+                return KL_ERR_UNSUPPORTED;
+        *ret_bits = bits;
+        return 0;
+}
+
+static int pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **ret_key)
+{
+        OSSL_PARAM *params = NULL;
+        EVP_PKEY_CTX *ctx = NULL;
+        EVP_PKEY *key = NULL;
+        int r = KL_ERR_CRYPTO;
+
+        if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL) {
+                r = KL_ERR_NOMEM;
+                goto out;
+        }
+        if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) == NULL) {
+                r = kl_crypto_err("EVP_PKEY_CTX_new_from_name");
+                goto out;
+        }
+        if (EVP_PKEY_fromdata_init(ctx) <= 0 ||
+            EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+                /* outside input: a point off the curve is bad data, not our failure */
+                ERR_clear_error();
+                r = KL_ERR_INVAL;
+                goto out;
+        }
+        *ret_key = key;
+        r = 0;
+out:
+        EVP_PKEY_CTX_free(ctx);
+        OSSL_PARAM_free(params);
+        return r;
+}
+
+static int rsa_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **ret_key)
+{
+        const TPM2B_PUBLIC_KEY_RSA *n = &pub->unique.rsa;
+        uint32_t exp = pub->parameters.rsaDetail.exponent;
+        OSSL_PARAM_BLD *bld = NULL;
+        BIGNUM *bn_n = NULL, *bn_e = NULL;
+        int r = KL_ERR_INVAL;
+
+        /* Part 2: the modulus fills keyBits exactly */
+        if (n->size == 0 || n->size > sizeof(n->buffer) ||
+            n->size * 8u != pub->parameters.rsaDetail.keyBits || (n->buffer[0] & 0x80) == 0)
+                goto out;
+        if (exp == 0)
+                exp = 65537; /* Part 2 TPMS_RSA_PARMS: zero means the default 2^16 + 1 */
+        r = KL_ERR_NOMEM;
+        if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
+            (bn_n = BN_bin2bn(n->buffer, n->size, NULL)) == NULL ||
+            (bn_e = BN_new()) == NULL || BN_set_word(bn_e, exp) != 1)
+                goto out;
+        if (OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) != 1 ||
+            OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) != 1)
+                goto out;
+        r = pkey_fromdata("RSA", bld, ret_key);
+out:
+        BN_free(bn_n);
+        BN_free(bn_e);
+        OSSL_PARAM_BLD_free(bld);
+        return r;
+}
+
+static int ecc_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **ret_key)
+{
+        const TPMS_ECC_POINT *pt = &pub->unique.ecc;
+        uint8_t point[1 + 2 * 66];
+        const char *group;
+        size_t coord;
+        OSSL_PARAM_BLD *bld = NULL;
+        int r = KL_ERR_UNSUPPORTED;
+
+        switch (pub->parameters.eccDetail.curveID) {
+        case TPM2_ECC_NIST_P256:
+                group = "P-256";
+                coord = 32;
+                break;
+        case TPM2_ECC_NIST_P384:
+                group = "P-384";
+                coord = 48;
+                break;
+        case TPM2_ECC_NIST_P521:
+                group = "P-521";
+                coord = 66;
+                break;
+        default:
+                goto out;
+        }
+        r = KL_ERR_INVAL;
+        /* coordinates may come without leading zeros; left-pad to the field size */
+        if (pt->x.size == 0 || pt->y.size == 0 || pt->x.size > coord || pt->y.size > coord)
+                goto out;
+        memset(point, 0, sizeof(point));
+        point[0] = 0x04; /* uncompressed (SEC 1, 2.3.3) */
+        memcpy(point + 1 + coord - pt->x.size, pt->x.buffer, pt->x.size);
+        memcpy(point + 1 + 2 * coord - pt->y.size, pt->y.buffer, pt->y.size);
+        r = KL_ERR_NOMEM;
+        if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
+            OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
+            OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point,
+                                             1 + 2 * coord) != 1)
+                goto out;
+        r = pkey_fromdata("EC", bld, ret_key);
+out:
+        OSSL_PARAM_BLD_free(bld);
+        return r;
+}
+
+int kl_tpm_public_to_pkey(const struct kl_tpm_public *p, EVP_PKEY **ret_key)
+{
+        if (p == NULL || ret_key == NULL)
+                return KL_ERR_INVAL;
+        if (p->pub.type == TPM2_ALG_RSA)
+                return rsa_to_pkey(&p->pub, ret_key);
+        if (p->pub.type == TPM2_ALG_ECC)
+                return ecc_to_pkey(&p->pub, ret_key);
+        return KL_ERR_UNSUPPORTED;
+}

@@ -26,5 +26,10 @@ int kl_tpm_public_to_pkey(const struct kl_tpm_public *p, EVP_PKEY **ret_key);
 /* "sha1", "sha256", ... for the nameAlg; NULL if unknown. */
 const char *kl_tpm_public_name_alg(const struct kl_tpm_public *p);
 bool kl_tpm_public_is_rsa(const struct kl_tpm_public *p);
+/*
+ * Key bits of the object's symmetric definition (what MakeCredential needs):
+ * KL_ERR_UNSUPPORTED unless it is AES in CFB mode (or the key is not RSA/ECC).
+ */
+int kl_tpm_public_sym_aes_bits(const struct kl_tpm_public *p, unsigned *ret_bits);
 
 #endif
