@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * lib/http_server: a real server on an ephemeral loopback port, driven with
+ * libcurl. Covers routing data (method, path, query, header, body), the body
+ * cap (413 without calling the handler, by Content-Length and chunked), JSON
+ * envelopes, and mTLS with a throwaway PKI made by the openssl CLI at run time.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "err.h"
+#include "http_server.h"
+#include "json.h"
+
+struct fixture {
+        struct kl_http_server *srv;
+        atomic_int calls;
+        char base[64];
+};
+
+struct resp {
+        long code;
+        char body[8192];
+        size_t len;
+        char ctype[128];
+};
+
+static size_t write_cb(char *p, size_t sz, size_t n, void *ud)
+{
+        struct resp *r = ud;
+        size_t len = sz * n;
+
+        if (len > sizeof(r->body) - 1 - r->len)
+                len = sizeof(r->body) - 1 - r->len;
+        memcpy(r->body + r->len, p, len);
+        r->len += len;
+        r->body[r->len] = '\0';
+        return sz * n;
+}
+
+struct upload {
+        size_t left;
+};
+
+static size_t read_cb(char *buf, size_t sz, size_t n, void *ud)
+{
+        struct upload *u = ud;
+        size_t len = sz * n;
+
+        if (len > u->left)
+                len = u->left;
+        memset(buf, 'A', len);
+        u->left -= len;
+        return len;
+}
+
+/* Echo handler: reports what the server parsed, so the test can check it. */
+static void echo_handler(void *ctx, const struct kl_http_request *req,
+                         struct kl_http_reply *reply)
+{
+        struct fixture *f = ctx;
+        struct json_object *res = json_object_new_object();
+        const char *q = kl_http_request_query(req, "x");
+        const char *h = kl_http_request_header(req, "X-Test");
+        const char *cn = kl_http_request_peer_cn(req);
+        size_t blen = 0;
+        const char *body = kl_http_request_body(req, &blen);
+
+        atomic_fetch_add(&f->calls, 1);
+        if (strcmp(kl_http_request_path(req), "/empty") == 0) {
+                json_object_put(res);
+                return; /* leaves the reply unset: the server must answer 500 */
+        }
+        json_object_object_add(res, "method", json_object_new_string(kl_http_request_method(req)));
+        json_object_object_add(res, "path", json_object_new_string(kl_http_request_path(req)));
+        json_object_object_add(res, "x", q != NULL ? json_object_new_string(q) : NULL);
+        json_object_object_add(res, "hdr", h != NULL ? json_object_new_string(h) : NULL);
+        json_object_object_add(res, "cn", cn != NULL ? json_object_new_string(cn) : NULL);
+        json_object_object_add(res, "len", json_object_new_int64((int64_t)blen));
+        json_object_object_add(res, "nul", json_object_new_boolean(body[blen] == '\0'));
+        kl_http_reply_json(reply, 200, "Success", res);
+}
+
+static int setup(void **state)
+{
+        struct fixture *f = calloc(1, sizeof(*f));
+        struct kl_http_server_options o = {.host = "127.0.0.1", .port = 0, .max_body = 1024};
+
+        if (f == NULL || kl_http_server_start(&o, echo_handler, f, &f->srv) != 0)
+                return -1;
+        snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%u",
+                 (unsigned)kl_http_server_port(f->srv));
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        struct fixture *f = *state;
+
+        kl_http_server_stop(f->srv);
+        free(f);
+        return 0;
+}
+
+static CURLcode request(const char *url, const char *method, const char *body, size_t len,
+                        bool chunked, struct curl_slist *extra, struct resp *r)
+{
+        CURL *c = curl_easy_init();
+        struct curl_slist *hdrs = extra;
+        struct upload up = {.left = len};
+        char *ct = NULL;
+        CURLcode rc;
+
+        memset(r, 0, sizeof(*r));
+        assert_non_null(c);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+        if (chunked) {
+                hdrs = curl_slist_append(hdrs, "Transfer-Encoding: chunked");
+                curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+                curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+                curl_easy_setopt(c, CURLOPT_READDATA, &up);
+        } else if (body != NULL) {
+                curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        }
+        if (hdrs != NULL)
+                curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+        rc = curl_easy_perform(c);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->code);
+        if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct != NULL)
+                snprintf(r->ctype, sizeof(r->ctype), "%s", ct);
+        curl_slist_free_all(hdrs);
+        curl_easy_cleanup(c);
+        return rc;
+}
+
+static struct json_object *results_of(const struct resp *r)
+{
+        struct json_object *env = NULL;
+        struct json_object *res = NULL;
+        int64_t code = 0;
+
+        assert_int_equal(kl_json_parse_object(r->body, r->len, &env), 0);
+        assert_int_equal(kl_json_get_int(env, "code", &code), 0);
+        assert_int_equal(code, r->code);
+        assert_int_equal(kl_json_get_object(env, "results", &res), 0);
+        json_object_get(res);
+        json_object_put(env);
+        return res;
+}
+
+static void test_http_server_port_is_ephemeral(void **state)
+{
+        struct fixture *f = *state;
+
+        assert_int_not_equal(kl_http_server_port(f->srv), 0);
+}
+
+static void test_http_server_get_query_header(void **state)
+{
+        struct fixture *f = *state;
+        struct curl_slist *h = curl_slist_append(NULL, "X-Test: hello");
+        struct json_object *res;
+        const char *s = NULL;
+        char url[128];
+        struct resp r;
+
+        snprintf(url, sizeof(url), "%s/a/b%%20c?x=1%%262&y=2", f->base);
+        assert_int_equal(request(url, "GET", NULL, 0, false, h, &r), CURLE_OK);
+        assert_int_equal(r.code, 200);
+        assert_string_equal(r.ctype, "application/json");
+        res = results_of(&r);
+        assert_int_equal(kl_json_get_string(res, "method", &s), 0);
+        assert_string_equal(s, "GET");
+        assert_int_equal(kl_json_get_string(res, "path", &s), 0);
+        assert_string_equal(s, "/a/b c");
+        assert_int_equal(kl_json_get_string(res, "x", &s), 0);
+        assert_string_equal(s, "1&2");
+        assert_int_equal(kl_json_get_string(res, "hdr", &s), 0);
+        assert_string_equal(s, "hello");
+        assert_int_equal(kl_json_get_string(res, "cn", &s), KL_ERR_NOT_FOUND);
+        json_object_put(res);
+}
+
+static void test_http_server_post_body(void **state)
+{
+        struct fixture *f = *state;
+        struct json_object *res;
+        char body[1024];
+        char url[128];
+        int64_t len = 0;
+        bool nul = false;
+        struct resp r;
+
+        memset(body, 'b', sizeof(body));
+        body[10] = '\0'; /* bodies may hold NULs; the length is what counts */
+        snprintf(url, sizeof(url), "%s/post", f->base);
+        assert_int_equal(request(url, "POST", body, sizeof(body), false, NULL, &r), CURLE_OK);
+        assert_int_equal(r.code, 200);
+        res = results_of(&r);
+        assert_int_equal(kl_json_get_int(res, "len", &len), 0);
+        assert_int_equal(len, 1024);
+        assert_int_equal(kl_json_get_bool(res, "nul", &nul), 0);
+        assert_true(nul);
+        json_object_put(res);
+}
+
+static void test_http_server_body_too_large(void **state)
+{
+        struct fixture *f = *state;
+        char *body = malloc(4096);
+        char url[128];
+        struct resp r;
+        int before = atomic_load(&f->calls);
+
+        assert_non_null(body);
+        memset(body, '{', 4096);
+        snprintf(url, sizeof(url), "%s/post", f->base);
+        assert_int_equal(request(url, "POST", body, 1025, false, NULL, &r), CURLE_OK);
+        assert_int_equal(r.code, 413);
+        json_object_put(results_of(&r));
+        assert_int_equal(atomic_load(&f->calls), before);
+        free(body);
+}
+
+static void test_http_server_chunked_too_large(void **state)
+{
+        struct fixture *f = *state;
+        char url[128];
+        struct resp r;
+        int before = atomic_load(&f->calls);
+
+        snprintf(url, sizeof(url), "%s/chunked", f->base);
+        assert_int_equal(request(url, "PUT", NULL, 200000, true, NULL, &r), CURLE_OK);
+        assert_int_equal(r.code, 413);
+        json_object_put(results_of(&r));
+        assert_int_equal(atomic_load(&f->calls), before);
+
+        /* A chunked body under the cap reaches the handler whole. */
+        assert_int_equal(request(url, "PUT", NULL, 1000, true, NULL, &r), CURLE_OK);
+        assert_int_equal(r.code, 200);
+        assert_int_equal(atomic_load(&f->calls), before + 1);
+}
+
+static void test_http_server_empty_reply_is_500(void **state)
+{
+        struct fixture *f = *state;
+        char url[128];
+        struct resp r;
+
+        snprintf(url, sizeof(url), "%s/empty", f->base);
+        assert_int_equal(request(url, "GET", NULL, 0, false, NULL, &r), CURLE_OK);
+        assert_int_equal(r.code, 500);
+        json_object_put(results_of(&r));
+}
+
+static void test_http_server_start_bad_host(void **state)
+{
+        struct kl_http_server_options o = {.host = "256.1.2.3.invalid.", .port = 0};
+        struct kl_http_server *srv = NULL;
+
+        (void)state;
+        assert_true(kl_http_server_start(&o, echo_handler, NULL, &srv) < 0);
+        assert_null(srv);
+}
+
+static void test_http_server_ipv6_loopback(void **state)
+{
+        struct kl_http_server_options o = {.host = "::1", .port = 0};
+        struct kl_http_server *srv = NULL;
+        struct fixture f = {0};
+        char url[128];
+        struct resp r;
+
+        (void)state;
+        if (kl_http_server_start(&o, echo_handler, &f, &srv) != 0) {
+                skip(); /* no IPv6 on this host */
+                return;
+        }
+        snprintf(url, sizeof(url), "http://[::1]:%u/v6", (unsigned)kl_http_server_port(srv));
+        assert_int_equal(request(url, "GET", NULL, 0, false, NULL, &r), CURLE_OK);
+        assert_int_equal(r.code, 200);
+        kl_http_server_stop(srv);
+}
+
+/* ---- mTLS ---- */
+
+static char tmpdir[] = "/tmp/kl_test_http_XXXXXX";
+
+static char *read_file(const char *name)
+{
+        char path[256];
+        FILE *f;
+        char *buf;
+        long n;
+
+        snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+        if ((f = fopen(path, "rb")) == NULL)
+                return NULL;
+        fseek(f, 0, SEEK_END);
+        n = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        buf = calloc(1, (size_t)n + 1);
+        if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+                free(buf);
+                buf = NULL;
+        }
+        fclose(f);
+        return buf;
+}
+
+/* A CA, a server and a client certificate from it, and a rogue self-signed client. */
+static bool make_pki(void)
+{
+        char cmd[4096];
+
+        if (mkdtemp(tmpdir) == NULL)
+                return false;
+        snprintf(cmd, sizeof(cmd),
+                 "exec >/dev/null 2>&1; cd %s && "
+                 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                 "-keyout ca.key -out ca.pem -subj /CN=test-ca -days 1 "
+                 "-addext basicConstraints=critical,CA:TRUE "
+                 "-addext keyUsage=critical,keyCertSign,cRLSign && "
+                 "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                 "-keyout srv.key -out srv.csr -subj /CN=127.0.0.1 && "
+                 "printf 'subjectAltName=IP:127.0.0.1\\n' > srv.ext && "
+                 "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+                 "-out srv.pem -days 1 -extfile srv.ext && "
+                 "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                 "-keyout cli.key -out cli.csr -subj /CN=test-client && "
+                 "printf 'extendedKeyUsage=clientAuth\\n' > cli.ext && "
+                 "openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+                 "-out cli.pem -days 1 -extfile cli.ext && "
+                 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                 "-keyout rogue.key -out rogue.pem -subj /CN=rogue -days 1 "
+                 "",
+                 tmpdir);
+        return system(cmd) == 0;
+}
+
+static CURLcode tls_request(uint16_t port, const char *cert, const char *key, struct resp *r)
+{
+        CURL *c = curl_easy_init();
+        char url[128];
+        char path[256];
+        CURLcode rc;
+
+        memset(r, 0, sizeof(*r));
+        assert_non_null(c);
+        snprintf(url, sizeof(url), "https://127.0.0.1:%u/secure", (unsigned)port);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        snprintf(path, sizeof(path), "%s/ca.pem", tmpdir);
+        curl_easy_setopt(c, CURLOPT_CAINFO, path);
+        if (cert != NULL) {
+                snprintf(path, sizeof(path), "%s/%s", tmpdir, cert);
+                curl_easy_setopt(c, CURLOPT_SSLCERT, path);
+                snprintf(path, sizeof(path), "%s/%s", tmpdir, key);
+                curl_easy_setopt(c, CURLOPT_SSLKEY, path);
+        }
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+        rc = curl_easy_perform(c);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->code);
+        curl_easy_cleanup(c);
+        return rc;
+}
+
+static void test_http_server_mtls(void **state)
+{
+        struct kl_http_server_options o = {.host = "127.0.0.1", .port = 0};
+        struct kl_http_server *srv = NULL;
+        struct fixture f = {0};
+        struct json_object *res;
+        const char *cn = NULL;
+        char *ca = NULL, *cert = NULL, *key = NULL;
+        char cmd[512];
+        struct resp r;
+
+        (void)state;
+        if (!make_pki()) {
+                skip(); /* no openssl CLI */
+                return;
+        }
+        ca = read_file("ca.pem");
+        cert = read_file("srv.pem");
+        key = read_file("srv.key");
+        assert_non_null(ca);
+        assert_non_null(cert);
+        assert_non_null(key);
+        o.tls_cert_pem = cert;
+        o.tls_key_pem = key;
+        o.tls_client_ca_pem = ca;
+        assert_int_equal(kl_http_server_start(&o, echo_handler, &f, &srv), 0);
+
+        /* A client certificate from the CA: served, and its CN is visible to the handler. */
+        assert_int_equal(tls_request(kl_http_server_port(srv), "cli.pem", "cli.key", &r),
+                         CURLE_OK);
+        assert_int_equal(r.code, 200);
+        r.len = strlen(r.body);
+        res = results_of(&r);
+        assert_int_equal(kl_json_get_string(res, "cn", &cn), 0);
+        assert_string_equal(cn, "test-client");
+        json_object_put(res);
+        assert_int_equal(atomic_load(&f.calls), 1);
+
+        /* No client certificate, or one from elsewhere: no answer, handler never runs. */
+        assert_int_not_equal(tls_request(kl_http_server_port(srv), NULL, NULL, &r), CURLE_OK);
+        assert_int_not_equal(tls_request(kl_http_server_port(srv), "rogue.pem", "rogue.key", &r),
+                             CURLE_OK);
+        assert_int_equal(atomic_load(&f.calls), 1);
+
+        kl_http_server_stop(srv);
+        free(ca);
+        free(cert);
+        free(key);
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+        assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_http_server_port_is_ephemeral),
+                cmocka_unit_test(test_http_server_get_query_header),
+                cmocka_unit_test(test_http_server_post_body),
+                cmocka_unit_test(test_http_server_body_too_large),
+                cmocka_unit_test(test_http_server_chunked_too_large),
+                cmocka_unit_test(test_http_server_empty_reply_is_500),
+        };
+        const struct CMUnitTest standalone[] = {
+                cmocka_unit_test(test_http_server_start_bad_host),
+                cmocka_unit_test(test_http_server_ipv6_loopback),
+                cmocka_unit_test(test_http_server_mtls),
+        };
+        int fails;
+
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        fails = cmocka_run_group_tests(tests, setup, teardown);
+        fails += cmocka_run_group_tests(standalone, NULL, NULL);
+        curl_global_cleanup();
+        return fails;
+}
