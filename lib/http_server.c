@@ -86,6 +86,43 @@ __attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const ch
                 log_warn("libmicrohttpd: %s", msg);
 }
 
+static int hex_value(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/*
+ * Percent-decoding of the path and query arguments, as libmicrohttpd does,
+ * except that "%00" stays literal: a decoded NUL would silently cut the
+ * string short for every C consumer ("/agents/id%00x" would become "id").
+ */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+        char *w = s;
+        const char *r = s;
+        int hi, lo;
+
+        (void)cls;
+        (void)conn;
+        while (*r != '\0') {
+                if (r[0] == '%' && (hi = hex_value(r[1])) >= 0 && (lo = hex_value(r[2])) >= 0 &&
+                    (hi | lo) != 0) {
+                        *w++ = (char)((hi << 4) | lo);
+                        r += 3;
+                } else {
+                        *w++ = *r++;
+                }
+        }
+        *w = '\0';
+        return (size_t)(w - s);
+}
+
 static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                               enum MHD_RequestTerminationCode toe)
 {
@@ -346,6 +383,8 @@ static struct MHD_Daemon *start_daemon(struct kl_http_server *srv,
                                             srv};
         opts[i++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
                                             (intptr_t)request_completed, NULL};
+        opts[i++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape,
+                                            NULL};
         opts[i++] = (struct MHD_OptionItem){
                 MHD_OPTION_CONNECTION_LIMIT,
                 o->connection_limit != 0 ? o->connection_limit : DEFAULT_CONN_LIMIT, NULL};

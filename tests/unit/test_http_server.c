@@ -197,6 +197,25 @@ static void test_http_server_get_query_header(void **state)
         json_object_put(res);
 }
 
+static void test_http_server_nul_stays_escaped(void **state)
+{
+        struct fixture *f = *state;
+        struct json_object *res;
+        const char *s = NULL;
+        char url[128];
+        struct resp r;
+
+        snprintf(url, sizeof(url), "%s/a%%00b%%41?x=%%00%%7e", f->base);
+        assert_int_equal(request(url, "GET", NULL, 0, false, NULL, &r), CURLE_OK);
+        assert_int_equal(r.code, 200);
+        res = results_of(&r);
+        assert_int_equal(kl_json_get_string(res, "path", &s), 0);
+        assert_string_equal(s, "/a%00bA");
+        assert_int_equal(kl_json_get_string(res, "x", &s), 0);
+        assert_string_equal(s, "%00~");
+        json_object_put(res);
+}
+
 static void test_http_server_post_body(void **state)
 {
         struct fixture *f = *state;
@@ -439,6 +458,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_http_server_port_is_ephemeral),
                 cmocka_unit_test(test_http_server_get_query_header),
+                cmocka_unit_test(test_http_server_nul_stays_escaped),
                 cmocka_unit_test(test_http_server_post_body),
                 cmocka_unit_test(test_http_server_body_too_large),
                 cmocka_unit_test(test_http_server_chunked_too_large),
