@@ -75,6 +75,20 @@ static void assert_no_tpm_leftovers(void)
                          0);
 }
 
+/*
+ * A failed assertion leaves the test's handles loaded, and swtpm has only
+ * three object slots: start every test from an empty TPM so one failure does
+ * not cascade into the next tests.
+ */
+static int flush_leftovers(void **state)
+{
+        (void)state;
+        if (system("tpm2_flushcontext -t >/dev/null 2>&1") != 0 ||
+            system("tpm2_flushcontext -l >/dev/null 2>&1") != 0)
+                return -1;
+        return 0;
+}
+
 static void test_tpm_open_bogus_tcti_fails(void **state)
 {
         struct kl_tpm_options o = { .tcti = "swtpm:host=127.0.0.1,port=1" };
@@ -375,17 +389,17 @@ static void test_tpm_activate_credential_ecc(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_tpm_open_bogus_tcti_fails),
-                cmocka_unit_test(test_tpm_open_missing_device_says_why),
-                cmocka_unit_test(test_tpm_open_bad_options_rejected),
-                cmocka_unit_test(test_tpm_ek_cert_rsa_matches_ek),
-                cmocka_unit_test(test_tpm_ek_cert_ecc_matches_ek),
-                cmocka_unit_test(test_tpm_ek_load_persistent_is_template_key),
-                cmocka_unit_test(test_tpm_ek_chain_empty_on_swtpm),
-                cmocka_unit_test(test_tpm_ak_load_rsa_same_public),
-                cmocka_unit_test(test_tpm_ak_load_ecc_same_public),
-                cmocka_unit_test(test_tpm_activate_credential_rsa),
-                cmocka_unit_test(test_tpm_activate_credential_ecc),
+                cmocka_unit_test_setup(test_tpm_open_bogus_tcti_fails, flush_leftovers),
+                cmocka_unit_test_setup(test_tpm_open_missing_device_says_why, flush_leftovers),
+                cmocka_unit_test_setup(test_tpm_open_bad_options_rejected, flush_leftovers),
+                cmocka_unit_test_setup(test_tpm_ek_cert_rsa_matches_ek, flush_leftovers),
+                cmocka_unit_test_setup(test_tpm_ek_cert_ecc_matches_ek, flush_leftovers),
+                cmocka_unit_test_setup(test_tpm_ek_load_persistent_is_template_key, flush_leftovers),
+                cmocka_unit_test_setup(test_tpm_ek_chain_empty_on_swtpm, flush_leftovers),
+                cmocka_unit_test_setup(test_tpm_ak_load_rsa_same_public, flush_leftovers),
+                cmocka_unit_test_setup(test_tpm_ak_load_ecc_same_public, flush_leftovers),
+                cmocka_unit_test_setup(test_tpm_activate_credential_rsa, flush_leftovers),
+                cmocka_unit_test_setup(test_tpm_activate_credential_ecc, flush_leftovers),
         };
         const char *v = tcti();
 
