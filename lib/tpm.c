@@ -36,6 +36,9 @@
 #define NV_EK_CHAIN_FIRST  0x01c00100u
 #define NV_EK_CHAIN_LAST   0x01c001ffu
 #define NV_BUFFER_FALLBACK 512u
+/* TPM2_PERSISTENT_FIRST/LAST shift a signed 0x81 by 24 bits (UB): spell them out. */
+#define PERSISTENT_FIRST   0x81000000u
+#define PERSISTENT_LAST    0x81ffffffu
 /* An EK certificate bigger than this is not a certificate (NV indices are small). */
 #define NV_CERT_MAX        (64u * 1024u)
 
@@ -277,9 +280,10 @@ static int parse_ek_handle(const char *s, TPM2_HANDLE *ret, char *why, size_t wh
         if (s == NULL || *s == '\0' || str_is(s, "generate"))
                 return 0;
         errno = 0;
-        v = strtoul(s, &end, 16); /* strtoul accepts an optional 0x in base 16 */
-        if (errno != 0 || end == s || *end != '\0' || v < TPM2_PERSISTENT_FIRST ||
-            v > TPM2_PERSISTENT_LAST) {
+        /* strtoul takes an optional 0x in base 16, but also blanks and a sign */
+        v = hexval(s[0]) < 0 ? 0 : strtoul(s, &end, 16);
+        if (errno != 0 || end == s || *end != '\0' || v < PERSISTENT_FIRST ||
+            v > PERSISTENT_LAST) {
                 why_set(why, why_len, "ek_handle '%.40s' is not a persistent handle "
                                       "(0x81000000..0x81ffffff) nor 'generate'", s);
                 return KL_ERR_CONFIG;
