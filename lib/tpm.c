@@ -281,8 +281,8 @@ static int parse_ek_handle(const char *s, TPM2_HANDLE *ret, char *why, size_t wh
                 return 0;
         errno = 0;
         /* strtoul takes an optional 0x in base 16, but also blanks and a sign */
-        v = hexval(s[0]) < 0 ? 0 : strtoul(s, &end, 16);
-        if (errno != 0 || end == s || *end != '\0' || v < PERSISTENT_FIRST ||
+        v = strtoul(s, &end, 16);
+        if (hexval(s[0]) < 0 || errno != 0 || end == s || *end != '\0' || v < PERSISTENT_FIRST ||
             v > PERSISTENT_LAST) {
                 why_set(why, why_len, "ek_handle '%.40s' is not a persistent handle "
                                       "(0x81000000..0x81ffffff) nor 'generate'", s);

@@ -136,6 +136,10 @@ static void test_tpm_open_bad_options_rejected(void **state)
         o.hash_alg = NULL;
         o.ek_handle = "0x1234";
         assert_int_equal(kl_tpm_open(&o, &t, why, sizeof(why)), KL_ERR_CONFIG);
+        o.ek_handle = " 81010001";
+        assert_int_equal(kl_tpm_open(&o, &t, why, sizeof(why)), KL_ERR_CONFIG);
+        o.ek_handle = "0x81010001x";
+        assert_int_equal(kl_tpm_open(&o, &t, why, sizeof(why)), KL_ERR_CONFIG);
         o.ek_handle = NULL;
         o.owner_password = "hex:abc";
         assert_int_equal(kl_tpm_open(&o, &t, why, sizeof(why)), KL_ERR_CONFIG);
