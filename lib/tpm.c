@@ -37,16 +37,15 @@
 #define NV_EK_CHAIN_LAST   0x01c001ffu
 #define NV_BUFFER_FALLBACK 512u
 /* TPM2_PERSISTENT_FIRST/LAST shift a signed 0x81 by 24 bits (UB): spell them out. */
-#define PERSISTENT_FIRST   0x81000000u
-#define PERSISTENT_LAST    0x81ffffffu
+#define PERSISTENT_FIRST 0x81000000u
+#define PERSISTENT_LAST  0x81ffffffu
 /* An EK certificate bigger than this is not a certificate (NV indices are small). */
-#define NV_CERT_MAX        (64u * 1024u)
+#define NV_CERT_MAX (64u * 1024u)
 
 /* PolicySecret(TPM_RH_ENDORSEMENT) digest of the TCG default EK templates. */
 static const uint8_t ek_policy_sha256[32] = {
-        0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc,
-        0x8d, 0x46, 0xa5, 0xd7, 0x24, 0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52,
-        0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
+    0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
+    0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
 };
 
 struct kl_tpm {
@@ -55,7 +54,7 @@ struct kl_tpm {
         char *tcti;
 
         TPMI_ALG_HASH hash_alg;
-        TPMI_ALG_PUBLIC key_alg;  /* TPM2_ALG_RSA (2048) or TPM2_ALG_ECC (P-256) */
+        TPMI_ALG_PUBLIC key_alg; /* TPM2_ALG_RSA (2048) or TPM2_ALG_ECC (P-256) */
         TPMI_ALG_SIG_SCHEME sign_alg;
         TPM2B_AUTH endorsement_auth; /* secret: wiped in kl_tpm_free */
         TPM2_HANDLE ek_persistent;   /* 0: transient EK from the template */
@@ -127,7 +126,7 @@ static void flush(struct kl_tpm *t, ESYS_TR *h)
 /* ---- options ------------------------------------------------------------ */
 
 static int why_set(char *why, size_t why_len, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int why_set(char *why, size_t why_len, const char *fmt, ...)
 {
@@ -169,9 +168,9 @@ static int parse_hash(const char *s, TPMI_ALG_HASH *ret, char *why, size_t why_l
 static int parse_enc(const char *s, TPMI_ALG_PUBLIC *ret, char *why, size_t why_len)
 {
         static const char *const later[] = {
-                "rsa1024", "rsa3072", "rsa4096", "ecc192", "ecc224", "ecc384", "ecc521",
-                "ecc_sm2", "ecc_nist_p192", "ecc_nist_p224", "ecc_nist_p384",
-                "ecc_nist_p521", "ecc_sm2_p256",
+            "rsa1024",       "rsa3072",       "rsa4096",      "ecc192",        "ecc224",
+            "ecc384",        "ecc521",        "ecc_sm2",      "ecc_nist_p192", "ecc_nist_p224",
+            "ecc_nist_p384", "ecc_nist_p521", "ecc_sm2_p256",
         };
         size_t i;
 
@@ -266,8 +265,10 @@ static int parse_auth(const char *s, TPM2B_AUTH *ret, char *why, size_t why_len)
 bad:
         explicit_bzero(ret, sizeof(*ret));
         /* never quote the password itself */
-        why_set(why, why_len, "tpm_ownerpassword is not valid (at most %zu bytes; hex: needs "
-                              "an even number of hex digits)", sizeof(ret->buffer));
+        why_set(why, why_len,
+                "tpm_ownerpassword is not valid (at most %zu bytes; hex: needs "
+                "an even number of hex digits)",
+                sizeof(ret->buffer));
         return KL_ERR_CONFIG;
 }
 
@@ -284,8 +285,10 @@ static int parse_ek_handle(const char *s, TPM2_HANDLE *ret, char *why, size_t wh
         v = strtoul(s, &end, 16);
         if (hexval(s[0]) < 0 || errno != 0 || end == s || *end != '\0' || v < PERSISTENT_FIRST ||
             v > PERSISTENT_LAST) {
-                why_set(why, why_len, "ek_handle '%.40s' is not a persistent handle "
-                                      "(0x81000000..0x81ffffff) nor 'generate'", s);
+                why_set(why, why_len,
+                        "ek_handle '%.40s' is not a persistent handle "
+                        "(0x81000000..0x81ffffff) nor 'generate'",
+                        s);
                 return KL_ERR_CONFIG;
         }
         *ret = (TPM2_HANDLE)v;
@@ -310,10 +313,9 @@ static void explain_tcti(const char *tcti, TSS2_RC rc, char *why, size_t why_len
         why_set(why, why_len, "cannot open TPM via '%s': %s", tcti, Tss2_RC_Decode(rc));
 }
 
-int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *why,
-                size_t why_len)
+int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *why, size_t why_len)
 {
-        static const struct kl_tpm_options none = { 0 };
+        static const struct kl_tpm_options none = {0};
         struct kl_tpm *t = NULL;
         const char *tcti;
         TSS2_RC rc;
@@ -340,8 +342,7 @@ int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *wh
         if (tcti == NULL || *tcti == '\0')
                 tcti = getenv("TCTI");
         if (tcti == NULL || *tcti == '\0')
-                tcti = access("/dev/tpmrm0", F_OK) == 0 ? "device:/dev/tpmrm0"
-                                                         : "device:/dev/tpm0";
+                tcti = access("/dev/tpmrm0", F_OK) == 0 ? "device:/dev/tpmrm0" : "device:/dev/tpm0";
         if ((t->tcti = strdup(tcti)) == NULL) {
                 r = KL_ERR_NOMEM;
                 goto out;
@@ -359,8 +360,7 @@ int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *wh
         rc = Esys_Initialize(&t->esys, t->tcti_ctx, NULL);
         if (rc != TSS2_RC_SUCCESS) {
                 log_error("Esys_Initialize: 0x%08x %s", rc, Tss2_RC_Decode(rc));
-                why_set(why, why_len, "cannot open TPM via '%s': %s", t->tcti,
-                        Tss2_RC_Decode(rc));
+                why_set(why, why_len, "cannot open TPM via '%s': %s", t->tcti, Tss2_RC_Decode(rc));
                 t->esys = NULL;
                 r = KL_ERR_TPM_OPEN;
                 goto out;
@@ -368,8 +368,8 @@ int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *wh
         rc = Esys_Startup(t->esys, TPM2_SU_CLEAR);
         if (rc != TSS2_RC_SUCCESS && tpm_rc_base(rc) != TPM2_RC_INITIALIZE) {
                 log_error("Esys_Startup: 0x%08x %s", rc, Tss2_RC_Decode(rc));
-                why_set(why, why_len, "TPM via '%s' does not answer TPM2_Startup: %s",
-                        t->tcti, Tss2_RC_Decode(rc));
+                why_set(why, why_len, "TPM via '%s' does not answer TPM2_Startup: %s", t->tcti,
+                        Tss2_RC_Decode(rc));
                 r = KL_ERR_TPM_OPEN;
                 goto out;
         }
@@ -447,9 +447,9 @@ static void ek_template(TPMI_ALG_PUBLIC alg, TPM2B_PUBLIC *p)
 
 int kl_tpm_ek_load(struct kl_tpm *t)
 {
-        TPM2B_SENSITIVE_CREATE sens = { 0 };
-        TPM2B_DATA outside = { 0 };
-        TPML_PCR_SELECTION pcrs = { 0 };
+        TPM2B_SENSITIVE_CREATE sens = {0};
+        TPM2B_DATA outside = {0};
+        TPML_PCR_SELECTION pcrs = {0};
         TPM2B_PUBLIC tmpl;
         TPM2B_PUBLIC *pub = NULL;
         TPM2B_CREATION_DATA *cdata = NULL;
@@ -466,8 +466,8 @@ int kl_tpm_ek_load(struct kl_tpm *t)
                 rc = Esys_TR_FromTPMPublic(t->esys, t->ek_persistent, ESYS_TR_NONE, ESYS_TR_NONE,
                                            ESYS_TR_NONE, &h);
                 if (rc != TSS2_RC_SUCCESS) {
-                        log_error("Esys_TR_FromTPMPublic(0x%08x): 0x%08x %s", t->ek_persistent,
-                                  rc, Tss2_RC_Decode(rc));
+                        log_error("Esys_TR_FromTPMPublic(0x%08x): 0x%08x %s", t->ek_persistent, rc,
+                                  Tss2_RC_Decode(rc));
                         r = tpm_err(rc);
                         goto out;
                 }
@@ -480,8 +480,8 @@ int kl_tpm_ek_load(struct kl_tpm *t)
         } else {
                 ek_template(t->key_alg, &tmpl);
                 rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD,
-                                        ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl, &outside,
-                                        &pcrs, &h, &pub, &cdata, &chash, &ticket);
+                                        ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs,
+                                        &h, &pub, &cdata, &chash, &ticket);
                 if (rc != TSS2_RC_SUCCESS) {
                         r = tss_fail("Esys_CreatePrimary", rc);
                         h = ESYS_TR_NONE;
@@ -624,8 +624,7 @@ static int nv_read_der(struct kl_tpm *t, TPM2_HANDLE index, uint8_t **ret_der, s
         TSS2_RC rc;
         int r = KL_ERR_TPM;
 
-        rc = Esys_TR_FromTPMPublic(t->esys, index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                   &nv);
+        rc = Esys_TR_FromTPMPublic(t->esys, index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &nv);
         if (rc != TSS2_RC_SUCCESS) {
                 nv = ESYS_TR_NONE;
                 if (tpm_rc_base(rc) == TPM2_RC_HANDLE) {
@@ -664,13 +663,12 @@ static int nv_read_der(struct kl_tpm *t, TPM2_HANDLE index, uint8_t **ret_der, s
         while (off < size) {
                 UINT16 want = (UINT16)(size - off < chunk ? size - off : chunk);
 
-                rc = Esys_NV_Read(t->esys, auth, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                  ESYS_TR_NONE, want, (UINT16)off, &data);
+                rc = Esys_NV_Read(t->esys, auth, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                                  want, (UINT16)off, &data);
                 if (rc != TSS2_RC_SUCCESS && auth == ESYS_TR_RH_OWNER &&
                     tpm_err(rc) == KL_ERR_TPM_AUTH &&
                     (nvpub->nvPublic.attributes & TPMA_NV_AUTHREAD)) {
-                        log_debug("owner read of NV 0x%08x refused, trying the index auth",
-                                  index);
+                        log_debug("owner read of NV 0x%08x refused, trying the index auth", index);
                         auth = nv;
                         continue;
                 }
@@ -711,8 +709,8 @@ int kl_tpm_ek_cert(struct kl_tpm *t, uint8_t **ret_der, size_t *ret_len)
 {
         TPMI_ALG_PUBLIC alg = t->ek != ESYS_TR_NONE ? t->ek_pub.publicArea.type : t->key_alg;
 
-        return nv_read_der(t, alg == TPM2_ALG_RSA ? NV_EK_CERT_RSA2048 : NV_EK_CERT_P256,
-                           ret_der, ret_len);
+        return nv_read_der(t, alg == TPM2_ALG_RSA ? NV_EK_CERT_RSA2048 : NV_EK_CERT_P256, ret_der,
+                           ret_len);
 }
 
 void kl_tpm_der_list_free(uint8_t **ders, size_t *lens, size_t n)
@@ -744,8 +742,8 @@ int kl_tpm_ek_chain(struct kl_tpm *t, uint8_t ***ret_ders, size_t **ret_lens, si
                 goto out;
         while (more == TPM2_YES && next <= NV_EK_CHAIN_LAST) {
                 rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                        TPM2_CAP_HANDLES, next,
-                                        NV_EK_CHAIN_LAST - next + 1, &more, &cap);
+                                        TPM2_CAP_HANDLES, next, NV_EK_CHAIN_LAST - next + 1, &more,
+                                        &cap);
                 if (rc != TSS2_RC_SUCCESS) {
                         r = tss_fail("Esys_GetCapability(HANDLES)", rc);
                         goto out;
@@ -792,19 +790,18 @@ out:
  */
 static int ek_session(struct kl_tpm *t, ESYS_TR *ret)
 {
-        TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
-        TPM2B_NONCE nonce = { 0 };
-        TPM2B_DIGEST cphash = { 0 };
-        TPM2B_NONCE ref = { 0 };
+        TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_NULL};
+        TPM2B_NONCE nonce = {0};
+        TPM2B_DIGEST cphash = {0};
+        TPM2B_NONCE ref = {0};
         TPM2B_TIMEOUT *timeout = NULL;
         TPMT_TK_AUTH *ticket = NULL;
         ESYS_TR s = ESYS_TR_NONE;
         TSS2_RC rc;
         int r;
 
-        rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                   ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym,
-                                   TPM2_ALG_SHA256, &s);
+        rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                   ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256, &s);
         if (rc != TSS2_RC_SUCCESS) {
                 s = ESYS_TR_NONE;
                 r = tss_fail("Esys_StartAuthSession", rc);
@@ -895,16 +892,16 @@ void kl_tpm_ak_blob_clear(struct kl_tpm_ak_blob *b)
 
 int kl_tpm_ak_create(struct kl_tpm *t, struct kl_tpm_ak_blob *ret_blob)
 {
-        TPM2B_SENSITIVE_CREATE sens = { 0 };
-        TPM2B_DATA outside = { 0 };
-        TPML_PCR_SELECTION pcrs = { 0 };
+        TPM2B_SENSITIVE_CREATE sens = {0};
+        TPM2B_DATA outside = {0};
+        TPML_PCR_SELECTION pcrs = {0};
         TPM2B_PUBLIC tmpl;
         TPM2B_PRIVATE *priv = NULL;
         TPM2B_PUBLIC *pub = NULL;
         TPM2B_CREATION_DATA *cdata = NULL;
         TPM2B_DIGEST *chash = NULL;
         TPMT_TK_CREATION *ticket = NULL;
-        struct kl_tpm_ak_blob blob = { 0 };
+        struct kl_tpm_ak_blob blob = {0};
         ESYS_TR s = ESYS_TR_NONE;
         size_t off = 0;
         TSS2_RC rc;
@@ -956,8 +953,8 @@ out:
 
 int kl_tpm_ak_load(struct kl_tpm *t, const struct kl_tpm_ak_blob *blob)
 {
-        TPM2B_PUBLIC pub = { 0 };
-        TPM2B_PRIVATE priv = { 0 };
+        TPM2B_PUBLIC pub = {0};
+        TPM2B_PRIVATE priv = {0};
         size_t off = 0;
         TSS2_RC rc;
         int r = KL_ERR_INVAL;
@@ -967,8 +964,8 @@ int kl_tpm_ak_load(struct kl_tpm *t, const struct kl_tpm_ak_blob *blob)
                 goto out;
         rc = Tss2_MU_TPMT_PUBLIC_Unmarshal(blob->pub, blob->pub_len, &off, &pub.publicArea);
         if (rc != TSS2_RC_SUCCESS || off != blob->pub_len) {
-                log_debug("AK public blob does not unmarshal (0x%08x, %zu of %zu bytes)", rc,
-                          off, blob->pub_len);
+                log_debug("AK public blob does not unmarshal (0x%08x, %zu of %zu bytes)", rc, off,
+                          blob->pub_len);
                 goto out;
         }
         memcpy(priv.buffer, blob->priv, blob->priv_len);
@@ -1021,8 +1018,8 @@ const char *kl_tpm_sign_alg_rust_name(const struct kl_tpm *t)
 int kl_tpm_activate_credential(struct kl_tpm *t, const uint8_t *blob, size_t blob_len,
                                uint8_t **ret_secret, size_t *ret_len)
 {
-        TPM2B_ID_OBJECT id = { 0 };
-        TPM2B_ENCRYPTED_SECRET secret = { 0 };
+        TPM2B_ID_OBJECT id = {0};
+        TPM2B_ENCRYPTED_SECRET secret = {0};
         TPM2B_DIGEST *cert_info = NULL;
         const uint8_t *id_p = NULL, *sec_p = NULL;
         size_t id_len = 0, sec_len = 0;
@@ -1047,8 +1044,8 @@ int kl_tpm_activate_credential(struct kl_tpm *t, const uint8_t *blob, size_t blo
                 goto out;
         if ((r = kl_tpm_ek_load(t)) < 0 || (r = ek_session(t, &s)) < 0)
                 goto out;
-        rc = Esys_ActivateCredential(t->esys, t->ak, t->ek, ESYS_TR_PASSWORD, s, ESYS_TR_NONE,
-                                     &id, &secret, &cert_info);
+        rc = Esys_ActivateCredential(t->esys, t->ak, t->ek, ESYS_TR_PASSWORD, s, ESYS_TR_NONE, &id,
+                                     &secret, &cert_info);
         if (rc != TSS2_RC_SUCCESS) {
                 r = tss_fail("Esys_ActivateCredential", rc);
                 goto out;

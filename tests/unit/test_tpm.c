@@ -6,12 +6,12 @@
  * Without TCTI the binary refuses to run instead of letting tctildr probe
  * /dev/tpm* or whatever listens on 127.0.0.1:2321.
  */
+#include <cmocka.h>
+#include <openssl/x509.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
-#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +38,7 @@ static double now_ms(void)
 
 static struct kl_tpm *open_tpm(const char *enc)
 {
-        struct kl_tpm_options o = { .tcti = tcti(), .enc_alg = enc };
+        struct kl_tpm_options o = {.tcti = tcti(), .enc_alg = enc};
         struct kl_tpm *t = NULL;
         char why[256];
         int r;
@@ -71,8 +71,7 @@ static void assert_no_tpm_leftovers(void)
 
         assert_non_null(getenv("TPM2TOOLS_TCTI"));
         assert_int_equal(tool_output("tpm2_getcap handles-transient", out, sizeof(out)), 0);
-        assert_int_equal(tool_output("tpm2_getcap handles-loaded-session", out, sizeof(out)),
-                         0);
+        assert_int_equal(tool_output("tpm2_getcap handles-loaded-session", out, sizeof(out)), 0);
 }
 
 /*
@@ -91,7 +90,7 @@ static int flush_leftovers(void **state)
 
 static void test_tpm_open_bogus_tcti_fails(void **state)
 {
-        struct kl_tpm_options o = { .tcti = "swtpm:host=127.0.0.1,port=1" };
+        struct kl_tpm_options o = {.tcti = "swtpm:host=127.0.0.1,port=1"};
         struct kl_tpm *t = NULL;
         char why[256];
 
@@ -103,7 +102,7 @@ static void test_tpm_open_bogus_tcti_fails(void **state)
 
 static void test_tpm_open_missing_device_says_why(void **state)
 {
-        struct kl_tpm_options o = { .tcti = "device:/nonexistent" };
+        struct kl_tpm_options o = {.tcti = "device:/nonexistent"};
         struct kl_tpm *t = NULL;
         char why[256];
 
@@ -116,7 +115,7 @@ static void test_tpm_open_missing_device_says_why(void **state)
 
 static void test_tpm_open_bad_options_rejected(void **state)
 {
-        struct kl_tpm_options o = { .tcti = "device:/nonexistent" };
+        struct kl_tpm_options o = {.tcti = "device:/nonexistent"};
         struct kl_tpm *t = NULL;
         char why[256];
 
@@ -172,8 +171,7 @@ static void check_ek_matches_cert(const char *enc, const char *cert_env)
         assert_int_equal(kl_tpm_ek_cert(t, &der, &der_len), 0);
         assert_int_equal(kl_x509_parse_any(der, der_len, &cert), 0);
         assert_true(kl_pubkey_equal(key, X509_get0_pubkey(cert)));
-        r = kl_x509_verify_with_ca_dir(cert, getenv("KL_TPM_EK_CA_DIR"), NULL, why,
-                                       sizeof(why));
+        r = kl_x509_verify_with_ca_dir(cert, getenv("KL_TPM_EK_CA_DIR"), NULL, why, sizeof(why));
         if (r != 0)
                 print_error("verify: %s\n", why);
         assert_int_equal(r, 0);
@@ -209,7 +207,7 @@ static void test_tpm_ek_cert_ecc_matches_ek(void **state)
 
 static void test_tpm_ek_load_persistent_is_template_key(void **state)
 {
-        struct kl_tpm_options o = { .tcti = tcti(), .ek_handle = "81010001" };
+        struct kl_tpm_options o = {.tcti = tcti(), .ek_handle = "81010001"};
         struct kl_tpm *t = NULL, *u = open_tpm("rsa");
         struct kl_tpm_public *p1 = NULL, *p2 = NULL;
         EVP_PKEY *k1 = NULL, *k2 = NULL;
@@ -259,7 +257,7 @@ static void test_tpm_ek_chain_empty_on_swtpm(void **state)
 static void check_ak_roundtrip(const char *enc, const char *rust_sign)
 {
         struct kl_tpm *t = open_tpm(enc);
-        struct kl_tpm_ak_blob blob = { 0 };
+        struct kl_tpm_ak_blob blob = {0};
         uint8_t *a = NULL, *b = NULL;
         size_t a_len = 0, b_len = 0;
         double t0;
@@ -323,7 +321,7 @@ static void test_tpm_ak_load_ecc_same_public(void **state)
 static void check_activate(const char *enc)
 {
         struct kl_tpm *t = open_tpm(enc);
-        struct kl_tpm_ak_blob ak = { 0 };
+        struct kl_tpm_ak_blob ak = {0};
         struct kl_tpm_public *ek = NULL, *akp = NULL;
         uint8_t *ek_buf = NULL, *ak_buf = NULL, *blob = NULL, *bad = NULL, *secret = NULL;
         size_t ek_len = 0, ak_len = 0, blob_len = 0, bad_len = 0, secret_len = 0;
@@ -340,8 +338,7 @@ static void check_activate(const char *enc)
         assert_int_equal(name_len, 34);
         assert_int_equal(kl_random_bytes(cred, sizeof(cred)), 0);
 
-        assert_int_equal(kl_makecred(ek, name, name_len, cred, sizeof(cred), &blob, &blob_len),
-                         0);
+        assert_int_equal(kl_makecred(ek, name, name_len, cred, sizeof(cred), &blob, &blob_len), 0);
         t0 = now_ms();
         assert_int_equal(kl_tpm_activate_credential(t, blob, blob_len, &secret, &secret_len), 0);
         print_message("# ActivateCredential %s: %.1f ms\n", enc, now_ms() - t0);
@@ -393,17 +390,17 @@ static void test_tpm_activate_credential_ecc(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup(test_tpm_open_bogus_tcti_fails, flush_leftovers),
-                cmocka_unit_test_setup(test_tpm_open_missing_device_says_why, flush_leftovers),
-                cmocka_unit_test_setup(test_tpm_open_bad_options_rejected, flush_leftovers),
-                cmocka_unit_test_setup(test_tpm_ek_cert_rsa_matches_ek, flush_leftovers),
-                cmocka_unit_test_setup(test_tpm_ek_cert_ecc_matches_ek, flush_leftovers),
-                cmocka_unit_test_setup(test_tpm_ek_load_persistent_is_template_key, flush_leftovers),
-                cmocka_unit_test_setup(test_tpm_ek_chain_empty_on_swtpm, flush_leftovers),
-                cmocka_unit_test_setup(test_tpm_ak_load_rsa_same_public, flush_leftovers),
-                cmocka_unit_test_setup(test_tpm_ak_load_ecc_same_public, flush_leftovers),
-                cmocka_unit_test_setup(test_tpm_activate_credential_rsa, flush_leftovers),
-                cmocka_unit_test_setup(test_tpm_activate_credential_ecc, flush_leftovers),
+            cmocka_unit_test_setup(test_tpm_open_bogus_tcti_fails, flush_leftovers),
+            cmocka_unit_test_setup(test_tpm_open_missing_device_says_why, flush_leftovers),
+            cmocka_unit_test_setup(test_tpm_open_bad_options_rejected, flush_leftovers),
+            cmocka_unit_test_setup(test_tpm_ek_cert_rsa_matches_ek, flush_leftovers),
+            cmocka_unit_test_setup(test_tpm_ek_cert_ecc_matches_ek, flush_leftovers),
+            cmocka_unit_test_setup(test_tpm_ek_load_persistent_is_template_key, flush_leftovers),
+            cmocka_unit_test_setup(test_tpm_ek_chain_empty_on_swtpm, flush_leftovers),
+            cmocka_unit_test_setup(test_tpm_ak_load_rsa_same_public, flush_leftovers),
+            cmocka_unit_test_setup(test_tpm_ak_load_ecc_same_public, flush_leftovers),
+            cmocka_unit_test_setup(test_tpm_activate_credential_rsa, flush_leftovers),
+            cmocka_unit_test_setup(test_tpm_activate_credential_ecc, flush_leftovers),
         };
         const char *v = tcti();
 
