@@ -6,12 +6,14 @@
  * Without TCTI the binary refuses to run instead of letting tctildr probe
  * /dev/tpm* or whatever listens on 127.0.0.1:2321.
  */
-#include <cmocka.h>
-#include <openssl/x509.h>
+/* cmocka.h needs these first; the blank line keeps clang-format from sorting it above */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
