@@ -70,6 +70,8 @@ add_p256_ek() {
 provision() {
         local sd=$1 f
         kl_tb_log "provisioning a new TPM in $sd"
+        # a swtpm left from an interrupted provisioning would hold tpm/
+        kl_tb_stop "$sd" || kl_tb_die "cannot stop the swtpm of $sd"
         rm -rf -- "$sd/tpm" "$sd/ca" "$sd/conf" "$sd/certs" "$sd/ek-ca" "$sd/.provisioned"
         mkdir -p -- "$sd/tpm" "$sd/certs" "$sd/ek-ca"
         write_conf "$sd"
@@ -114,8 +116,9 @@ from_template() {
 }
 
 kl_tb_lock "$SD"
-if ! pid=$(kl_tb_running_pid "$SD"); then
+if [ ! -e "$SD/.provisioned" ] || ! pid=$(kl_tb_running_pid "$SD"); then
         if [ ! -e "$SD/.provisioned" ]; then
+                kl_tb_stop "$SD" || kl_tb_die "cannot stop the swtpm of $SD"
                 if [ -n "${KL_TPM_TEMPLATE:-}" ]; then
                         from_template "$SD"
                 else
