@@ -242,6 +242,24 @@ static void test_tpm_ek_load_persistent_is_template_key(void **state)
         kl_tpm_free(u);
 }
 
+/* The EK policy session also satisfies a persistent EK made by the provisioning. */
+static void test_tpm_ak_create_under_persistent_ek(void **state)
+{
+        struct kl_tpm_options o = {.tcti = tcti(), .enc_alg = "ecc", .ek_handle = "0x81010002"};
+        struct kl_tpm_ak_blob blob = {0};
+        struct kl_tpm *t = NULL;
+        char why[256];
+
+        (void)state;
+        assert_int_equal(kl_tpm_open(&o, &t, why, sizeof(why)), 0);
+        assert_int_equal(kl_tpm_ak_create(t, &blob), 0);
+        assert_int_equal(kl_tpm_ek_flush(t), 0); /* forgets it, does not evict it */
+        assert_int_equal(kl_tpm_ak_load(t, &blob), 0);
+        kl_tpm_ak_blob_clear(&blob);
+        kl_tpm_free(t);
+        assert_no_tpm_leftovers();
+}
+
 static void test_tpm_ek_chain_empty_on_swtpm(void **state)
 {
         struct kl_tpm *t = open_tpm("rsa");
@@ -398,6 +416,7 @@ int main(void)
             cmocka_unit_test_setup(test_tpm_ek_cert_rsa_matches_ek, flush_leftovers),
             cmocka_unit_test_setup(test_tpm_ek_cert_ecc_matches_ek, flush_leftovers),
             cmocka_unit_test_setup(test_tpm_ek_load_persistent_is_template_key, flush_leftovers),
+            cmocka_unit_test_setup(test_tpm_ak_create_under_persistent_ek, flush_leftovers),
             cmocka_unit_test_setup(test_tpm_ek_chain_empty_on_swtpm, flush_leftovers),
             cmocka_unit_test_setup(test_tpm_ak_load_rsa_same_public, flush_leftovers),
             cmocka_unit_test_setup(test_tpm_ak_load_ecc_same_public, flush_leftovers),
