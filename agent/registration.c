@@ -266,9 +266,9 @@ static int post_registration(const struct kl_agent_config *cfg, const char *base
         }
         (void)kl_json_parse_object(resp.body, resp.body_len, &env);
         if (resp.status == 403) {
-                log_error("the registrar refused agent %s (403: %.200s). Another TPM identity "
-                          "(EK/AK) is registered under this ID; delete the agent at the "
-                          "registrar or configure another uuid",
+                log_error("the registrar refused agent %s (403: %.200s); it will not accept "
+                          "this TPM identity under this ID (if the ID was registered by another "
+                          "TPM, delete it at the registrar or configure another uuid)",
                           id->agent_id, reply_status(env));
                 r = KL_ERR_EXISTS;
                 goto out;

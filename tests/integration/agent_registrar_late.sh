@@ -7,9 +7,11 @@
 UUID=9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f
 tpm_up tpm1
 REG_PORT=$(free_port) || fail "no free port"
-agent_conf "$T/agent.conf" "$T/kl" "$UUID" \
-        'exponential_backoff_initial_delay = 1000' 'exponential_backoff_max_retries = 6' \
-        'exponential_backoff_max_delay = 4000'
+agent_conf "$T/agent.conf" "$T/kl" "$UUID"
+# The environment overrides the file's quick test values.
+export KEYLIME_AGENT_EXPONENTIAL_BACKOFF_INITIAL_DELAY=1000
+export KEYLIME_AGENT_EXPONENTIAL_BACKOFF_MAX_RETRIES=6
+export KEYLIME_AGENT_EXPONENTIAL_BACKOFF_MAX_DELAY=4000
 start=$(date +%s)
 agent_register "$tpm1_TCTI" "$T/agent.conf" "$T/agent.log" &
 agent_pid=$!
