@@ -67,8 +67,7 @@ struct kl_http_request {
         const char *peer_cn;
 };
 
-__attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const char *fmt,
-                                                              va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
         struct kl_http_server *srv = cls;
         char msg[512];
@@ -167,8 +166,7 @@ static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct kl_http_r
         }
         if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                                     reply->content_type != NULL ? reply->content_type
-                                                                : "application/json") !=
-            MHD_YES) {
+                                                                : "application/json") != MHD_YES) {
                 MHD_destroy_response(resp);
                 return MHD_NO;
         }
@@ -212,8 +210,7 @@ static int check_peer(struct MHD_Connection *conn, struct conn_state *st)
                 log_debug("mTLS: client sent no certificate");
                 goto out;
         }
-        if (gnutls_certificate_verify_peers2(session, &status) != GNUTLS_E_SUCCESS ||
-            status != 0) {
+        if (gnutls_certificate_verify_peers2(session, &status) != GNUTLS_E_SUCCESS || status != 0) {
                 log_debug("mTLS: client certificate did not verify (status 0x%x)", status);
                 goto out;
         }
@@ -237,8 +234,8 @@ out:
 /* Parses a Content-Length header; false when absent or not a plain decimal. */
 static bool content_length(struct MHD_Connection *conn, unsigned long long *ret)
 {
-        const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                    MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *v =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         char *end = NULL;
         unsigned long long n;
 
@@ -311,8 +308,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
                 }
                 if (content_length(conn, &clen) && clen > srv->max_body) {
                         st->too_big = true;
-                        return reply_simple(conn, 413,
-                                            "Request body too large");
+                        return reply_simple(conn, 413, "Request body too large");
                 }
                 return MHD_YES;
         }
@@ -350,8 +346,7 @@ static int resolve_bind(const char *host, uint16_t port, struct sockaddr_storage
         hints.ai_flags = AI_PASSIVE;
         rc = getaddrinfo(host, NULL, &hints, &res);
         if (rc != 0 || res == NULL) {
-                log_error("cannot resolve listen address '%.100s': %s", host,
-                          gai_strerror(rc));
+                log_error("cannot resolve listen address '%.100s': %s", host, gai_strerror(rc));
                 return KL_ERR_INVAL;
         }
         if (res->ai_addrlen > sizeof(*ss)) {
@@ -372,31 +367,28 @@ static int resolve_bind(const char *host, uint16_t port, struct sockaddr_storage
 }
 
 static struct MHD_Daemon *start_daemon(struct kl_http_server *srv,
-                                       const struct kl_http_server_options *o,
-                                       unsigned int flags, const struct sockaddr *sa)
+                                       const struct kl_http_server_options *o, unsigned int flags,
+                                       const struct sockaddr *sa)
 {
         struct MHD_OptionItem opts[16];
         unsigned int threads = o->threads != 0 ? o->threads : 1;
         size_t i = 0;
 
-        opts[i++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger,
-                                            srv};
-        opts[i++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
-                                            (intptr_t)request_completed, NULL};
-        opts[i++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape,
-                                            NULL};
+        opts[i++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, srv};
+        opts[i++] =
+            (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_completed, NULL};
+        opts[i++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape, NULL};
         opts[i++] = (struct MHD_OptionItem){
-                MHD_OPTION_CONNECTION_LIMIT,
-                o->connection_limit != 0 ? o->connection_limit : DEFAULT_CONN_LIMIT, NULL};
+            MHD_OPTION_CONNECTION_LIMIT,
+            o->connection_limit != 0 ? o->connection_limit : DEFAULT_CONN_LIMIT, NULL};
         if (o->per_ip_limit != 0)
                 opts[i++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                                                     o->per_ip_limit, NULL};
-        opts[i++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
-                                            o->timeout_s != 0 ? o->timeout_s
-                                                              : DEFAULT_TIMEOUT_S,
-                                            NULL};
-        opts[i++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                                            CONN_MEMORY_LIMIT, NULL};
+        opts[i++] =
+            (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                    o->timeout_s != 0 ? o->timeout_s : DEFAULT_TIMEOUT_S, NULL};
+        opts[i++] =
+            (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY_LIMIT, NULL};
         if (threads > 1)
                 opts[i++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
         if (sa != NULL)
@@ -408,13 +400,12 @@ static struct MHD_Daemon *start_daemon(struct kl_http_server *srv,
                                                     (void *)(uintptr_t)o->tls_key_pem};
                 if (o->tls_client_ca_pem != NULL)
                         opts[i++] = (struct MHD_OptionItem){
-                                MHD_OPTION_HTTPS_MEM_TRUST, 0,
-                                (void *)(uintptr_t)o->tls_client_ca_pem};
+                            MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)(uintptr_t)o->tls_client_ca_pem};
         }
         opts[i++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
-        return MHD_start_daemon(flags, o->port, NULL, NULL, access_handler, srv,
-                                MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+        return MHD_start_daemon(flags, o->port, NULL, NULL, access_handler, srv, MHD_OPTION_ARRAY,
+                                opts, MHD_OPTION_END);
 }
 
 int kl_http_server_start(const struct kl_http_server_options *opts, kl_http_handler handler,
@@ -456,8 +447,8 @@ int kl_http_server_start(const struct kl_http_server_options *opts, kl_http_hand
                         srv->daemon = start_daemon(srv, opts, flags, NULL);
         }
         if (srv->daemon == NULL) {
-                log_error("cannot start HTTP server on %.100s port %u", opts->host != NULL ? opts->host : "*",
-                          (unsigned)opts->port);
+                log_error("cannot start HTTP server on %.100s port %u",
+                          opts->host != NULL ? opts->host : "*", (unsigned)opts->port);
                 r = KL_ERR_SYSTEM;
                 goto out;
         }

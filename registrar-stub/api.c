@@ -111,7 +111,7 @@ static int get_binary(struct json_object *obj, const char *key, uint8_t **ret, s
  * intermediates as the Rust agent sends them), base64 DER, or ""/null for
  * none. *ret_cert stays NULL for none.
  */
-static int parse_ekcert(const char *s, X509 **ret_cert, STACK_OF(X509) **ret_chain)
+static int parse_ekcert(const char *s, X509 **ret_cert, STACK_OF(X509) * *ret_chain)
 {
         STACK_OF(X509) *chain = NULL;
         X509 *cert = NULL;
@@ -214,7 +214,7 @@ static int get_opt_string(struct json_object *obj, const char *key, size_t max, 
 static int random_credential(uint8_t out[CREDENTIAL_LEN])
 {
         static const char alphabet[] =
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         uint8_t rnd[64];
         size_t have = 0;
         int r;
@@ -338,8 +338,7 @@ void reg_api_register(struct reg_api *api, const char *agent_id, const char *bod
                         goto out;
                 }
                 if ((cert_key = X509_get_pubkey(cert)) == NULL ||
-                    kl_tpm_public_to_pkey(ek, &ek_key) < 0 ||
-                    !kl_pubkey_equal(ek_key, cert_key)) {
+                    kl_tpm_public_to_pkey(ek, &ek_key) < 0 || !kl_pubkey_equal(ek_key, cert_key)) {
                         refuse(reply, 400,
                                "EK certificate public key does not match 'ek_tpm' for agent "
                                "'%s'",
@@ -358,8 +357,8 @@ void reg_api_register(struct reg_api *api, const char *agent_id, const char *bod
         }
         if (cert != NULL && api->cfg.ek_ca_dir != NULL) {
                 why[0] = '\0';
-                if (kl_x509_verify_with_ca_dir(cert, api->cfg.ek_ca_dir, chain, why,
-                                               sizeof(why)) < 0) {
+                if (kl_x509_verify_with_ca_dir(cert, api->cfg.ek_ca_dir, chain, why, sizeof(why)) <
+                    0) {
                         refuse(reply, 403, "EK certificate of agent '%s' is not trusted: %s",
                                agent_id, why[0] != '\0' ? why : "verification failed");
                         goto out;
@@ -407,8 +406,8 @@ void reg_api_register(struct reg_api *api, const char *agent_id, const char *bod
                 reply_internal(reply, KL_ERR_NOMEM);
                 goto out;
         }
-        log_info("registered agent '%.80s' (regcount %lld%s)", agent_id,
-                 (long long)rec.regcount, cert != NULL ? ", EK certificate checked" : "");
+        log_info("registered agent '%.80s' (regcount %lld%s)", agent_id, (long long)rec.regcount,
+                 cert != NULL ? ", EK certificate checked" : "");
         kl_http_reply_json(reply, 200, "Success", results);
         results = NULL;
 out:
@@ -469,8 +468,8 @@ void reg_api_activate(struct reg_api *api, const char *agent_id, const char *bod
         }
         /* The HMAC key is the base64 text of the credential, as Keylime does. */
         if (a->key == NULL ||
-            kl_hmac_sha384_hex((const uint8_t *)a->key, strlen(a->key),
-                               (const uint8_t *)agent_id, strlen(agent_id), expected) < 0 ||
+            kl_hmac_sha384_hex((const uint8_t *)a->key, strlen(a->key), (const uint8_t *)agent_id,
+                               strlen(agent_id), expected) < 0 ||
             !kl_mem_equal_ct(tag, strlen(tag), expected, KL_HMAC_SHA384_HEX_LEN)) {
                 /* As upstream: a wrong tag removes the record; the agent must register anew. */
                 r = reg_store_delete(api->store, agent_id);
@@ -574,10 +573,9 @@ static int add_b64(struct json_object *res, const char *key, const uint8_t *p, s
 
 static int add_str(struct json_object *res, const char *key, const char *s)
 {
-        return json_object_object_add(res, key, s != NULL ? json_object_new_string(s) : NULL) ==
-                               0
-                       ? 0
-                       : KL_ERR_NOMEM;
+        return json_object_object_add(res, key, s != NULL ? json_object_new_string(s) : NULL) == 0
+                   ? 0
+                   : KL_ERR_NOMEM;
 }
 
 static void handle_show(struct reg_api *api, const char *agent_id, struct kl_http_reply *reply)

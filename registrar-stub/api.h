@@ -30,8 +30,7 @@ struct reg_api {
         pthread_mutex_t lock;
 };
 
-int reg_api_init(struct reg_api *api, struct reg_store *store,
-                 const struct reg_api_config *cfg);
+int reg_api_init(struct reg_api *api, struct reg_store *store, const struct reg_api_config *cfg);
 void reg_api_fini(struct reg_api *api);
 
 /* kl_http_handler: ctx is a struct reg_api. */

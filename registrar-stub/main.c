@@ -113,15 +113,15 @@ static int write_port_file(const char *path, uint16_t port)
 int main(int argc, char **argv)
 {
         static const struct option longopts[] = {
-                {"listen", required_argument, NULL, 'l'},
-                {"db", required_argument, NULL, 'd'},
-                {"ek-ca-dir", required_argument, NULL, 'c'},
-                {"require-ek-cert", no_argument, NULL, 'r'},
-                {"log-level", required_argument, NULL, 'L'},
-                {"port-file", required_argument, NULL, 'p'},
-                {"version", no_argument, NULL, 'V'},
-                {"help", no_argument, NULL, 'h'},
-                {NULL, 0, NULL, 0},
+            {"listen", required_argument, NULL, 'l'},
+            {"db", required_argument, NULL, 'd'},
+            {"ek-ca-dir", required_argument, NULL, 'c'},
+            {"require-ek-cert", no_argument, NULL, 'r'},
+            {"log-level", required_argument, NULL, 'L'},
+            {"port-file", required_argument, NULL, 'p'},
+            {"version", no_argument, NULL, 'V'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         struct options o = {.listen = DEFAULT_LISTEN, .db = DEFAULT_DB};
         struct kl_http_server_options hopts = {0};
@@ -185,8 +185,7 @@ int main(int argc, char **argv)
                 return 2;
         }
         if (o.ek_ca_dir != NULL && access(o.ek_ca_dir, R_OK | X_OK) != 0) {
-                fprintf(stderr, "cannot read --ek-ca-dir '%s': %s\n", o.ek_ca_dir,
-                        strerror(errno));
+                fprintf(stderr, "cannot read --ek-ca-dir '%s': %s\n", o.ek_ca_dir, strerror(errno));
                 return 2;
         }
 

@@ -158,8 +158,7 @@ int reg_store_get(struct reg_store *s, const char *agent_id, struct reg_agent **
         r = KL_ERR_NOMEM;
         if ((a = calloc(1, sizeof(*a))) == NULL)
                 goto out;
-        if (dup_text(st, 0, &a->agent_id) < 0 ||
-            dup_blob(st, 1, &a->ek_tpm, &a->ek_tpm_len) < 0 ||
+        if (dup_text(st, 0, &a->agent_id) < 0 || dup_blob(st, 1, &a->ek_tpm, &a->ek_tpm_len) < 0 ||
             dup_blob(st, 2, &a->ekcert, &a->ekcert_len) < 0 ||
             dup_blob(st, 3, &a->aik_tpm, &a->aik_tpm_len) < 0 ||
             dup_text(st, 4, &a->mtls_cert) < 0 || dup_text(st, 5, &a->ip) < 0 ||
@@ -217,7 +216,7 @@ int reg_store_put(struct reg_store *s, const struct reg_agent *a)
             bind_blob(st, 4, a->aik_tpm, a->aik_tpm_len) != SQLITE_OK ||
             bind_text(st, 5, a->mtls_cert) != SQLITE_OK || bind_text(st, 6, a->ip) != SQLITE_OK ||
             (a->port < 0 ? sqlite3_bind_null(st, 7) : sqlite3_bind_int64(st, 7, a->port)) !=
-                    SQLITE_OK ||
+                SQLITE_OK ||
             bind_text(st, 8, a->key) != SQLITE_OK ||
             sqlite3_bind_int(st, 9, a->active ? 1 : 0) != SQLITE_OK ||
             sqlite3_bind_int64(st, 10, a->regcount) != SQLITE_OK) {
@@ -248,8 +247,7 @@ static int exec_on_id(struct reg_store *s, const char *sql, const char *agent_id
                 goto out;
         }
         if ((bind_flag && sqlite3_bind_int(st, 1, flag) != SQLITE_OK) ||
-            sqlite3_bind_text(st, bind_flag ? 2 : 1, agent_id, -1, SQLITE_STATIC) !=
-                    SQLITE_OK) {
+            sqlite3_bind_text(st, bind_flag ? 2 : 1, agent_id, -1, SQLITE_STATIC) != SQLITE_OK) {
                 r = db_err(s, "bind");
                 goto out;
         }

@@ -65,8 +65,7 @@ static size_t read_cb(char *buf, size_t sz, size_t n, void *ud)
 }
 
 /* Echo handler: reports what the server parsed, so the test can check it. */
-static void echo_handler(void *ctx, const struct kl_http_request *req,
-                         struct kl_http_reply *reply)
+static void echo_handler(void *ctx, const struct kl_http_request *req, struct kl_http_reply *reply)
 {
         struct fixture *f = ctx;
         struct json_object *res = json_object_new_object();
@@ -429,8 +428,7 @@ static void test_http_server_mtls(void **state)
         assert_int_equal(kl_http_server_start(&o, echo_handler, &f, &srv), 0);
 
         /* A client certificate from the CA: served, and its CN is visible to the handler. */
-        assert_int_equal(tls_request(kl_http_server_port(srv), "cli.pem", "cli.key", &r),
-                         CURLE_OK);
+        assert_int_equal(tls_request(kl_http_server_port(srv), "cli.pem", "cli.key", &r), CURLE_OK);
         assert_int_equal(r.code, 200);
         r.len = strlen(r.body);
         res = results_of(&r);
@@ -456,18 +454,18 @@ static void test_http_server_mtls(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_http_server_port_is_ephemeral),
-                cmocka_unit_test(test_http_server_get_query_header),
-                cmocka_unit_test(test_http_server_nul_stays_escaped),
-                cmocka_unit_test(test_http_server_post_body),
-                cmocka_unit_test(test_http_server_body_too_large),
-                cmocka_unit_test(test_http_server_chunked_too_large),
-                cmocka_unit_test(test_http_server_empty_reply_is_500),
+            cmocka_unit_test(test_http_server_port_is_ephemeral),
+            cmocka_unit_test(test_http_server_get_query_header),
+            cmocka_unit_test(test_http_server_nul_stays_escaped),
+            cmocka_unit_test(test_http_server_post_body),
+            cmocka_unit_test(test_http_server_body_too_large),
+            cmocka_unit_test(test_http_server_chunked_too_large),
+            cmocka_unit_test(test_http_server_empty_reply_is_500),
         };
         const struct CMUnitTest standalone[] = {
-                cmocka_unit_test(test_http_server_start_bad_host),
-                cmocka_unit_test(test_http_server_ipv6_loopback),
-                cmocka_unit_test(test_http_server_mtls),
+            cmocka_unit_test(test_http_server_start_bad_host),
+            cmocka_unit_test(test_http_server_ipv6_loopback),
+            cmocka_unit_test(test_http_server_mtls),
         };
         int fails;
 
