@@ -158,6 +158,9 @@ int main(int argc, char **argv)
                 goto out;
         }
 
+        /* tpm2-tss logs expected failures (an absent NV index) to stderr itself; we
+         * translate every TSS error once, so keep its own log quiet unless asked. */
+        setenv("TSS2_LOG", "all+none", 0);
         tpm_opts = (struct kl_tpm_options){
                 .ek_handle = cfg->ek_handle,
                 .owner_password = cfg->tpm_ownerpassword,

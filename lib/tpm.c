@@ -348,9 +348,10 @@ int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *wh
                 goto out;
         }
 
+        /* Open failures are reported once, through why; the raw codes go to debug. */
         rc = Tss2_TctiLdr_Initialize(t->tcti, &t->tcti_ctx);
         if (rc != TSS2_RC_SUCCESS) {
-                log_error("Tss2_TctiLdr_Initialize('%s'): 0x%08x %s", t->tcti, rc,
+                log_debug("Tss2_TctiLdr_Initialize('%s'): 0x%08x %s", t->tcti, rc,
                           Tss2_RC_Decode(rc));
                 explain_tcti(t->tcti, rc, why, why_len);
                 t->tcti_ctx = NULL;
@@ -359,7 +360,7 @@ int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *wh
         }
         rc = Esys_Initialize(&t->esys, t->tcti_ctx, NULL);
         if (rc != TSS2_RC_SUCCESS) {
-                log_error("Esys_Initialize: 0x%08x %s", rc, Tss2_RC_Decode(rc));
+                log_debug("Esys_Initialize: 0x%08x %s", rc, Tss2_RC_Decode(rc));
                 why_set(why, why_len, "cannot open TPM via '%s': %s", t->tcti, Tss2_RC_Decode(rc));
                 t->esys = NULL;
                 r = KL_ERR_TPM_OPEN;
@@ -367,7 +368,7 @@ int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *wh
         }
         rc = Esys_Startup(t->esys, TPM2_SU_CLEAR);
         if (rc != TSS2_RC_SUCCESS && tpm_rc_base(rc) != TPM2_RC_INITIALIZE) {
-                log_error("Esys_Startup: 0x%08x %s", rc, Tss2_RC_Decode(rc));
+                log_debug("Esys_Startup: 0x%08x %s", rc, Tss2_RC_Decode(rc));
                 why_set(why, why_len, "TPM via '%s' does not answer TPM2_Startup: %s", t->tcti,
                         Tss2_RC_Decode(rc));
                 r = KL_ERR_TPM_OPEN;
