@@ -5,3 +5,8 @@ if(KL_SANITIZE)
                             -fno-omit-frame-pointer)
         add_link_options(-fsanitize=${KL_SANITIZE})
 endif()
+# -DKL_FUZZ=ON: coverage-instrument every target (libkl too), or libFuzzer only
+# sees the few edges of each fuzz_*.c and mutates blindly.
+if(KL_FUZZ)
+        add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
