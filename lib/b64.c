@@ -15,7 +15,7 @@
 #include "err.h"
 
 static const char b64_alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char hex_digits[] = "0123456789abcdef";
 
 /* Value of one base64 symbol, or -1. No table: keeps the code obviously bounded. */

@@ -101,8 +101,8 @@ int kl_digest(const char *alg, const void *data, size_t len, uint8_t *out, size_
         return 0;
 }
 
-int kl_hmac(const char *alg, const uint8_t *key, size_t key_len, const uint8_t *msg,
-            size_t msg_len, uint8_t *out, size_t *ret_len)
+int kl_hmac(const char *alg, const uint8_t *key, size_t key_len, const uint8_t *msg, size_t msg_len,
+            uint8_t *out, size_t *ret_len)
 {
         static const uint8_t empty[1];
         size_t mac_len = 0;
@@ -199,8 +199,8 @@ int kl_rsa_oaep_encrypt(EVP_PKEY *pub, const char *hash, const uint8_t *label, s
         size_t out_len = 0;
         int r;
 
-        if ((in == NULL && in_len != 0) || (label == NULL && label_len != 0) ||
-            ret_out == NULL || ret_len == NULL)
+        if ((in == NULL && in_len != 0) || (label == NULL && label_len != 0) || ret_out == NULL ||
+            ret_len == NULL)
                 return KL_ERR_INVAL;
         r = oaep_ctx(pub, hash, true, &ctx);
         if (r < 0)
@@ -303,8 +303,8 @@ static const EVP_CIPHER *aes_cipher(const char *mode, size_t key_len)
         }
 }
 
-int kl_aes_cfb_encrypt(const uint8_t *key, size_t key_len, const uint8_t iv[16],
-                       const uint8_t *in, size_t len, uint8_t *out)
+int kl_aes_cfb_encrypt(const uint8_t *key, size_t key_len, const uint8_t iv[16], const uint8_t *in,
+                       size_t len, uint8_t *out)
 {
         const EVP_CIPHER *cipher = aes_cipher("cfb", key_len);
         EVP_CIPHER_CTX *ctx = NULL;
@@ -630,9 +630,8 @@ int kl_key_save_pem(const char *path, EVP_PKEY *key, const char *password)
                 r = KL_ERR_NOMEM;
                 goto out;
         }
-        if (PEM_write_bio_PKCS8PrivateKey(bio, key, password ? EVP_aes_256_cbc() : NULL, NULL,
-                                          0, password ? pw_cb : NULL,
-                                          password ? &pw : NULL) != 1) {
+        if (PEM_write_bio_PKCS8PrivateKey(bio, key, password ? EVP_aes_256_cbc() : NULL, NULL, 0,
+                                          password ? pw_cb : NULL, password ? &pw : NULL) != 1) {
                 r = kl_crypto_err("PEM_write_bio_PKCS8PrivateKey");
                 goto out;
         }
@@ -915,8 +914,8 @@ int kl_x509_self_signed(EVP_PKEY *key, const char *cn, const char *san, unsigned
         }
         if (X509_set_version(cert, X509_VERSION_3) != 1 ||
             BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(cert)) == NULL ||
-            X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1,
-                                       -1, 0) != 1 ||
+            X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
+                                       0) != 1 ||
             X509_set_subject_name(cert, name) != 1 || X509_set_issuer_name(cert, name) != 1 ||
             X509_gmtime_adj(X509_getm_notBefore(cert), 0) == NULL ||
             X509_time_adj_ex(X509_getm_notAfter(cert), (int)days, 0, NULL) == NULL ||
@@ -1005,7 +1004,7 @@ __attribute__((format(printf, 3, 4))) static void set_why(char *why, size_t why_
         va_end(ap);
 }
 
-int kl_x509_verify_with_ca_dir(X509 *cert, const char *ca_dir, STACK_OF(X509) *untrusted,
+int kl_x509_verify_with_ca_dir(X509 *cert, const char *ca_dir, STACK_OF(X509) * untrusted,
                                char *why, size_t why_len)
 {
         X509_STORE *store = NULL;

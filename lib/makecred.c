@@ -24,8 +24,8 @@
 #define CREDBLOB_VERSION 1u
 #define CRED_MAX         64
 /* caps for the KDF context strings; real ones are Names and ECC coordinates */
-#define KDF_CTX_MAX      1024
-#define KDF_LABEL_MAX    64
+#define KDF_CTX_MAX   1024
+#define KDF_LABEL_MAX 64
 
 static void put_u16(uint8_t *p, size_t v)
 {
@@ -151,8 +151,8 @@ int kl_kdfa(const char *hash, const uint8_t *key, size_t key_len, const char *la
 }
 
 int kl_kdfe(const char *hash, const uint8_t *z, size_t z_len, const char *label,
-            const uint8_t *party_u, size_t party_u_len, const uint8_t *party_v,
-            size_t party_v_len, unsigned bits, uint8_t *out)
+            const uint8_t *party_u, size_t party_u_len, const uint8_t *party_v, size_t party_v_len,
+            unsigned bits, uint8_t *out)
 {
         uint8_t *msg = NULL;
         size_t llen = 0, msg_len, off;
@@ -194,8 +194,8 @@ static int ec_point(EVP_PKEY *key, uint8_t pt[1 + 2 * 66], size_t *ret_coord)
 {
         size_t len = 0;
 
-        if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * 66,
-                                            &len) != 1) {
+        if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * 66, &len) !=
+            1) {
                 return kl_crypto_err("EC public point");
         }
         if (len < 3 || pt[0] != 0x04 || (len - 1) % 2 != 0)
@@ -219,15 +219,15 @@ static int ecc_seed(EVP_PKEY *ek, EVP_PKEY *eph_in, const char *hash, uint8_t *s
         size_t coord = 0, eph_coord = 0, z_len = sizeof(z), glen = 0;
         int r = KL_ERR_CRYPTO;
 
-        if (EVP_PKEY_get_utf8_string_param(ek, OSSL_PKEY_PARAM_GROUP_NAME, group,
-                                           sizeof(group), &glen) != 1) {
+        if (EVP_PKEY_get_utf8_string_param(ek, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+                                           &glen) != 1) {
                 r = kl_crypto_err("EK curve");
                 goto out;
         }
         if (eph_in != NULL) {
                 if (!EVP_PKEY_is_a(eph_in, "EC") ||
-                    EVP_PKEY_get_utf8_string_param(eph_in, OSSL_PKEY_PARAM_GROUP_NAME,
-                                                   eph_group, sizeof(eph_group), &glen) != 1 ||
+                    EVP_PKEY_get_utf8_string_param(eph_in, OSSL_PKEY_PARAM_GROUP_NAME, eph_group,
+                                                   sizeof(eph_group), &glen) != 1 ||
                     strcmp(group, eph_group) != 0) {
                         ERR_clear_error();
                         r = KL_ERR_INVAL; /* the ephemeral key must be on the EK's curve */
@@ -322,10 +322,9 @@ out:
         return r;
 }
 
-int kl_makecred_fixed(const struct kl_tpm_public *ek, const uint8_t *ak_name,
-                      size_t ak_name_len, const uint8_t *credential, size_t cred_len,
-                      const uint8_t *seed_in, size_t seed_len, EVP_PKEY *ephemeral,
-                      uint8_t **ret_blob, size_t *ret_len)
+int kl_makecred_fixed(const struct kl_tpm_public *ek, const uint8_t *ak_name, size_t ak_name_len,
+                      const uint8_t *credential, size_t cred_len, const uint8_t *seed_in,
+                      size_t seed_len, EVP_PKEY *ephemeral, uint8_t **ret_blob, size_t *ret_len)
 {
         static const uint8_t identity_label[] = "IDENTITY"; /* 9 bytes with the NUL */
         const char *hash = kl_tpm_public_name_alg(ek);
@@ -349,8 +348,7 @@ int kl_makecred_fixed(const struct kl_tpm_public *ek, const uint8_t *ak_name,
             ak_name_len > 2 + KL_MAX_DIGEST_LEN)
                 return KL_ERR_INVAL;
         rsa = kl_tpm_public_is_rsa(ek);
-        if (rsa ? (ephemeral != NULL || (seed_in != NULL && seed_len != dlen))
-                : (seed_in != NULL))
+        if (rsa ? (ephemeral != NULL || (seed_in != NULL && seed_len != dlen)) : (seed_in != NULL))
                 return KL_ERR_INVAL;
         r = kl_tpm_public_sym_aes_bits(ek, &sym_bits);
         if (r < 0)
@@ -364,8 +362,8 @@ int kl_makecred_fixed(const struct kl_tpm_public *ek, const uint8_t *ak_name,
                         memcpy(seed, seed_in, dlen);
                 else if ((r = kl_random_bytes(seed, dlen)) < 0)
                         goto out;
-                r = kl_rsa_oaep_encrypt(ek_key, hash, identity_label, sizeof(identity_label),
-                                        seed, dlen, &oaep, &secret_len);
+                r = kl_rsa_oaep_encrypt(ek_key, hash, identity_label, sizeof(identity_label), seed,
+                                        dlen, &oaep, &secret_len);
                 if (r < 0)
                         goto out;
                 secret = oaep;
@@ -379,8 +377,8 @@ int kl_makecred_fixed(const struct kl_tpm_public *ek, const uint8_t *ak_name,
                 r = KL_ERR_UNSUPPORTED;
                 goto out;
         }
-        r = build_id_object(hash, seed, dlen, sym_bits, ak_name, ak_name_len, credential,
-                            cred_len, id, &id_len);
+        r = build_id_object(hash, seed, dlen, sym_bits, ak_name, ak_name_len, credential, cred_len,
+                            id, &id_len);
         if (r < 0)
                 goto out;
 
@@ -407,8 +405,7 @@ out:
 }
 
 int kl_makecred(const struct kl_tpm_public *ek, const uint8_t *ak_name, size_t ak_name_len,
-                const uint8_t *credential, size_t cred_len, uint8_t **ret_blob,
-                size_t *ret_len)
+                const uint8_t *credential, size_t cred_len, uint8_t **ret_blob, size_t *ret_len)
 {
         return kl_makecred_fixed(ek, ak_name, ak_name_len, credential, cred_len, NULL, 0, NULL,
                                  ret_blob, ret_len);

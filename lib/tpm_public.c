@@ -62,8 +62,7 @@ int kl_tpm_public_parse(const uint8_t *buf, size_t len, struct kl_tpm_public **r
         memset(&tpm2b, 0, sizeof(tpm2b));
         rc = Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, &tpm2b);
         if (rc != TSS2_RC_SUCCESS || off != len) {
-                log_debug("TPM2B_PUBLIC rejected: rc 0x%08x, %zu of %zu bytes used", rc, off,
-                          len);
+                log_debug("TPM2B_PUBLIC rejected: rc 0x%08x, %zu of %zu bytes used", rc, off, len);
                 goto out;
         }
         /*
@@ -197,8 +196,8 @@ static int rsa_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **ret_key)
                 exp = 65537; /* Part 2 TPMS_RSA_PARMS: zero means the default 2^16 + 1 */
         r = KL_ERR_NOMEM;
         if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-            (bn_n = BN_bin2bn(n->buffer, n->size, NULL)) == NULL ||
-            (bn_e = BN_new()) == NULL || BN_set_word(bn_e, exp) != 1)
+            (bn_n = BN_bin2bn(n->buffer, n->size, NULL)) == NULL || (bn_e = BN_new()) == NULL ||
+            BN_set_word(bn_e, exp) != 1)
                 goto out;
         if (OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) != 1 ||
             OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) != 1)
@@ -247,8 +246,8 @@ static int ecc_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **ret_key)
         r = KL_ERR_NOMEM;
         if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
             OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
-            OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point,
-                                             1 + 2 * coord) != 1)
+            OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * coord) !=
+                1)
                 goto out;
         r = pkey_fromdata("EC", bld, ret_key);
 out:

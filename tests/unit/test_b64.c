@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for lib/b64.c: RFC 4648 vectors, strictness, hex. */
+/* cmocka.h needs these four first */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,8 +16,8 @@
 
 /* RFC 4648 section 10 */
 static const char *const rfc_plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-static const char *const rfc_b64[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
-                                      "Zm9vYmFy"};
+static const char *const rfc_b64[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+                                      "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
 
 static void test_b64_encode_rfc4648_vectors(void **state)
 {
@@ -22,9 +25,8 @@ static void test_b64_encode_rfc4648_vectors(void **state)
         for (size_t i = 0; i < sizeof(rfc_plain) / sizeof(rfc_plain[0]); i++) {
                 char *s = NULL;
 
-                assert_int_equal(kl_b64_encode((const uint8_t *)rfc_plain[i], strlen(rfc_plain[i]),
-                                               &s),
-                                 0);
+                assert_int_equal(
+                    kl_b64_encode((const uint8_t *)rfc_plain[i], strlen(rfc_plain[i]), &s), 0);
                 assert_string_equal(s, rfc_b64[i]);
                 free(s);
         }
@@ -48,18 +50,18 @@ static void test_b64_decode_rfc4648_vectors(void **state)
 static void test_b64_decode_rejects_malformed(void **state)
 {
         static const char *const bad[] = {
-                "Zg=",       /* length not a multiple of 4 */
-                "Zg",        /* padding missing */
-                "Zm9v\n",    /* whitespace */
-                "Zm 9v",     /* whitespace inside */
-                "Z===",      /* too much padding */
-                "====",      /* padding only */
-                "Zg==Zg==",  /* padding in the middle */
-                "Zm=v",      /* '=' before a symbol */
-                "Zm9-",      /* URL-safe alphabet */
-                "Zh==",      /* non-zero trailing bits */
-                "Zm9=",      /* non-zero trailing bits */
-                "Zm9v\0\0\0\0", /* embedded NUL */
+            "Zg=",          /* length not a multiple of 4 */
+            "Zg",           /* padding missing */
+            "Zm9v\n",       /* whitespace */
+            "Zm 9v",        /* whitespace inside */
+            "Z===",         /* too much padding */
+            "====",         /* padding only */
+            "Zg==Zg==",     /* padding in the middle */
+            "Zm=v",         /* '=' before a symbol */
+            "Zm9-",         /* URL-safe alphabet */
+            "Zh==",         /* non-zero trailing bits */
+            "Zm9=",         /* non-zero trailing bits */
+            "Zm9v\0\0\0\0", /* embedded NUL */
         };
         static const size_t bad_len[] = {3, 2, 5, 5, 4, 4, 8, 4, 4, 4, 4, 8};
 
@@ -128,12 +130,12 @@ static void test_hex_decode_rejects_malformed(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_b64_encode_rfc4648_vectors),
-                cmocka_unit_test(test_b64_decode_rfc4648_vectors),
-                cmocka_unit_test(test_b64_decode_rejects_malformed),
-                cmocka_unit_test(test_b64_roundtrip_all_byte_values),
-                cmocka_unit_test(test_hex_encode_decode),
-                cmocka_unit_test(test_hex_decode_rejects_malformed),
+            cmocka_unit_test(test_b64_encode_rfc4648_vectors),
+            cmocka_unit_test(test_b64_decode_rfc4648_vectors),
+            cmocka_unit_test(test_b64_decode_rejects_malformed),
+            cmocka_unit_test(test_b64_roundtrip_all_byte_values),
+            cmocka_unit_test(test_hex_encode_decode),
+            cmocka_unit_test(test_hex_decode_rejects_malformed),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,11 +4,14 @@
  * against the upstream vectors (tests/data/registrar), Name derivation and
  * EK-key-vs-certificate checks on the registrar docs example, blob splitting.
  */
+/* cmocka.h needs these four first */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,16 +119,14 @@ static EVP_PKEY *p256_from_decimal(const char *dec)
         pt = EC_POINT_new(group);
         assert_non_null(pt);
         assert_int_equal(EC_POINT_mul(group, pt, priv, NULL, NULL, NULL), 1);
-        assert_int_equal(EC_POINT_point2oct(group, pt, POINT_CONVERSION_UNCOMPRESSED, pub,
-                                            sizeof(pub), NULL),
-                         sizeof(pub));
-        assert_int_equal(OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-                                                         "P-256", 0),
-                         1);
+        assert_int_equal(
+            EC_POINT_point2oct(group, pt, POINT_CONVERSION_UNCOMPRESSED, pub, sizeof(pub), NULL),
+            sizeof(pub));
+        assert_int_equal(
+            OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "P-256", 0), 1);
         assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv), 1);
         assert_int_equal(
-                OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub)),
-                1);
+            OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub)), 1);
         params = OSSL_PARAM_BLD_to_param(bld);
         assert_non_null(params);
         assert_true(EVP_PKEY_fromdata_init(ctx) > 0);
@@ -150,26 +151,24 @@ static void test_kdfa_matches_counter_mode_definition(void **state)
         (void)state;
         assert_int_equal(kl_kdfa("sha256", key, 32, "TEST", u, 3, v, 2, 384, out), 0);
         for (uint8_t i = 1; i <= 2; i++) {
-                const uint8_t head[] = {0, 0, 0, i, 'T', 'E', 'S', 'T', 0, 1, 2, 3, 4, 5,
-                                        0, 0, 1, 128};
+                const uint8_t head[] = {0, 0, 0, i, 'T', 'E', 'S', 'T', 0,
+                                        1, 2, 3, 4, 5,   0,   0,   1,   128};
 
                 memcpy(msg, head, sizeof(msg));
-                assert_int_equal(kl_hmac("sha256", key, 32, msg, sizeof(msg),
-                                         expect + 32 * (i - 1), &len),
-                                 0);
+                assert_int_equal(
+                    kl_hmac("sha256", key, 32, msg, sizeof(msg), expect + 32 * (i - 1), &len), 0);
         }
         assert_memory_equal(out, expect, 48);
         /* bits must be whole bytes; unknown hashes are refused */
         assert_int_equal(kl_kdfa("sha256", key, 32, "TEST", u, 3, v, 2, 12, out), KL_ERR_INVAL);
-        assert_int_equal(kl_kdfa("md5", key, 32, "TEST", u, 3, v, 2, 128, out),
-                         KL_ERR_UNSUPPORTED);
+        assert_int_equal(kl_kdfa("md5", key, 32, "TEST", u, 3, v, 2, 128, out), KL_ERR_UNSUPPORTED);
 }
 
 static void test_kdfe_matches_single_block_definition(void **state)
 {
         const uint8_t z[] = {9, 9, 9}, pu[] = {1}, pv[] = {2};
-        const uint8_t msg[] = {0, 0, 0, 1, 9, 9, 9, 'I', 'D', 'E', 'N', 'T', 'I', 'T', 'Y', 0,
-                               1, 2};
+        const uint8_t msg[] = {0,   0,   0,   1,   9,   9,   9, 'I', 'D',
+                               'E', 'N', 'T', 'I', 'T', 'Y', 0, 1,   2};
         uint8_t out[32], expect[64];
         size_t len = 0;
 
@@ -193,8 +192,8 @@ static void test_makecred_fixed_rsa_vector_prefix(void **state)
 
         (void)state;
         assert_true(kl_tpm_public_is_rsa(ek));
-        assert_int_equal(kl_makecred_fixed(ek, name, name_len, cred, cred_len, seed, seed_len,
-                                           NULL, &blob, &blob_len),
+        assert_int_equal(kl_makecred_fixed(ek, name, name_len, cred, cred_len, seed, seed_len, NULL,
+                                           &blob, &blob_len),
                          0);
         /* §4: RSA-2048/SHA-256/32-byte credential gives a 336-byte blob */
         assert_int_equal(blob_len, 336);
@@ -203,9 +202,9 @@ static void test_makecred_fixed_rsa_vector_prefix(void **state)
         free(blob);
         blob = NULL;
         /* a wrong seed size for the nameAlg is refused */
-        assert_int_equal(kl_makecred_fixed(ek, name, name_len, cred, cred_len, seed, 20, NULL,
-                                           &blob, &blob_len),
-                         KL_ERR_INVAL);
+        assert_int_equal(
+            kl_makecred_fixed(ek, name, name_len, cred, cred_len, seed, 20, NULL, &blob, &blob_len),
+            KL_ERR_INVAL);
         free(prefix);
         free(seed);
         free(name);
@@ -228,9 +227,9 @@ static void test_makecred_fixed_ecc_vector_whole_blob(void **state)
 
         (void)state;
         assert_false(kl_tpm_public_is_rsa(ek));
-        assert_int_equal(kl_makecred_fixed(ek, name, name_len, cred, cred_len, NULL, 0, eph,
-                                           &blob, &blob_len),
-                         0);
+        assert_int_equal(
+            kl_makecred_fixed(ek, name, name_len, cred, cred_len, NULL, 0, eph, &blob, &blob_len),
+            0);
         assert_int_equal(blob_len, exp_len);
         assert_memory_equal(blob, expect, exp_len);
         free(blob);
@@ -267,8 +266,7 @@ static void test_makecred_random_rsa_and_ecc_layout(void **state)
                 assert_int_equal(sec_len, k == 0 ? 256 : 4 + 2 * 32);
                 assert_ptr_equal(id, b1 + 10);
                 /* a credential longer than the nameAlg digest is refused (Part 3) */
-                assert_int_equal(kl_makecred(ek, name, name_len, b1, 33, &b2, &len2),
-                                 KL_ERR_INVAL);
+                assert_int_equal(kl_makecred(ek, name, name_len, b1, 33, &b2, &len2), KL_ERR_INVAL);
                 free(b1);
                 free(b2);
                 free(name);
@@ -280,8 +278,8 @@ static void test_makecred_random_rsa_and_ecc_layout(void **state)
 
 static void test_credblob_split_rejects_malformed(void **state)
 {
-        uint8_t blob[20] = {0xba, 0xdc, 0xc0, 0xde, 0, 0, 0, 1, 0, 3, 'a', 'b', 'c', 0, 5,
-                            'v', 'w', 'x', 'y', 'z'};
+        uint8_t blob[20] = {0xba, 0xdc, 0xc0, 0xde, 0, 0,   0,   1,   0,   3,
+                            'a',  'b',  'c',  0,    5, 'v', 'w', 'x', 'y', 'z'};
         const uint8_t *id = NULL, *sec = NULL;
         size_t id_len = 0, sec_len = 0;
 
@@ -381,8 +379,7 @@ static void test_tpm_public_to_pkey_matches_ekcert(void **state)
         assert_int_equal(kl_tpm_public_to_pkey(ek, &ek_key), 0);
         assert_int_equal(kl_tpm_public_to_pkey(aik, &aik_key), 0);
         assert_int_equal(EVP_PKEY_get_bits(ek_key), 2048);
-        assert_int_equal(kl_x509_parse_any((const uint8_t *)cert_b64, strlen(cert_b64), &cert),
-                         0);
+        assert_int_equal(kl_x509_parse_any((const uint8_t *)cert_b64, strlen(cert_b64), &cert), 0);
         cert_key = X509_get0_pubkey(cert);
         assert_non_null(cert_key);
         assert_true(kl_pubkey_equal(ek_key, cert_key));
@@ -433,16 +430,16 @@ static void test_tpm_public_parse_rejects_malformed(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_kdfa_matches_counter_mode_definition),
-                cmocka_unit_test(test_kdfe_matches_single_block_definition),
-                cmocka_unit_test(test_makecred_fixed_rsa_vector_prefix),
-                cmocka_unit_test(test_makecred_fixed_ecc_vector_whole_blob),
-                cmocka_unit_test(test_makecred_random_rsa_and_ecc_layout),
-                cmocka_unit_test(test_credblob_split_rejects_malformed),
-                cmocka_unit_test(test_credblob_split_docs_example),
-                cmocka_unit_test(test_tpm_public_name_docs_example),
-                cmocka_unit_test(test_tpm_public_to_pkey_matches_ekcert),
-                cmocka_unit_test(test_tpm_public_parse_rejects_malformed),
+            cmocka_unit_test(test_kdfa_matches_counter_mode_definition),
+            cmocka_unit_test(test_kdfe_matches_single_block_definition),
+            cmocka_unit_test(test_makecred_fixed_rsa_vector_prefix),
+            cmocka_unit_test(test_makecred_fixed_ecc_vector_whole_blob),
+            cmocka_unit_test(test_makecred_random_rsa_and_ecc_layout),
+            cmocka_unit_test(test_credblob_split_rejects_malformed),
+            cmocka_unit_test(test_credblob_split_docs_example),
+            cmocka_unit_test(test_tpm_public_name_docs_example),
+            cmocka_unit_test(test_tpm_public_to_pkey_matches_ekcert),
+            cmocka_unit_test(test_tpm_public_parse_rejects_malformed),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
