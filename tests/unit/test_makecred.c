@@ -22,7 +22,10 @@
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <tss2/tss2_mu.h>
+#include <tss2/tss2_tpm2_types.h>
 
 #include "b64.h"
 #include "crypto.h"
@@ -211,6 +214,65 @@ static void test_makecred_fixed_rsa_vector_prefix(void **state)
         free(cred);
         kl_tpm_public_free(ek);
         json_object_put(root);
+}
+
+/*
+ * The RSA secret is OAEP(SHA-256, label "IDENTITY" with its NUL) of the
+ * seed: checked by decrypting it like the TPM would, with a key made here.
+ */
+static void test_makecred_fixed_rsa_secret_decrypts_to_seed(void **state)
+{
+        TPM2B_PUBLIC pub;
+        uint8_t wire[sizeof(TPM2B_PUBLIC)], seed[32], name[34] = {0x00, 0x0b}, cred[32] = {1};
+        uint8_t plain[512];
+        size_t wire_len = 0, blob_len = 0, id_len = 0, sec_len = 0, plain_len = sizeof(plain);
+        BIGNUM *n = NULL;
+        EVP_PKEY *key = NULL;
+        EVP_PKEY_CTX *ctx = NULL;
+        struct kl_tpm_public *ek = NULL;
+        uint8_t *blob = NULL, *label = NULL;
+        const uint8_t *id = NULL, *sec = NULL;
+
+        (void)state;
+        memset(seed, 0x5a, sizeof(seed));
+        assert_int_equal(kl_key_generate_rsa(2048, &key), 0);
+        assert_int_equal(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n), 1);
+        memset(&pub, 0, sizeof(pub));
+        pub.publicArea.type = TPM2_ALG_RSA;
+        pub.publicArea.nameAlg = TPM2_ALG_SHA256;
+        pub.publicArea.objectAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
+        pub.publicArea.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_AES;
+        pub.publicArea.parameters.rsaDetail.symmetric.keyBits.aes = 128;
+        pub.publicArea.parameters.rsaDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+        pub.publicArea.parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
+        pub.publicArea.parameters.rsaDetail.keyBits = 2048;
+        pub.publicArea.unique.rsa.size = 256;
+        assert_int_equal(BN_bn2binpad(n, pub.publicArea.unique.rsa.buffer, 256), 256);
+        assert_int_equal(Tss2_MU_TPM2B_PUBLIC_Marshal(&pub, wire, sizeof(wire), &wire_len),
+                         TSS2_RC_SUCCESS);
+        assert_int_equal(kl_tpm_public_parse(wire, wire_len, &ek), 0);
+        assert_int_equal(kl_makecred_fixed(ek, name, sizeof(name), cred, sizeof(cred), seed,
+                                           sizeof(seed), NULL, &blob, &blob_len),
+                         0);
+        assert_int_equal(kl_credblob_split(blob, blob_len, &id, &id_len, &sec, &sec_len), 0);
+        assert_int_equal(sec_len, 256);
+        ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+        assert_non_null(ctx);
+        label = OPENSSL_memdup("IDENTITY", 9);
+        assert_non_null(label);
+        assert_true(EVP_PKEY_decrypt_init(ctx) > 0);
+        assert_true(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) > 0);
+        assert_true(EVP_PKEY_CTX_set_rsa_oaep_md_name(ctx, "sha256", NULL) > 0);
+        assert_true(EVP_PKEY_CTX_set_rsa_mgf1_md_name(ctx, "sha256", NULL) > 0);
+        assert_true(EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, label, 9) > 0);
+        assert_true(EVP_PKEY_decrypt(ctx, plain, &plain_len, sec, sec_len) > 0);
+        assert_int_equal(plain_len, sizeof(seed));
+        assert_memory_equal(plain, seed, sizeof(seed));
+        EVP_PKEY_CTX_free(ctx);
+        free(blob);
+        kl_tpm_public_free(ek);
+        BN_free(n);
+        EVP_PKEY_free(key);
 }
 
 static void test_makecred_fixed_ecc_vector_whole_blob(void **state)
@@ -433,6 +495,7 @@ int main(void)
             cmocka_unit_test(test_kdfa_matches_counter_mode_definition),
             cmocka_unit_test(test_kdfe_matches_single_block_definition),
             cmocka_unit_test(test_makecred_fixed_rsa_vector_prefix),
+            cmocka_unit_test(test_makecred_fixed_rsa_secret_decrypts_to_seed),
             cmocka_unit_test(test_makecred_fixed_ecc_vector_whole_blob),
             cmocka_unit_test(test_makecred_random_rsa_and_ecc_layout),
             cmocka_unit_test(test_credblob_split_rejects_malformed),
