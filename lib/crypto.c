@@ -895,11 +895,19 @@ int kl_x509_self_signed(EVP_PKEY *key, const char *cn, const char *san, unsigned
         BASIC_CONSTRAINTS *bc = NULL;
         BIGNUM *serial = NULL;
         uint8_t rnd[20];
+        size_t cn_len;
         int r = KL_ERR_CRYPTO;
 
         if (key == NULL || cn == NULL || cn[0] == '\0' || ret_cert == NULL || days == 0 ||
-            days > 36500 || strlen(cn) > 64)
+            days > 36500)
                 return KL_ERR_INVAL;
+        /* X.520 caps CN at 64; long agent ids are cut on a UTF-8 character boundary */
+        cn_len = strlen(cn);
+        if (cn_len > 64) {
+                cn_len = 64;
+                while (cn_len > 0 && ((uint8_t)cn[cn_len] & 0xc0) == 0x80)
+                        cn_len--;
+        }
         r = kl_random_bytes(rnd, sizeof(rnd));
         if (r < 0)
                 return r;
@@ -914,8 +922,8 @@ int kl_x509_self_signed(EVP_PKEY *key, const char *cn, const char *san, unsigned
         }
         if (X509_set_version(cert, X509_VERSION_3) != 1 ||
             BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(cert)) == NULL ||
-            X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
-                                       0) != 1 ||
+            X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn,
+                                       (int)cn_len, -1, 0) != 1 ||
             X509_set_subject_name(cert, name) != 1 || X509_set_issuer_name(cert, name) != 1 ||
             X509_gmtime_adj(X509_getm_notBefore(cert), 0) == NULL ||
             X509_time_adj_ex(X509_getm_notAfter(cert), (int)days, 0, NULL) == NULL ||
@@ -928,7 +936,7 @@ int kl_x509_self_signed(EVP_PKEY *key, const char *cn, const char *san, unsigned
                 r = kl_crypto_err("X509_add1_ext_i2d(basicConstraints)");
                 goto out;
         }
-        if (san != NULL) {
+        if (san != NULL && san[0] != '\0') {
                 r = add_san(cert, san);
                 if (r < 0)
                         goto out;

@@ -79,8 +79,8 @@ int kl_x509_to_pem(X509 *cert, char **ret_pem);
 int kl_x509_to_der(X509 *cert, uint8_t **ret_der, size_t *ret_len);
 int kl_x509_save_pem(const char *path, X509 *cert);
 /*
- * Self-signed certificate for key, CN = cn, subjectAltName with the IP or DNS
- * name san (NULL for none), valid from now for `days`.
+ * Self-signed certificate for key, CN = cn (cut to 64 bytes), subjectAltName
+ * with the IP or DNS name san (NULL or "" for none), valid from now for `days`.
  */
 int kl_x509_self_signed(EVP_PKEY *key, const char *cn, const char *san, unsigned days,
                         X509 **ret_cert);

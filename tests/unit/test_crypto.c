@@ -366,7 +366,7 @@ static void test_x509_self_signed_fields(void **state)
         GENERAL_NAMES *san;
         BASIC_CONSTRAINTS *bc;
         const ASN1_INTEGER *serial;
-        char cn[64];
+        char cn[65];
         char dir[512], path[600];
 
         (void)state;
@@ -389,6 +389,20 @@ static void test_x509_self_signed_fields(void **state)
         assert_int_equal(sk_GENERAL_NAME_value(san, 0)->type, GEN_IPADD);
         GENERAL_NAMES_free(san);
         assert_int_equal(X509_check_ip_asc(cert, "127.0.0.1", 0), 1);
+        /* an agent id longer than the X.520 CN limit still gets a certificate */
+        {
+                char long_id[83];
+                X509 *lc = NULL;
+
+                memset(long_id, 'a', sizeof(long_id) - 1);
+                long_id[sizeof(long_id) - 1] = '\0';
+                assert_int_equal(kl_x509_self_signed(key, long_id, "", 1, &lc), 0);
+                assert_int_equal(X509_NAME_get_text_by_NID(X509_get_subject_name(lc),
+                                                           NID_commonName, cn, sizeof(cn)),
+                                 64);
+                assert_null(X509_get_ext_d2i(lc, NID_subject_alt_name, NULL, NULL));
+                X509_free(lc);
+        }
         assert_int_equal(kl_x509_self_signed(key, "agent", "agent.example", 1, &dns), 0);
         assert_int_equal(X509_check_host(dns, "agent.example", 0, 0, NULL), 1);
         /* save and load back */
