@@ -18,12 +18,16 @@
 #include "http_client.h"
 #include "identity.h"
 #include "log.h"
+#include "preflight.h"
+#include "privileges.h"
 #include "registration.h"
 #include "server_cert.h"
 #include "tpm.h"
 
 struct agent_options {
         bool register_only;
+        bool check;              /* --check: preflight only */
+        const char *check_ek_ca; /* --check-ek-ca DIR */
 };
 
 static void usage(FILE *out)
@@ -39,6 +43,10 @@ static void usage(FILE *out)
                 "\n"
                 "Options:\n"
                 "  --register-only     exit 0 once the registrar marked the agent active\n"
+                "  --check             check configuration, TPM, EK, logs and registrar,\n"
+                "                      print one line per check, do not register\n"
+                "  --check-ek-ca DIR   with --check: verify the EK certificate against the\n"
+                "                      CA certificates in DIR\n"
                 "  --log-level LEVEL   error, warn, info (default) or debug;\n"
                 "                      also KEYLIME_LOG_LEVEL\n"
                 "  -h, --help          show this help\n"
@@ -49,6 +57,8 @@ static int parse_args(int argc, char **argv, struct agent_options *o)
 {
         static const struct option longopts[] = {
                 {"register-only", no_argument, NULL, 'r'},
+                {"check", no_argument, NULL, 'c'},
+                {"check-ek-ca", required_argument, NULL, 'C'},
                 {"log-level", required_argument, NULL, 'l'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
@@ -70,6 +80,12 @@ static int parse_args(int argc, char **argv, struct agent_options *o)
                 switch (c) {
                 case 'r':
                         o->register_only = true;
+                        break;
+                case 'c':
+                        o->check = true;
+                        break;
+                case 'C':
+                        o->check_ek_ca = optarg;
                         break;
                 case 'l':
                         if (!kl_log_level_parse(optarg, &level)) {
@@ -148,6 +164,12 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < cfg->n_sources; i++)
                 log_info("configuration loaded from %s", cfg->sources[i]);
         report_unsupported(cfg);
+        if (opts.check) {
+                setenv("TSS2_LOG", "all+none", 0); /* --check prints its own TPM lines */
+                if (kl_http_client_global_init() == 0)
+                        status = preflight_run(cfg, opts.check_ek_ca);
+                goto out;
+        }
         if (stat(cfg->keylime_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
                 log_error("keylime_dir %s does not exist or is not a directory",
                           cfg->keylime_dir);
@@ -180,6 +202,10 @@ int main(int argc, char **argv)
         log_info("agent ID %s", id.agent_id);
         if (cfg->enable_agent_mtls &&
             server_cert_load_or_create(cfg, id.agent_id, &mtls_cert) < 0)
+                goto out;
+        /* TPM open, identity and keys written: leave root before the network (STYLE §6) */
+        if (privileges_chown_dir(cfg->run_as, cfg->keylime_dir) < 0 ||
+            privileges_drop(cfg->run_as) < 0)
                 goto out;
         if (registration_run(tpm, cfg, &id, mtls_cert) < 0)
                 goto out;

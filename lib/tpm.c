@@ -1067,3 +1067,68 @@ out:
         Esys_Free(cert_info);
         return r;
 }
+
+/* ---- PCR banks (for the agent's --check) ------------------------------- */
+
+static const char *pcr_bank_name(TPMI_ALG_HASH alg)
+{
+        switch (alg) {
+        case TPM2_ALG_SHA1:
+                return "sha1";
+        case TPM2_ALG_SHA256:
+                return "sha256";
+        case TPM2_ALG_SHA384:
+                return "sha384";
+        case TPM2_ALG_SHA512:
+                return "sha512";
+        case TPM2_ALG_SM3_256:
+                return "sm3_256";
+        default:
+                return NULL;
+        }
+}
+
+int kl_tpm_pcr_banks(struct kl_tpm *tpm, char *out, size_t len)
+{
+        TPMS_CAPABILITY_DATA *cap = NULL;
+        TPMI_YES_NO more = TPM2_NO;
+        size_t used = 0;
+        TSS2_RC rc;
+        int r = KL_ERR_INVAL;
+
+        if (tpm == NULL || out == NULL || len == 0)
+                goto out;
+        out[0] = '\0';
+        rc = Esys_GetCapability(tpm->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                TPM2_CAP_PCRS, 0, 1, &more, &cap);
+        if (rc != TSS2_RC_SUCCESS) {
+                r = tss_fail("Esys_GetCapability(PCRS)", rc);
+                goto out;
+        }
+        r = 0;
+        for (UINT32 i = 0; i < cap->data.assignedPCR.count && i < TPM2_NUM_PCR_BANKS; i++) {
+                const TPMS_PCR_SELECTION *sel = &cap->data.assignedPCR.pcrSelections[i];
+                const char *name = pcr_bank_name(sel->hash);
+                bool allocated = false;
+                int n;
+
+                /* a bank the TPM implements but has no PCR allocated to is not usable */
+                for (UINT8 b = 0; b < sel->sizeofSelect && b < TPM2_PCR_SELECT_MAX; b++)
+                        allocated = allocated || sel->pcrSelect[b] != 0;
+                if (!allocated)
+                        continue;
+                if (name != NULL)
+                        n = snprintf(out + used, len - used, "%s%s", used ? "," : "", name);
+                else
+                        n = snprintf(out + used, len - used, "%s0x%04x", used ? "," : "",
+                                     (unsigned)sel->hash);
+                if (n < 0 || (size_t)n >= len - used) {
+                        r = KL_ERR_TOO_LONG;
+                        goto out;
+                }
+                used += (size_t)n;
+        }
+out:
+        Esys_Free(cap);
+        return r;
+}

@@ -88,4 +88,11 @@ const char *kl_tpm_sign_alg_rust_name(const struct kl_tpm *tpm);
 int kl_tpm_activate_credential(struct kl_tpm *tpm, const uint8_t *blob, size_t blob_len,
                                uint8_t **ret_secret, size_t *ret_len);
 
+/*
+ * PCR banks with at least one PCR allocated (TPM2_GetCapability TPM2_CAP_PCRS),
+ * as a comma-separated list of lower-case names ("sha1,sha256") into out;
+ * unknown algorithms appear as "0x000b"-style ids. KL_ERR_TOO_LONG if out is too small.
+ */
+int kl_tpm_pcr_banks(struct kl_tpm *tpm, char *out, size_t len);
+
 #endif
