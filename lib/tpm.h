@@ -33,8 +33,7 @@ struct kl_tpm_options {
  * and the cause (e.g. "cannot open TPM via 'device:/dev/tpmrm0': No such
  * file or directory"). Sends TPM2_Startup(CLEAR), tolerating "already started".
  */
-int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *why,
-                size_t why_len);
+int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *why, size_t why_len);
 /* Flushes transient objects it created (EK if transient, AK), finalises. NULL-safe. */
 void kl_tpm_free(struct kl_tpm *tpm);
 /* The TCTI string in use. */
@@ -56,8 +55,7 @@ int kl_tpm_ek_cert(struct kl_tpm *tpm, uint8_t **ret_der, size_t *ret_len);
  * EK CA chain certificates found in NV 0x01c00100..0x01c001ff, as an array of
  * DER buffers (*ret_n may be 0). Free with kl_tpm_der_list_free.
  */
-int kl_tpm_ek_chain(struct kl_tpm *tpm, uint8_t ***ret_ders, size_t **ret_lens,
-                    size_t *ret_n);
+int kl_tpm_ek_chain(struct kl_tpm *tpm, uint8_t ***ret_ders, size_t **ret_lens, size_t *ret_n);
 void kl_tpm_der_list_free(uint8_t **ders, size_t *lens, size_t n);
 
 /* Persisted AK material: marshalled TPMT_PUBLIC (no size prefix) and TPM2B_PRIVATE buffer
@@ -94,5 +92,39 @@ int kl_tpm_activate_credential(struct kl_tpm *tpm, const uint8_t *blob, size_t b
  * unknown algorithms appear as "0x000b"-style ids. KL_ERR_TOO_LONG if out is too small.
  */
 int kl_tpm_pcr_banks(struct kl_tpm *tpm, char *out, size_t len);
+
+/* ---- quotes and PCRs (Keylime /quotes, quote-format.md section 4) ---- */
+struct kl_pcr_set;
+/*
+ * TPM2_PCR_Reset, then TPM2_PCR_Extend of `digest` (len = the bank's digest
+ * size) into `pcr` in the configured bank. Only resettable PCRs (16, 23 at
+ * locality 0) succeed.
+ */
+int kl_tpm_pcr_reset_extend(struct kl_tpm *tpm, unsigned pcr, const uint8_t *digest, size_t len);
+/*
+ * Quote over mask (bits 0..23, not 0; else KL_ERR_INVAL) in the configured
+ * bank with the loaded AK and scheme; qualifying data = the nonce bytes
+ * (at most 64; KL_ERR_INVAL also when the TPM's TPM2B_DATA cannot hold them).
+ * Reads the selected PCRs first (8 per PCR_Read), then quotes, and checks
+ * H(values) == pcrDigest of the quote; retries up to 5 times when PCRs
+ * changed in between (then KL_ERR_TPM_RETRY). Returns the marshalled
+ * TPMS_ATTEST (without TPM2B size) and TPMT_SIGNATURE (caller frees both),
+ * and the PCR values.
+ */
+int kl_tpm_quote(struct kl_tpm *tpm, const uint8_t *nonce, size_t nonce_len, uint32_t mask,
+                 uint8_t **ret_attest, size_t *ret_attest_len, uint8_t **ret_sig,
+                 size_t *ret_sig_len, struct kl_pcr_set *ret_pcrs);
+/* Reads the PCRs of mask (bits 0..23) in bank hash_alg (TPM_ALG_ID). */
+int kl_tpm_pcr_read(struct kl_tpm *tpm, uint16_t hash_alg, uint32_t mask, struct kl_pcr_set *ret);
+/*
+ * Configured algorithms as the agent API reports them: hash "sha256"; enc
+ * "rsa"/"ecc", or "rsa2048"/"ecc256" with sized_names (API >= 2.5); sign
+ * "rsassa"/"rsapss"/"ecdsa"/"ecschnorr". Static strings.
+ */
+const char *kl_tpm_hash_alg_name(const struct kl_tpm *tpm);
+const char *kl_tpm_enc_alg_name(const struct kl_tpm *tpm, bool sized_names);
+const char *kl_tpm_sign_alg_name(const struct kl_tpm *tpm);
+/* ESYS_TR of the loaded AK (reported as ak_handle by /agent/info); ESYS_TR_NONE if none. */
+uint32_t kl_tpm_ak_handle(const struct kl_tpm *tpm);
 
 #endif

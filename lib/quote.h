@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Keylime quote evidence without a TPM: the "r<attest>:<sig>:<pcrblob>"
+ * string, the tpm2-tools PCR blob, a strict TPMS_ATTEST (quote) parser, the
+ * PCR digest and the AK signature check. Used by the agent (to encode) and by
+ * the verifier stub (to check). Every parser takes untrusted bytes: lengths
+ * are checked before every copy and every input must be consumed exactly.
+ * This module never talks to a TPM and never trusts a length it was given.
+ *
+ * Format: proto quote-format.md sections 1-3 and 7 (Keylime API 2.x).
+ */
+#ifndef KL_QUOTE_H
+#define KL_QUOTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kl_tpm_public;
+
+#define KL_PCR_COUNT 24
+/* A quote string longer than this is not a quote (24 SHA-512 PCRs, RSA-4096 fit easily). */
+#define KL_QUOTE_MAX_LEN (16u * 1024u)
+
+/* One bank of PCR values. */
+struct kl_pcr_set {
+        uint16_t hash_alg;                /* TPM_ALG_ID of the bank, e.g. 0x000B */
+        uint32_t mask;                    /* bit i = PCR i, i < 24 */
+        size_t digest_len;                /* bytes per value for hash_alg */
+        uint8_t values[KL_PCR_COUNT][64]; /* values[i] valid when bit i is set */
+};
+
+/*
+ * tpm2-tools little-endian PCR blob (quote-format.md section 3): the values
+ * in ascending PCR order, 8 per TPML_DIGEST. Exact length enforced on decode;
+ * exactly one bank with a known hash; every digest must have the bank's size.
+ * Encode: caller frees *ret_blob.
+ */
+int kl_pcrblob_encode(const struct kl_pcr_set *pcrs, uint8_t **ret_blob, size_t *ret_len);
+int kl_pcrblob_decode(const uint8_t *blob, size_t len, struct kl_pcr_set *ret);
+
+/* "r" b64(attest) ":" b64(sig) ":" b64(pcrblob); caller frees *ret_quote. */
+int kl_quote_encode(const uint8_t *attest, size_t attest_len, const uint8_t *sig, size_t sig_len,
+                    const struct kl_pcr_set *pcrs, char **ret_quote);
+
+struct kl_quote {
+        uint8_t *attest;
+        size_t attest_len;
+        uint8_t *sig;
+        size_t sig_len;
+        struct kl_pcr_set pcrs;
+};
+/*
+ * Splits and decodes a quote string of len bytes (no NUL needed): exactly
+ * three parts, strict base64, PCR blob decoded. KL_ERR_TOO_LONG above
+ * KL_QUOTE_MAX_LEN. On success the caller releases *ret with kl_quote_clear.
+ */
+int kl_quote_decode(const char *s, size_t len, struct kl_quote *ret);
+/* Frees the buffers and zeroes q. NULL-safe. */
+void kl_quote_clear(struct kl_quote *q);
+
+/* What a verifier needs from TPMS_ATTEST (TPM 2.0 Part 2, 10.12.12). */
+struct kl_attest_info {
+        uint8_t nonce[64]; /* extraData */
+        size_t nonce_len;
+        uint64_t clock;
+        uint32_t reset_count, restart_count;
+        bool safe;
+        uint64_t firmware_version;
+        uint16_t sel_hash; /* the single bank selected */
+        uint32_t sel_mask;
+        uint8_t pcr_digest[64];
+        size_t pcr_digest_len;
+};
+/*
+ * Strict TPMS_ATTEST (quote) parse, big-endian: magic, type, extraData of at
+ * most 64 bytes, safe 0/1, exactly one bank with PCRs < 24, whole buffer
+ * consumed. KL_ERR_INVAL otherwise.
+ */
+int kl_attest_parse(const uint8_t *attest, size_t len, struct kl_attest_info *ret);
+
+/* H_alg(values of the selected PCRs in ascending order); out holds 64 bytes. */
+int kl_pcr_set_digest(const struct kl_pcr_set *pcrs, uint8_t *out, size_t *ret_len);
+
+/*
+ * Checks the TPMT_SIGNATURE over attest with the AK: RSASSA (PKCS#1 v1.5) or
+ * RSAPSS for an RSA AK, ECDSA (r,s converted to DER) for an EC AK. The
+ * signature's hash alg must equal expected_hash_alg. KL_ERR_VERIFY on a bad
+ * or mismatching signature, KL_ERR_INVAL on a malformed one.
+ */
+int kl_quote_verify_signature(const struct kl_tpm_public *ak, uint16_t expected_hash_alg,
+                              const uint8_t *attest, size_t attest_len, const uint8_t *sig,
+                              size_t sig_len);
+
+/* TPM_ALG_ID <-> "sha1"/"sha256"/"sha384"/"sha512"; 0 / NULL if unknown. */
+uint16_t kl_hash_alg_from_name(const char *name);
+const char *kl_hash_alg_name(uint16_t alg);
+
+#endif
