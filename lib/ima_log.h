@@ -37,7 +37,9 @@ void kl_ima_log_free(struct kl_ima_log *log);
  * entry == number of complete lines gives "" with *ret_entry = entry; entry
  * beyond that gives the whole log with *ret_entry = 0. *ret_text is
  * NUL-terminated and owned by the caller (free). A file that shrank since the
- * last call (rewritten) is re-indexed from the start. KL_ERR_TOO_LONG if the
+ * last call, or has no newline where the last known line ended (rewritten),
+ * is re-indexed from the start; a rewrite that keeps both is not noticed
+ * (the kernel's list never does either). KL_ERR_TOO_LONG if the
  * slice exceeds KL_IMA_LOG_MAX_SLICE, KL_ERR_IO on a read error.
  */
 int kl_ima_log_read_from(struct kl_ima_log *log, uint64_t entry, char **ret_text, size_t *ret_len,
