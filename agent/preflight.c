@@ -34,7 +34,7 @@ struct report {
 };
 
 static void line(struct report *rep, enum verdict v, const char *what, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void line(struct report *rep, enum verdict v, const char *what, const char *fmt, ...)
 {
@@ -152,15 +152,14 @@ static bool ek_is_transient(const char *ek_handle)
         return ek_handle == NULL || ek_handle[0] == '\0' || strcasecmp(ek_handle, "generate") == 0;
 }
 
-static void check_tpm(struct report *rep, const struct kl_agent_config *cfg,
-                      const char *ek_ca_dir)
+static void check_tpm(struct report *rep, const struct kl_agent_config *cfg, const char *ek_ca_dir)
 {
         struct kl_tpm_options opts = {
-                .ek_handle = cfg->ek_handle,
-                .owner_password = cfg->tpm_ownerpassword,
-                .hash_alg = cfg->tpm_hash_alg,
-                .enc_alg = cfg->tpm_encryption_alg,
-                .sign_alg = cfg->tpm_signing_alg,
+            .ek_handle = cfg->ek_handle,
+            .owner_password = cfg->tpm_ownerpassword,
+            .hash_alg = cfg->tpm_hash_alg,
+            .enc_alg = cfg->tpm_encryption_alg,
+            .sign_alg = cfg->tpm_signing_alg,
         };
         struct kl_tpm *tpm = NULL;
         char why[512] = "";
@@ -175,8 +174,9 @@ static void check_tpm(struct report *rep, const struct kl_agent_config *cfg,
         if ((r = kl_tpm_ek_load(tpm)) < 0) {
                 line(rep, FAIL, "EK", "cannot load it: %s", kl_err_str(r));
         } else {
-                line(rep, OK, "EK", "%s %s key", ek_is_transient(cfg->ek_handle) ?
-                     "transient" : "persistent", cfg->tpm_encryption_alg);
+                line(rep, OK, "EK", "%s %s key",
+                     ek_is_transient(cfg->ek_handle) ? "transient" : "persistent",
+                     cfg->tpm_encryption_alg);
                 check_ek_cert(rep, tpm, ek_ca_dir);
                 (void)kl_tpm_ek_flush(tpm);
         }
@@ -191,7 +191,8 @@ out:
         kl_tpm_free(tpm);
 }
 
-/* Readable means one byte can be read: securityfs files open fine for some users but refuse reads. */
+/* Readable means one byte can be read: securityfs files open fine for some users but refuse reads.
+ */
 static void check_log(struct report *rep, const char *what, const char *path)
 {
         char c;
@@ -259,8 +260,8 @@ static void check_registrar(struct report *rep, const struct kl_agent_config *cf
         char url[LINE_MAX_LEN];
         int n, r;
 
-        n = snprintf(url, sizeof(url), "http://%s%s%s:%u/version", v6 ? "[" : "",
-                     cfg->registrar_ip, v6 ? "]" : "", (unsigned)cfg->registrar_port);
+        n = snprintf(url, sizeof(url), "http://%s%s%s:%u/version", v6 ? "[" : "", cfg->registrar_ip,
+                     v6 ? "]" : "", (unsigned)cfg->registrar_port);
         if (n < 0 || (size_t)n >= sizeof(url)) {
                 line(rep, FAIL, "registrar", "registrar_ip is too long");
                 return;

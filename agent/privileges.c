@@ -20,12 +20,11 @@
 #include "log.h"
 #include "privileges.h"
 
-#define RUN_AS_MAX    256
-#define CHOWN_DEPTH   8 /* keylime_dir/secure/unzipped/<payload dirs>: shallow by nature */
+#define RUN_AS_MAX  256
+#define CHOWN_DEPTH 8 /* keylime_dir/secure/unzipped/<payload dirs>: shallow by nature */
 
 /* Splits "user:group" and looks both up. The group part is required, as upstream. */
-static int lookup(const char *run_as, char *user, size_t user_len, uid_t *ret_uid,
-                  gid_t *ret_gid)
+static int lookup(const char *run_as, char *user, size_t user_len, uid_t *ret_uid, gid_t *ret_gid)
 {
         const char *colon = strchr(run_as, ':');
         struct passwd *pw;
@@ -93,8 +92,7 @@ static int chown_entries(int dfd, uid_t uid, gid_t gid, int depth)
                         log_error("chown %s: %s", e->d_name, strerror(errno));
                         goto out;
                 }
-                sub = openat(dirfd(d), e->d_name,
-                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (sub < 0)
                         continue; /* a file, or a symlink we must not follow */
                 r = chown_entries(sub, uid, gid, depth + 1);
