@@ -4,7 +4,10 @@
  * Lifecycle only: options, configuration, TPM, identity, registration.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <openssl/evp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +18,13 @@
 
 #include "config.h"
 #include "err.h"
+#include "agent.h"
+#include "api.h"
 #include "http_client.h"
+#include "http_server.h"
 #include "identity.h"
+#include "ima_log.h"
+#include "nk.h"
 #include "log.h"
 #include "preflight.h"
 #include "privileges.h"
@@ -121,24 +129,77 @@ static void report_unsupported(const struct kl_agent_config *cfg)
                 log_warn("option '%s' is not supported by this agent yet; ignoring it", names[i]);
 }
 
-/* Blocks termination signals and waits for one (the API server comes here later). */
-static int wait_for_signal(void)
+/*
+ * Blocks the termination signals (before the server's threads start, so they
+ * inherit the mask) and returns a signalfd for them.
+ */
+static int block_signals(void)
 {
         sigset_t mask;
-        struct signalfd_siginfo si;
-        int fd;
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGTERM);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0 ||
-            (fd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0)
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0)
+                return -1;
+        return signalfd(-1, &mask, SFD_CLOEXEC);
+}
+
+/* What the API needs besides the TPM: enabled versions, NK, IMA log (opened while root). */
+static int agent_init(struct agent *a, const struct kl_agent_config *cfg)
+{
+        int r;
+
+        if ((r = pthread_mutex_init(&a->tpm_lock, NULL)) != 0)
                 return KL_ERR_SYSTEM;
-        while (read(fd, &si, sizeof(si)) < 0 && errno == EINTR)
-                ;
-        close(fd);
-        log_info("received signal %u, shutting down", si.ssi_signo);
+        a->cfg = cfg; /* from here on agent_fini destroys the lock */
+        if ((r = registration_enabled_versions(cfg->api_versions, a->versions, AGENT_MAX_VERSIONS,
+                                               &a->n_versions)) < 0 ||
+            (r = nk_load_or_create(a)) < 0)
+                return r;
+        /* securityfs files are root-only: open them now, read them after the drop. */
+        a->mb_fd = open(cfg->measuredboot_ml_path, O_RDONLY | O_CLOEXEC);
+        if (a->mb_fd < 0)
+                log_info("no measured boot log at %s (%s); quotes will carry none",
+                         cfg->measuredboot_ml_path, strerror(errno));
+        r = kl_ima_log_open(cfg->ima_ml_path, &a->ima);
+        if (r == KL_ERR_NOT_FOUND)
+                log_info("no IMA log at %s; quotes will carry no IMA list", cfg->ima_ml_path);
+        else if (r < 0)
+                log_warn("cannot open the IMA log %s: %s; quotes will carry no IMA list",
+                         cfg->ima_ml_path, kl_err_str(r));
         return 0;
+}
+
+static void agent_fini(struct agent *a)
+{
+        if (a->mb_fd >= 0)
+                close(a->mb_fd);
+        kl_ima_log_free(a->ima);
+        EVP_PKEY_free(a->nk);
+        free(a->nk_pem);
+        if (a->cfg != NULL)
+                pthread_mutex_destroy(&a->tpm_lock);
+}
+
+/* Serves the API until SIGINT or SIGTERM. */
+static int serve(struct agent *a)
+{
+        struct kl_http_server *srv = NULL;
+        struct signalfd_siginfo si;
+        int sfd, r;
+
+        if ((sfd = block_signals()) < 0)
+                return KL_ERR_SYSTEM;
+        if ((r = api_start(a, &srv)) < 0)
+                goto out;
+        while (read(sfd, &si, sizeof(si)) < 0 && errno == EINTR)
+                ;
+        log_info("received signal %u, shutting down", si.ssi_signo);
+out:
+        kl_http_server_stop(srv);
+        close(sfd);
+        return r;
 }
 
 int main(int argc, char **argv)
@@ -147,6 +208,7 @@ int main(int argc, char **argv)
         struct kl_agent_config *cfg = NULL;
         struct kl_tpm *tpm = NULL;
         struct agent_identity id = {0};
+        struct agent agent = {.mb_fd = -1};
         struct kl_tpm_options tpm_opts;
         struct stat st;
         char *mtls_cert = NULL;
@@ -203,6 +265,10 @@ int main(int argc, char **argv)
         if (cfg->enable_agent_mtls &&
             server_cert_load_or_create(cfg, id.agent_id, &mtls_cert) < 0)
                 goto out;
+        if (agent_init(&agent, cfg) < 0)
+                goto out;
+        agent.tpm = tpm;
+        snprintf(agent.agent_id, sizeof(agent.agent_id), "%s", id.agent_id);
         /* TPM open, identity and keys written: leave root before the network (STYLE §6) */
         if (privileges_chown_dir(cfg->run_as, cfg->keylime_dir) < 0 ||
             privileges_drop(cfg->run_as) < 0)
@@ -211,10 +277,11 @@ int main(int argc, char **argv)
                 goto out;
         /* As upstream: a transient EK is only needed for activation. */
         (void)kl_tpm_ek_flush(tpm);
-        if (!opts.register_only && wait_for_signal() < 0)
+        if (!opts.register_only && serve(&agent) < 0)
                 goto out;
         status = 0;
 out:
+        agent_fini(&agent);
         free(mtls_cert);
         identity_clear(&id);
         kl_tpm_free(tpm);

@@ -664,6 +664,27 @@ out:
         return r;
 }
 
+int kl_key_to_pem(EVP_PKEY *key, char **ret_pem)
+{
+        BIO *bio = NULL;
+        int r = KL_ERR_CRYPTO;
+
+        if (key == NULL || ret_pem == NULL)
+                return KL_ERR_INVAL;
+        /* The memory BIO may hold key bytes after free; the secure heap is not worth it here
+         * because the caller's copy is wiped and the BIO is freed at once. */
+        if ((bio = BIO_new(BIO_s_mem())) == NULL)
+                return KL_ERR_NOMEM;
+        if (PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1) {
+                r = kl_crypto_err("PEM_write_bio_PrivateKey");
+                goto out;
+        }
+        r = bio_to_string(bio, ret_pem, NULL);
+out:
+        BIO_free(bio);
+        return r;
+}
+
 bool kl_pubkey_equal(EVP_PKEY *a, EVP_PKEY *b)
 {
         unsigned char *da = NULL, *db = NULL;

@@ -68,6 +68,8 @@ int kl_key_load_pem(const char *path, const char *password, EVP_PKEY **ret_key);
 int kl_key_save_pem(const char *path, EVP_PKEY *key, const char *password);
 /* SubjectPublicKeyInfo PEM ("-----BEGIN PUBLIC KEY-----", 64-char lines). Caller frees. */
 int kl_pubkey_to_pem(EVP_PKEY *key, char **ret_pem);
+/* Unencrypted PKCS#8 PEM of a private key (for TLS libraries); wipe with kl_secure_free. */
+int kl_key_to_pem(EVP_PKEY *key, char **ret_pem);
 /* DER SubjectPublicKeyInfo of two keys are equal. */
 bool kl_pubkey_equal(EVP_PKEY *a, EVP_PKEY *b);
 

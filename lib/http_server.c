@@ -166,7 +166,9 @@ static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct kl_http_r
         }
         if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                                     reply->content_type != NULL ? reply->content_type
-                                                                : "application/json") != MHD_YES) {
+                                                                : "application/json") != MHD_YES ||
+            (reply->allow != NULL &&
+             MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow) != MHD_YES)) {
                 MHD_destroy_response(resp);
                 return MHD_NO;
         }

@@ -23,6 +23,7 @@ struct kl_http_reply {
         int status;
         char *body;               /* heap; freed by the server after sending; NULL = empty */
         const char *content_type; /* NULL = "application/json" */
+        const char *allow;        /* Allow header (for 405), NULL = none */
 };
 
 typedef void (*kl_http_handler)(void *ctx, const struct kl_http_request *req,

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The running agent's state, shared by the API handlers. The TPM and the IMA
+ * reader are not thread-safe, so every use of them holds tpm_lock; the rest
+ * is read-only once the server starts.
+ */
+#ifndef AGENT_AGENT_H
+#define AGENT_AGENT_H
+
+#include <openssl/types.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "identity.h"
+
+struct kl_tpm;
+struct kl_ima_log;
+
+#define AGENT_MAX_VERSIONS 8
+
+struct agent {
+        const struct kl_agent_config *cfg;
+        char agent_id[AGENT_ID_MAX + 1];
+
+        pthread_mutex_t tpm_lock; /* guards tpm and ima */
+        struct kl_tpm *tpm;
+        struct kl_ima_log *ima; /* NULL when the IMA log is not available */
+        int mb_fd;              /* UEFI event log, opened while root; -1 when absent */
+
+        EVP_PKEY *nk;              /* payload transport key (RSA-2048) */
+        char *nk_pem;              /* its public key as served in "pubkey" */
+        uint8_t nk_digest[KL_MAX_DIGEST_LEN]; /* H_hash_alg(nk_pem), extended into PCR 16 */
+        size_t nk_digest_len;
+
+        const char *versions[AGENT_MAX_VERSIONS]; /* enabled API versions, ascending */
+        size_t n_versions;
+};
+
+#endif

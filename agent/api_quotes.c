@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * GET /v2.x/quotes/identity and /quotes/integrity (Keylime agent API 2.1+).
+ * Each quote resets PCR 16 and extends it with H(NK PEM) first, so the
+ * verifier can bind the served pubkey to this TPM. The IMA list is read after
+ * the quote, so it holds at least every event folded into the quoted PCR 10.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "b64.h"
+#include "err.h"
+#include "http_server.h"
+#include "ima_log.h"
+#include "json.h"
+#include "log.h"
+#include "quote.h"
+#include "tpm.h"
+
+#define NONCE_MAX 64
+#define DATA_PCR 16
+#define PCR_MASK_ALLOWED 0x00ffffffu
+#define MB_LOG_MAX (32u << 20)
+
+struct quote_result {
+        char *quote;
+        char *ima_list;
+        size_t ima_len;
+        uint64_t ima_entry;
+        bool have_ima;
+};
+
+static void quote_result_clear(struct quote_result *q)
+{
+        free(q->quote);
+        free(q->ima_list);
+        memset(q, 0, sizeof(*q));
+}
+
+static bool is_alnum(const char *s)
+{
+        for (; *s != '\0'; s++) {
+                if (!isalnum((unsigned char)*s))
+                        return false;
+        }
+        return true;
+}
+
+/*
+ * Under the TPM lock: PCR 16 reset + extend, quote over mask | PCR 16, then
+ * (integrity only) the IMA list from ima_entry.
+ */
+static int take_quote(struct agent *a, const char *nonce, uint32_t mask, bool want_ima,
+                      uint64_t ima_entry, struct quote_result *ret)
+{
+        struct kl_pcr_set pcrs;
+        uint8_t *attest = NULL, *sig = NULL;
+        size_t attest_len = 0, sig_len = 0;
+        int r;
+
+        pthread_mutex_lock(&a->tpm_lock);
+        if ((r = kl_tpm_pcr_reset_extend(a->tpm, DATA_PCR, a->nk_digest, a->nk_digest_len)) < 0 ||
+            (r = kl_tpm_quote(a->tpm, (const uint8_t *)nonce, strlen(nonce),
+                              mask | (1u << DATA_PCR), &attest, &attest_len, &sig, &sig_len,
+                              &pcrs)) < 0)
+                goto out;
+        if (want_ima && a->ima != NULL) {
+                r = kl_ima_log_read_from(a->ima, ima_entry, &ret->ima_list, &ret->ima_len,
+                                         &ret->ima_entry);
+                if (r < 0) {
+                        log_error("cannot read the IMA log: %s", kl_err_str(r));
+                        goto out;
+                }
+                ret->have_ima = true;
+        }
+        r = kl_quote_encode(attest, attest_len, sig, sig_len, &pcrs, &ret->quote);
+out:
+        pthread_mutex_unlock(&a->tpm_lock);
+        free(attest);
+        free(sig);
+        return r;
+}
+
+static int add_string(struct json_object *o, const char *key, const char *value)
+{
+        struct json_object *v = json_object_new_string(value);
+
+        if (v == NULL || json_object_object_add(o, key, v) != 0) {
+                json_object_put(v);
+                return KL_ERR_NOMEM;
+        }
+        return 0;
+}
+
+/* The fields every quote answer carries. */
+static struct json_object *quote_results(const struct api_call *c, const char *quote,
+                                         bool with_pubkey)
+{
+        struct kl_tpm *tpm = c->agent->tpm;
+        struct json_object *o = json_object_new_object();
+
+        if (o == NULL || add_string(o, "quote", quote) < 0 ||
+            add_string(o, "hash_alg", kl_tpm_hash_alg_name(tpm)) < 0 ||
+            add_string(o, "enc_alg", kl_tpm_enc_alg_name(tpm, api_sized_alg_names(c))) < 0 ||
+            add_string(o, "sign_alg", kl_tpm_sign_alg_name(tpm)) < 0 ||
+            (with_pubkey && add_string(o, "pubkey", c->agent->nk_pem) < 0)) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+void api_quotes_identity(const struct api_call *c, struct kl_http_reply *reply)
+{
+        const char *nonce = kl_http_request_query(c->req, "nonce");
+        struct quote_result q = {0};
+        struct json_object *results;
+
+        if (nonce == NULL) {
+                api_error(reply, 400, "Query deserialize error: missing field `nonce`");
+                return;
+        }
+        if (!is_alnum(nonce) || nonce[0] == '\0') {
+                api_error(reply, 400, "Parameters should be strictly alphanumeric: %.64s", nonce);
+                return;
+        }
+        if (strlen(nonce) > NONCE_MAX) {
+                api_error(reply, 400, "Nonce is too long (max size %d): %.64s...", NONCE_MAX,
+                          nonce);
+                return;
+        }
+        if (take_quote(c->agent, nonce, 0, false, 0, &q) < 0) {
+                api_error(reply, 500, "Unable to retrieve quote");
+                goto out;
+        }
+        if ((results = quote_results(c, q.quote, true)) == NULL) {
+                api_error(reply, 500, "Out of memory");
+                goto out;
+        }
+        kl_http_reply_json(reply, 200, "Success", results);
+out:
+        quote_result_clear(&q);
+}
+
+/* "0x408400" or "408400": hexadecimal u32 as the verifier sends hex(int). */
+static bool parse_mask(const char *s, uint32_t *ret)
+{
+        char *end;
+        unsigned long v;
+
+        if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+                s += 2;
+        if (*s == '\0' || strlen(s) > 8)
+                return false;
+        errno = 0;
+        v = strtoul(s, &end, 16);
+        if (errno != 0 || *end != '\0')
+                return false;
+        *ret = (uint32_t)v;
+        return true;
+}
+
+/* Absent or unparsable means 0, as upstream. */
+static uint64_t parse_ima_entry(const char *s)
+{
+        char *end;
+        unsigned long long v;
+
+        if (s == NULL || *s < '0' || *s > '9')
+                return 0;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        return errno == 0 && *end == '\0' ? v : 0;
+}
+
+/*
+ * The UEFI event log, base64, read from offset 0 of the descriptor opened at
+ * start-up; NULL when it cannot be read (only logged, as upstream).
+ */
+static char *read_mb_log(int fd)
+{
+        uint8_t *data = NULL, *grown;
+        size_t len = 0, cap = 0;
+        char *b64 = NULL;
+
+        for (;;) {
+                ssize_t n;
+
+                if (len == cap) {
+                        if (cap >= MB_LOG_MAX || (grown = realloc(data, cap + 65536)) == NULL)
+                                goto out;
+                        data = grown;
+                        cap += 65536;
+                }
+                n = pread(fd, data + len, cap - len, (off_t)len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        log_warn("cannot read the measured boot log: %s", strerror(errno));
+                        goto out;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        if (kl_b64_encode(data, len, &b64) < 0)
+                b64 = NULL;
+out:
+        free(data);
+        return b64;
+}
+
+void api_quotes_integrity(const struct api_call *c, struct kl_http_reply *reply)
+{
+        const char *nonce = kl_http_request_query(c->req, "nonce");
+        const char *mask_s = kl_http_request_query(c->req, "mask");
+        const char *partial = kl_http_request_query(c->req, "partial");
+        uint64_t ima_entry = parse_ima_entry(kl_http_request_query(c->req, "ima_ml_entry"));
+        struct quote_result q = {0};
+        struct json_object *results = NULL;
+        char *mb = NULL;
+        uint32_t mask;
+
+        if (nonce == NULL || mask_s == NULL) {
+                api_error(reply, 400, "Query deserialize error: missing field `%s`",
+                          nonce == NULL ? "nonce" : "mask");
+                return;
+        }
+        if (!is_alnum(nonce) || nonce[0] == '\0') {
+                api_error(reply, 400, "nonce should be strictly alphanumeric: %.64s", nonce);
+                return;
+        }
+        if (strlen(nonce) > NONCE_MAX) {
+                api_error(reply, 400, "Nonce is too long (max size: %d): %zu", NONCE_MAX,
+                          strlen(nonce));
+                return;
+        }
+        if (!is_alnum(mask_s)) {
+                api_error(reply, 400, "mask should be strictly alphanumeric: %.64s", mask_s);
+                return;
+        }
+        if (!parse_mask(mask_s, &mask)) {
+                api_error(reply, 400, "mask should be a hex encoded 32-bit integer: %.64s",
+                          mask_s);
+                return;
+        }
+        if (partial == NULL || (strcmp(partial, "0") != 0 && strcmp(partial, "1") != 0)) {
+                api_error(reply, 400, "uri must contain key 'partial' and value '0' or '1'");
+                return;
+        }
+        if ((mask & ~PCR_MASK_ALLOWED) != 0) {
+                log_warn("quote refused: mask 0x%08x selects PCRs beyond 23", mask);
+                api_error(reply, 500, "Unable to retrieve quote");
+                return;
+        }
+        if (take_quote(c->agent, nonce, mask, true, ima_entry, &q) < 0) {
+                api_error(reply, 500, "Unable to retrieve quote");
+                goto out;
+        }
+        if ((results = quote_results(c, q.quote, partial[0] == '0')) == NULL)
+                goto nomem;
+        if (q.have_ima &&
+            (add_string(results, "ima_measurement_list", q.ima_list) < 0 ||
+             json_object_object_add(results, "ima_measurement_list_entry",
+                                    json_object_new_int64((int64_t)q.ima_entry)) != 0))
+                goto nomem;
+        if ((mask & 1u) != 0 && c->agent->mb_fd >= 0 && (mb = read_mb_log(c->agent->mb_fd)) != NULL &&
+            add_string(results, "mb_measurement_list", mb) < 0)
+                goto nomem;
+        kl_http_reply_json(reply, 200, "Success", results);
+        results = NULL;
+        goto out;
+nomem:
+        api_error(reply, 500, "Out of memory");
+out:
+        json_object_put(results);
+        free(mb);
+        quote_result_clear(&q);
+}
