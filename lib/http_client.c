@@ -58,6 +58,8 @@ static int apply_tls(CURL *c, const struct kl_http_tls *tls)
                 if (rc == CURLE_OK)
                         rc = curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
         }
+        if (rc == CURLE_OK && tls->no_hostname_check)
+                rc = curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
         return rc == CURLE_OK ? 0 : KL_ERR_HTTP;
 }
 

@@ -17,6 +17,9 @@ struct kl_http_tls {
         const char *cert_file; /* client certificate (PEM) for mTLS; NULL = none */
         const char *key_file;  /* its private key (PEM) */
         bool insecure;         /* skip server verification (tests, pinned-by-other-means) */
+        /* Verify the peer against ca_file but not its host name: for a pinned certificate
+         * (the verifier trusts exactly the agent's registered mtls_cert, whatever its SAN). */
+        bool no_hostname_check;
 };
 
 struct kl_http_response {
