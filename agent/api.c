@@ -37,8 +37,6 @@ bool api_sized_alg_names(const struct api_call *c)
         return c->minor >= 5;
 }
 
-typedef void (*api_handler)(const struct api_call *c, struct kl_http_reply *reply);
-
 struct route {
         const char *method;
         const char *name;
@@ -87,10 +85,153 @@ static const struct resource resources[] = {
          "URI not supported, only /info is supported for GET in /agent interface", NULL, "GET"},
 };
 
-static void method_not_supported(struct kl_http_reply *reply, const char *allow)
+/* A routing error: status code, status text, Allow header. */
+static void route_error(struct api_route *rt, int code, const char *allow, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static void route_error(struct api_route *rt, int code, const char *allow, const char *fmt, ...)
 {
-        api_error(reply, 405, "Method is not supported");
-        reply->allow = allow;
+        va_list ap;
+
+        rt->handler = NULL;
+        rt->code = code;
+        rt->allow = allow;
+        va_start(ap, fmt);
+        vsnprintf(rt->error, sizeof(rt->error), fmt, ap);
+        va_end(ap);
+}
+
+static void method_not_supported(struct api_route *rt, const char *allow)
+{
+        route_error(rt, 405, allow, "Method is not supported");
+}
+
+/* "v2.6" (the first path segment, seg_len bytes) → the enabled version string, or NULL. */
+static const char *match_version(const char *const *versions, size_t n, const char *seg,
+                                 size_t seg_len, unsigned *ret_minor)
+{
+        for (size_t i = 0; i < n; i++) {
+                const char *v = versions[i];
+
+                if (strlen(v) == seg_len - 1 && memcmp(seg + 1, v, seg_len - 1) == 0) {
+                        *ret_minor = (unsigned)strtoul(v + 2, NULL, 10);
+                        return v;
+                }
+        }
+        return NULL;
+}
+
+/* True for a "v<digits>.<digits>" segment (a version we may not serve). */
+static bool looks_like_version(const char *seg, size_t len)
+{
+        size_t digits = 0;
+        bool dot = false;
+
+        if (len < 4 || seg[0] != 'v')
+                return false;
+        for (size_t i = 1; i < len; i++) {
+                if (seg[i] == '.' && !dot && digits > 0) {
+                        dot = true;
+                        digits = 0;
+                } else if (seg[i] >= '0' && seg[i] <= '9') {
+                        digits++;
+                } else {
+                        return false;
+                }
+        }
+        return dot && digits > 0;
+}
+
+static void unknown_top_level(const char *const *versions, size_t n, const char *method,
+                              struct api_route *rt)
+{
+        char list[256] = "";
+        size_t off = 0;
+
+        if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0) {
+                method_not_supported(rt, "GET, POST");
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                int w = snprintf(list + off, sizeof(list) - off, "/v%s, ", versions[i]);
+
+                if (w < 0 || (size_t)w >= sizeof(list) - off)
+                        break;
+                off += (size_t)w;
+        }
+        route_error(rt, 400, NULL, "Not Implemented: Use %.*sor /version interfaces", (int)off,
+                    list);
+}
+
+static void resolve_scoped(const char *method, const char *rest, struct api_route *rt)
+{
+        const struct resource *res = NULL;
+        const char *slash;
+        size_t res_len;
+
+        if (*rest == '/')
+                rest++;
+        slash = strchr(rest, '/');
+        res_len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+        for (size_t i = 0; i < N(resources); i++) {
+                if (strlen(resources[i].name) == res_len &&
+                    memcmp(resources[i].name, rest, res_len) == 0 &&
+                    rt->minor >= resources[i].min_minor)
+                        res = &resources[i];
+        }
+        if (res == NULL) {
+                if (strcmp(method, "GET") == 0)
+                        route_error(rt, 400, NULL,
+                                    "Not Implemented: Use /agent, /keys, or /quotes interfaces");
+                else if (strcmp(method, "POST") == 0)
+                        route_error(rt, 400, NULL,
+                                    "Not Implemented: Use /keys or /notifications interfaces");
+                else
+                        method_not_supported(rt, "GET, POST");
+                return;
+        }
+        rest = slash != NULL ? slash + 1 : "";
+        for (size_t i = 0; i < res->n_routes; i++) {
+                const struct route *r = &res->routes[i];
+
+                if (strcmp(r->method, method) == 0 && strcmp(r->name, rest) == 0 &&
+                    rt->minor >= r->min_minor) {
+                        rt->handler = r->handler;
+                        return;
+                }
+        }
+        if (strcmp(method, "GET") == 0 && res->get_unknown != NULL)
+                route_error(rt, 400, NULL, "%s", res->get_unknown);
+        else if (strcmp(method, "POST") == 0 && res->post_unknown != NULL)
+                route_error(rt, 400, NULL, "%s", res->post_unknown);
+        else
+                method_not_supported(rt, res->allow);
+}
+
+void api_route_resolve(const char *const *versions, size_t n_versions, const char *method,
+                       const char *path, struct api_route *rt)
+{
+        size_t seg_len;
+
+        memset(rt, 0, sizeof(*rt));
+        if (strcmp(path, "/version") == 0) {
+                if (strcmp(method, "GET") == 0)
+                        rt->is_version = true;
+                else
+                        method_not_supported(rt, "GET");
+                return;
+        }
+        seg_len = path[0] == '/' ? strcspn(path + 1, "/") : 0;
+        if (seg_len > 0 && looks_like_version(path + 1, seg_len)) {
+                rt->version = match_version(versions, n_versions, path + 1, seg_len, &rt->minor);
+                if (rt->version == NULL)
+                        route_error(rt, 400, NULL, "API version not supported: %.*s",
+                                    (int)(seg_len > 16 ? 16 : seg_len), path + 1);
+                else
+                        resolve_scoped(method, path + 1 + seg_len, rt);
+                return;
+        }
+        unknown_top_level(versions, n_versions, method, rt);
 }
 
 static void api_version(struct agent *a, struct kl_http_reply *reply)
@@ -118,136 +259,25 @@ nomem:
         api_error(reply, 500, "Out of memory");
 }
 
-/* "v2.6" (the first path segment, seg_len bytes) → the enabled version string, or NULL. */
-static const char *match_version(struct agent *a, const char *seg, size_t seg_len,
-                                 unsigned *ret_minor)
-{
-        for (size_t i = 0; i < a->n_versions; i++) {
-                const char *v = a->versions[i];
-
-                if (strlen(v) == seg_len - 1 && memcmp(seg + 1, v, seg_len - 1) == 0) {
-                        *ret_minor = (unsigned)strtoul(v + 2, NULL, 10);
-                        return v;
-                }
-        }
-        return NULL;
-}
-
-/* True for a "v<digits>.<digits>" segment (a version we may not serve). */
-static bool looks_like_version(const char *seg, size_t len)
-{
-        size_t i = 1, digits = 0;
-        bool dot = false;
-
-        if (len < 4 || seg[0] != 'v')
-                return false;
-        for (; i < len; i++) {
-                if (seg[i] == '.' && !dot && digits > 0) {
-                        dot = true;
-                        digits = 0;
-                } else if (seg[i] >= '0' && seg[i] <= '9') {
-                        digits++;
-                } else {
-                        return false;
-                }
-        }
-        return dot && digits > 0;
-}
-
-static void unknown_top_level(struct agent *a, const char *method, struct kl_http_reply *reply)
-{
-        char list[256] = "";
-        size_t off = 0;
-
-        if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0) {
-                method_not_supported(reply, "GET, POST");
-                return;
-        }
-        for (size_t i = 0; i < a->n_versions; i++) {
-                int n = snprintf(list + off, sizeof(list) - off, "/v%s, ", a->versions[i]);
-
-                if (n < 0 || (size_t)n >= sizeof(list) - off)
-                        break;
-                off += (size_t)n;
-        }
-        api_error(reply, 400, "Not Implemented: Use %.*sor /version interfaces", (int)off, list);
-}
-
-static void dispatch_scoped(const struct api_call *c, const char *rest,
-                            struct kl_http_reply *reply)
-{
-        const char *method = kl_http_request_method(c->req);
-        const char *slash;
-        size_t res_len;
-        const struct resource *res = NULL;
-
-        if (*rest == '/')
-                rest++;
-        slash = strchr(rest, '/');
-        res_len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
-        for (size_t i = 0; i < N(resources); i++) {
-                if (strlen(resources[i].name) == res_len &&
-                    memcmp(resources[i].name, rest, res_len) == 0 &&
-                    c->minor >= resources[i].min_minor)
-                        res = &resources[i];
-        }
-        if (res == NULL) {
-                if (strcmp(method, "GET") == 0)
-                        api_error(reply, 400,
-                                  "Not Implemented: Use /agent, /keys, or /quotes interfaces");
-                else if (strcmp(method, "POST") == 0)
-                        api_error(reply, 400,
-                                  "Not Implemented: Use /keys or /notifications interfaces");
-                else
-                        method_not_supported(reply, "GET, POST");
-                return;
-        }
-        rest = slash != NULL ? slash + 1 : "";
-        for (size_t i = 0; i < res->n_routes; i++) {
-                const struct route *rt = &res->routes[i];
-
-                if (strcmp(rt->method, method) == 0 && strcmp(rt->name, rest) == 0 &&
-                    c->minor >= rt->min_minor) {
-                        rt->handler(c, reply);
-                        return;
-                }
-        }
-        if (strcmp(method, "GET") == 0 && res->get_unknown != NULL)
-                api_error(reply, 400, "%s", res->get_unknown);
-        else if (strcmp(method, "POST") == 0 && res->post_unknown != NULL)
-                api_error(reply, 400, "%s", res->post_unknown);
-        else
-                method_not_supported(reply, res->allow);
-}
-
 static void route(void *ctx, const struct kl_http_request *req, struct kl_http_reply *reply)
 {
         struct agent *a = ctx;
-        const char *path = kl_http_request_path(req);
         const char *method = kl_http_request_method(req);
-        struct api_call call = {.agent = a, .req = req};
-        size_t seg_len;
+        struct api_route rt;
+        struct api_call call;
 
-        log_debug("%s %.200s", method, path);
-        if (strcmp(path, "/version") == 0) {
-                if (strcmp(method, "GET") == 0)
-                        api_version(a, reply);
-                else
-                        method_not_supported(reply, "GET");
-                return;
+        log_debug("%s %.200s", method, kl_http_request_path(req));
+        api_route_resolve(a->versions, a->n_versions, method, kl_http_request_path(req), &rt);
+        if (rt.is_version) {
+                api_version(a, reply);
+        } else if (rt.handler != NULL) {
+                call = (struct api_call){.agent = a, .req = req, .version = rt.version,
+                                         .minor = rt.minor};
+                rt.handler(&call, reply);
+        } else {
+                kl_http_reply_json(reply, rt.code, rt.error, NULL);
+                reply->allow = rt.allow;
         }
-        seg_len = path[0] == '/' ? strcspn(path + 1, "/") : 0;
-        if (seg_len > 0 && looks_like_version(path + 1, seg_len)) {
-                call.version = match_version(a, path + 1, seg_len, &call.minor);
-                if (call.version == NULL) {
-                        api_error(reply, 400, "API version not supported: %.*s",
-                                  (int)(seg_len > 16 ? 16 : seg_len), path + 1);
-                        return;
-                }
-                dispatch_scoped(&call, path + 1 + seg_len, reply);
-                return;
-        }
-        unknown_top_level(a, method, reply);
 }
 
 /* Concatenates the trusted_client_ca files (a Keylime list; relative to keylime_dir). */

@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -214,61 +215,76 @@ out:
         return b64;
 }
 
+int api_parse_integrity_query(const char *nonce, const char *mask, const char *partial,
+                              const char *ima_ml_entry, struct api_integrity_query *ret,
+                              char *err, size_t err_len)
+{
+        if (nonce == NULL || mask == NULL) {
+                snprintf(err, err_len, "Query deserialize error: missing field `%s`",
+                         nonce == NULL ? "nonce" : "mask");
+                return 400;
+        }
+        if (!is_alnum(nonce) || nonce[0] == '\0') {
+                snprintf(err, err_len, "nonce should be strictly alphanumeric: %.64s", nonce);
+                return 400;
+        }
+        if (strlen(nonce) > NONCE_MAX) {
+                snprintf(err, err_len, "Nonce is too long (max size: %d): %zu", NONCE_MAX,
+                         strlen(nonce));
+                return 400;
+        }
+        if (!is_alnum(mask)) {
+                snprintf(err, err_len, "mask should be strictly alphanumeric: %.64s", mask);
+                return 400;
+        }
+        if (!parse_mask(mask, &ret->mask)) {
+                snprintf(err, err_len, "mask should be a hex encoded 32-bit integer: %.64s", mask);
+                return 400;
+        }
+        if (partial == NULL || (strcmp(partial, "0") != 0 && strcmp(partial, "1") != 0)) {
+                snprintf(err, err_len, "uri must contain key 'partial' and value '0' or '1'");
+                return 400;
+        }
+        if ((ret->mask & ~PCR_MASK_ALLOWED) != 0) {
+                /* Upstream fails the quote itself here, hence a 500. */
+                snprintf(err, err_len, "Unable to retrieve quote");
+                return 500;
+        }
+        ret->with_pubkey = partial[0] == '0';
+        ret->ima_entry = parse_ima_entry(ima_ml_entry);
+        return 0;
+}
+
 void api_quotes_integrity(const struct api_call *c, struct kl_http_reply *reply)
 {
         const char *nonce = kl_http_request_query(c->req, "nonce");
-        const char *mask_s = kl_http_request_query(c->req, "mask");
-        const char *partial = kl_http_request_query(c->req, "partial");
-        uint64_t ima_entry = parse_ima_entry(kl_http_request_query(c->req, "ima_ml_entry"));
+        struct api_integrity_query iq = {0};
         struct quote_result q = {0};
         struct json_object *results = NULL;
         char *mb = NULL;
-        uint32_t mask;
+        char err[256];
+        int code;
 
-        if (nonce == NULL || mask_s == NULL) {
-                api_error(reply, 400, "Query deserialize error: missing field `%s`",
-                          nonce == NULL ? "nonce" : "mask");
+        code = api_parse_integrity_query(nonce, kl_http_request_query(c->req, "mask"),
+                                         kl_http_request_query(c->req, "partial"),
+                                         kl_http_request_query(c->req, "ima_ml_entry"), &iq, err,
+                                         sizeof(err));
+        if (code != 0) {
+                api_error(reply, code, "%s", err);
                 return;
         }
-        if (!is_alnum(nonce) || nonce[0] == '\0') {
-                api_error(reply, 400, "nonce should be strictly alphanumeric: %.64s", nonce);
-                return;
-        }
-        if (strlen(nonce) > NONCE_MAX) {
-                api_error(reply, 400, "Nonce is too long (max size: %d): %zu", NONCE_MAX,
-                          strlen(nonce));
-                return;
-        }
-        if (!is_alnum(mask_s)) {
-                api_error(reply, 400, "mask should be strictly alphanumeric: %.64s", mask_s);
-                return;
-        }
-        if (!parse_mask(mask_s, &mask)) {
-                api_error(reply, 400, "mask should be a hex encoded 32-bit integer: %.64s",
-                          mask_s);
-                return;
-        }
-        if (partial == NULL || (strcmp(partial, "0") != 0 && strcmp(partial, "1") != 0)) {
-                api_error(reply, 400, "uri must contain key 'partial' and value '0' or '1'");
-                return;
-        }
-        if ((mask & ~PCR_MASK_ALLOWED) != 0) {
-                log_warn("quote refused: mask 0x%08x selects PCRs beyond 23", mask);
-                api_error(reply, 500, "Unable to retrieve quote");
-                return;
-        }
-        if (take_quote(c->agent, nonce, mask, true, ima_entry, &q) < 0) {
+        if (take_quote(c->agent, nonce, iq.mask, true, iq.ima_entry, &q) < 0) {
                 api_error(reply, 500, "Unable to retrieve quote");
                 goto out;
         }
-        if ((results = quote_results(c, q.quote, partial[0] == '0')) == NULL)
+        if ((results = quote_results(c, q.quote, iq.with_pubkey)) == NULL)
                 goto nomem;
         if (q.have_ima &&
             (add_string(results, "ima_measurement_list", q.ima_list) < 0 ||
              json_object_object_add(results, "ima_measurement_list_entry",
                                     json_object_new_int64((int64_t)q.ima_entry)) != 0))
                 goto nomem;
-        if ((mask & 1u) != 0 && c->agent->mb_fd >= 0 && (mb = read_mb_log(c->agent->mb_fd)) != NULL &&
+        if ((iq.mask & 1u) != 0 && c->agent->mb_fd >= 0 && (mb = read_mb_log(c->agent->mb_fd)) != NULL &&
             add_string(results, "mb_measurement_list", mb) < 0)
                 goto nomem;
         kl_http_reply_json(reply, 200, "Success", results);

@@ -155,3 +155,25 @@ start=$(date +%s%N)
         fail "quote not served while 200 connections are idle"
 pass "quote served in $((($(date +%s%N) - start) / 1000000)) ms with 200 idle connections"
 kill -0 "$AGENT_PID" || fail "agent died"
+
+log "enable_agent_mtls = false: plain HTTP, mtls_cert \"disabled\"; no IMA log: no IMA fields"
+kill "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null || true
+PPORT=$(free_port) || fail "no free port"
+agent_conf "$T/plain.conf" "$T/kl" "$UUID" "port = $PPORT" "enable_agent_mtls = false" \
+        "ima_ml_path = \"$T/no-such-ima-log\""
+TCTI=$tpm1_TCTI KEYLIME_AGENT_CONFIG=$T/plain.conf "$AGENT_BIN" >"$T/agent-plain.log" 2>&1 &
+KL_PIDS+=($!)
+for _ in $(seq 100); do
+        grep -q "serving the agent API" "$T/agent-plain.log" && break
+        sleep 0.1
+done
+grep -q "plain HTTP" "$T/agent-plain.log" || fail "agent did not serve plain HTTP: $(tail -3 "$T/agent-plain.log")"
+[ "$(curl -s -o "$T/p.json" -w '%{http_code}' \
+        "http://127.0.0.1:$PPORT/v2.6/quotes/integrity?nonce=plain&mask=0x400&partial=0")" = 200 ] ||
+        fail "plain HTTP quote failed"
+jq -e '.results | has("ima_measurement_list") | not' "$T/p.json" >/dev/null ||
+        fail "IMA fields sent without an IMA log"
+http_get "$REG_URL/v2.6/agents/$UUID" "$T/reg2.json" >/dev/null
+[ "$(jq -r .results.mtls_cert "$T/reg2.json")" = disabled ] || fail "mtls_cert should be disabled"
+pass "plain HTTP mode"
