@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Test-bed helper for the tests/testbed scripts and the integration tests: runs libkl's own log
+ * replays on files so scripts can compare them with a software TPM.
+ *   kl_evidence mb-policy LOG         measured-boot policy JSON (sha1 + sha256, PCRs 0-7 the
+ *                                     log extends) for a binary UEFI event log
+ *   kl_evidence uefi-pcrs LOG         "bank:pcr=hex" for every PCR the log extends
+ *   kl_evidence ima-pcr10 LOG BANK    PCR 10 after replaying an IMA ASCII log (no policy)
+ * Never installed; prints errors on stderr and exits 1.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64.h"
+#include "err.h"
+#include "fileio.h"
+#include "ima.h"
+#include "quote.h"
+#include "uefi_log.h"
+
+#define MAX_LOG (256u * 1024u * 1024u)
+
+static int uefi(const char *path, int policy)
+{
+        struct kl_uefi_pcrs pcrs;
+        char why[256], hex[65];
+        char *data = NULL;
+        size_t len = 0;
+        int r, i, first = 1;
+
+        if ((r = kl_file_read(path, MAX_LOG, &data, &len)) != 0) {
+                fprintf(stderr, "kl_evidence: %s: %s\n", path, kl_err_str(r));
+                return 1;
+        }
+        r = kl_uefi_log_replay((const uint8_t *)data, len, &pcrs, why, sizeof(why));
+        free(data);
+        if (r != 0) {
+                fprintf(stderr, "kl_evidence: %s: %s\n", path, why);
+                return 1;
+        }
+        if (!policy) {
+                for (i = 0; i < 24; i++) {
+                        if (!(pcrs.mask & 1u << i))
+                                continue;
+                        kl_hex_encode_to(pcrs.sha1[i], 20, hex);
+                        printf("sha1:%d=%s\n", i, hex);
+                        kl_hex_encode_to(pcrs.sha256[i], 32, hex);
+                        printf("sha256:%d=%s\n", i, hex);
+                }
+                return 0;
+        }
+        printf("{\"sha256\": {");
+        for (i = 0; i < 8; i++) {
+                if (!(pcrs.mask & 1u << i))
+                        continue;
+                kl_hex_encode_to(pcrs.sha256[i], 32, hex);
+                printf("%s\"%d\": \"%s\"", first ? "" : ", ", i, hex);
+                first = 0;
+        }
+        printf("}, \"sha1\": {");
+        first = 1;
+        for (i = 0; i < 8; i++) {
+                if (!(pcrs.mask & 1u << i))
+                        continue;
+                kl_hex_encode_to(pcrs.sha1[i], 20, hex);
+                printf("%s\"%d\": \"%s\"", first ? "" : ", ", i, hex);
+                first = 0;
+        }
+        printf("}}\n");
+        return 0;
+}
+
+static int ima(const char *path, const char *bank)
+{
+        struct kl_ima_replay st;
+        char why[512], hex[129];
+        char *data = NULL;
+        size_t len = 0;
+        uint16_t alg = kl_hash_alg_from_name(bank);
+        int r;
+
+        if (alg == 0) {
+                fprintf(stderr, "kl_evidence: unknown bank %s\n", bank);
+                return 1;
+        }
+        if ((r = kl_file_read(path, MAX_LOG, &data, &len)) != 0) {
+                fprintf(stderr, "kl_evidence: %s: %s\n", path, kl_err_str(r));
+                return 1;
+        }
+        kl_ima_replay_init(&st, alg);
+        r = kl_ima_replay(&st, data, len, NULL, NULL, why, sizeof(why));
+        free(data);
+        if (r != 0) {
+                fprintf(stderr, "kl_evidence: %s: %s\n", path, why);
+                return 1;
+        }
+        kl_hex_encode_to(st.pcr10, st.digest_len, hex);
+        printf("%s\n", hex);
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        if (argc == 3 && strcmp(argv[1], "mb-policy") == 0)
+                return uefi(argv[2], 1);
+        if (argc == 3 && strcmp(argv[1], "uefi-pcrs") == 0)
+                return uefi(argv[2], 0);
+        if (argc == 4 && strcmp(argv[1], "ima-pcr10") == 0)
+                return ima(argv[2], argv[3]);
+        fprintf(stderr, "usage: kl_evidence mb-policy LOG | uefi-pcrs LOG | ima-pcr10 LOG BANK\n");
+        return 2;
+}
