@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * add/status/delete against a running verifier stub (see client.h). The add
+ * request is built with the same parser the server uses for --pcr strings,
+ * so a bad policy is refused here with the same reason, before any request.
+ */
+#include "client.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "fileio.h"
+#include "http_client.h"
+#include "json.h"
+#include "uuid.h"
+#include "verify.h"
+
+#define TIMEOUT_MS      30000L
+#define POLICY_FILE_MAX (64u << 20)
+
+static int agent_url(const struct ver_client_options *o, char *url, size_t len)
+{
+        int n;
+
+        if (o->verifier == NULL || o->uuid == NULL ||
+            !kl_agent_id_is_valid(o->uuid, strlen(o->uuid))) {
+                fprintf(stderr, "need --verifier URL and a valid --uuid\n");
+                return KL_ERR_INVAL;
+        }
+        n = snprintf(url, len, "%s/v%s/agents/%s", o->verifier, "2.6", o->uuid);
+        if (n < 0 || (size_t)n >= len) {
+                fprintf(stderr, "--verifier URL too long\n");
+                return KL_ERR_TOO_LONG;
+        }
+        return 0;
+}
+
+/* Prints the server's answer and maps it to an exit code. */
+static int finish(const char *what, int r, struct kl_http_response *resp, bool results_only)
+{
+        struct json_object *obj = NULL;
+        struct json_object *res = NULL;
+        int rc = 1;
+
+        if (r < 0) {
+                fprintf(stderr, "%s: verifier unreachable: %s\n", what, kl_err_str(r));
+                return 1;
+        }
+        if (resp->status != 200) {
+                fprintf(stderr, "%s: HTTP %ld: %s\n", what, resp->status, resp->body);
+                goto out;
+        }
+        if (results_only) {
+                if (kl_json_parse_object(resp->body, resp->body_len, &obj) < 0 ||
+                    kl_json_get_object(obj, "results", &res) < 0) {
+                        fprintf(stderr, "%s: malformed answer\n", what);
+                        goto out;
+                }
+                printf("%s\n", json_object_to_json_string_ext(
+                                   res, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        } else {
+                printf("%s\n", resp->body);
+        }
+        rc = 0;
+out:
+        json_object_put(obj);
+        kl_http_response_clear(resp);
+        return rc;
+}
+
+/* A policy file must be JSON; it travels as a JSON value in the request. */
+static int add_policy_file(struct json_object *req, const char *key, const char *path)
+{
+        struct json_object *v = NULL;
+        char *text = NULL;
+        size_t len = 0;
+        int r;
+
+        if (path == NULL)
+                return 0;
+        if ((r = kl_file_read(path, POLICY_FILE_MAX, &text, &len)) < 0) {
+                fprintf(stderr, "cannot read %s: %s\n", path, kl_err_str(r));
+                return r;
+        }
+        if ((r = kl_json_parse(text, len, &v)) < 0) {
+                fprintf(stderr, "%s is not JSON\n", path);
+                goto out;
+        }
+        if (json_object_object_add(req, key, v) != 0) {
+                json_object_put(v);
+                r = KL_ERR_NOMEM;
+                goto out;
+        }
+        r = 0;
+out:
+        free(text);
+        return r;
+}
+
+int ver_client_add(const struct ver_client_options *o)
+{
+        struct ver_tpm_policy *pol = NULL;
+        struct json_object *req = NULL;
+        struct json_object *pj = NULL;
+        struct kl_http_response resp = {0};
+        char url[1024];
+        char why[256];
+        char *body = NULL;
+        int rc = 1;
+        int r;
+
+        if (agent_url(o, url, sizeof(url)) < 0)
+                return 2;
+        if ((pol = calloc(1, sizeof(*pol))) == NULL || (req = json_object_new_object()) == NULL)
+                goto out;
+        for (size_t i = 0; i < o->n_pcrs; i++) {
+                if (ver_pcr_spec_add(pol, o->pcrs[i], why, sizeof(why)) < 0) {
+                        fprintf(stderr, "--pcr: %s\n", why);
+                        rc = 2;
+                        goto out;
+                }
+        }
+        if (pol->hash_alg == 0)
+                pol->hash_alg = 0x000b;
+        if (ver_tpm_policy_to_json(pol, &pj) < 0 || json_object_object_add(req, "tpm_policy", pj))
+                goto out;
+        pj = NULL;
+        if (o->agent != NULL) {
+                const char *colon = strrchr(o->agent, ':');
+                char host[256];
+                char *end = NULL;
+                long port;
+                size_t hlen;
+
+                if (colon == NULL || (hlen = (size_t)(colon - o->agent)) == 0 ||
+                    hlen >= sizeof(host)) {
+                        fprintf(stderr, "--agent must be HOST:PORT\n");
+                        rc = 2;
+                        goto out;
+                }
+                port = strtol(colon + 1, &end, 10);
+                if (*end != '\0' || port < 1 || port > 65535) {
+                        fprintf(stderr, "--agent must be HOST:PORT\n");
+                        rc = 2;
+                        goto out;
+                }
+                /* "[v6]:port" → the address without brackets */
+                if (o->agent[0] == '[' && hlen >= 2 && colon[-1] == ']') {
+                        memcpy(host, o->agent + 1, hlen - 2);
+                        host[hlen - 2] = '\0';
+                } else {
+                        memcpy(host, o->agent, hlen);
+                        host[hlen] = '\0';
+                }
+                if (json_object_object_add(req, "ip", json_object_new_string(host)) ||
+                    json_object_object_add(req, "port", json_object_new_int64(port)))
+                        goto out;
+        }
+        if (add_policy_file(req, "ima_policy", o->ima_policy_file) < 0 ||
+            add_policy_file(req, "mb_policy", o->mb_policy_file) < 0) {
+                rc = 2;
+                goto out;
+        }
+        if ((body = kl_json_to_string(req)) == NULL)
+                goto out;
+        r = kl_http_request("POST", url, body, NULL, TIMEOUT_MS, &resp);
+        rc = finish("add", r, &resp, false);
+out:
+        free(body);
+        free(pol);
+        json_object_put(pj);
+        json_object_put(req);
+        return rc;
+}
+
+int ver_client_status(const struct ver_client_options *o)
+{
+        struct kl_http_response resp = {0};
+        char url[1024];
+        int r;
+
+        if (agent_url(o, url, sizeof(url)) < 0)
+                return 2;
+        r = kl_http_request("GET", url, NULL, NULL, TIMEOUT_MS, &resp);
+        return finish("status", r, &resp, true);
+}
+
+int ver_client_delete(const struct ver_client_options *o)
+{
+        struct kl_http_response resp = {0};
+        char url[1024];
+        int r;
+
+        if (agent_url(o, url, sizeof(url)) < 0)
+                return 2;
+        r = kl_http_request("DELETE", url, NULL, NULL, TIMEOUT_MS, &resp);
+        return finish("delete", r, &resp, false);
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The add, status and delete subcommands: small HTTP clients of a running
+ * `keylime_verifier_stub serve`. Each returns a process exit code.
+ */
+#ifndef VER_CLIENT_H
+#define VER_CLIENT_H
+
+#include <stddef.h>
+
+struct ver_client_options {
+        const char *verifier; /* base URL, e.g. http://127.0.0.1:8881 */
+        const char *uuid;
+        const char *agent; /* HOST:PORT; NULL = the registrar's */
+        const char **pcrs; /* BANK:INDEX:HEX */
+        size_t n_pcrs;
+        const char *ima_policy_file;
+        const char *mb_policy_file;
+};
+
+int ver_client_add(const struct ver_client_options *o);
+/* Prints the agent's results object as one line of JSON. */
+int ver_client_status(const struct ver_client_options *o);
+int ver_client_delete(const struct ver_client_options *o);
+
+#endif

@@ -1,0 +1,645 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The verifier stub's polling thread (see poller.h). Agents are polled
+ * sequentially: each request is bounded by a timeout, and a stub attests a
+ * handful of agents, so one thread keeps the state machine simple and free
+ * of locks beyond the store's. States follow upstream's operational state
+ * names; "Invalid Quote" and "Failed" stop polling until the agent is added
+ * again, as upstream does.
+ */
+#include "poller.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "b64.h"
+#include "err.h"
+#include "fileio.h"
+#include "http_client.h"
+#include "ima.h"
+#include "json.h"
+#include "log.h"
+#include "quote.h"
+#include "store.h"
+#include "tpm_public.h"
+#include "uefi_log.h"
+#include "verify.h"
+
+#define ST_START    "Start"
+#define ST_GET      "Get Quote"
+#define ST_RETRY    "Get Quote (retry)"
+#define ST_INVALID  "Invalid Quote"
+#define ST_FAILED   "Failed"
+#define NK_PEM_MAX  16384
+#define TICK_MS     100
+#define BACKOFF_MAX 16u /* the longest retry delay is 16 intervals */
+#define WHY_MAX     512
+
+struct agent_rt {
+        char id[81];
+        int64_t gen;
+        bool seen;
+        bool dead; /* could not be loaded: stays as reported until re-added */
+        uint64_t next_due;
+        unsigned retries;
+        char api_version[8];
+        char *nk_pem;
+        size_t nk_pem_len;
+        struct ver_clock prev;
+        struct kl_ima_replay ima;
+        bool ima_started;
+        struct ver_tpm_policy tpm;
+        struct kl_ima_policy *ima_policy;
+        struct kl_mb_policy *mb_policy;
+        struct kl_tpm_public *ak;
+        int64_t count;
+        int64_t last_success;
+        char ca_path[PATH_MAX];
+        char *url_host; /* "ip:port" or "[v6]:port" */
+        bool tls;
+};
+
+struct ver_poller {
+        struct ver_store *store;
+        struct ver_poller_config cfg;
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool stop;
+        struct agent_rt **agents;
+        size_t n_agents;
+};
+
+static uint64_t now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void rt_free(struct agent_rt *rt)
+{
+        if (rt == NULL)
+                return;
+        if (rt->ca_path[0] != '\0')
+                unlink(rt->ca_path);
+        free(rt->nk_pem);
+        free(rt->url_host);
+        kl_ima_policy_free(rt->ima_policy);
+        kl_mb_policy_free(rt->mb_policy);
+        kl_tpm_public_free(rt->ak);
+        free(rt);
+}
+
+/* Status write; a record re-added meanwhile (new gen) is left alone by the store. */
+static void set_status(struct ver_poller *p, struct agent_rt *rt, const char *state,
+                       const char *failure)
+{
+        int r = ver_store_set_status(p->store, rt->id, rt->gen, state, rt->count, failure,
+                                     rt->last_success,
+                                     rt->api_version[0] != '\0' ? rt->api_version : NULL);
+
+        if (r < 0 && r != KL_ERR_NOT_FOUND)
+                log_error("agent '%s': cannot record state '%s': %s", rt->id, state, kl_err_str(r));
+}
+
+/* Builds the runtime state of a freshly added record: AK, policies, pinned certificate. */
+static int rt_load(struct ver_poller *p, const struct ver_agent *a, struct agent_rt **ret,
+                   char *why, size_t why_len)
+{
+        struct agent_rt *rt = NULL;
+        struct json_object *pol = NULL;
+        size_t n;
+        int r = KL_ERR_NOMEM;
+
+        if ((rt = calloc(1, sizeof(*rt))) == NULL)
+                goto out;
+        n = strlen(a->agent_id);
+        if (n >= sizeof(rt->id)) {
+                r = KL_ERR_INVAL;
+                goto out;
+        }
+        memcpy(rt->id, a->agent_id, n + 1);
+        rt->gen = a->gen;
+        rt->count = a->attestation_count;
+        rt->last_success = a->last_success;
+        r = KL_ERR_INVAL;
+        if (a->aik_tpm == NULL || kl_tpm_public_parse(a->aik_tpm, a->aik_tpm_len, &rt->ak) < 0) {
+                snprintf(why, why_len, "stored aik_tpm is not a TPM2B_PUBLIC");
+                goto out;
+        }
+        if (kl_json_parse_object(a->tpm_policy, strlen(a->tpm_policy), &pol) < 0 ||
+            ver_tpm_policy_from_json(pol, &rt->tpm, why, why_len) < 0)
+                goto out;
+        if (a->ima_policy != NULL && kl_ima_policy_parse(a->ima_policy, strlen(a->ima_policy),
+                                                         &rt->ima_policy, why, why_len) < 0)
+                goto out;
+        if (a->mb_policy != NULL && kl_mb_policy_parse(a->mb_policy, strlen(a->mb_policy),
+                                                       &rt->mb_policy, why, why_len) < 0)
+                goto out;
+        if (a->ip == NULL || a->port <= 0) {
+                snprintf(why, why_len, "no agent address");
+                goto out;
+        }
+        r = KL_ERR_NOMEM;
+        if (asprintf(&rt->url_host, strchr(a->ip, ':') != NULL ? "[%s]:%lld" : "%s:%lld", a->ip,
+                     (long long)a->port) < 0) {
+                rt->url_host = NULL;
+                goto out;
+        }
+        rt->tls = a->mtls_cert != NULL && strcmp(a->mtls_cert, "disabled") != 0;
+        if (rt->tls) {
+                int len =
+                    snprintf(rt->ca_path, sizeof(rt->ca_path), "%s/%s.crt", p->cfg.tmp_dir, rt->id);
+
+                if (len < 0 || (size_t)len >= sizeof(rt->ca_path)) {
+                        rt->ca_path[0] = '\0';
+                        r = KL_ERR_TOO_LONG;
+                        goto out;
+                }
+                /* The agent's registered certificate is the only trust anchor: pinned. */
+                if ((r = kl_file_write_atomic(rt->ca_path, a->mtls_cert, strlen(a->mtls_cert),
+                                              0600)) < 0) {
+                        snprintf(why, why_len, "cannot write the agent's certificate");
+                        goto out;
+                }
+        }
+        *ret = rt;
+        rt = NULL;
+        r = 0;
+out:
+        json_object_put(pol);
+        rt_free(rt);
+        return r;
+}
+
+/* GET path on the agent with the pinned certificate and our client certificate. */
+static int agent_get(struct ver_poller *p, struct agent_rt *rt, const char *path,
+                     struct kl_http_response *resp)
+{
+        struct kl_http_tls tls = {
+            .ca_file = rt->ca_path,
+            .cert_file = p->cfg.client_cert,
+            .key_file = p->cfg.client_key,
+            .no_hostname_check = true,
+        };
+        char url[1024];
+        int n =
+            snprintf(url, sizeof(url), "%s://%s%s", rt->tls ? "https" : "http", rt->url_host, path);
+
+        if (n < 0 || (size_t)n >= sizeof(url))
+                return KL_ERR_TOO_LONG;
+        return kl_http_request("GET", url, NULL, rt->tls ? &tls : NULL, p->cfg.timeout_ms, resp);
+}
+
+/* Highest of the agent's supported_versions that we know (2.1..2.6), quote-format §3.3. */
+static int negotiate(struct ver_poller *p, struct agent_rt *rt, char *why, size_t why_len)
+{
+        struct kl_http_response resp = {0};
+        struct json_object *obj = NULL;
+        struct json_object *res = NULL;
+        struct json_object *arr = NULL;
+        int best = -1;
+        int r;
+
+        if ((r = agent_get(p, rt, "/version", &resp)) < 0) {
+                snprintf(why, why_len, "agent unreachable (%s)", kl_err_str(r));
+                goto out;
+        }
+        r = KL_ERR_HTTP_STATUS;
+        if (resp.status != 200) {
+                snprintf(why, why_len, "GET /version: HTTP %ld", resp.status);
+                goto out;
+        }
+        if (kl_json_parse_object(resp.body, resp.body_len, &obj) < 0 ||
+            kl_json_get_object(obj, "results", &res) < 0) {
+                snprintf(why, why_len, "GET /version: malformed answer");
+                goto out;
+        }
+        if (json_object_object_get_ex(res, "supported_versions", &arr) &&
+            json_object_is_type(arr, json_type_array)) {
+                for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                        const char *v = json_object_get_string(json_object_array_get_idx(arr, i));
+
+                        if (v != NULL && strlen(v) == 3 && v[0] == '2' && v[1] == '.' &&
+                            v[2] >= '1' && v[2] <= '6' && v[2] - '0' > best)
+                                best = v[2] - '0';
+                }
+        } else {
+                const char *v = NULL;
+
+                if (kl_json_get_string(res, "supported_version", &v) == 0 && strlen(v) == 3 &&
+                    v[0] == '2' && v[1] == '.' && v[2] >= '1' && v[2] <= '6')
+                        best = v[2] - '0';
+        }
+        if (best < 0) {
+                snprintf(why, why_len, "agent supports no API version 2.1-2.6");
+                goto out;
+        }
+        snprintf(rt->api_version, sizeof(rt->api_version), "2.%d", best);
+        log_info("agent '%s': API version %s", rt->id, rt->api_version);
+        r = 0;
+out:
+        json_object_put(obj);
+        kl_http_response_clear(&resp);
+        return r;
+}
+
+/*
+ * Checks one 200 answer. Returns 0 when the quote verifies (runtime state
+ * advanced), KL_ERR_VERIFY/KL_ERR_INVAL with why otherwise.
+ */
+static int check_answer(struct agent_rt *rt, const char *nonce, uint32_t mask, bool partial,
+                        uint64_t ima_entry_asked, const struct kl_http_response *resp, char *why,
+                        size_t why_len)
+{
+        struct json_object *obj = NULL;
+        struct json_object *res = NULL;
+        struct kl_pcr_set pcrs;
+        struct kl_attest_info info;
+        struct kl_ima_replay ima = rt->ima;
+        struct kl_uefi_pcrs *uefi = NULL;
+        const char *quote = NULL;
+        const char *hash_alg = NULL;
+        const char *pubkey = NULL;
+        const char *mb = NULL;
+        uint8_t *mb_bin = NULL;
+        size_t mb_len = 0;
+        char *nk = NULL;
+        size_t nk_len = 0;
+        struct ver_quote_input in = {0};
+        struct timespec t0, t1;
+        int r = KL_ERR_INVAL;
+
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (kl_json_parse_object(resp->body, resp->body_len, &obj) < 0 ||
+            kl_json_get_object(obj, "results", &res) < 0 ||
+            kl_json_get_string(res, "quote", &quote) < 0 ||
+            kl_json_get_string(res, "hash_alg", &hash_alg) < 0) {
+                snprintf(why, why_len, "malformed quote answer (no results.quote/hash_alg)");
+                goto out;
+        }
+        if (!partial) {
+                if (kl_json_get_string(res, "pubkey", &pubkey) < 0 ||
+                    (nk_len = strlen(pubkey)) == 0 || nk_len > NK_PEM_MAX) {
+                        snprintf(why, why_len, "partial=0 answer without a usable pubkey");
+                        goto out;
+                }
+                if ((nk = strdup(pubkey)) == NULL) {
+                        r = KL_ERR_NOMEM;
+                        goto out;
+                }
+        }
+        in.quote = quote;
+        in.quote_len = strlen(quote);
+        in.hash_alg = hash_alg;
+        in.expected_alg = rt->tpm.hash_alg;
+        in.nonce = nonce;
+        in.ak = rt->ak;
+        in.mask = mask;
+        in.prev = &rt->prev;
+        if ((r = ver_check_quote(&in, &pcrs, &info, why, why_len)) < 0)
+                goto out;
+        r = KL_ERR_VERIFY;
+        if (ver_check_pcr16(&pcrs, partial ? rt->nk_pem : nk, partial ? rt->nk_pem_len : nk_len,
+                            why, why_len) < 0)
+                goto out;
+        if (ver_check_tpm_policy(&rt->tpm, &pcrs, why, why_len) < 0)
+                goto out;
+        if (rt->ima_policy != NULL) {
+                struct json_object *v = NULL;
+                const char *text;
+                int64_t entry = 0;
+
+                if (!json_object_object_get_ex(res, "ima_measurement_list", &v) ||
+                    !json_object_is_type(v, json_type_string)) {
+                        snprintf(why, why_len, "PCR 10 quoted but no ima_measurement_list sent");
+                        goto out;
+                }
+                text = json_object_get_string(v);
+                if (kl_json_get_int(res, "ima_measurement_list_entry", &entry) == KL_ERR_INVAL ||
+                    entry < 0) {
+                        snprintf(why, why_len, "invalid ima_measurement_list_entry");
+                        goto out;
+                }
+                log_debug("agent '%s': asked ima_ml_entry=%llu, got entry %lld (%d bytes)", rt->id,
+                          (unsigned long long)ima_entry_asked, (long long)entry,
+                          json_object_get_string_len(v));
+                if (entry == 0 || !rt->ima_started) {
+                        /* the agent restarted the list (or we never started): replay from 0 */
+                        if (entry != 0) {
+                                snprintf(why, why_len,
+                                         "ima_measurement_list_entry %lld, expected 0",
+                                         (long long)entry);
+                                goto out;
+                        }
+                        kl_ima_replay_init(&ima, pcrs.hash_alg);
+                } else if ((uint64_t)entry != ima_entry_asked) {
+                        snprintf(why, why_len,
+                                 "ima_measurement_list_entry %lld, expected %llu (invalid_ima_"
+                                 "entry_nb)",
+                                 (long long)entry, (unsigned long long)ima_entry_asked);
+                        goto out;
+                }
+                if ((r = kl_ima_replay(&ima, text, (size_t)json_object_get_string_len(v),
+                                       rt->ima_policy, pcrs.values[VER_IMA_PCR], why, why_len)) < 0)
+                        goto out;
+                r = KL_ERR_VERIFY;
+        }
+        if (rt->mb_policy != NULL) {
+                if (kl_json_get_string(res, "mb_measurement_list", &mb) < 0) {
+                        snprintf(why, why_len, "mb policy set but no mb_measurement_list sent");
+                        goto out;
+                }
+                if ((uefi = calloc(1, sizeof(*uefi))) == NULL) {
+                        r = KL_ERR_NOMEM;
+                        goto out;
+                }
+                if (kl_b64_decode(mb, strlen(mb), &mb_bin, &mb_len) < 0) {
+                        snprintf(why, why_len, "mb_measurement_list is not base64");
+                        goto out;
+                }
+                if (kl_uefi_log_replay(mb_bin, mb_len, uefi, why, why_len) < 0 ||
+                    ver_check_mb_replay(uefi, &pcrs, why, why_len) < 0 ||
+                    kl_mb_policy_check(rt->mb_policy, uefi, why, why_len) < 0)
+                        goto out;
+        }
+        /* Everything verified: now the runtime state may advance. */
+        if (nk != NULL) {
+                free(rt->nk_pem);
+                rt->nk_pem = nk;
+                rt->nk_pem_len = nk_len;
+                nk = NULL;
+        }
+        rt->prev.valid = true;
+        rt->prev.clock = info.clock;
+        rt->prev.reset_count = info.reset_count;
+        rt->prev.restart_count = info.restart_count;
+        if (rt->ima_policy != NULL) {
+                rt->ima = ima;
+                rt->ima_started = true;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        log_debug("agent '%s': quote verified in %ld us", rt->id,
+                  (long)((t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000L));
+        r = 0;
+out:
+        free(nk);
+        free(mb_bin);
+        free(uefi);
+        json_object_put(obj);
+        return r;
+}
+
+/* A transport error, 408 or 500: retry with back-off, then give up as upstream does. */
+static void retry_or_fail(struct ver_poller *p, struct agent_rt *rt, const char *why)
+{
+        unsigned shift;
+
+        rt->retries++;
+        if (rt->retries > p->cfg.max_retries) {
+                log_warn("agent '%s': %s; giving up after %u retries", rt->id, why,
+                         p->cfg.max_retries);
+                set_status(p, rt, ST_FAILED, why);
+                return;
+        }
+        shift = rt->retries - 1 < 4 ? rt->retries - 1 : 4;
+        rt->next_due = now_ms() + (uint64_t)p->cfg.interval_ms * (1u << shift);
+        log_info("agent '%s': %s; retry %u of %u", rt->id, why, rt->retries, p->cfg.max_retries);
+        set_status(p, rt, ST_RETRY, why);
+}
+
+static void poll_one(struct ver_poller *p, struct agent_rt *rt)
+{
+        struct kl_http_response resp = {0};
+        char nonce[VER_NONCE_LEN + 1];
+        char path[256];
+        char why[WHY_MAX];
+        uint32_t mask = ver_quote_mask(&rt->tpm, rt->ima_policy != NULL, rt->mb_policy != NULL);
+        uint64_t entry = rt->ima_started ? rt->ima.entries : 0;
+        bool partial = rt->nk_pem != NULL;
+        int n;
+        int r;
+
+        why[0] = '\0';
+        rt->next_due = now_ms() + p->cfg.interval_ms;
+        if (rt->api_version[0] == '\0' && negotiate(p, rt, why, sizeof(why)) < 0) {
+                retry_or_fail(p, rt, why);
+                return;
+        }
+        if (ver_nonce_generate(nonce) < 0) {
+                log_error("agent '%s': no randomness for a nonce", rt->id);
+                return;
+        }
+        n = rt->ima_policy != NULL
+                ? snprintf(path, sizeof(path),
+                           "/v%s/quotes/integrity?nonce=%s&mask=0x%x&partial=%d&ima_ml_entry=%llu",
+                           rt->api_version, nonce, (unsigned)mask, partial ? 1 : 0,
+                           (unsigned long long)entry)
+                : snprintf(path, sizeof(path),
+                           "/v%s/quotes/integrity?nonce=%s&mask=0x%x&partial=%d", rt->api_version,
+                           nonce, (unsigned)mask, partial ? 1 : 0);
+        if (n < 0 || (size_t)n >= sizeof(path))
+                return;
+        log_debug("agent '%s': GET %s", rt->id, path);
+        if ((r = agent_get(p, rt, path, &resp)) < 0) {
+                snprintf(why, sizeof(why), "agent unreachable (%s)", kl_err_str(r));
+                retry_or_fail(p, rt, why);
+                goto out;
+        }
+        if (resp.status == 400 && strstr(resp.body, "API version not supported") != NULL) {
+                rt->api_version[0] = '\0'; /* negotiate again on the next attempt */
+                retry_or_fail(p, rt, "agent refused our API version");
+                goto out;
+        }
+        if (resp.status == 408 || resp.status == 500) {
+                snprintf(why, sizeof(why), "agent answered HTTP %ld", resp.status);
+                retry_or_fail(p, rt, why);
+                goto out;
+        }
+        if (resp.status != 200) {
+                snprintf(why, sizeof(why), "agent answered HTTP %ld: %.200s", resp.status,
+                         resp.body);
+                log_warn("agent '%s': %s", rt->id, why);
+                set_status(p, rt, ST_FAILED, why);
+                goto out;
+        }
+        rt->retries = 0;
+        if ((r = check_answer(rt, nonce, mask, partial, entry, &resp, why, sizeof(why))) < 0) {
+                if (why[0] == '\0')
+                        snprintf(why, sizeof(why), "%s", kl_err_str(r));
+                /* CVE-2023-3674 class: any failed check is a state change, never just a log line */
+                log_warn("agent '%s': invalid quote: %s", rt->id, why);
+                set_status(p, rt, ST_INVALID, why);
+                goto out;
+        }
+        rt->count++;
+        rt->last_success = (int64_t)time(NULL);
+        set_status(p, rt, ST_GET, NULL);
+out:
+        kl_http_response_clear(&resp);
+}
+
+static struct agent_rt *find_rt(struct ver_poller *p, const char *id)
+{
+        for (size_t i = 0; i < p->n_agents; i++) {
+                if (strcmp(p->agents[i]->id, id) == 0)
+                        return p->agents[i];
+        }
+        return NULL;
+}
+
+static void drop_rt(struct ver_poller *p, size_t i)
+{
+        rt_free(p->agents[i]);
+        p->agents[i] = p->agents[--p->n_agents];
+}
+
+/* One pass: sync runtime state with the store, poll whoever is due. */
+static void pass(struct ver_poller *p)
+{
+        char **ids = NULL;
+        size_t n = 0;
+
+        if (ver_store_list(p->store, &ids, &n) < 0)
+                return;
+        for (size_t i = 0; i < p->n_agents; i++)
+                p->agents[i]->seen = false;
+        for (size_t i = 0; i < n; i++) {
+                struct ver_agent *a = NULL;
+                struct agent_rt *rt = find_rt(p, ids[i]);
+                bool stopped;
+
+                if (ver_store_get(p->store, ids[i], &a) < 0)
+                        continue;
+                if (rt != NULL && rt->gen != a->gen) {
+                        for (size_t k = 0; k < p->n_agents; k++) {
+                                if (p->agents[k] == rt) {
+                                        drop_rt(p, k);
+                                        break;
+                                }
+                        }
+                        rt = NULL;
+                }
+                if (rt == NULL) {
+                        char why[WHY_MAX] = "";
+                        struct agent_rt **grown;
+
+                        grown = reallocarray(p->agents, p->n_agents + 1, sizeof(*grown));
+                        if (grown == NULL) {
+                                ver_agent_free(a);
+                                continue;
+                        }
+                        p->agents = grown;
+                        if (rt_load(p, a, &rt, why, sizeof(why)) < 0) {
+                                /* remember it so the failure is reported once, not every tick */
+                                if ((rt = calloc(1, sizeof(*rt))) == NULL) {
+                                        ver_agent_free(a);
+                                        continue;
+                                }
+                                snprintf(rt->id, sizeof(rt->id), "%s", a->agent_id);
+                                rt->gen = a->gen;
+                                rt->dead = true;
+                                log_warn("agent '%s': cannot attest: %s", rt->id, why);
+                                set_status(p, rt, ST_FAILED, why[0] ? why : "cannot load agent");
+                        }
+                        p->agents[p->n_agents++] = rt;
+                }
+                rt->seen = true;
+                stopped = rt->dead || strcmp(a->state, ST_INVALID) == 0 ||
+                          strcmp(a->state, ST_FAILED) == 0;
+                ver_agent_free(a);
+                pthread_mutex_lock(&p->lock);
+                if (p->stop)
+                        stopped = true;
+                pthread_mutex_unlock(&p->lock);
+                if (!stopped && now_ms() >= rt->next_due)
+                        poll_one(p, rt);
+        }
+        for (size_t i = p->n_agents; i-- > 0;) {
+                if (!p->agents[i]->seen)
+                        drop_rt(p, i); /* deleted */
+        }
+        for (size_t i = 0; i < n; i++)
+                free(ids[i]);
+        free(ids);
+}
+
+static void *run(void *arg)
+{
+        struct ver_poller *p = arg;
+
+        for (;;) {
+                struct timespec ts;
+
+                pass(p);
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += TICK_MS * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) {
+                        ts.tv_sec++;
+                        ts.tv_nsec -= 1000000000L;
+                }
+                pthread_mutex_lock(&p->lock);
+                if (!p->stop)
+                        pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+                if (p->stop) {
+                        pthread_mutex_unlock(&p->lock);
+                        break;
+                }
+                pthread_mutex_unlock(&p->lock);
+        }
+        return NULL;
+}
+
+int ver_poller_start(struct ver_store *store, const struct ver_poller_config *cfg,
+                     struct ver_poller **ret)
+{
+        struct ver_poller *p = calloc(1, sizeof(*p));
+
+        if (p == NULL)
+                return KL_ERR_NOMEM;
+        p->store = store;
+        p->cfg = *cfg;
+        if (pthread_mutex_init(&p->lock, NULL) != 0) {
+                free(p);
+                return KL_ERR_SYSTEM;
+        }
+        if (pthread_cond_init(&p->cond, NULL) != 0) {
+                pthread_mutex_destroy(&p->lock);
+                free(p);
+                return KL_ERR_SYSTEM;
+        }
+        if ((errno = pthread_create(&p->thread, NULL, run, p)) != 0) {
+                pthread_cond_destroy(&p->cond);
+                pthread_mutex_destroy(&p->lock);
+                free(p);
+                return KL_ERR_SYSTEM;
+        }
+        *ret = p;
+        return 0;
+}
+
+void ver_poller_stop(struct ver_poller *p)
+{
+        if (p == NULL)
+                return;
+        pthread_mutex_lock(&p->lock);
+        p->stop = true;
+        pthread_cond_signal(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+        pthread_join(p->thread, NULL);
+        for (size_t i = 0; i < p->n_agents; i++)
+                rt_free(p->agents[i]);
+        free(p->agents);
+        pthread_cond_destroy(&p->cond);
+        pthread_mutex_destroy(&p->lock);
+        free(p);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The verifier stub's agent table in SQLite; store.c is the only file that
+ * includes sqlite3.h. One connection behind a mutex: the HTTP worker threads
+ * and the poller thread call in concurrently. The table is the source of
+ * truth for what to attest and how it went; the poller's runtime state
+ * (nonce, NK, clock, IMA replay position) is rebuilt after a restart.
+ */
+#ifndef VER_STORE_H
+#define VER_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ver_store; /* opaque */
+
+struct ver_agent {
+        char *agent_id;
+        char *ip;
+        int64_t port;
+        uint8_t *aik_tpm; /* marshalled TPM2B_PUBLIC */
+        size_t aik_tpm_len;
+        char *mtls_cert;  /* PEM; NULL or "disabled" = plain HTTP */
+        char *tpm_policy; /* JSON text, never NULL in a stored record */
+        char *ima_policy; /* JSON text or NULL */
+        char *mb_policy;  /* JSON text or NULL */
+        int64_t gen;      /* bumped by every add: the poller restarts an agent it sees change */
+        char *state;      /* operational_state name */
+        int64_t attestation_count;
+        char *last_failure;   /* NULL = none */
+        int64_t last_success; /* epoch seconds, 0 = never */
+        char *api_version;    /* negotiated with the agent; NULL = not yet */
+};
+
+int ver_store_open(const char *path, struct ver_store **ret);
+void ver_store_close(struct ver_store *s); /* NULL-safe */
+
+/* KL_ERR_NOT_FOUND when absent; the caller owns *ret (ver_agent_free). */
+int ver_store_get(struct ver_store *s, const char *agent_id, struct ver_agent **ret);
+/* Inserts or replaces: state "Start", counters cleared, a new gen. */
+int ver_store_add(struct ver_store *s, const struct ver_agent *a);
+int ver_store_delete(struct ver_store *s, const char *agent_id);
+/* Status written by the poller; ignored (KL_ERR_NOT_FOUND) when the record changed gen. */
+int ver_store_set_status(struct ver_store *s, const char *agent_id, int64_t gen, const char *state,
+                         int64_t attestation_count, const char *last_failure, int64_t last_success,
+                         const char *api_version);
+/* All agent IDs in insertion order; caller frees each string and the array. */
+int ver_store_list(struct ver_store *s, char ***ret_ids, size_t *ret_count);
+
+void ver_agent_free(struct ver_agent *a); /* NULL-safe */
+
+#endif

@@ -1,0 +1,615 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Quote and policy checks of the verifier stub (see verify.h). The order
+ * follows proto quote-format.md section 7: the signature is checked before
+ * anything inside the attestation is believed, so a forged quote can never
+ * be reported as "nonce mismatch" or pass on a lucky PCR value.
+ */
+#include "verify.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64.h"
+#include "crypto.h"
+#include "err.h"
+#include "ima.h"
+#include "json.h"
+#include "uefi_log.h"
+
+#define ADD_BODY_MAX    (4u << 20) /* policies included */
+#define IP_TEXT_MAX     255
+#define POLICY_TEXT_MAX (4u << 20)
+
+__attribute__((format(printf, 3, 4))) static void say(char *why, size_t why_len, const char *fmt,
+                                                      ...)
+{
+        va_list ap;
+
+        if (why == NULL || why_len == 0)
+                return;
+        va_start(ap, fmt);
+        if (vsnprintf(why, why_len, fmt, ap) < 0)
+                why[0] = '\0';
+        va_end(ap);
+}
+
+static size_t alg_len(uint16_t alg)
+{
+        switch (alg) {
+        case 0x0004:
+                return KL_SHA1_LEN;
+        case 0x000b:
+                return KL_SHA256_LEN;
+        case 0x000c:
+                return KL_SHA384_LEN;
+        case 0x000d:
+                return KL_SHA512_LEN;
+        default:
+                return 0;
+        }
+}
+
+static const char *alg_name(uint16_t alg)
+{
+        const char *n = kl_hash_alg_name(alg);
+
+        return n != NULL ? n : "?";
+}
+
+/* Adds one allowed value; bank, index and size already range-checked by the callers. */
+static int policy_add(struct ver_tpm_policy *p, uint16_t alg, unsigned idx, const char *hex,
+                      size_t hex_len, char *why, size_t why_len)
+{
+        uint8_t *val = NULL;
+        size_t len = 0;
+        int r = KL_ERR_INVAL;
+
+        if (p->hash_alg != 0 && p->hash_alg != alg) {
+                say(why, why_len, "all PCR policy entries must use one bank (%s and %s given)",
+                    kl_hash_alg_name(p->hash_alg), kl_hash_alg_name(alg));
+                goto out;
+        }
+        if (idx >= KL_PCR_COUNT || idx == VER_DATA_PCR) {
+                say(why, why_len, "PCR index %u not allowed in a policy (0-23, not 16)", idx);
+                goto out;
+        }
+        if (hex_len >= 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) {
+                hex += 2;
+                hex_len -= 2;
+        }
+        if (hex_len > 128 || kl_hex_decode(hex, hex_len, &val, &len) < 0 || len != alg_len(alg)) {
+                say(why, why_len, "PCR %u: value must be %zu hex bytes for %s", idx, alg_len(alg),
+                    kl_hash_alg_name(alg));
+                goto out;
+        }
+        if (p->n_allowed[idx] >= VER_PCR_ALLOWED_MAX) {
+                say(why, why_len, "PCR %u: more than %d allowed values", idx, VER_PCR_ALLOWED_MAX);
+                goto out;
+        }
+        memcpy(p->allowed[idx][p->n_allowed[idx]++], val, len);
+        p->hash_alg = alg;
+        p->mask |= 1u << idx;
+        r = 0;
+out:
+        free(val);
+        return r;
+}
+
+/* Decimal 0..23 of exactly len bytes. */
+static int parse_index(const char *s, size_t len, unsigned *ret)
+{
+        unsigned v = 0;
+
+        if (len == 0 || len > 2)
+                return KL_ERR_INVAL;
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return KL_ERR_INVAL;
+                v = v * 10 + (unsigned)(s[i] - '0');
+        }
+        *ret = v;
+        return v < KL_PCR_COUNT ? 0 : KL_ERR_INVAL;
+}
+
+int ver_pcr_spec_add(struct ver_tpm_policy *p, const char *spec, char *why, size_t why_len)
+{
+        const char *c1 = strchr(spec, ':');
+        const char *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
+        char bank[16];
+        unsigned idx = 0;
+        uint16_t alg;
+
+        if (c1 == NULL || c2 == NULL || (size_t)(c1 - spec) >= sizeof(bank)) {
+                say(why, why_len, "PCR policy '%.80s': expected BANK:INDEX:HEX", spec);
+                return KL_ERR_INVAL;
+        }
+        memcpy(bank, spec, (size_t)(c1 - spec));
+        bank[c1 - spec] = '\0';
+        if ((alg = kl_hash_alg_from_name(bank)) == 0) {
+                say(why, why_len, "PCR policy '%.80s': unknown bank '%s'", spec, bank);
+                return KL_ERR_INVAL;
+        }
+        if (parse_index(c1 + 1, (size_t)(c2 - c1 - 1), &idx) < 0) {
+                say(why, why_len, "PCR policy '%.80s': index must be 0-23", spec);
+                return KL_ERR_INVAL;
+        }
+        return policy_add(p, alg, idx, c2 + 1, strlen(c2 + 1), why, why_len);
+}
+
+int ver_tpm_policy_from_json(struct json_object *obj, struct ver_tpm_policy *p, char *why,
+                             size_t why_len)
+{
+        uint16_t alg = 0x000b;
+        const char *name = NULL;
+        int r;
+
+        memset(p, 0, sizeof(*p));
+        if (!json_object_is_type(obj, json_type_object)) {
+                say(why, why_len, "tpm_policy must be an object");
+                return KL_ERR_INVAL;
+        }
+        r = kl_json_get_string(obj, "hash_alg", &name);
+        if (r == 0 && (alg = kl_hash_alg_from_name(name)) == 0) {
+                say(why, why_len, "tpm_policy: unknown hash_alg '%.20s'", name);
+                return KL_ERR_INVAL;
+        }
+        if (r < 0 && r != KL_ERR_NOT_FOUND) {
+                say(why, why_len, "tpm_policy: hash_alg must be a string");
+                return KL_ERR_INVAL;
+        }
+        json_object_object_foreach(obj, key, val)
+        {
+                unsigned idx = 0;
+                size_t n;
+
+                if (strcmp(key, "hash_alg") == 0 || strcmp(key, "mask") == 0)
+                        continue;
+                if (parse_index(key, strlen(key), &idx) < 0) {
+                        say(why, why_len, "tpm_policy: key '%.20s' is not a PCR index 0-23", key);
+                        return KL_ERR_INVAL;
+                }
+                if (json_object_is_type(val, json_type_string)) {
+                        r = policy_add(p, alg, idx, json_object_get_string(val),
+                                       (size_t)json_object_get_string_len(val), why, why_len);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (!json_object_is_type(val, json_type_array) ||
+                    (n = json_object_array_length(val)) == 0) {
+                        say(why, why_len, "tpm_policy: PCR %u needs a hex string or a list", idx);
+                        return KL_ERR_INVAL;
+                }
+                for (size_t i = 0; i < n; i++) {
+                        struct json_object *e = json_object_array_get_idx(val, i);
+
+                        if (!json_object_is_type(e, json_type_string)) {
+                                say(why, why_len, "tpm_policy: PCR %u: values must be strings",
+                                    idx);
+                                return KL_ERR_INVAL;
+                        }
+                        r = policy_add(p, alg, idx, json_object_get_string(e),
+                                       (size_t)json_object_get_string_len(e), why, why_len);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        if (p->mask == 0)
+                p->hash_alg = alg; /* an empty policy still fixes the bank to ask for */
+        return 0;
+}
+
+int ver_tpm_policy_to_json(const struct ver_tpm_policy *p, struct json_object **ret)
+{
+        struct json_object *obj = json_object_new_object();
+        size_t len = alg_len(p->hash_alg);
+        char hex[129];
+        char key[4];
+        int r = KL_ERR_NOMEM;
+
+        if (obj == NULL)
+                goto out;
+        if (p->hash_alg != 0 &&
+            json_object_object_add(obj, "hash_alg",
+                                   json_object_new_string(kl_hash_alg_name(p->hash_alg))) != 0)
+                goto out;
+        for (unsigned i = 0; i < KL_PCR_COUNT; i++) {
+                struct json_object *arr;
+
+                if (!(p->mask & (1u << i)))
+                        continue;
+                if ((arr = json_object_new_array()) == NULL)
+                        goto out;
+                snprintf(key, sizeof(key), "%u", i);
+                if (json_object_object_add(obj, key, arr) != 0) {
+                        json_object_put(arr);
+                        goto out;
+                }
+                for (unsigned k = 0; k < p->n_allowed[i]; k++) {
+                        kl_hex_encode_to(p->allowed[i][k], len, hex);
+                        if (json_object_array_add(arr, json_object_new_string(hex)) != 0)
+                                goto out;
+                }
+        }
+        *ret = obj;
+        obj = NULL;
+        r = 0;
+out:
+        json_object_put(obj);
+        return r;
+}
+
+int ver_check_clock(const struct ver_clock *prev, const struct kl_attest_info *cur, char *why,
+                    size_t why_len)
+{
+        if (!cur->safe) {
+                say(why, why_len, "TPM clock is not safe (safe = 0)");
+                return KL_ERR_VERIFY;
+        }
+        if (prev == NULL || !prev->valid)
+                return 0;
+        if (cur->reset_count < prev->reset_count) {
+                say(why, why_len, "TPM resetCount went back from %u to %u", prev->reset_count,
+                    cur->reset_count);
+                return KL_ERR_VERIFY;
+        }
+        if (cur->restart_count < prev->restart_count) {
+                say(why, why_len, "TPM restartCount went back from %u to %u", prev->restart_count,
+                    cur->restart_count);
+                return KL_ERR_VERIFY;
+        }
+        if (cur->reset_count == prev->reset_count && cur->restart_count == prev->restart_count &&
+            cur->clock <= prev->clock) {
+                say(why, why_len, "TPM clock did not advance (%llu after %llu)",
+                    (unsigned long long)cur->clock, (unsigned long long)prev->clock);
+                return KL_ERR_VERIFY;
+        }
+        return 0;
+}
+
+/* Upstream's default accept list: sha1 is refused (quote-format.md section 6). */
+static bool hash_accepted(uint16_t alg)
+{
+        return alg == 0x000b || alg == 0x000c || alg == 0x000d;
+}
+
+int ver_check_quote(const struct ver_quote_input *in, struct kl_pcr_set *ret_pcrs,
+                    struct kl_attest_info *ret_info, char *why, size_t why_len)
+{
+        struct kl_quote q = {0};
+        struct kl_attest_info info;
+        uint8_t digest[64];
+        size_t digest_len = 0;
+        uint16_t want = in->expected_alg != 0 ? in->expected_alg : 0x000b;
+        uint16_t alg = in->hash_alg != NULL ? kl_hash_alg_from_name(in->hash_alg) : 0;
+        uint32_t sel = in->mask | (1u << VER_DATA_PCR);
+        size_t nlen = in->nonce != NULL ? strlen(in->nonce) : 0;
+        int r = KL_ERR_VERIFY;
+
+        /* 1. algorithms */
+        if (alg == 0 || !hash_accepted(alg) || alg != want) {
+                say(why, why_len, "hash_alg '%.16s' not accepted (expected %s)",
+                    in->hash_alg != NULL ? in->hash_alg : "(none)", kl_hash_alg_name(want));
+                goto out;
+        }
+        /* 2. split and decode */
+        if ((r = kl_quote_decode(in->quote, in->quote_len, &q)) < 0) {
+                say(why, why_len, "quote is malformed (%s)", kl_err_str(r));
+                r = KL_ERR_INVAL;
+                goto out;
+        }
+        /* 3. the AK signature, before anything inside is believed */
+        if ((r = kl_quote_verify_signature(in->ak, alg, q.attest, q.attest_len, q.sig, q.sig_len)) <
+            0) {
+                say(why, why_len, "quote signature does not verify with the agent's AK (%s)",
+                    kl_err_str(r));
+                r = KL_ERR_VERIFY;
+                goto out;
+        }
+        r = KL_ERR_VERIFY;
+        /* 4. TPMS_ATTEST and the nonce */
+        if (kl_attest_parse(q.attest, q.attest_len, &info) < 0) {
+                say(why, why_len, "signed TPMS_ATTEST is malformed");
+                goto out;
+        }
+        if (info.nonce_len != nlen || nlen == 0 || memcmp(info.nonce, in->nonce, nlen) != 0) {
+                say(why, why_len, "nonce in quote does not match the nonce sent ('%.20s')",
+                    in->nonce != NULL ? in->nonce : "");
+                goto out;
+        }
+        /* 5. selection (stricter than upstream: attested == blob == requested) and digest */
+        if (info.sel_hash != alg || info.sel_mask != sel || q.pcrs.hash_alg != alg ||
+            q.pcrs.mask != sel) {
+                say(why, why_len,
+                    "PCR selection 0x%06x (%s) in quote, PCR blob 0x%06x, requested 0x%06x (%s)",
+                    (unsigned)info.sel_mask, alg_name(info.sel_hash), (unsigned)q.pcrs.mask,
+                    (unsigned)sel, kl_hash_alg_name(alg));
+                goto out;
+        }
+        if (kl_pcr_set_digest(&q.pcrs, digest, &digest_len) < 0 ||
+            digest_len != info.pcr_digest_len || memcmp(digest, info.pcr_digest, digest_len) != 0) {
+                say(why, why_len, "PCR values do not match the quoted pcrDigest");
+                goto out;
+        }
+        /* 6. clock */
+        if (ver_check_clock(in->prev, &info, why, why_len) < 0)
+                goto out;
+        *ret_pcrs = q.pcrs;
+        *ret_info = info;
+        r = 0;
+out:
+        kl_quote_clear(&q);
+        return r;
+}
+
+int ver_check_pcr16(const struct kl_pcr_set *pcrs, const char *nk_pem, size_t nk_pem_len, char *why,
+                    size_t why_len)
+{
+        const char *name = kl_hash_alg_name(pcrs->hash_alg);
+        uint8_t buf[128];
+        uint8_t want[64];
+        size_t n = 0;
+        size_t len = pcrs->digest_len;
+
+        if (!(pcrs->mask & (1u << VER_DATA_PCR)) || name == NULL) {
+                say(why, why_len, "PCR 16 is not in the quote");
+                return KL_ERR_VERIFY;
+        }
+        if (nk_pem == NULL || nk_pem_len == 0) {
+                say(why, why_len, "no NK public key to check PCR 16 against");
+                return KL_ERR_VERIFY;
+        }
+        memset(buf, 0, len);
+        if (kl_digest(name, nk_pem, nk_pem_len, buf + len, &n) < 0 || n != len ||
+            kl_digest(name, buf, 2 * len, want, &n) < 0 || n != len) {
+                say(why, why_len, "cannot hash the NK public key");
+                return KL_ERR_CRYPTO;
+        }
+        if (memcmp(want, pcrs->values[VER_DATA_PCR], len) != 0) {
+                say(why, why_len, "PCR 16 does not bind the agent's NK public key");
+                return KL_ERR_VERIFY;
+        }
+        return 0;
+}
+
+int ver_check_tpm_policy(const struct ver_tpm_policy *p, const struct kl_pcr_set *pcrs, char *why,
+                         size_t why_len)
+{
+        char got[129];
+        char exp[129];
+
+        if (p->mask == 0)
+                return 0;
+        if (p->hash_alg != pcrs->hash_alg) {
+                say(why, why_len, "quote is in bank %s, the PCR policy in %s",
+                    alg_name(pcrs->hash_alg), kl_hash_alg_name(p->hash_alg));
+                return KL_ERR_VERIFY;
+        }
+        for (unsigned i = 0; i < KL_PCR_COUNT; i++) {
+                bool ok = false;
+
+                if (!(p->mask & (1u << i)))
+                        continue;
+                if (!(pcrs->mask & (1u << i))) {
+                        say(why, why_len, "PCR %u is in the policy but missing from the quote", i);
+                        return KL_ERR_VERIFY;
+                }
+                for (unsigned k = 0; k < p->n_allowed[i] && !ok; k++)
+                        ok = memcmp(p->allowed[i][k], pcrs->values[i], pcrs->digest_len) == 0;
+                if (!ok) {
+                        kl_hex_encode_to(pcrs->values[i], pcrs->digest_len, got);
+                        kl_hex_encode_to(p->allowed[i][0], pcrs->digest_len, exp);
+                        say(why, why_len, "PCR %u (%s) is %s, policy allows %s%s", i,
+                            kl_hash_alg_name(pcrs->hash_alg), got, exp,
+                            p->n_allowed[i] > 1 ? " (and others)" : "");
+                        return KL_ERR_VERIFY;
+                }
+        }
+        return 0;
+}
+
+int ver_check_mb_replay(const struct kl_uefi_pcrs *replay, const struct kl_pcr_set *pcrs, char *why,
+                        size_t why_len)
+{
+        char got[129];
+        char exp[129];
+
+        if (pcrs->hash_alg != 0x0004 && pcrs->hash_alg != 0x000b) {
+                say(why, why_len, "measured boot replay supports sha1 and sha256 banks, not %s",
+                    alg_name(pcrs->hash_alg));
+                return KL_ERR_VERIFY;
+        }
+        for (unsigned i = 0; i < KL_PCR_COUNT; i++) {
+                const uint8_t *v;
+
+                if (!(replay->mask & pcrs->mask & (1u << i)))
+                        continue;
+                v = pcrs->hash_alg == 0x0004 ? replay->sha1[i] : replay->sha256[i];
+                if (memcmp(v, pcrs->values[i], pcrs->digest_len) != 0) {
+                        kl_hex_encode_to(pcrs->values[i], pcrs->digest_len, got);
+                        kl_hex_encode_to(v, pcrs->digest_len, exp);
+                        say(why, why_len, "PCR %u (%s) is %s, the boot event log replays to %s", i,
+                            kl_hash_alg_name(pcrs->hash_alg), got, exp);
+                        return KL_ERR_VERIFY;
+                }
+        }
+        return 0;
+}
+
+uint32_t ver_quote_mask(const struct ver_tpm_policy *p, bool ima, bool mb)
+{
+        uint32_t m = p != NULL ? p->mask : 0;
+
+        if (ima)
+                m |= 1u << VER_IMA_PCR;
+        if (mb)
+                m |= VER_MB_PCR_MASK;
+        return m;
+}
+
+void ver_add_request_clear(struct ver_add_request *r)
+{
+        if (r == NULL)
+                return;
+        free(r->ip);
+        free(r->tpm_policy_json);
+        free(r->ima_policy);
+        free(r->mb_policy);
+        memset(r, 0, sizeof(*r));
+}
+
+/* An optional policy member: absent/null → NULL; otherwise validated and kept as compact text. */
+static int take_policy(struct json_object *req, const char *key, bool ima, char **ret, char *why,
+                       size_t why_len)
+{
+        struct json_object *v = NULL;
+        struct kl_ima_policy *ip = NULL;
+        struct kl_mb_policy *mp = NULL;
+        char sub[200];
+        char *text = NULL;
+        int r = KL_ERR_INVAL;
+
+        *ret = NULL;
+        if (!json_object_object_get_ex(req, key, &v) || v == NULL)
+                return 0;
+        /* A policy may come as an object or as the JSON text of one (upstream sends text). */
+        if (json_object_is_type(v, json_type_string))
+                text = strdup(json_object_get_string(v));
+        else
+                text = kl_json_to_string(v);
+        if (text == NULL)
+                return KL_ERR_NOMEM;
+        if (strlen(text) > POLICY_TEXT_MAX) {
+                say(why, why_len, "%s is too large", key);
+                goto out;
+        }
+        sub[0] = '\0';
+        r = ima ? kl_ima_policy_parse(text, strlen(text), &ip, sub, sizeof(sub))
+                : kl_mb_policy_parse(text, strlen(text), &mp, sub, sizeof(sub));
+        if (r < 0) {
+                say(why, why_len, "invalid %s: %s", key, sub[0] != '\0' ? sub : kl_err_str(r));
+                r = KL_ERR_INVAL;
+                goto out;
+        }
+        *ret = text;
+        text = NULL;
+        r = 0;
+out:
+        kl_ima_policy_free(ip);
+        kl_mb_policy_free(mp);
+        free(text);
+        return r;
+}
+
+int ver_add_request_parse(const char *body, size_t len, struct ver_add_request *ret, char *why,
+                          size_t why_len)
+{
+        struct ver_add_request a = {.port = -1};
+        struct json_object *req = NULL;
+        struct json_object *v = NULL;
+        struct json_object *pj = NULL;
+        const char *ip = NULL;
+        int r = KL_ERR_INVAL;
+
+        if (len > ADD_BODY_MAX || kl_json_parse_object(body, len, &req) < 0) {
+                say(why, why_len, "malformed JSON body: expected a JSON object");
+                goto out;
+        }
+        r = kl_json_get_string(req, "ip", &ip);
+        if (r == 0) {
+                if (ip[0] == '\0' || strlen(ip) > IP_TEXT_MAX ||
+                    strspn(ip, "0123456789abcdefABCDEF.:-_"
+                               "ghijklmnopqrstuvwxyz"
+                               "GHIJKLMNOPQRSTUVWXYZ") != strlen(ip)) {
+                        say(why, why_len, "invalid field 'ip'");
+                        r = KL_ERR_INVAL;
+                        goto out;
+                }
+                if ((a.ip = strdup(ip)) == NULL) {
+                        r = KL_ERR_NOMEM;
+                        goto out;
+                }
+        } else if (r != KL_ERR_NOT_FOUND) {
+                say(why, why_len, "invalid field 'ip'");
+                goto out;
+        }
+        if (json_object_object_get_ex(req, "port", &v) && v != NULL) {
+                int64_t port = -1;
+
+                if (json_object_is_type(v, json_type_int)) {
+                        port = json_object_get_int64(v);
+                } else if (json_object_is_type(v, json_type_string)) {
+                        const char *s = json_object_get_string(v);
+                        size_t n = strlen(s);
+
+                        if (n > 0 && n <= 5 && strspn(s, "0123456789") == n)
+                                port = strtol(s, NULL, 10);
+                }
+                if (port < 1 || port > 65535) {
+                        say(why, why_len, "invalid field 'port'");
+                        r = KL_ERR_INVAL;
+                        goto out;
+                }
+                a.port = port;
+        }
+        r = KL_ERR_INVAL;
+        if (json_object_object_get_ex(req, "tpm_policy", &v) && v != NULL) {
+                struct json_object *parsed = NULL;
+
+                /* upstream sends tpm_policy as JSON text; accept both */
+                if (json_object_is_type(v, json_type_string)) {
+                        const char *s = json_object_get_string(v);
+
+                        if (kl_json_parse_object(s, strlen(s), &parsed) < 0) {
+                                say(why, why_len, "tpm_policy is not a JSON object");
+                                goto out;
+                        }
+                        v = parsed;
+                }
+                r = ver_tpm_policy_from_json(v, &a.tpm_policy, why, why_len);
+                json_object_put(parsed);
+                if (r < 0)
+                        goto out;
+        } else {
+                a.tpm_policy.hash_alg = 0x000b;
+        }
+        if ((r = ver_tpm_policy_to_json(&a.tpm_policy, &pj)) < 0 ||
+            (a.tpm_policy_json = kl_json_to_string(pj)) == NULL) {
+                r = KL_ERR_NOMEM;
+                goto out;
+        }
+        if ((r = take_policy(req, "ima_policy", true, &a.ima_policy, why, why_len)) < 0 ||
+            (r = take_policy(req, "mb_policy", false, &a.mb_policy, why, why_len)) < 0)
+                goto out;
+        *ret = a;
+        memset(&a, 0, sizeof(a));
+        r = 0;
+out:
+        json_object_put(pj);
+        json_object_put(req);
+        ver_add_request_clear(&a);
+        return r;
+}
+
+int ver_nonce_generate(char out[VER_NONCE_LEN + 1])
+{
+        static const char alphabet[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        uint8_t rnd[64];
+        size_t have = 0;
+        int r;
+
+        while (have < VER_NONCE_LEN) {
+                if ((r = kl_random_bytes(rnd, sizeof(rnd))) < 0)
+                        return r;
+                for (size_t i = 0; i < sizeof(rnd) && have < VER_NONCE_LEN; i++) {
+                        if (rnd[i] < 62 * 4) /* 248 = 4 * 62: no modulo bias */
+                                out[have++] = alphabet[rnd[i] % 62];
+                }
+        }
+        out[VER_NONCE_LEN] = '\0';
+        return 0;
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The verifier stub's checks as pure functions over recorded data: quote
+ * (proto quote-format.md section 7 steps 1-7), static PCR policy, measured
+ * boot comparison, and the add-agent request. Nothing here does I/O, keeps
+ * global state or talks to a TPM, so unit tests and the fuzzer run exactly
+ * what the poller runs. Every failure writes a one-line reason into why.
+ */
+#ifndef VER_VERIFY_H
+#define VER_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quote.h"
+
+struct json_object;
+struct kl_tpm_public;
+struct kl_uefi_pcrs;
+
+#define VER_NONCE_LEN       20
+#define VER_PCR_ALLOWED_MAX 8 /* allowed values per PCR */
+#define VER_DATA_PCR        16
+#define VER_IMA_PCR         10
+#define VER_MB_PCR_MASK     0xffu /* PCRs 0-7 are asked for when an mb policy is set */
+
+/* Static PCR policy: for each PCR in mask, one of allowed[i][0..n_allowed[i]) must match. */
+struct ver_tpm_policy {
+        uint16_t hash_alg; /* the bank every entry is in; 0 = empty policy */
+        uint32_t mask;
+        unsigned n_allowed[KL_PCR_COUNT];
+        uint8_t allowed[KL_PCR_COUNT][VER_PCR_ALLOWED_MAX][64];
+};
+
+/*
+ * Adds one "BANK:INDEX:HEX" (e.g. "sha256:23:00..00") to p. All entries must
+ * name the same bank (a quote covers one bank), INDEX < 24 and not 16 (the
+ * agent resets PCR 16 for every quote), HEX the bank's digest size.
+ */
+int ver_pcr_spec_add(struct ver_tpm_policy *p, const char *spec, char *why, size_t why_len);
+
+/*
+ * tpm_policy JSON: {"hash_alg": "sha256" (optional, default sha256),
+ * "<index>": "<hex>" or ["<hex>", ...], "mask": ignored}. Same rules as above.
+ */
+int ver_tpm_policy_from_json(struct json_object *obj, struct ver_tpm_policy *p, char *why,
+                             size_t why_len);
+/* The JSON form above (caller owns *ret); round-trips through ver_tpm_policy_from_json. */
+int ver_tpm_policy_to_json(const struct ver_tpm_policy *p, struct json_object **ret);
+
+/* What the previous good quote said about the TPM clock. */
+struct ver_clock {
+        bool valid;
+        uint64_t clock;
+        uint32_t reset_count, restart_count;
+};
+
+/* Step 6: safe, counters never decrease, clock strictly increases while they stay equal. */
+int ver_check_clock(const struct ver_clock *prev, const struct kl_attest_info *cur, char *why,
+                    size_t why_len);
+
+struct ver_quote_input {
+        const char *quote; /* "r<attest>:<sig>:<pcrblob>" */
+        size_t quote_len;
+        const char *hash_alg;  /* the answer's hash_alg field */
+        uint16_t expected_alg; /* the bank the policy is in (0 = sha256) */
+        const char *nonce;     /* what we sent */
+        const struct kl_tpm_public *ak;
+        uint32_t mask; /* what we asked for; the agent adds PCR 16 */
+        const struct ver_clock *prev;
+};
+
+/*
+ * Steps 1-6: accepted hash algorithm, strict decode, AK signature, nonce,
+ * selection == requested mask | PCR 16 in the expected bank, PCR digest,
+ * clock. KL_ERR_VERIFY for a quote that decodes but does not verify,
+ * KL_ERR_INVAL for one that does not decode. On success *ret_pcrs and
+ * *ret_info hold the verified PCR values and clock.
+ */
+int ver_check_quote(const struct ver_quote_input *in, struct kl_pcr_set *ret_pcrs,
+                    struct kl_attest_info *ret_info, char *why, size_t why_len);
+
+/* Step 7: PCR 16 == H(0^n || H(nk_pem)) in the quote's bank. */
+int ver_check_pcr16(const struct kl_pcr_set *pcrs, const char *nk_pem, size_t nk_pem_len, char *why,
+                    size_t why_len);
+
+/* Step 10: every policy PCR is quoted (in the policy's bank) with an allowed value. */
+int ver_check_tpm_policy(const struct ver_tpm_policy *p, const struct kl_pcr_set *pcrs, char *why,
+                         size_t why_len);
+
+/* Step 9: replayed == quoted for every PCR the event log extended that is in the quote. */
+int ver_check_mb_replay(const struct kl_uefi_pcrs *replay, const struct kl_pcr_set *pcrs, char *why,
+                        size_t why_len);
+
+/* The PCR mask to ask for: the policy's PCRs, plus 10 with IMA, plus 0-7 with an mb policy. */
+uint32_t ver_quote_mask(const struct ver_tpm_policy *p, bool ima, bool mb);
+
+/* POST /v2.x/agents/{id} body, see proto-docs/verifier-stub.md. */
+struct ver_add_request {
+        char *ip;     /* NULL = from the registrar */
+        int64_t port; /* -1 = from the registrar */
+        struct ver_tpm_policy tpm_policy;
+        char *tpm_policy_json; /* normalised; never NULL after success */
+        char *ima_policy;      /* compact JSON text; NULL = none */
+        char *mb_policy;       /* compact JSON text; NULL = none */
+};
+/* Parses and validates the whole request (policies included). */
+int ver_add_request_parse(const char *body, size_t len, struct ver_add_request *ret, char *why,
+                          size_t why_len);
+void ver_add_request_clear(struct ver_add_request *r);
+
+/* 20 random characters from [A-Za-z0-9] into out[21], unbiased. */
+int ver_nonce_generate(char out[VER_NONCE_LEN + 1]);
+
+#endif
