@@ -122,11 +122,19 @@ static int parse_args(int argc, char **argv, struct agent_options *o)
 
 static void report_unsupported(const struct kl_agent_config *cfg)
 {
-        const char *names[32];
-        size_t n = kl_agent_config_unsupported(cfg, names, 32);
+        const char *names[64];
+        char list[1024] = "";
+        size_t n = kl_agent_config_unsupported(cfg, names, 64), off = 0;
 
-        for (size_t i = 0; i < n; i++)
-                log_warn("option '%s' is not supported by this agent yet; ignoring it", names[i]);
+        for (size_t i = 0; i < n; i++) {
+                int w = snprintf(list + off, sizeof(list) - off, "%s%s", i ? ", " : "", names[i]);
+
+                if (w < 0 || (size_t)w >= sizeof(list) - off)
+                        break;
+                off += (size_t)w;
+        }
+        if (n > 0)
+                log_warn("not supported by this agent yet, ignored: %s", list);
 }
 
 /*

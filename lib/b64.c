@@ -34,7 +34,7 @@ static int b64_value(unsigned char c)
         return -1;
 }
 
-static int hex_value(unsigned char c)
+int kl_hex_digit_value(int c)
 {
         if (c >= '0' && c <= '9')
                 return c - '0';
@@ -178,7 +178,7 @@ int kl_hex_decode(const char *in, size_t len, uint8_t **ret_buf, size_t *ret_len
         if ((out = malloc(len / 2 + 1)) == NULL)
                 return KL_ERR_NOMEM;
         for (size_t i = 0; i < len / 2; i++) {
-                int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
+                int hi = kl_hex_digit_value(s[2 * i]), lo = kl_hex_digit_value(s[2 * i + 1]);
 
                 if (hi < 0 || lo < 0)
                         goto out;

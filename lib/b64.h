@@ -17,6 +17,8 @@ int kl_b64_decode(const char *in, size_t len, uint8_t **ret_buf, size_t *ret_len
 int kl_hex_encode(const uint8_t *in, size_t len, char **ret_str);
 /* Accepts upper and lower case. */
 int kl_hex_decode(const char *in, size_t len, uint8_t **ret_buf, size_t *ret_len);
+/* 0..15 for a hex digit (either case), -1 otherwise. */
+int kl_hex_digit_value(int c);
 /* Encodes into a caller buffer of at least 2*len+1 bytes. */
 void kl_hex_encode_to(const uint8_t *in, size_t len, char *out);
 

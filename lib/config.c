@@ -59,6 +59,7 @@ enum opt_path {
 #define OPTF_SECRET       0x1u /* never logged; wiped when freed */
 #define OPTF_UNSUPPORTED  0x2u /* a non-default value asks for something not implemented */
 #define OPTF_ROOT_DEFAULT 0x4u /* the default applies only when euid is 0, else "" */
+#define OPTF_NOT_YET      0x8u /* its feature is not implemented yet: reported at every start */
 
 /* Returns NULL if value is acceptable, else what was expected. */
 typedef const char *(*opt_check_fn)(const char *value);
@@ -168,21 +169,21 @@ static const struct opt options[] = {
         /* payload and keys */
         PATHOPT(payload_key, PATH_KEYLIME_DIR, "payload-private.pem", 0),
         STR(payload_key_password, "", OPTF_SECRET, NULL),
-        STR(enc_keyname, "derived_tci_key", 0, check_file_name),
-        STR(dec_payload_file, "decrypted_payload", 0, check_file_name),
-        STR(secure_size, "1m", 0, check_tmpfs_size),
-        BOOLOPT(extract_payload_zip, true, 0),
-        STR(payload_script, "autorun.sh", 0, NULL),
-        BOOLOPT(enable_insecure_payload, false, 0),
+        STR(enc_keyname, "derived_tci_key", OPTF_NOT_YET, check_file_name),
+        STR(dec_payload_file, "decrypted_payload", OPTF_NOT_YET, check_file_name),
+        STR(secure_size, "1m", OPTF_NOT_YET, check_tmpfs_size),
+        BOOLOPT(extract_payload_zip, true, OPTF_NOT_YET),
+        STR(payload_script, "autorun.sh", OPTF_NOT_YET, NULL),
+        BOOLOPT(enable_insecure_payload, false, OPTF_NOT_YET),
         /* revocation */
-        BOOLOPT(enable_revocation_notifications, false, 0),
-        STR(revocation_notification_ip, "127.0.0.1", 0, NULL),
-        U16(revocation_notification_port, 8992, 1, 65535, 0),
+        BOOLOPT(enable_revocation_notifications, false, OPTF_NOT_YET),
+        STR(revocation_notification_ip, "127.0.0.1", OPTF_NOT_YET, NULL),
+        U16(revocation_notification_port, 8992, 1, 65535, OPTF_NOT_YET),
         PATHOPT(revocation_cert, PATH_KEYLIME_DIR,
-                "secure/unzipped/RevocationNotifier-cert.crt", 0),
-        STR(revocation_actions, "", 0, check_list),
-        STR(revocation_actions_dir, "/usr/libexec/keylime", 0, NULL),
-        BOOLOPT(allow_payload_revocation_actions, true, 0),
+                "secure/unzipped/RevocationNotifier-cert.crt", OPTF_NOT_YET),
+        STR(revocation_actions, "", OPTF_NOT_YET, check_list),
+        STR(revocation_actions_dir, "/usr/libexec/keylime", OPTF_NOT_YET, NULL),
+        BOOLOPT(allow_payload_revocation_actions, true, OPTF_NOT_YET),
         /* TPM */
         STR(tpm_hash_alg, "sha256", 0, check_hash_alg),
         STR(tpm_encryption_alg, "rsa", 0, check_encryption_alg),
@@ -1139,6 +1140,10 @@ size_t kl_agent_config_unsupported(const struct kl_agent_config *cfg, const char
                 const struct opt *o = &options[i];
                 bool changed;
 
+                if (o->flags & OPTF_NOT_YET) {
+                        ret_names[n++] = o->name;
+                        continue;
+                }
                 if (!(o->flags & OPTF_UNSUPPORTED))
                         continue;
                 if (o->kind == OPT_STR)

@@ -109,9 +109,10 @@ int kl_agent_config_load(const char *root, struct kl_agent_config **ret_cfg);
 void kl_agent_config_free(struct kl_agent_config *cfg);
 
 /*
- * Names of options set to a non-default value that this agent does not
- * implement yet (so start-up can report them); NULL-terminated static list
- * of pointers into a static table, valid for the life of cfg.
+ * Names of options this agent does not honour (so start-up can report them):
+ * those set to a non-default value that asks for something not implemented,
+ * and those whose whole feature is not implemented yet. Pointers into a
+ * static table; returns how many, NULL-terminated when there is room.
  */
 size_t kl_agent_config_unsupported(const struct kl_agent_config *cfg, const char **ret_names,
                                    size_t max);

@@ -33,6 +33,7 @@
 #include <openssl/x509v3.h>
 
 #include "b64.h"
+#include "fileio.h"
 #include "err.h"
 #include "log.h"
 
@@ -445,47 +446,10 @@ static int pw_cb(char *buf, int size, int rwflag, void *u)
         return (int)len;
 }
 
-/* Reads a whole small file; KL_ERR_NOT_FOUND if missing. Caller frees (wipe if secret). */
+/* Reads a whole small file (key or certificate); KL_ERR_NOT_FOUND if missing. */
 static int read_small_file(const char *path, uint8_t **ret_buf, size_t *ret_len)
 {
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        ssize_t n;
-        int fd = -1, r = KL_ERR_IO;
-
-        if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-                r = errno == ENOENT ? KL_ERR_NOT_FOUND : KL_ERR_IO;
-                goto out;
-        }
-        if ((buf = malloc(CERT_MAX_SIZE + 1)) == NULL) {
-                r = KL_ERR_NOMEM;
-                goto out;
-        }
-        for (;;) {
-                n = read(fd, buf + len, CERT_MAX_SIZE + 1 - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        goto out;
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-                if (len > CERT_MAX_SIZE) {
-                        r = KL_ERR_TOO_LONG;
-                        goto out;
-                }
-        }
-        buf[len] = 0;
-        *ret_buf = buf;
-        *ret_len = len;
-        buf = NULL;
-        r = 0;
-out:
-        if (buf != NULL)
-                kl_secure_free(buf, len);
-        if (fd >= 0)
-                close(fd);
-        return r;
+        return kl_file_read(path, CERT_MAX_SIZE, (char **)ret_buf, ret_len);
 }
 
 int kl_key_load_pem(const char *path, const char *password, EVP_PKEY **ret_key)
@@ -515,85 +479,6 @@ int kl_key_load_pem(const char *path, const char *password, EVP_PKEY **ret_key)
 out:
         BIO_free(bio);
         kl_secure_free(data, len);
-        return r;
-}
-
-/* Full write that survives EINTR and short writes. */
-static int write_all(int fd, const void *data, size_t len)
-{
-        const uint8_t *p = data;
-
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return KL_ERR_IO;
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
-/*
- * Atomic replace: a new file next to the target (O_EXCL, so nobody else's
- * file or symlink is reused), fsync, rename, fsync of the directory. Readers
- * see the old or the new content, never a torn one.
- */
-static int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
-{
-        char tmp[PATH_MAX], dir[PATH_MAX];
-        uint8_t rnd[8];
-        char rnd_hex[2 * sizeof(rnd) + 1];
-        const char *slash;
-        int fd = -1, dfd = -1, n, r;
-        bool created = false;
-
-        r = kl_random_bytes(rnd, sizeof(rnd));
-        if (r < 0)
-                return r;
-        kl_hex_encode_to(rnd, sizeof(rnd), rnd_hex);
-        n = snprintf(tmp, sizeof(tmp), "%s.tmp-%s", path, rnd_hex);
-        if (n < 0 || (size_t)n >= sizeof(tmp))
-                return KL_ERR_TOO_LONG;
-        slash = strrchr(path, '/');
-        if (slash == NULL)
-                n = snprintf(dir, sizeof(dir), ".");
-        else if (slash == path)
-                n = snprintf(dir, sizeof(dir), "/");
-        else
-                n = snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-        if (n < 0 || (size_t)n >= sizeof(dir))
-                return KL_ERR_TOO_LONG;
-
-        r = KL_ERR_IO;
-        if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)) < 0) {
-                r = errno == EEXIST ? KL_ERR_EXISTS : KL_ERR_IO;
-                goto out;
-        }
-        created = true;
-        /* the umask may have narrowed mode; make it exact */
-        if (fchmod(fd, mode) != 0 || write_all(fd, data, len) < 0 || fsync(fd) != 0)
-                goto out;
-        if (close(fd) != 0) {
-                fd = -1;
-                goto out;
-        }
-        fd = -1;
-        if (rename(tmp, path) != 0)
-                goto out;
-        created = false;
-        if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
-                (void)fsync(dfd); /* best effort: the data itself is already durable */
-        r = 0;
-out:
-        if (fd >= 0)
-                close(fd);
-        if (dfd >= 0)
-                close(dfd);
-        if (created)
-                (void)unlink(tmp);
         return r;
 }
 
@@ -638,7 +523,7 @@ int kl_key_save_pem(const char *path, EVP_PKEY *key, const char *password)
         r = bio_to_string(bio, &pem, &pem_len);
         if (r < 0)
                 goto out;
-        r = write_file_atomic(path, pem, pem_len, 0600);
+        r = kl_file_write_atomic(path, pem, pem_len, 0600);
 out:
         kl_secure_free(pem, pem_len);
         BIO_free(bio);
@@ -855,7 +740,7 @@ int kl_x509_save_pem(const char *path, X509 *cert)
         r = kl_x509_to_pem(cert, &pem);
         if (r < 0)
                 return r;
-        r = write_file_atomic(path, pem, strlen(pem), 0644);
+        r = kl_file_write_atomic(path, pem, strlen(pem), 0644);
         free(pem);
         return r;
 }

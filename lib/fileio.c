@@ -3,13 +3,18 @@
 #include "fileio.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "b64.h"
 #include "err.h"
 
 int kl_file_read(const char *path, size_t max, char **ret_data, size_t *ret_len)
@@ -61,34 +66,68 @@ int kl_file_read(const char *path, size_t max, char **ret_data, size_t *ret_len)
         buf = NULL;
         r = 0;
 out:
+        if (buf != NULL)
+                explicit_bzero(buf, len); /* callers read keys with this too */
         free(buf);
         close(fd);
         return r;
 }
 
+/* Full write that survives EINTR and short writes. */
+static int write_all(int fd, const void *data, size_t len)
+{
+        const uint8_t *p = data;
+
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return KL_ERR_IO;
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+/*
+ * A new file next to the target (random name, O_EXCL|O_NOFOLLOW, so nobody
+ * else's file or symlink is reused), fsync, rename, fsync of the directory.
+ */
 int kl_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
-        char tmp[4096];
-        const char *p = data;
-        int fd, n, r = KL_ERR_IO;
+        char tmp[PATH_MAX], dir[PATH_MAX];
+        uint8_t rnd[8];
+        char rnd_hex[2 * sizeof(rnd) + 1];
+        const char *slash;
+        int fd = -1, dfd = -1, n, r;
+        bool created = false;
 
-        n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+                return KL_ERR_SYSTEM;
+        kl_hex_encode_to(rnd, sizeof(rnd), rnd_hex);
+        n = snprintf(tmp, sizeof(tmp), "%s.tmp-%s", path, rnd_hex);
         if (n < 0 || (size_t)n >= sizeof(tmp))
                 return KL_ERR_TOO_LONG;
-        (void)unlink(tmp);
-        if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)) < 0)
-                return KL_ERR_IO;
-        while (len > 0) {
-                ssize_t w = write(fd, p, len);
+        slash = strrchr(path, '/');
+        if (slash == NULL)
+                n = snprintf(dir, sizeof(dir), ".");
+        else if (slash == path)
+                n = snprintf(dir, sizeof(dir), "/");
+        else
+                n = snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+        if (n < 0 || (size_t)n >= sizeof(dir))
+                return KL_ERR_TOO_LONG;
 
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w <= 0)
-                        goto out;
-                p += w;
-                len -= (size_t)w;
+        r = KL_ERR_IO;
+        if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)) < 0) {
+                r = errno == EEXIST ? KL_ERR_EXISTS : KL_ERR_IO;
+                goto out;
         }
-        if (fsync(fd) != 0)
+        created = true;
+        /* the umask may have narrowed mode; make it exact */
+        if (fchmod(fd, mode) != 0 || write_all(fd, data, len) < 0 || fsync(fd) != 0)
                 goto out;
         if (close(fd) != 0) {
                 fd = -1;
@@ -97,11 +136,16 @@ int kl_file_write_atomic(const char *path, const void *data, size_t len, mode_t 
         fd = -1;
         if (rename(tmp, path) != 0)
                 goto out;
+        created = false;
+        if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
+                (void)fsync(dfd); /* best effort: the data itself is already durable */
         r = 0;
 out:
         if (fd >= 0)
                 close(fd);
-        if (r < 0)
+        if (dfd >= 0)
+                close(dfd);
+        if (created)
                 (void)unlink(tmp);
         return r;
 }

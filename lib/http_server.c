@@ -8,6 +8,7 @@
  * unauthenticated peer learns nothing about the routes.
  */
 #include "http_server.h"
+#include "b64.h"
 
 #include <errno.h>
 #include <gnutls/gnutls.h>
@@ -85,17 +86,6 @@ __attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const ch
                 log_warn("libmicrohttpd: %s", msg);
 }
 
-static int hex_value(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /*
  * Percent-decoding of the path and query arguments, as libmicrohttpd does,
  * except that "%00" stays literal: a decoded NUL would silently cut the
@@ -110,8 +100,8 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
         (void)cls;
         (void)conn;
         while (*r != '\0') {
-                if (r[0] == '%' && (hi = hex_value(r[1])) >= 0 && (lo = hex_value(r[2])) >= 0 &&
-                    (hi | lo) != 0) {
+                if (r[0] == '%' && (hi = kl_hex_digit_value(r[1])) >= 0 &&
+                    (lo = kl_hex_digit_value(r[2])) >= 0 && (hi | lo) != 0) {
                         *w++ = (char)((hi << 4) | lo);
                         r += 3;
                 } else {

@@ -15,6 +15,7 @@
  * each value is built, lent to the callback, then freed.
  */
 #include "toml.h"
+#include "b64.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -335,17 +336,6 @@ static int skip_ws_nl(struct parser *ps)
         }
 }
 
-static int hex_digit(int c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 static int add_codepoint(struct sbuf *b, uint32_t cp)
 {
         char u[4];
@@ -410,7 +400,7 @@ static int parse_escape(struct parser *ps, struct sbuf *b)
                 if ((size_t)(ps->end - ps->p) < ndigits)
                         return fail(ps, "truncated \\%c escape", c);
                 for (size_t i = 0; i < ndigits; i++) {
-                        int d = hex_digit((unsigned char)ps->p[i]);
+                        int d = kl_hex_digit_value((unsigned char)ps->p[i]);
 
                         if (d < 0)
                                 return fail(ps, "invalid \\%c escape: expected %zu hex digits", c,

@@ -13,6 +13,7 @@
  * TPM2B_PRIVATE buffer without size prefixes).
  */
 #include "tpm.h"
+#include "b64.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -223,17 +224,6 @@ static int parse_sign(const char *s, TPMI_ALG_PUBLIC key, TPMI_ALG_SIG_SCHEME *r
         return 0;
 }
 
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* Plain text, or "hex:..." for binary authorisation values (Keylime syntax). */
 static int parse_auth(const char *s, TPM2B_AUTH *ret, char *why, size_t why_len)
 {
@@ -248,7 +238,8 @@ static int parse_auth(const char *s, TPM2B_AUTH *ret, char *why, size_t why_len)
                 if (n % 2 != 0 || n / 2 > sizeof(ret->buffer))
                         goto bad;
                 for (i = 0; i < n / 2; i++) {
-                        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+                        int hi = kl_hex_digit_value(s[2 * i]),
+                            lo = kl_hex_digit_value(s[2 * i + 1]);
 
                         if (hi < 0 || lo < 0)
                                 goto bad;
@@ -284,8 +275,8 @@ static int parse_ek_handle(const char *s, TPM2_HANDLE *ret, char *why, size_t wh
         errno = 0;
         /* strtoul takes an optional 0x in base 16, but also blanks and a sign */
         v = strtoul(s, &end, 16);
-        if (hexval(s[0]) < 0 || errno != 0 || end == s || *end != '\0' || v < PERSISTENT_FIRST ||
-            v > PERSISTENT_LAST) {
+        if (kl_hex_digit_value(s[0]) < 0 || errno != 0 || end == s || *end != '\0' ||
+            v < PERSISTENT_FIRST || v > PERSISTENT_LAST) {
                 why_set(why, why_len,
                         "ek_handle '%.40s' is not a persistent handle "
                         "(0x81000000..0x81ffffff) nor 'generate'",
@@ -1100,8 +1091,8 @@ int kl_tpm_pcr_banks(struct kl_tpm *tpm, char *out, size_t len)
         if (tpm == NULL || out == NULL || len == 0)
                 goto out;
         out[0] = '\0';
-        rc = Esys_GetCapability(tpm->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                TPM2_CAP_PCRS, 0, 1, &more, &cap);
+        rc = Esys_GetCapability(tpm->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_PCRS,
+                                0, 1, &more, &cap);
         if (rc != TSS2_RC_SUCCESS) {
                 r = tss_fail("Esys_GetCapability(PCRS)", rc);
                 goto out;
