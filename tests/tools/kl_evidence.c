@@ -2,8 +2,8 @@
 /*
  * Test-bed helper for the tests/testbed scripts and the integration tests: runs libkl's own log
  * replays on files so scripts can compare them with a software TPM.
- *   kl_evidence mb-policy LOG         measured-boot policy JSON (sha1 + sha256, PCRs 0-7 the
- *                                     log extends) for a binary UEFI event log
+ *   kl_evidence mb-policy LOG         measured-boot policy JSON (PCRs 0-7 the log extends;
+ *                                     sha256, and sha1 when the log has that bank)
  *   kl_evidence uefi-pcrs LOG         "bank:pcr=hex" for every PCR the log extends
  *   kl_evidence ima-pcr10 LOG BANK    PCR 10 after replaying an IMA ASCII log (no policy)
  * Never installed; prints errors on stderr and exits 1.
@@ -27,7 +27,8 @@ static int uefi(const char *path, int policy)
         char why[256], hex[65];
         char *data = NULL;
         size_t len = 0;
-        int r, i, first = 1;
+        static const uint8_t zero[20];
+        int r, i, first = 1, sha1_bank = 0;
 
         if ((r = kl_file_read(path, MAX_LOG, &data, &len)) != 0) {
                 fprintf(stderr, "kl_evidence: %s: %s\n", path, kl_err_str(r));
@@ -58,16 +59,21 @@ static int uefi(const char *path, int policy)
                 printf("%s\"%d\": \"%s\"", first ? "" : ", ", i, hex);
                 first = 0;
         }
-        printf("}, \"sha1\": {");
+        printf("}");
+        /* a log without a SHA-1 bank leaves it all zeros, which no extend can give */
+        for (i = 0; i < 8 && !sha1_bank; i++)
+                sha1_bank = (pcrs.mask & 1u << i) && memcmp(pcrs.sha1[i], zero, 20) != 0;
+        if (sha1_bank)
+                printf(", \"sha1\": {");
         first = 1;
-        for (i = 0; i < 8; i++) {
+        for (i = 0; i < 8 && sha1_bank; i++) {
                 if (!(pcrs.mask & 1u << i))
                         continue;
                 kl_hex_encode_to(pcrs.sha1[i], 20, hex);
                 printf("%s\"%d\": \"%s\"", first ? "" : ", ", i, hex);
                 first = 0;
         }
-        printf("}}\n");
+        printf("%s}\n", sha1_bank ? "}" : "");
         return 0;
 }
 
