@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
+# Helpers shared by the verifier stub tests: start agents with mTLS, start
+# the verifier, and wait for an agent's state. Sourced after lib.sh.
+VERIFIER_BIN=$KL_BUILD_DIR/verifier-stub/keylime_verifier_stub
+
+# pki_up: the throwaway PKI in $T/pki (verifier client certificate, CA for agents).
+pki_up() {
+        "$KL_SOURCE_DIR/certs/make-pki.sh" "$T/pki" 2>/dev/null || fail "make-pki.sh failed"
+}
+
+# agent_start NAME TCTI UUID PORT [EXTRA TOML LINES...]: an agent serving mTLS with the
+# PKI's CA as trusted_client_ca; sets NAME_PID. Keylime dir $T/NAME, log $T/NAME.log.
+agent_start() {
+        local name=$1 tcti=$2 uuid=$3 port=$4 pid i
+        shift 4
+        mkdir -p "$T/$name/cv_ca"
+        cp "$T/pki/cacert.crt" "$T/$name/cv_ca/cacert.crt"
+        agent_conf "$T/$name.conf" "$T/$name" "$uuid" "port = $port" "$@"
+        TCTI=$tcti KEYLIME_AGENT_CONFIG=$T/$name.conf "$AGENT_BIN" >>"$T/$name.log" 2>&1 &
+        pid=$!
+        KL_PIDS+=("$pid")
+        printf -v "${name}_PID" '%s' "$pid"
+        for ((i = 0; i < 150; i++)); do
+                [ "$(grep -c "serving the agent API" "$T/$name.log")" -ge "${AGENT_STARTS:-1}" ] &&
+                        return 0
+                kill -0 "$pid" 2>/dev/null || fail "agent $name exited: $(tail -5 "$T/$name.log")"
+                sleep 0.1
+        done
+        fail "agent $name API did not start: $(tail -5 "$T/$name.log")"
+}
+
+# verifier_start [ARGS...]: serve on a free port with the PKI's client certificate;
+# sets VER_URL and VER_PID. Log $T/verifier.log.
+verifier_start() {
+        rm -f -- "$T/verifier.port"
+        "$VERIFIER_BIN" serve --listen 127.0.0.1:0 --port-file "$T/verifier.port" \
+                --db "$T/verifier.sqlite" --registrar "$REG_URL" \
+                --client-cert "$T/pki/client-cert.crt" --client-key "$T/pki/client-private.pem" \
+                --log-level debug "$@" >>"$T/verifier.log" 2>&1 &
+        VER_PID=$!
+        KL_PIDS+=("$VER_PID")
+        wait_for_file "$T/verifier.port" 10 || fail "verifier did not start: $(tail -5 "$T/verifier.log")"
+        VER_URL=http://127.0.0.1:$(cat "$T/verifier.port")
+}
+
+# vstub CMD [ARGS...]: a verifier subcommand against the running verifier.
+vstub() {
+        local cmd=$1
+        shift
+        "$VERIFIER_BIN" "$cmd" --verifier "$VER_URL" "$@"
+}
+
+# vstatus UUID: the status object (one JSON line) into $T/status.json.
+vstatus() {
+        vstub status --uuid "$1" >"$T/status.json" 2>"$T/status.err" || return 1
+}
+
+# wait_state UUID STATE [SECONDS] [MIN-COUNT]: until operational_state is STATE (and
+# attestation_count >= MIN-COUNT); fails with the last status otherwise.
+wait_state() {
+        local uuid=$1 want=$2 secs=${3:-20} min=${4:-0} i
+        for ((i = 0; i < secs * 5; i++)); do
+                if vstatus "$uuid"; then
+                        if [ "$(jq -r .operational_state "$T/status.json")" = "$want" ] &&
+                                [ "$(jq -r .attestation_count "$T/status.json")" -ge "$min" ]; then
+                                return 0
+                        fi
+                fi
+                sleep 0.2
+        done
+        fail "agent $uuid not in '$want' (count >= $min) after ${secs}s: $(cat "$T/status.json" 2>/dev/null)"
+}
+
+# count UUID: attestation_count now.
+count() {
+        vstatus "$1" || fail "status of $1 failed: $(cat "$T/status.err")"
+        jq -r .attestation_count "$T/status.json"
+}
+
+ZERO64=$(printf '%064d' 0)
