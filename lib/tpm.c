@@ -13,14 +13,15 @@
  * TPM2B_PRIVATE buffer without size prefixes).
  */
 #include "tpm.h"
-#include "b64.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <tss2/tss2_esys.h>
@@ -28,6 +29,7 @@
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
+#include "b64.h"
 #include "err.h"
 #include "log.h"
 #include "makecred.h"
@@ -290,9 +292,62 @@ static int parse_ek_handle(const char *s, TPM2_HANDLE *ret, char *why, size_t wh
 /* ---- open / free ------------------------------------------------------- */
 
 /* Explains a TCTI that would not load: for devices the errno of the node. */
+/* The value of key= in a TCTI configuration "name:k1=v1,k2=v2", or def. */
+static void tcti_param(const char *tcti, const char *key, const char *def, char *out,
+                       size_t out_len)
+{
+        const char *conf = strchr(tcti, ':'), *p;
+        size_t klen = strlen(key);
+
+        snprintf(out, out_len, "%s", def);
+        for (p = conf; p != NULL; p = strchr(p, ',')) {
+                p++;
+                if (strncmp(p, key, klen) == 0 && p[klen] == '=') {
+                        snprintf(out, out_len, "%.*s", (int)strcspn(p + klen + 1, ","),
+                                 p + klen + 1);
+                        return;
+                }
+        }
+}
+
+/*
+ * For socket TCTIs, tctildr only says "IO failure": try the connection the
+ * TCTI makes first (swtpm: the control port, data port + 1) to name the cause.
+ */
+static bool explain_socket_tcti(const char *tcti, char *why, size_t why_len)
+{
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+        char host[256], port[16], ctrl[16];
+        unsigned long p;
+        bool explained = false;
+        int fd;
+
+        if (strncmp(tcti, "swtpm", 5) != 0 && strncmp(tcti, "mssim", 5) != 0)
+                return false;
+        tcti_param(tcti, "host", "localhost", host, sizeof(host));
+        tcti_param(tcti, "port", "2321", port, sizeof(port));
+        p = strtoul(port, NULL, 10);
+        snprintf(ctrl, sizeof(ctrl), "%lu", p + 1);
+        if (getaddrinfo(host, ctrl, &hints, &ai) != 0)
+                return false;
+        fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+                why_set(why, why_len, "cannot open TPM via '%s': cannot connect to %s port %s: %s",
+                        tcti, host, ctrl, strerror(errno));
+                explained = true;
+        }
+        if (fd >= 0)
+                close(fd);
+        freeaddrinfo(ai);
+        return explained;
+}
+
 static void explain_tcti(const char *tcti, TSS2_RC rc, char *why, size_t why_len)
 {
         const char *path = NULL;
+
+        if (explain_socket_tcti(tcti, why, why_len))
+                return;
 
         if (strcmp(tcti, "device") == 0)
                 path = "/dev/tpm0";
