@@ -26,10 +26,10 @@
 /* The legacy "ima" template hashes the name padded to IMA_EVENT_NAME_LEN_MAX + 1 bytes. */
 #define IMA_NAME_PAD 256
 /* Caps on policy contents, so a hostile policy cannot make us compile or store without end. */
-#define POLICY_MAX_EXCLUDES   4096
-#define POLICY_MAX_REGEX_LEN  4096
-#define POLICY_MAX_PER_PATH   256
-#define POLICY_MAX_PATHS      (16u * 1024u * 1024u)
+#define POLICY_MAX_EXCLUDES  4096
+#define POLICY_MAX_REGEX_LEN 4096
+#define POLICY_MAX_PER_PATH  256
+#define POLICY_MAX_PATHS     (16u * 1024u * 1024u)
 /* How much of an untrusted name goes into an error message. */
 #define WHY_NAME_MAX 160
 
@@ -49,14 +49,14 @@ struct pol_entry {
 struct kl_ima_policy {
         struct pol_entry *entries; /* n_entries used */
         size_t n_entries;
-        size_t *table; /* open addressing: index + 1 into entries, 0 = empty */
+        size_t *table;     /* open addressing: index + 1 into entries, 0 = empty */
         size_t table_size; /* power of two, at least twice n_entries */
         regex_t *excludes;
         size_t n_excludes;
 };
 
 static void set_why(char *why, size_t why_len, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void set_why(char *why, size_t why_len, const char *fmt, ...)
 {
@@ -429,8 +429,8 @@ static const char *next_field(const char *p, const char *end, size_t *ret_len)
 }
 
 /* Splits and checks the columns of one line (without its newline). */
-static int parse_line(const char *s, size_t len, enum tmpl *ret_t, struct ima_line *l,
-                      char *why, size_t why_len, uint64_t lineno)
+static int parse_line(const char *s, size_t len, enum tmpl *ret_t, struct ima_line *l, char *why,
+                      size_t why_len, uint64_t lineno)
 {
         const char *end = s + len, *p = s, *pcr = s, *colon;
         size_t pcr_len, i;
@@ -471,7 +471,8 @@ static int parse_line(const char *s, size_t len, enum tmpl *ret_t, struct ima_li
         else if (l->tname_len == 7 && memcmp(l->tname, "ima-buf", 7) == 0)
                 *ret_t = TMPL_IMA_BUF;
         else {
-                set_why(why, why_len, "line %llu: unsupported template", (unsigned long long)lineno);
+                set_why(why, why_len, "line %llu: unsupported template",
+                        (unsigned long long)lineno);
                 return KL_ERR_INVAL;
         }
         /* digest column: plain SHA-1 hex for "ima", "alg:hex" for the others */
@@ -555,8 +556,7 @@ static bool policy_allows(const struct kl_ima_policy *p, const char *name, size_
 }
 
 static int check_line(struct kl_ima_replay *st, const char *bank, const char *s, size_t len,
-                      const struct kl_ima_policy *policy, uint8_t *tbuf, char *why,
-                      size_t why_len)
+                      const struct kl_ima_policy *policy, uint8_t *tbuf, char *why, size_t why_len)
 {
         uint64_t lineno = st->entries + 1;
         struct ima_line l;
@@ -593,8 +593,8 @@ static int check_line(struct kl_ima_replay *st, const char *bank, const char *s,
                 safe_name(l.name, l.name_len, name);
                 kl_hex_encode_to(l.file_digest, l.file_digest_len, hex);
                 set_why(why, why_len, "line %llu: %s: digest %.*s%s%s not in allowlist",
-                        (unsigned long long)lineno, name, (int)l.alg_len,
-                        l.alg ? l.alg : "", l.alg ? ":" : "", hex);
+                        (unsigned long long)lineno, name, (int)l.alg_len, l.alg ? l.alg : "",
+                        l.alg ? ":" : "", hex);
                 return KL_ERR_VERIFY;
         }
         if (l.violation)

@@ -74,7 +74,7 @@ static bool rd_u32(struct rd *r, uint32_t *v)
 }
 
 static void set_why(char *why, size_t why_len, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void set_why(char *why, size_t why_len, const char *fmt, ...)
 {
@@ -202,8 +202,8 @@ int kl_uefi_log_replay(const uint8_t *log, size_t len, struct kl_uefi_pcrs *ret,
                 }
                 /* TCG: one digest per algorithm of the header, in any order */
                 if (count != n_algs) {
-                        set_why(why, why_len, "event %u: %u digests, header lists %u", ev,
-                                count, n_algs);
+                        set_why(why, why_len, "event %u: %u digests, header lists %u", ev, count,
+                                n_algs);
                         goto out;
                 }
                 for (i = 0; i < count; i++) {
@@ -227,8 +227,7 @@ int kl_uefi_log_replay(const uint8_t *log, size_t len, struct kl_uefi_pcrs *ret,
                         }
                         if ((alg == ALG_SHA1 && sha1 != NULL) ||
                             (alg == ALG_SHA256 && sha256 != NULL)) {
-                                set_why(why, why_len, "event %u: algorithm 0x%04x twice", ev,
-                                        alg);
+                                set_why(why, why_len, "event %u: algorithm 0x%04x twice", ev, alg);
                                 goto out;
                         }
                         if (alg == ALG_SHA1)
@@ -322,8 +321,7 @@ static int parse_bank(struct json_object *bank, const char *name, size_t dlen, u
         return 0;
 }
 
-static int parse_banks(struct json_object *root, struct kl_mb_policy *p, char *why,
-                       size_t why_len)
+static int parse_banks(struct json_object *root, struct kl_mb_policy *p, char *why, size_t why_len)
 {
         json_object_object_foreach(root, key, val)
         {
@@ -331,8 +329,8 @@ static int parse_banks(struct json_object *root, struct kl_mb_policy *p, char *w
 
                 /* strict: a misspelt bank would otherwise silently check nothing */
                 if (strcmp(key, "sha1") == 0)
-                        r = parse_bank(val, "sha1", KL_SHA1_LEN, &p->sha1_mask, &p->sha1[0][0],
-                                       why, why_len);
+                        r = parse_bank(val, "sha1", KL_SHA1_LEN, &p->sha1_mask, &p->sha1[0][0], why,
+                                       why_len);
                 else if (strcmp(key, "sha256") == 0)
                         r = parse_bank(val, "sha256", KL_SHA256_LEN, &p->sha256_mask,
                                        &p->sha256[0][0], why, why_len);
@@ -402,16 +400,16 @@ static int check_bank(const char *name, uint32_t mask, uint32_t extended, const 
                 if (memcmp(want + i * dlen, got + i * dlen, dlen) != 0) {
                         kl_hex_encode_to(got + i * dlen, dlen, a);
                         kl_hex_encode_to(want + i * dlen, dlen, b);
-                        set_why(why, why_len, "PCR %u: event log gives %s:%s, policy expects %s",
-                                i, name, a, b);
+                        set_why(why, why_len, "PCR %u: event log gives %s:%s, policy expects %s", i,
+                                name, a, b);
                         return KL_ERR_VERIFY;
                 }
         }
         return 0;
 }
 
-int kl_mb_policy_check(const struct kl_mb_policy *p, const struct kl_uefi_pcrs *replay,
-                       char *why, size_t why_len)
+int kl_mb_policy_check(const struct kl_mb_policy *p, const struct kl_uefi_pcrs *replay, char *why,
+                       size_t why_len)
 {
         int r;
 
@@ -421,6 +419,6 @@ int kl_mb_policy_check(const struct kl_mb_policy *p, const struct kl_uefi_pcrs *
         if ((r = check_bank("sha256", p->sha256_mask, replay->mask, &p->sha256[0][0],
                             &replay->sha256[0][0], KL_SHA256_LEN, why, why_len)) != 0)
                 return r;
-        return check_bank("sha1", p->sha1_mask, replay->mask, &p->sha1[0][0],
-                          &replay->sha1[0][0], KL_SHA1_LEN, why, why_len);
+        return check_bank("sha1", p->sha1_mask, replay->mask, &p->sha1[0][0], &replay->sha1[0][0],
+                          KL_SHA1_LEN, why, why_len);
 }

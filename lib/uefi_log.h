@@ -38,7 +38,7 @@ void kl_mb_policy_free(struct kl_mb_policy *p);
 /* Checks a replay against the policy: every PCR the policy names must have been extended by the
  * log and equal the expected value. KL_ERR_VERIFY + why ("PCR 7: event log gives ab.., policy
  * expects cd..") */
-int kl_mb_policy_check(const struct kl_mb_policy *p, const struct kl_uefi_pcrs *replay,
-                       char *why, size_t why_len);
+int kl_mb_policy_check(const struct kl_mb_policy *p, const struct kl_uefi_pcrs *replay, char *why,
+                       size_t why_len);
 
 #endif

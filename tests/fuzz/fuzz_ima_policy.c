@@ -10,11 +10,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char list[] =
-        "10 1d8d532d463c9f8c205d0df7787669a85f93e260 ima-ng "
-        "sha1:0000000000000000000000000000000000000000 boot_aggregate\n"
-        "10 c156ebdcbfcd28fe1060ef4cdec0aab04d3a9b63 ima-ng "
-        "sha1:19f13b42c2745066347e76454788c0fe083643f3 /init\n";
+static const char list[] = "10 1d8d532d463c9f8c205d0df7787669a85f93e260 ima-ng "
+                           "sha1:0000000000000000000000000000000000000000 boot_aggregate\n"
+                           "10 c156ebdcbfcd28fe1060ef4cdec0aab04d3a9b63 ima-ng "
+                           "sha1:19f13b42c2745066347e76454788c0fe083643f3 /init\n";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -25,10 +25,10 @@
 #define ALG_SHA256 0x000B
 
 /* PCR 10 after the whole vector and after its first 400 lines (Python, hashlib). */
-#define VEC_SHA1_ALL    "82231c67a69da98dc5b3aa10f6343d33109225fc"
-#define VEC_SHA256_ALL  "c4a065637fc6a7c55f2811dd06cb45dd037133be2b3dc5c3e6fbe6bf061db724"
-#define VEC_SHA1_400    "e608cf02eed24756a432fbfecf78755b98d95a90"
-#define VEC_SHA256_400  "043733541f8688fea3932cba10f79aa3301158ac966dabdf10263be017efc1ec"
+#define VEC_SHA1_ALL   "82231c67a69da98dc5b3aa10f6343d33109225fc"
+#define VEC_SHA256_ALL "c4a065637fc6a7c55f2811dd06cb45dd037133be2b3dc5c3e6fbe6bf061db724"
+#define VEC_SHA1_400   "e608cf02eed24756a432fbfecf78755b98d95a90"
+#define VEC_SHA256_400 "043733541f8688fea3932cba10f79aa3301158ac966dabdf10263be017efc1ec"
 
 static char *vec;
 static size_t vec_len;
@@ -167,9 +167,8 @@ static void test_ima_replay_chunks_equal_whole(void **state)
                          KL_ERR_VERIFY);
         assert_non_null(strstr(why, "does not match"));
         assert_memory_equal(&st, &saved, sizeof(st)); /* unchanged on failure */
-        assert_int_equal(kl_ima_replay(&st, vec + off, vec_len - off, NULL, whole.pcr10, why,
-                                       sizeof(why)),
-                         0);
+        assert_int_equal(
+            kl_ima_replay(&st, vec + off, vec_len - off, NULL, whole.pcr10, why, sizeof(why)), 0);
         assert_int_equal(st.entries, 826);
         assert_memory_equal(st.pcr10, whole.pcr10, 32);
         /* nothing new: the start state must match */
@@ -185,8 +184,7 @@ static void test_ima_replay_trailing_lines_after_quote(void **state)
 
         (void)state;
         kl_ima_replay_init(&at400, ALG_SHA1);
-        assert_int_equal(kl_ima_replay(&at400, vec, line_offset(400), NULL, NULL, why,
-                                       sizeof(why)),
+        assert_int_equal(kl_ima_replay(&at400, vec, line_offset(400), NULL, NULL, why, sizeof(why)),
                          0);
         memcpy(pcr, at400.pcr10, 20);
         /* the agent quoted at line 400 and then read 426 more lines */
@@ -196,9 +194,8 @@ static void test_ima_replay_trailing_lines_after_quote(void **state)
         hex_eq(st.pcr10, 20, VEC_SHA1_ALL);
         /* a trailing partial line is neither consumed nor counted */
         kl_ima_replay_init(&st, ALG_SHA1);
-        assert_int_equal(kl_ima_replay(&st, vec, line_offset(400) + 30, NULL, pcr, why,
-                                       sizeof(why)),
-                         0);
+        assert_int_equal(
+            kl_ima_replay(&st, vec, line_offset(400) + 30, NULL, pcr, why, sizeof(why)), 0);
         assert_int_equal(st.entries, 400);
 }
 
@@ -265,16 +262,16 @@ static void test_ima_policy_pass_fail_exclude(void **state)
 static void test_ima_policy_parse_errors(void **state)
 {
         static const char *bad[] = {
-                "[]",
-                "{\"digests\": []}",
-                "{\"digests\": {\"/a\": \"00\"}}",
-                "{\"digests\": {\"/a\": [\"0g\"]}}",
-                "{\"digests\": {\"/a\": [\"abc\"]}}",
-                "{\"digests\": {\"/a\": [1]}}",
-                "{\"excludes\": \"x\"}",
-                "{\"excludes\": [\"(\"]}",
-                "{\"excludes\": [2]}",
-                "{\"digests\": {}",
+            "[]",
+            "{\"digests\": []}",
+            "{\"digests\": {\"/a\": \"00\"}}",
+            "{\"digests\": {\"/a\": [\"0g\"]}}",
+            "{\"digests\": {\"/a\": [\"abc\"]}}",
+            "{\"digests\": {\"/a\": [1]}}",
+            "{\"excludes\": \"x\"}",
+            "{\"excludes\": [\"(\"]}",
+            "{\"excludes\": [2]}",
+            "{\"digests\": {}",
         };
         struct kl_ima_policy *p = NULL;
         char why[256];
@@ -283,9 +280,8 @@ static void test_ima_policy_parse_errors(void **state)
         (void)state;
         for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 why[0] = '\0';
-                assert_int_not_equal(kl_ima_policy_parse(bad[i], strlen(bad[i]), &p, why,
-                                                         sizeof(why)),
-                                     0);
+                assert_int_not_equal(
+                    kl_ima_policy_parse(bad[i], strlen(bad[i]), &p, why, sizeof(why)), 0);
                 assert_null(p);
                 assert_true(why[0] != '\0');
         }
@@ -350,17 +346,17 @@ static void test_ima_templates_sig_buf_ima(void **state)
 static void test_ima_malformed_lines(void **state)
 {
         static const char *bad[] = {
-                "11 1d8d532d463c9f8c205d0df7787669a85f93e260 ima-ng sha1:00 boot_aggregate\n",
-                "10 1d8d532d463c9f8c205d0df7787669a85f93e26 ima-ng sha1:00 boot_aggregate\n",
-                "10 1d8d532d463c9f8c205d0df7787669a85f93e2zz ima-ng sha1:00 boot_aggregate\n",
-                "10 1d8d532d463c9f8c205d0df7787669a85f93e260 ima-xx sha1:00 boot_aggregate\n",
-                "10 1d8d532d463c9f8c205d0df7787669a85f93e260 ima-ng sha1:0 boot_aggregate\n",
-                "10 1d8d532d463c9f8c205d0df7787669a85f93e260 ima-ng :00 boot_aggregate\n",
-                "10 1d8d532d463c9f8c205d0df7787669a85f93e260 ima-ng sha1:00\n",
-                "10 1d8d532d463c9f8c205d0df7787669a85f93e260 ima 00 x\n",
-                "10 1d8d532d463c9f8c205d0df7787669a85f93e260 ima-buf sha1:00 name\n",
-                "\n",
-                "10\n",
+            "11 1d8d532d463c9f8c205d0df7787669a85f93e260 ima-ng sha1:00 boot_aggregate\n",
+            "10 1d8d532d463c9f8c205d0df7787669a85f93e26 ima-ng sha1:00 boot_aggregate\n",
+            "10 1d8d532d463c9f8c205d0df7787669a85f93e2zz ima-ng sha1:00 boot_aggregate\n",
+            "10 1d8d532d463c9f8c205d0df7787669a85f93e260 ima-xx sha1:00 boot_aggregate\n",
+            "10 1d8d532d463c9f8c205d0df7787669a85f93e260 ima-ng sha1:0 boot_aggregate\n",
+            "10 1d8d532d463c9f8c205d0df7787669a85f93e260 ima-ng :00 boot_aggregate\n",
+            "10 1d8d532d463c9f8c205d0df7787669a85f93e260 ima-ng sha1:00\n",
+            "10 1d8d532d463c9f8c205d0df7787669a85f93e260 ima 00 x\n",
+            "10 1d8d532d463c9f8c205d0df7787669a85f93e260 ima-buf sha1:00 name\n",
+            "\n",
+            "10\n",
         };
         struct kl_ima_replay st;
         char text[512], why[256];
@@ -373,9 +369,9 @@ static void test_ima_malformed_lines(void **state)
                 memcpy(text, vec, first);
                 memcpy(text + first, bad[i], strlen(bad[i]));
                 kl_ima_replay_init(&st, ALG_SHA1);
-                assert_int_equal(kl_ima_replay(&st, text, first + strlen(bad[i]), NULL, NULL, why,
-                                               sizeof(why)),
-                                 KL_ERR_INVAL);
+                assert_int_equal(
+                    kl_ima_replay(&st, text, first + strlen(bad[i]), NULL, NULL, why, sizeof(why)),
+                    KL_ERR_INVAL);
                 assert_true(strncmp(why, "line 2:", 7) == 0);
                 assert_int_equal(st.entries, 0);
         }
@@ -406,8 +402,8 @@ static void test_ima_replay_speed_10k(void **state)
                 snprintf(name, sizeof(name), "/usr/lib/file%05d.so", i);
                 make_line(text + tl, 160, "ima-ng", "sha256", dhex, name, NULL, NULL);
                 tl += strlen(text + tl);
-                pl += (size_t)snprintf(policy + pl, 120, "%s\"%s\": [\"%s\"]", i ? ", " : "",
-                                       name, dhex);
+                pl += (size_t)snprintf(policy + pl, 120, "%s\"%s\": [\"%s\"]", i ? ", " : "", name,
+                                       dhex);
         }
         pl += (size_t)snprintf(policy + pl, 64, "}}");
         assert_int_equal(kl_ima_policy_parse(policy, pl, &p, why, sizeof(why)), 0);
@@ -428,16 +424,16 @@ static void test_ima_replay_speed_10k(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_ima_replay_vector_sha1_and_sha256),
-                cmocka_unit_test(test_ima_replay_chunks_equal_whole),
-                cmocka_unit_test(test_ima_replay_trailing_lines_after_quote),
-                cmocka_unit_test(test_ima_replay_tampered_line),
-                cmocka_unit_test(test_ima_policy_pass_fail_exclude),
-                cmocka_unit_test(test_ima_policy_parse_errors),
-                cmocka_unit_test(test_ima_violation_extends_ff),
-                cmocka_unit_test(test_ima_templates_sig_buf_ima),
-                cmocka_unit_test(test_ima_malformed_lines),
-                cmocka_unit_test(test_ima_replay_speed_10k),
+            cmocka_unit_test(test_ima_replay_vector_sha1_and_sha256),
+            cmocka_unit_test(test_ima_replay_chunks_equal_whole),
+            cmocka_unit_test(test_ima_replay_trailing_lines_after_quote),
+            cmocka_unit_test(test_ima_replay_tampered_line),
+            cmocka_unit_test(test_ima_policy_pass_fail_exclude),
+            cmocka_unit_test(test_ima_policy_parse_errors),
+            cmocka_unit_test(test_ima_violation_extends_ff),
+            cmocka_unit_test(test_ima_templates_sig_buf_ima),
+            cmocka_unit_test(test_ima_malformed_lines),
+            cmocka_unit_test(test_ima_replay_speed_10k),
         };
 
         return cmocka_run_group_tests(tests, load_vector, free_vector);

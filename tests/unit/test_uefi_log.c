@@ -92,8 +92,8 @@ static void test_uefi_log_vector(void **state)
 static void test_uefi_log_truncated(void **state)
 {
         struct kl_uefi_pcrs pcrs;
-        size_t cuts[] = {0, 1, 20, 31, 40, first_event() - 1, first_event() + 3,
-                         first_event() + 9, vec_len - 1};
+        size_t cuts[] = {
+            0, 1, 20, 31, 40, first_event() - 1, first_event() + 3, first_event() + 9, vec_len - 1};
         char why[256];
         size_t i;
 
@@ -118,29 +118,24 @@ static void test_uefi_log_corrupted(void **state)
         /* PCR index out of range */
         memcpy(copy, vec, vec_len);
         put32(copy + ev, 24);
-        assert_int_equal(kl_uefi_log_replay(copy, vec_len, &pcrs, why, sizeof(why)),
-                         KL_ERR_INVAL);
+        assert_int_equal(kl_uefi_log_replay(copy, vec_len, &pcrs, why, sizeof(why)), KL_ERR_INVAL);
         assert_non_null(strstr(why, "PCR 24"));
         /* digest count that disagrees with the header */
         memcpy(copy, vec, vec_len);
         put32(copy + ev + 8, 0xffffffffu);
-        assert_int_equal(kl_uefi_log_replay(copy, vec_len, &pcrs, why, sizeof(why)),
-                         KL_ERR_INVAL);
+        assert_int_equal(kl_uefi_log_replay(copy, vec_len, &pcrs, why, sizeof(why)), KL_ERR_INVAL);
         /* event size beyond the end */
         memcpy(copy, vec, vec_len);
         put32(copy + ev + 12 + 2 + 32, 0xfffffff0u);
-        assert_int_equal(kl_uefi_log_replay(copy, vec_len, &pcrs, why, sizeof(why)),
-                         KL_ERR_INVAL);
+        assert_int_equal(kl_uefi_log_replay(copy, vec_len, &pcrs, why, sizeof(why)), KL_ERR_INVAL);
         /* unknown algorithm id in an event */
         memcpy(copy, vec, vec_len);
         copy[ev + 12] = 0x05;
-        assert_int_equal(kl_uefi_log_replay(copy, vec_len, &pcrs, why, sizeof(why)),
-                         KL_ERR_INVAL);
+        assert_int_equal(kl_uefi_log_replay(copy, vec_len, &pcrs, why, sizeof(why)), KL_ERR_INVAL);
         /* not a Spec ID Event03 header */
         memcpy(copy, vec, vec_len);
         copy[32 + 13] = '2';
-        assert_int_equal(kl_uefi_log_replay(copy, vec_len, &pcrs, why, sizeof(why)),
-                         KL_ERR_INVAL);
+        assert_int_equal(kl_uefi_log_replay(copy, vec_len, &pcrs, why, sizeof(why)), KL_ERR_INVAL);
         free(copy);
 }
 
@@ -179,8 +174,8 @@ static size_t synthetic_log(uint8_t *log)
         memcpy(log + o, "Spec ID Event03", 16);
         o += 16;
         memset(log + o, 0, 8);
-        log[o + 5] = 2;  /* specVersionMajor */
-        log[o + 7] = 2;  /* uintnSize */
+        log[o + 5] = 2; /* specVersionMajor */
+        log[o + 7] = 2; /* uintnSize */
         o += 8;
         put32(log + o, 2);
         o += 4;
@@ -254,15 +249,15 @@ static void test_mb_policy_pass_fail(void **state)
 static void test_mb_policy_parse_errors(void **state)
 {
         static const char *bad[] = {
-                "[]",
-                "{\"sha384\": {}}",
-                "{\"sha256\": []}",
-                "{\"sha256\": {\"24\": \"00\"}}",
-                "{\"sha256\": {\"07\": \"00\"}}",
-                "{\"sha256\": {\"-1\": \"00\"}}",
-                "{\"sha256\": {\"0\": \"00\"}}",
-                "{\"sha256\": {\"0\": 5}}",
-                "{\"sha1\": {\"0\": \"zz00000000000000000000000000000000000000\"}}",
+            "[]",
+            "{\"sha384\": {}}",
+            "{\"sha256\": []}",
+            "{\"sha256\": {\"24\": \"00\"}}",
+            "{\"sha256\": {\"07\": \"00\"}}",
+            "{\"sha256\": {\"-1\": \"00\"}}",
+            "{\"sha256\": {\"0\": \"00\"}}",
+            "{\"sha256\": {\"0\": 5}}",
+            "{\"sha1\": {\"0\": \"zz00000000000000000000000000000000000000\"}}",
         };
         struct kl_mb_policy *p = NULL;
         char why[256];
@@ -281,12 +276,12 @@ static void test_mb_policy_parse_errors(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_uefi_log_vector),
-                cmocka_unit_test(test_uefi_log_truncated),
-                cmocka_unit_test(test_uefi_log_corrupted),
-                cmocka_unit_test(test_uefi_log_startup_locality),
-                cmocka_unit_test(test_mb_policy_pass_fail),
-                cmocka_unit_test(test_mb_policy_parse_errors),
+            cmocka_unit_test(test_uefi_log_vector),
+            cmocka_unit_test(test_uefi_log_truncated),
+            cmocka_unit_test(test_uefi_log_corrupted),
+            cmocka_unit_test(test_uefi_log_startup_locality),
+            cmocka_unit_test(test_mb_policy_pass_fail),
+            cmocka_unit_test(test_mb_policy_parse_errors),
         };
 
         return cmocka_run_group_tests(tests, load_vector, free_vector);
