@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The verifier stub replaying evidence from a real agent: a synthetic IMA log
+# extended into PCR 10 with a runtime policy and a UEFI event log replayed
+# into PCRs 0-7 with an mb policy pass; an appended IMA line passes with only
+# the delta fetched; a tampered IMA line is an "Invalid Quote" naming it.
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname -- "${BASH_SOURCE[0]}")/verifier_lib.sh"
+
+IMA=$TESTBED/ima-log.sh
+UEFI=$TESTBED/uefi-log.sh
+A=d432fbb3-d2f1-4a97-9ef7-75bd81c0e001
+tpm_up tpm1
+registrar_start reg
+pki_up
+
+log "synthetic IMA log in PCR 10 and UEFI log in PCRs 0-7, with their policies"
+for i in 1 2 3 4 5; do
+        bash "$IMA" entry "/usr/bin/file$i" "$(printf '%064d' "$i")"
+done >"$T/ima.log"
+bash "$IMA" entry /usr/bin/file6 "$(printf '%064d' 6)" >"$T/ima-next.log"
+cat "$T/ima.log" "$T/ima-next.log" >"$T/ima-all.log"
+bash "$IMA" policy "$T/ima-all.log" >"$T/ima-policy.json"
+bash "$IMA" extend "$tpm1_DIR" "$T/ima.log"
+cp "$KL_SOURCE_DIR/tests/data/uefi/uefi_log.bin" "$T/uefi.bin"
+bash "$UEFI" replay "$tpm1_DIR" "$T/uefi.bin" || fail "uefi-log.sh replay failed"
+KL_BUILD_DIR=$KL_BUILD_DIR bash "$UEFI" policy "$T/uefi.bin" >"$T/mb-policy.json" ||
+        fail "uefi-log.sh policy failed"
+
+APORT=$(free_port) || fail "no free port"
+agent_start a "$tpm1_TCTI" "$A" "$APORT" "ima_ml_path = \"$T/ima.log\"" \
+        "measuredboot_ml_path = \"$T/uefi.bin\""
+verifier_start --interval 1
+vstub add --uuid "$A" --agent "127.0.0.1:$APORT" --ima-policy "$T/ima-policy.json" \
+        --mb-policy "$T/mb-policy.json" >/dev/null || fail "add failed"
+wait_state "$A" "Get Quote" 20 3
+grep -q "mask=0x4ff&" "$T/verifier.log" || fail "quotes do not cover PCRs 0-7 and 10"
+grep -q "asked ima_ml_entry=5, got entry 5 (0 bytes)" "$T/verifier.log" ||
+        fail "steady state should fetch no IMA lines: $(grep 'ima_ml_entry' "$T/verifier.log" | tail -3)"
+pass "IMA (5 lines) and UEFI log replay match their policies: $(jq -r .attestation_count "$T/status.json") quotes"
+
+log "append an IMA line, then extend: passes, only the delta is fetched"
+cat "$T/ima-next.log" >>"$T/ima.log"
+bash "$IMA" extend "$tpm1_DIR" "$T/ima.log" 5
+before=$(count "$A")
+wait_state "$A" "Get Quote" 20 $((before + 3))
+len=$(wc -c <"$T/ima-next.log")
+grep -q "asked ima_ml_entry=5, got entry 5 ($len bytes)" "$T/verifier.log" ||
+        fail "the new line was not fetched as a delta: $(grep 'got entry' "$T/verifier.log" | sort | uniq -c)"
+grep -q "asked ima_ml_entry=6, got entry 6 (0 bytes)" "$T/verifier.log" ||
+        fail "the replay position did not move to 6"
+grep -q "got entry 0 ([1-9]" <(grep -v "asked ima_ml_entry=0" "$T/verifier.log") &&
+        fail "the whole list was fetched again"
+pass "delta of one line ($len bytes) fetched and replayed"
+
+log "a tampered IMA line: Invalid Quote naming it"
+# What was measured: /usr/bin/evil. What the log claims: an allowed file with evil's template hash.
+bash "$IMA" entry /usr/bin/evil "$(printf 'e%.0s' {1..64})" >"$T/evil.log"
+read -r pcr th tmpl _ _ <"$T/evil.log"
+printf '%s %s %s sha256:%064d /usr/bin/file1\n' "$pcr" "$th" "$tmpl" 1 >>"$T/ima.log"
+bash "$IMA" extend "$tpm1_DIR" "$T/evil.log"
+wait_state "$A" "Invalid Quote" 15
+jq -r .last_failure "$T/status.json" | grep -q "line 7" ||
+        fail "reason does not name line 7: $(cat "$T/status.json")"
+pass "tampered line: $(jq -r .last_failure "$T/status.json")"
+kill -0 "$VER_PID" || fail "verifier died"
