@@ -629,6 +629,12 @@ int kl_ima_replay(struct kl_ima_replay *st, const char *text, size_t len,
                 set_why(why, why_len, "bad arguments or unsupported bank");
                 goto out;
         }
+        /* a state not made by kl_ima_replay_init for this bank would hash the wrong length */
+        kl_ima_replay_init(&work, st->bank_alg);
+        if (work.digest_len != st->digest_len) {
+                set_why(why, why_len, "replay state does not match its bank");
+                goto out;
+        }
         work = *st;
         matched = quoted_pcr10 == NULL || memcmp(work.pcr10, quoted_pcr10, work.digest_len) == 0;
         for (p = text, end = text + len; p < end; p = nl + 1) {
