@@ -4,6 +4,7 @@
 # the TPM's PCRs equal kl_uefi_log_replay's; after ima-log.sh extend (shell + coreutils
 # hashes) PCR 10 in both banks equals kl_ima_replay's, also when extended in two steps; the
 # generated policies are accepted and pass the logs they came from.
+# shellcheck disable=SC2154 # tpm_up sets tpm1_TCTI and tpm1_DIR
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 EVID=$KL_BUILD_DIR/tests/kl_evidence

@@ -61,7 +61,9 @@ cmd_replay() {
 
 cmd_policy() {
         local tool=${KL_EVIDENCE:-${KL_BUILD_DIR:+$KL_BUILD_DIR/tests/kl_evidence}}
-        [ -n "$tool" ] && [ -x "$tool" ] || die "policy: set KL_EVIDENCE or KL_BUILD_DIR"
+        if [ -z "$tool" ] || [ ! -x "$tool" ]; then
+                die "policy: set KL_EVIDENCE or KL_BUILD_DIR"
+        fi
         "$tool" mb-policy "$1"
 }
 
