@@ -1,0 +1,436 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# bench/run.sh [--quick] [--build-dir DIR]: the project's benchmarks in one
+# command. Starts a software TPM (tests/testbed/tpm-up.sh), the registrar
+# stub and the agent on loopback with the mTLS PKI of certs/make-pki.sh, in a
+# private temp dir, and prints markdown tables: each measurement beside its
+# reference (the raw TPM cost of the same work, measured in the same run),
+# with the machine and the git commit. Benchmarks, not tests: no thresholds,
+# the targets are printed for the reader only. Stops exactly what it started.
+#
+# --quick: 1-2 iterations and tiny sizes (a smoke test, < 60 s once built).
+# --build-dir DIR: use an existing build; default: build into bench-build/
+# with scripts/build.sh.
+set -euo pipefail
+
+src=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
+quick=0
+build=
+while [ $# -gt 0 ]; do
+        case $1 in
+        --quick) quick=1 ;;
+        --build-dir)
+                [ $# -ge 2 ] || { echo "--build-dir needs a directory" >&2; exit 2; }
+                build=$2
+                shift
+                ;;
+        -h | --help)
+                sed -n '3,13p' "$0" | sed 's/^# \{0,1\}//'
+                exit 0
+                ;;
+        *) echo "usage: bench/run.sh [--quick] [--build-dir DIR]" >&2; exit 2 ;;
+        esac
+        shift
+done
+if [ -z "$build" ]; then
+        build=$src/bench-build
+        "$src/scripts/build.sh" "$build" >&2
+fi
+build=$(cd -- "$build" && pwd -P)
+AGENT=$build/agent/keylime_agent
+REGISTRAR=$build/registrar-stub/keylime_registrar_stub
+VERIFIER=$build/verifier-stub/keylime_verifier_stub
+TPM_BENCH=$build/bench/tpm_bench
+CLIENT=$build/bench/quote_client
+for b in "$AGENT" "$REGISTRAR" "$TPM_BENCH" "$CLIENT"; do
+        [ -x "$b" ] || { echo "run.sh: $b not built (KL_BUILD_BENCH=ON?)" >&2; exit 1; }
+done
+for c in curl jq openssl swtpm; do
+        command -v "$c" >/dev/null || { echo "run.sh: needs $c (scripts/install-deps.sh)" >&2; exit 1; }
+done
+
+# Sizes. Full mode repeats enough for a stable median on a shared 2-core
+# machine; quick mode only proves every step still works.
+if [ "$quick" = 1 ]; then
+        N_TPM_Q=5 N_KEYS=1 N_Q=20 N_Q_NOKA=5 N_Q_TOTAL=100 N_REG=2 N_REG_NEW=1
+        IMA_SIZES=(1000 10000) N_IMA=3 N_IMA_FULL=1 N_REGISTRAR=20 VER_SECS=3
+else
+        N_TPM_Q=200 N_KEYS=5 N_Q=300 N_Q_NOKA=100 N_Q_TOTAL=10000 N_REG=10 N_REG_NEW=5
+        IMA_SIZES=(1000 100000 1000000) N_IMA=20 N_IMA_FULL=3 N_REGISTRAR=500 VER_SECS=20
+fi
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/kl-bench.XXXXXX")
+PIDS=()
+cleanup() {
+        local p
+        for p in "${PIDS[@]}"; do
+                kill "$p" 2>/dev/null || true
+        done
+        for p in "${PIDS[@]}"; do
+                wait "$p" 2>/dev/null || true
+        done
+        "$src/tests/testbed/tpm-down.sh" "$T/tpm" >/dev/null 2>&1 || true
+        rm -rf -- "$T"
+}
+trap cleanup EXIT
+say() { printf '.. %s\n' "$*" >&2; }
+die() {
+        printf 'run.sh: %s\n' "$*" >&2
+        exit 1
+}
+
+# ---- statistics over files of one number per line -------------------------
+# stats FILE: "n median min max p95" (nearest-rank percentiles).
+stats() {
+        sort -g "$1" | awk '{ v[NR] = $1 } END {
+                if (NR == 0) { print "0 - - - -"; exit }
+                m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+                p = int(0.95 * NR + 0.999999); if (p < 1) p = 1
+                printf "%d %.2f %.2f %.2f %.2f\n", NR, m, v[1], v[NR], v[p] }'
+}
+median() { stats "$1" | cut -d' ' -f2; }
+# ratio A B: A/B with two decimals, "-" when either is missing.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f×\n", a / b }'; }
+# tpm_samples OP: the samples of one tpm_bench operation into $T/s.OP.
+tpm_samples() { awk -v op="$1" '$1 == op { print $2 }' "$T/tpm_bench.out" >"$T/s.$1"; }
+
+ROWS=$T/rows.md
+row() { # row ITEM SAMPLEFILE REFERENCE RATIO TARGET
+        local n med min max p95
+        read -r n med min max p95 < <(stats "$2")
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$n" "$med" "$min" "$max" \
+                "$p95" "$3" "$4" "$5" >>"$ROWS"
+}
+note_row() { printf '| %s | - | - | - | - | - | %s | - | %s |\n' "$1" "$2" "$3" >>"$ROWS"; }
+
+# ---- memory: /proc/PID/status and smaps_rollup, in KiB ---------------------
+MEM=$T/mem.md
+kib() { awk -v k="$1" '$1 == k":" { print $2 }' "$2"; }
+mem_row() { # mem_row WHAT PID
+        local st=/proc/$2/status anon file hwm rss pss
+        [ -r "$st" ] || { printf '| %s | (not running) | | | | |\n' "$1" >>"$MEM"; return; }
+        anon=$(kib RssAnon "$st") file=$(kib RssFile "$st") rss=$(kib VmRSS "$st")
+        hwm=$(kib VmHWM "$st")
+        pss=$(kib Pss "/proc/$2/smaps_rollup" 2>/dev/null || echo -)
+        awk -v w="$1" -v a="$anon" -v f="$file" -v r="$rss" -v h="$hwm" -v p="${pss:--}" \
+                'function m(x) { return x == "-" ? "-" : sprintf("%.2f", x / 1024) }
+                 BEGIN { printf "| %s | %s | %s | %s | %s | %s |\n", w, m(a), m(f), m(r), m(p), m(h) }' \
+                >>"$MEM"
+}
+
+# ---- the test bed -----------------------------------------------------------
+say "software TPM, PKI, registrar stub (temp dir $T)"
+"$src/tests/testbed/tpm-up.sh" "$T/tpm" >/dev/null || die "tpm-up.sh failed"
+# shellcheck source=/dev/null
+. "$T/tpm/env"
+export TCTI TSS2_LOG=all+none
+"$src/certs/make-pki.sh" "$T/pki" 2>/dev/null || die "make-pki.sh failed"
+
+"$REGISTRAR" --listen 127.0.0.1:0 --port-file "$T/reg.port" --db "$T/reg.sqlite" \
+        --ek-ca-dir "$KL_TPM_EK_CA_DIR" --log-level warn >"$T/reg.log" 2>&1 &
+REG_PID=$!
+PIDS+=("$REG_PID")
+for _ in $(seq 100); do
+        [ -s "$T/reg.port" ] && break
+        sleep 0.05
+done
+[ -s "$T/reg.port" ] || die "registrar stub did not start: $(tail -3 "$T/reg.log")"
+REG_PORT=$(cat "$T/reg.port")
+REG_URL=http://127.0.0.1:$REG_PORT
+
+free_port() {
+        local p
+        for _ in $(seq 50); do
+                p=$((30000 + RANDOM % 20000))
+                (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+        done
+        return 1
+}
+UUID=d432fbb3-d2f1-4a97-9ef7-75bd81c0be0c
+KLD=$T/kl
+mkdir -p "$KLD/cv_ca"
+cp "$T/pki/cacert.crt" "$KLD/cv_ca/cacert.crt"
+APORT=$(free_port) || die "no free port"
+# agent_conf FILE [EXTRA TOML LINES...]
+agent_conf() {
+        local f=$1
+        shift
+        {
+                echo "[agent]"
+                echo "uuid = \"$UUID\""
+                echo "keylime_dir = \"$KLD\""
+                echo "registrar_ip = \"127.0.0.1\""
+                echo "registrar_port = $REG_PORT"
+                echo "port = $APORT"
+                echo "run_as = \"\""
+                printf '%s\n' "$@"
+        } >"$f"
+}
+# A 10-line IMA log for the quote measurements (the verifier's steady state:
+# ima_ml_entry at the end, so the answer carries no new lines).
+ima_log() { # ima_log FILE LINES
+        awk -v n="$2" 'BEGIN { for (i = 1; i <= n; i++)
+                printf "10 %040x ima-ng sha256:%064x /usr/lib/bench/file%d\n", i, i, i }' >"$1"
+}
+ima_log "$T/ima10.log" 10
+agent_conf "$T/agent.conf" "ima_ml_path = \"$T/ima10.log\"" \
+        "measuredboot_ml_path = \"$T/no-uefi-log\""
+export KEYLIME_AGENT_CONFIG=$T/agent.conf
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# ---- 1. raw TPM cost (before any agent holds a TPM slot) ----------------------
+say "1. raw TPM: $N_TPM_Q quote requests, $N_KEYS EK/AK/ActivateCredential rounds"
+"$TPM_BENCH" -n "$N_TPM_Q" -k "$N_KEYS" -m 0x400 >"$T/tpm_bench.out" || die "tpm_bench failed"
+for op in tpm_open ek_create ek_cert_read ak_create ak_load makecred_sw activate_credential \
+        pcr16_reset_extend quote_with_pcr_read pcr_read quote_request_tpm; do
+        tpm_samples "$op"
+done
+RAW_Q=$(median "$T/s.quote_request_tpm")
+
+# ---- 3. registration: process start -> active --------------------------------
+say "3. registration: keylime_agent --register-only ($N_REG_NEW without, $N_REG with agent_data.json)"
+register_once() { # register_once OUTFILE: wall ms of one --register-only run
+        local t0 t1
+        t0=$(date +%s%N)
+        "$AGENT" --register-only >>"$T/register.log" 2>&1 || die "registration failed: $(tail -3 "$T/register.log")"
+        t1=$(date +%s%N)
+        awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e6 }' >>"$1"
+}
+# The first start also makes the NK and the mTLS certificate; not counted.
+register_once "$T/warmup"
+: >"$T/s.reg_new"
+: >"$T/s.reg_load"
+# A new AK is a new TPM identity, which the registrar refuses under a known ID
+# (as upstream): each run takes its own ID, then the first AK comes back.
+cp -- "$KLD/agent_data.json" "$T/agent_data.keep"
+for i in $(seq "$N_REG_NEW"); do
+        rm -f -- "$KLD/agent_data.json"
+        KEYLIME_AGENT_UUID=$(printf 'be0c0000-0000-4000-8000-%012d' "$i") register_once "$T/s.reg_new"
+done
+cp -- "$T/agent_data.keep" "$KLD/agent_data.json"
+for _ in $(seq "$N_REG"); do
+        register_once "$T/s.reg_load"
+done
+grep -q "AK loaded from agent data" "$T/register.log" || die "the agent never loaded its AK"
+
+# ---- 2 and 4. the serving agent: quotes and memory --------------------------
+start_agent() { # start_agent LOG: serve in the background, sets AGENT_PID
+        "$AGENT" >"$1" 2>&1 &
+        AGENT_PID=$!
+        PIDS+=("$AGENT_PID")
+        for _ in $(seq 300); do
+                grep -q "serving the agent API" "$1" && return 0
+                kill -0 "$AGENT_PID" 2>/dev/null || die "agent exited: $(tail -3 "$1")"
+                sleep 0.05
+        done
+        die "agent API did not start: $(tail -3 "$1")"
+}
+stop_agent() {
+        kill "$AGENT_PID" 2>/dev/null || true
+        wait "$AGENT_PID" 2>/dev/null || true
+}
+start_agent "$T/agent.log"
+BASE=https://127.0.0.1:$APORT
+TLS=(--cacert "$KLD/server-cert.crt" --cert "$T/pki/client-cert.crt" --key "$T/pki/client-private.pem")
+QURL="$BASE/v2.6/quotes/integrity?nonce=bench{i}&mask=0x400&partial=1&ima_ml_entry=10"
+mem_row "agent, idle after registration" "$AGENT_PID"
+
+say "2. integrity quotes over mTLS: $N_Q with keep-alive, $N_Q_NOKA without"
+"$CLIENT" -n "$N_Q" "${TLS[@]}" "$QURL" >"$T/q_ka.out" || die "quotes (keep-alive) failed"
+"$CLIENT" -n "$N_Q_NOKA" -o "$N_Q" -K "${TLS[@]}" "$QURL" >"$T/q_noka.out" ||
+        die "quotes (no keep-alive) failed"
+# Drop the first keep-alive request: it carries the one TLS handshake.
+awk '$1 != "total" && NR > 1 { print $1 }' "$T/q_ka.out" >"$T/s.q_ka"
+awk '$1 != "total" { print $1 }' "$T/q_noka.out" >"$T/s.q_noka"
+# A TLS handshake alone: the same connection cost on a route without the TPM.
+"$CLIENT" -n "$N_Q_NOKA" -K "${TLS[@]}" "$BASE/version" >"$T/v_noka.out" || die "/version failed"
+awk '$1 != "total" { print $1 }' "$T/v_noka.out" >"$T/s.v_noka"
+"$CLIENT" -n "$N_Q" "${TLS[@]}" "$BASE/version" >"$T/v_ka.out" || die "/version failed"
+awk '$1 != "total" && NR > 1 { print $1 }' "$T/v_ka.out" >"$T/s.v_ka"
+mem_row "agent, after $((N_Q + N_Q_NOKA)) quotes" "$AGENT_PID"
+rss_first=$(kib VmRSS "/proc/$AGENT_PID/status")
+rest=$((N_Q_TOTAL - N_Q - N_Q_NOKA))
+[ "$rest" -gt 0 ] && { "$CLIENT" -n "$rest" -o 100000 "${TLS[@]}" "$QURL" >"$T/q_bulk.out" ||
+        die "bulk quotes failed"; }
+mem_row "agent, after $N_Q_TOTAL quotes" "$AGENT_PID"
+rss_last=$(kib VmRSS "/proc/$AGENT_PID/status")
+QUOTE_RSS_GROWTH=$((rss_last - rss_first))
+IDLE_AGENT_PID=$AGENT_PID
+
+# ---- 7. registrar stub: registrations/s on a recorded body --------------------
+say "7. registrar stub: $N_REGISTRAR POSTs of a recorded registration"
+curl -s "$REG_URL/v2.6/agents/$UUID" >"$T/reg_get.json"
+# The body the agent POSTs (agent/registration.c), rebuilt from the stub's record.
+jq '.results | {aik_tpm, ek_tpm, ekcert, iak_cert: null, idevid_cert: null, ip, mtls_cert, port}' \
+        "$T/reg_get.json" >"$T/reg_body.json" || die "cannot rebuild the registration body"
+RURL="$REG_URL/v2.6/agents/{uuid}"
+"$CLIENT" -n "$N_REGISTRAR" -d "$T/reg_body.json" "$RURL" >"$T/r1.out" || die "registrar POSTs failed"
+awk '$1 != "total" { print $1 }' "$T/r1.out" >"$T/s.reg_post"
+reg_rate1=$(awk -v n="$N_REGISTRAR" '$1 == "total" { printf "%.0f", n / ($2 / 1000) }' "$T/r1.out")
+# Two clients at once: the stub on both cores.
+"$CLIENT" -n "$N_REGISTRAR" -o 1000000 -d "$T/reg_body.json" "$RURL" >"$T/r2a.out" &
+c1=$!
+"$CLIENT" -n "$N_REGISTRAR" -o 2000000 -d "$T/reg_body.json" "$RURL" >"$T/r2b.out" &
+c2=$!
+t0=$(now_ms)
+wait "$c1" || die "parallel registrar POSTs failed"
+wait "$c2" || die "parallel registrar POSTs failed"
+reg_rate2=$(awk -v n="$((2 * N_REGISTRAR))" -v ms="$(($(now_ms) - t0))" 'BEGIN { printf "%.0f", n / (ms / 1000) }')
+mem_row "registrar stub, after $((3 * N_REGISTRAR)) benchmark registrations" "$REG_PID"
+
+# ---- 6. verifier stub, if built ------------------------------------------------
+VER_NOTE=
+if [ -x "$VERIFIER" ]; then
+        say "6. verifier stub: polling the agent for ${VER_SECS}s at its shortest interval"
+        "$VERIFIER" serve --listen 127.0.0.1:0 --port-file "$T/ver.port" --db "$T/ver.sqlite" \
+                --registrar "$REG_URL" --client-cert "$T/pki/client-cert.crt" \
+                --client-key "$T/pki/client-private.pem" --interval 0.1 --log-level warn \
+                >"$T/ver.log" 2>&1 &
+        VER_PID=$!
+        PIDS+=("$VER_PID")
+        for _ in $(seq 100); do
+                [ -s "$T/ver.port" ] && break
+                sleep 0.05
+        done
+        [ -s "$T/ver.port" ] || die "verifier stub did not start: $(tail -3 "$T/ver.log")"
+        VER_URL=http://127.0.0.1:$(cat "$T/ver.port")
+        vcount() {
+                "$VERIFIER" status --verifier "$VER_URL" --uuid "$UUID" 2>/dev/null |
+                        jq -r '"\(.attestation_count) \(.operational_state)"'
+        }
+        "$VERIFIER" add --verifier "$VER_URL" --uuid "$UUID" --agent "127.0.0.1:$APORT" \
+                >"$T/ver-add.log" 2>&1 || die "verifier add failed: $(cat "$T/ver-add.log")"
+        # Wait for the first good quote, then count over a fixed window.
+        for _ in $(seq 100); do
+                read -r c0 st < <(vcount) || true
+                [ "${c0:-0}" -ge 1 ] 2>/dev/null && break
+                sleep 0.1
+        done
+        [ "${c0:-0}" -ge 1 ] 2>/dev/null || die "the verifier never attested the agent: $st $(tail -3 "$T/ver.log")"
+        t0=$(now_ms)
+        sleep "$VER_SECS"
+        read -r c1 st < <(vcount)
+        ver_rate=$(awk -v n="$((c1 - c0))" -v ms="$(($(now_ms) - t0))" 'BEGIN { printf "%.1f", n / (ms / 1000) }')
+        [ "$st" = "Get Quote" ] || [ "$st" = "Provide V" ] || VER_NOTE=" (state: $st)"
+        mem_row "verifier stub, attesting 1 agent" "$VER_PID"
+        kill "$VER_PID" 2>/dev/null || true
+        wait "$VER_PID" 2>/dev/null || true
+fi
+mem_row "agent, peak (VmHWM column) after all of the above" "$IDLE_AGENT_PID"
+stop_agent
+
+# ---- 5. IMA scaling --------------------------------------------------------------
+: >"$T/ima.rows"
+for n in "${IMA_SIZES[@]}"; do
+        say "5. IMA log of $n lines"
+        ima_log "$T/ima.log" "$n"
+        agent_conf "$T/agent-ima.conf" "ima_ml_path = \"$T/ima.log\"" \
+                "measuredboot_ml_path = \"$T/no-uefi-log\""
+        KEYLIME_AGENT_CONFIG=$T/agent-ima.conf start_agent "$T/agent-ima-$n.log"
+        last="$BASE/v2.6/quotes/integrity?nonce=ima{i}&mask=0x400&partial=1&ima_ml_entry=$((n - 10))"
+        full="$BASE/v2.6/quotes/integrity?nonce=full{i}&mask=0x400&partial=1&ima_ml_entry=0"
+        # The first request after start counts the log once (ima_log.h); the rest are O(10).
+        "$CLIENT" -n "$((N_IMA + 1))" "${TLS[@]}" "$last" >"$T/ima_last.out" ||
+                die "IMA last-10 quotes failed"
+        first=$(awk 'NR == 1 { print $1 }' "$T/ima_last.out")
+        awk '$1 != "total" && NR > 1 { print $1 }' "$T/ima_last.out" >"$T/s.ima_last_$n"
+        rss_last10=$(kib VmRSS "/proc/$AGENT_PID/status")
+        if "$CLIENT" -n "$N_IMA_FULL" -o 1000 "${TLS[@]}" "$full" >"$T/ima_full.out" 2>"$T/ima_full.err"; then
+                awk '$1 != "total" { print $1 }' "$T/ima_full.out" >"$T/s.ima_full_$n"
+                bytes=$(awk 'NR == 1 { print $3 }' "$T/ima_full.out")
+                full_note="answer $(awk -v b="$bytes" 'BEGIN { printf "%.1f MiB", b / 1048576 }')"
+        else
+                : >"$T/s.ima_full_$n"
+                full_note="refused: $(awk 'NR == 1 { print "HTTP " $2 }' "$T/ima_full.out") (KL_IMA_LOG_MAX_SLICE 64 MiB)"
+        fi
+        st=/proc/$AGENT_PID/status
+        printf '%s %s %s %s %s %s\n' "$n" "$first" "$rss_last10" "$(kib VmRSS "$st")" \
+                "$(kib VmHWM "$st")" "$full_note" >>"$T/ima.rows"
+        stop_agent
+done
+
+# ---- the report -------------------------------------------------------------------
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+commit=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$src" diff --quiet HEAD -- 2>/dev/null || commit="$commit (+ uncommitted changes)"
+ref() { median "$T/s.$1"; }
+sum_medians() { awk 'BEGIN { s = 0 } { s += $1 } END { printf "%.2f", s }' < <(for o in "$@"; do ref "$o"; done); }
+REG_RAW_LOAD=$(sum_medians tpm_open ek_create ek_cert_read ak_load activate_credential)
+REG_RAW_NEW=$(sum_medians tpm_open ek_create ek_cert_read ak_create activate_credential)
+
+{
+        echo "# keylime-agent-c benchmarks"
+        echo
+        echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit: $commit; mode: $([ "$quick" = 1 ] && echo quick || echo full)"
+        echo "- machine: $cpu, $(nproc) cores, $(free -m | awk '/^Mem:/ { print $2 }') MiB RAM, Linux $(uname -r)"
+        echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared; see min/max for the noise)"
+        echo "- TPM: swtpm $(swtpm --version 2>&1 | sed -n '1s/.*version \([0-9.]*\).*/\1/p') over TCP on loopback, RSA-2048 EK and AK, sha256 bank, mask 0x400 + PCR 16"
+        echo
+        echo "## Times (ms)"
+        echo
+        echo "| measurement | n | median | min | max | p95 | reference (median) | ratio | target |"
+        echo "|---|---:|---:|---:|---:|---:|---|---:|---|"
+} >"$ROWS"
+row "1. TPM: PCR 16 reset+extend" "$T/s.pcr16_reset_extend" "" "" ""
+row "1. TPM: Quote incl. PCR_Read (kl_tpm_quote)" "$T/s.quote_with_pcr_read" "" "" ""
+row "1. TPM: PCR_Read of the selection alone" "$T/s.pcr_read" "" "" ""
+row "1. TPM: one quote request (reset+extend+quote)" "$T/s.quote_request_tpm" "the floor of 2." "" ""
+row "1. TPM: open (TCTI, Startup)" "$T/s.tpm_open" "" "" ""
+row "1. TPM: EK create (RSA-2048, transient)" "$T/s.ek_create" "" "" ""
+row "1. TPM: EK certificate read (NV)" "$T/s.ek_cert_read" "" "" ""
+row "1. TPM: AK create (RSA-2048)" "$T/s.ak_create" "" "" ""
+row "1. TPM: AK load" "$T/s.ak_load" "" "" ""
+row "1. TPM: ActivateCredential (+ EK session)" "$T/s.activate_credential" "" "" ""
+row "1. software MakeCredential (kl_makecred)" "$T/s.makecred_sw" "" "" ""
+q_ka=$(median "$T/s.q_ka")
+q_noka=$(median "$T/s.q_noka")
+row "2. agent integrity quote, mTLS keep-alive" "$T/s.q_ka" "TPM $RAW_Q" "$(ratio "$q_ka" "$RAW_Q")" "≤ 1.10×"
+row "2. agent integrity quote, new mTLS connection each" "$T/s.q_noka" "TPM $RAW_Q" "$(ratio "$q_noka" "$RAW_Q")" "-"
+row "2. agent GET /version, keep-alive (HTTP+TLS only)" "$T/s.v_ka" "" "" ""
+row "2. agent GET /version, new connection (TLS handshake)" "$T/s.v_noka" "" "" ""
+row "3. registration, AK loaded from agent_data.json" "$T/s.reg_load" "TPM sum $REG_RAW_LOAD" \
+        "$(ratio "$(median "$T/s.reg_load")" "$REG_RAW_LOAD")" "≤ 1.2×"
+row "3. registration, AK created" "$T/s.reg_new" "TPM sum $REG_RAW_NEW" \
+        "$(ratio "$(median "$T/s.reg_new")" "$REG_RAW_NEW")" "≤ 1.2×"
+for n in "${IMA_SIZES[@]}"; do
+        read -r _ first _ _ _ full_note < <(grep "^$n " "$T/ima.rows")
+        row "5. quote + last 10 IMA entries of $n (first request: $first ms)" "$T/s.ima_last_$n" \
+                "1k: $(median "$T/s.ima_last_${IMA_SIZES[0]}")" \
+                "$(ratio "$(median "$T/s.ima_last_$n")" "$(median "$T/s.ima_last_${IMA_SIZES[0]}")")" \
+                "≤ 1.2× of 1k"
+        if [ -s "$T/s.ima_full_$n" ]; then
+                row "5. quote + whole IMA list of $n ($full_note)" "$T/s.ima_full_$n" "" "" ""
+        else
+                note_row "5. quote + whole IMA list of $n" "$full_note" ""
+        fi
+done
+row "7. registrar stub POST (MakeCredential, EK chain check), 1 client" "$T/s.reg_post" \
+        "$reg_rate1 registrations/s; 2 clients: $reg_rate2/s" "" ""
+if [ -x "$VERIFIER" ]; then
+        note_row "6. verifier stub, 1 agent, --interval 0.1 (floor)" \
+                "$ver_rate verified quotes/s$VER_NOTE (10/s is the interval's ceiling)" ""
+else
+        note_row "6. verifier stub" "**not measured yet**: verifier-stub binary not built" ""
+fi
+
+{
+        echo
+        echo "## Memory (MiB, from /proc/PID/status and smaps_rollup)"
+        echo
+        echo "| process | private (RssAnon) | file-backed (RssFile) | RSS | PSS | peak (VmHWM) |"
+        echo "|---|---:|---:|---:|---:|---:|"
+        cat "$MEM"
+        echo
+        echo "Agent RSS change from quote $((N_Q + N_Q_NOKA)) to quote $N_Q_TOTAL: $QUOTE_RSS_GROWTH KiB."
+        echo "Targets: agent idle private ≤ 3 MiB, total RSS ≤ 16 MiB."
+        echo
+        echo "## IMA scaling: agent memory per log size (MiB)"
+        echo
+        echo "| IMA lines | RSS after last-10 requests | RSS after whole-list requests | peak (VmHWM) | whole list |"
+        echo "|---:|---:|---:|---:|---|"
+        awk '{ note = $6; for (i = 7; i <= NF; i++) note = note " " $i
+               printf "| %d | %.2f | %.2f | %.2f | %s |\n", $1, $3 / 1024, $4 / 1024, $5 / 1024, note }' \
+                "$T/ima.rows"
+} >>"$ROWS"
+cat "$ROWS"
