@@ -19,6 +19,8 @@
 
 struct kl_tpm;
 struct kl_ima_log;
+struct keys_state;
+struct payload_worker;
 
 #define AGENT_MAX_VERSIONS 8
 
@@ -38,6 +40,11 @@ struct agent {
 
         const char *versions[AGENT_MAX_VERSIONS]; /* enabled API versions, ascending */
         size_t n_versions;
+
+        /* U/V secret delivery (keys.c, payload.c); both thread-safe */
+        struct keys_state *keys;
+        struct payload_worker *payload; /* NULL: payloads are not processed */
+        bool payload_allowed;           /* mTLS on, or enable_insecure_payload */
 };
 
 #endif

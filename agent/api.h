@@ -61,6 +61,9 @@ int api_parse_integrity_query(const char *nonce, const char *mask, const char *p
 void api_quotes_identity(const struct api_call *c, struct kl_http_reply *reply);
 void api_quotes_integrity(const struct api_call *c, struct kl_http_reply *reply);
 void api_keys_pubkey(const struct api_call *c, struct kl_http_reply *reply);
+void api_keys_ukey(const struct api_call *c, struct kl_http_reply *reply);
+void api_keys_vkey(const struct api_call *c, struct kl_http_reply *reply);
+void api_keys_verify(const struct api_call *c, struct kl_http_reply *reply);
 void api_agent_info(const struct api_call *c, struct kl_http_reply *reply);
 
 /* "rsa2048" style names from API 2.5 on, "rsa" before. */

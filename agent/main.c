@@ -24,11 +24,14 @@
 #include "http_server.h"
 #include "identity.h"
 #include "ima_log.h"
+#include "keys.h"
 #include "nk.h"
+#include "payload.h"
 #include "log.h"
 #include "preflight.h"
 #include "privileges.h"
 #include "registration.h"
+#include "secure_mount.h"
 #include "server_cert.h"
 #include "tpm.h"
 
@@ -181,6 +184,8 @@ static int agent_init(struct agent *a, const struct kl_agent_config *cfg)
 
 static void agent_fini(struct agent *a)
 {
+        payload_worker_stop(a->payload); /* kills a running payload script */
+        keys_state_free(a->keys);
         if (a->mb_fd >= 0)
                 close(a->mb_fd);
         kl_ima_log_free(a->ima);
@@ -190,8 +195,8 @@ static void agent_fini(struct agent *a)
                 pthread_mutex_destroy(&a->tpm_lock);
 }
 
-/* Serves the API until SIGINT or SIGTERM. */
-static int serve(struct agent *a)
+/* Serves the API (and processes payloads) until SIGINT or SIGTERM. */
+static int serve(struct agent *a, const struct payload_opts *po)
 {
         struct kl_http_server *srv = NULL;
         struct signalfd_siginfo si;
@@ -199,6 +204,11 @@ static int serve(struct agent *a)
 
         if ((sfd = block_signals()) < 0)
                 return KL_ERR_SYSTEM;
+        /* after block_signals: a thread that took SIGTERM would kill the agent */
+        if ((r = payload_worker_start(po, &a->payload)) < 0) {
+                log_error("cannot start the payload worker");
+                goto out;
+        }
         if ((r = api_start(a, &srv)) < 0)
                 goto out;
         while (read(sfd, &si, sizeof(si)) < 0 && errno == EINTR)
@@ -220,6 +230,8 @@ int main(int argc, char **argv)
         struct kl_tpm_options tpm_opts;
         struct stat st;
         char *mtls_cert = NULL;
+        char secure_dir[4096] = "";
+        struct payload_opts payload_opts;
         char why[512] = "";
         int r, status = 1;
 
@@ -238,6 +250,14 @@ int main(int argc, char **argv)
                 setenv("TSS2_LOG", "all+none", 0); /* --check prints its own TPM lines */
                 if (kl_http_client_global_init() == 0)
                         status = preflight_run(cfg, opts.check_ek_ca);
+                goto out;
+        }
+        /* As upstream: without mTLS anyone on the network could deliver a payload to run. */
+        if (!cfg->enable_agent_mtls && cfg->payload_script[0] != '\0' &&
+            !cfg->enable_insecure_payload) {
+                log_error("enable_agent_mtls is false and payload_script is set: payloads would "
+                          "run without client authentication; set payload_script = \"\" or "
+                          "enable_insecure_payload = true");
                 goto out;
         }
         if (stat(cfg->keylime_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -277,6 +297,12 @@ int main(int argc, char **argv)
                 goto out;
         agent.tpm = tpm;
         snprintf(agent.agent_id, sizeof(agent.agent_id), "%s", id.agent_id);
+        if (keys_state_new(agent.agent_id, &agent.keys) < 0)
+                goto out;
+        agent.payload_allowed = cfg->enable_agent_mtls || cfg->enable_insecure_payload;
+        /* The tmpfs needs root: before the drop, and only when we will serve. */
+        if (!opts.register_only && secure_mount_setup(cfg, secure_dir, sizeof(secure_dir)) < 0)
+                goto out;
         /* TPM open, identity and keys written: leave root before the network (STYLE §6) */
         if (privileges_chown_dir(cfg->run_as, cfg->keylime_dir) < 0 ||
             privileges_drop(cfg->run_as) < 0)
@@ -285,7 +311,16 @@ int main(int argc, char **argv)
                 goto out;
         /* As upstream: a transient EK is only needed for activation. */
         (void)kl_tpm_ek_flush(tpm);
-        if (!opts.register_only && serve(&agent) < 0)
+        payload_opts = (struct payload_opts){
+                .secure_dir = secure_dir,
+                .enc_keyname = cfg->enc_keyname,
+                .dec_payload_file = cfg->dec_payload_file,
+                .extract_zip = cfg->extract_payload_zip,
+                .script = cfg->payload_script,
+                .script_timeout_s = PAYLOAD_SCRIPT_TIMEOUT_S,
+        };
+        payload_limits_default(&payload_opts.lim, secure_mount_size_bytes(cfg->secure_size));
+        if (!opts.register_only && serve(&agent, &payload_opts) < 0)
                 goto out;
         status = 0;
 out:

@@ -169,12 +169,12 @@ static const struct opt options[] = {
         /* payload and keys */
         PATHOPT(payload_key, PATH_KEYLIME_DIR, "payload-private.pem", 0),
         STR(payload_key_password, "", OPTF_SECRET, NULL),
-        STR(enc_keyname, "derived_tci_key", OPTF_NOT_YET, check_file_name),
-        STR(dec_payload_file, "decrypted_payload", OPTF_NOT_YET, check_file_name),
-        STR(secure_size, "1m", OPTF_NOT_YET, check_tmpfs_size),
-        BOOLOPT(extract_payload_zip, true, OPTF_NOT_YET),
-        STR(payload_script, "autorun.sh", OPTF_NOT_YET, NULL),
-        BOOLOPT(enable_insecure_payload, false, OPTF_NOT_YET),
+        STR(enc_keyname, "derived_tci_key", 0, check_file_name),
+        STR(dec_payload_file, "decrypted_payload", 0, check_file_name),
+        STR(secure_size, "1m", 0, check_tmpfs_size),
+        BOOLOPT(extract_payload_zip, true, 0),
+        STR(payload_script, "autorun.sh", 0, NULL),
+        BOOLOPT(enable_insecure_payload, false, 0),
         /* revocation */
         BOOLOPT(enable_revocation_notifications, false, OPTF_NOT_YET),
         STR(revocation_notification_ip, "127.0.0.1", OPTF_NOT_YET, NULL),

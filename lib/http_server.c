@@ -509,3 +509,11 @@ void kl_http_reply_json(struct kl_http_reply *reply, int code, const char *statu
         reply->body = kl_json_envelope(code, status, results);
         reply->status = reply->body != NULL ? code : 500;
 }
+
+void kl_http_reply_json_null(struct kl_http_reply *reply, int code, const char *status)
+{
+        free(reply->body);
+        reply->content_type = NULL;
+        reply->body = kl_json_envelope_null(code, status);
+        reply->status = reply->body != NULL ? code : 500;
+}

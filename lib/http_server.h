@@ -62,5 +62,7 @@ const char *kl_http_request_peer_cn(const struct kl_http_request *req);
 /* Sets reply to a Keylime JSON envelope; takes ownership of results (NULL = {}). */
 void kl_http_reply_json(struct kl_http_reply *reply, int code, const char *status,
                         struct json_object *results);
+/* The same with "results": null. */
+void kl_http_reply_json_null(struct kl_http_reply *reply, int code, const char *status);
 
 #endif

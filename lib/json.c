@@ -133,3 +133,21 @@ out:
         json_object_put(env);
         return s;
 }
+
+char *kl_json_envelope_null(int code, const char *status)
+{
+        struct json_object *env = json_object_new_object();
+        char *s = NULL;
+
+        if (env == NULL)
+                return NULL;
+        /* json-c serialises a NULL member value as null */
+        if (json_object_object_add(env, "code", json_object_new_int(code)) != 0 ||
+            json_object_object_add(env, "status", json_object_new_string(status)) != 0 ||
+            json_object_object_add(env, "results", NULL) != 0)
+                goto out;
+        s = kl_json_to_string(env);
+out:
+        json_object_put(env);
+        return s;
+}

@@ -37,6 +37,8 @@ int kl_json_get_object(struct json_object *obj, const char *key, struct json_obj
  * heap string the caller frees, or NULL on ENOMEM.
  */
 char *kl_json_envelope(int code, const char *status, struct json_object *results);
+/* The same with "results": null (the Rust agent's answer to ukey, vkey, revocation). */
+char *kl_json_envelope_null(int code, const char *status);
 
 /* Serialises obj compactly (no escaping of '/'); caller frees; NULL on ENOMEM. */
 char *kl_json_to_string(struct json_object *obj);

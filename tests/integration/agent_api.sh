@@ -161,7 +161,7 @@ kill "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null || true
 PPORT=$(free_port) || fail "no free port"
 agent_conf "$T/plain.conf" "$T/kl" "$UUID" "port = $PPORT" "enable_agent_mtls = false" \
-        "ima_ml_path = \"$T/no-such-ima-log\""
+        "payload_script = \"\"" "ima_ml_path = \"$T/no-such-ima-log\""
 TCTI=$tpm1_TCTI KEYLIME_AGENT_CONFIG=$T/plain.conf "$AGENT_BIN" >"$T/agent-plain.log" 2>&1 &
 KL_PIDS+=($!)
 for _ in $(seq 100); do

@@ -29,6 +29,11 @@ it_cleanup() {
         for sd in "${KL_TPMS[@]}"; do
                 "$TESTBED/tpm-down.sh" "$sd" >/dev/null 2>&1 || true
         done
+        # agents started as root mount a tmpfs at <keylime_dir>/secure; deepest first
+        if [ "$(id -u)" = 0 ]; then
+                awk -v t="$T/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo |
+                        sort -r | while read -r m; do umount "$m" 2>/dev/null || true; done
+        fi
         if [ "$KL_FAILED" = 0 ] && [ -z "${KL_KEEP:-}" ]; then
                 rm -rf -- "$T"
         else

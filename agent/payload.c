@@ -1,0 +1,708 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Payload decryption, zip extraction and the payload script. The only file
+ * that includes zip.h. The archive comes from the tenant and is treated as
+ * hostile: names are checked before anything is written, every file is
+ * created with openat(O_EXCL | O_NOFOLLOW) below a directory fd, sizes are
+ * counted as the data streams out (headers can lie), and the whole result is
+ * built in a temporary directory that is renamed into place only when
+ * complete. The decrypted payload and K are wiped from memory after use.
+ */
+#include "payload.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zip.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "keys.h"
+#include "log.h"
+
+#define GCM_IV_LEN   16
+#define GCM_TAG_LEN  16
+#define CHUNK        (64u << 10)
+#define RM_MAX_DEPTH 64
+
+void payload_limits_default(struct payload_limits *lim, uint64_t max_total)
+{
+        lim->max_entries = PAYLOAD_MAX_ENTRIES;
+        lim->max_total = PAYLOAD_MAX_TOTAL;
+        if (max_total > 0 && max_total < lim->max_total)
+                lim->max_total = max_total;
+        lim->max_ratio = PAYLOAD_MAX_RATIO;
+}
+
+int payload_decrypt(const uint8_t *k, size_t k_len, const uint8_t *blob, size_t len,
+                    uint8_t **ret_plain, size_t *ret_len)
+{
+        uint8_t *plain = NULL;
+        size_t ct_len;
+        int r;
+
+        if ((k_len != 16 && k_len != 32) || len < GCM_IV_LEN + GCM_TAG_LEN)
+                return KL_ERR_INVAL;
+        ct_len = len - GCM_IV_LEN - GCM_TAG_LEN;
+        if ((plain = malloc(ct_len + 1)) == NULL)
+                return KL_ERR_NOMEM;
+        r = kl_aes_gcm_decrypt(k, k_len, blob, GCM_IV_LEN, blob + GCM_IV_LEN, ct_len,
+                               blob + len - GCM_TAG_LEN, plain);
+        if (r < 0) {
+                kl_secure_free(plain, ct_len + 1);
+                return r == KL_ERR_CRYPTO ? KL_ERR_VERIFY : r;
+        }
+        *ret_plain = plain;
+        *ret_len = ct_len;
+        return 0;
+}
+
+/* ---- removal ---- */
+
+static int remove_at(int parent, const char *name, unsigned depth)
+{
+        struct dirent *de;
+        DIR *d = NULL;
+        int fd, r = KL_ERR_IO;
+
+        if (depth > RM_MAX_DEPTH)
+                return KL_ERR_TOO_LONG;
+        fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                if (errno != ENOTDIR && errno != ELOOP)
+                        return KL_ERR_IO;
+                /* a file or a symlink: remove the link itself, never its target */
+                return unlinkat(parent, name, 0) == 0 || errno == ENOENT ? 0 : KL_ERR_IO;
+        }
+        if ((d = fdopendir(fd)) == NULL) {
+                close(fd);
+                return KL_ERR_IO;
+        }
+        while ((de = readdir(d)) != NULL) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
+                        if (remove_at(dirfd(d), de->d_name, depth + 1) < 0)
+                                goto out;
+                } else if (unlinkat(dirfd(d), de->d_name, 0) != 0 && errno != ENOENT) {
+                        goto out;
+                }
+        }
+        r = 0;
+out:
+        closedir(d);
+        if (r == 0 && unlinkat(parent, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+                r = KL_ERR_IO;
+        return r;
+}
+
+int payload_remove_tree(int dirfd, const char *name)
+{
+        return remove_at(dirfd, name, 0);
+}
+
+/* ---- zip ---- */
+
+/*
+ * A relative name of plain components: no leading '/', no '..', no
+ * backslash (a Windows separator), no control characters, bounded length
+ * and depth. '.' components and one trailing '/' (a directory) are allowed.
+ */
+static bool name_ok(const char *name)
+{
+        size_t len = strlen(name), depth = 0;
+        const char *p = name;
+
+        if (len == 0 || len > PAYLOAD_MAX_NAME || name[0] == '/')
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                if (name[i] == '\\' || (unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+                        return false;
+        }
+        while (*p != '\0') {
+                size_t n = strcspn(p, "/");
+
+                if (n == 0)
+                        return false; /* "a//b" */
+                if (n == 2 && p[0] == '.' && p[1] == '.')
+                        return false;
+                if (++depth > PAYLOAD_MAX_DEPTH)
+                        return false;
+                p += n;
+                if (*p == '/')
+                        p++;
+        }
+        return true;
+}
+
+/* Unix file type of an entry from its external attributes; 0 when unknown. */
+static unsigned entry_type(zip_t *za, zip_uint64_t i)
+{
+        zip_uint8_t opsys = 0;
+        zip_uint32_t attr = 0;
+
+        if (zip_file_get_external_attributes(za, i, 0, &opsys, &attr) != 0 ||
+            opsys != ZIP_OPSYS_UNIX)
+                return 0;
+        return (attr >> 16) & S_IFMT;
+}
+
+static bool entry_executable(zip_t *za, zip_uint64_t i)
+{
+        zip_uint8_t opsys = 0;
+        zip_uint32_t attr = 0;
+
+        return zip_file_get_external_attributes(za, i, 0, &opsys, &attr) == 0 &&
+               opsys == ZIP_OPSYS_UNIX && ((attr >> 16) & 0111) != 0;
+}
+
+/*
+ * Walks path (modified: '/' become NULs) below root, creating directories
+ * (0700) as needed and opening each with O_NOFOLLOW, so a symlink anywhere is
+ * an error rather than a way out. With all_dirs, every component is a
+ * directory; otherwise the last one is returned in *ret_base. The returned
+ * fd is root itself or one the caller closes.
+ */
+static int walk_dirs(int root, char *path, bool all_dirs, int *ret_fd, const char **ret_base)
+{
+        int cur = root;
+        char *p = path;
+
+        for (;;) {
+                char *slash = strchr(p, '/');
+                int nfd;
+
+                if (slash == NULL && !all_dirs)
+                        break;
+                if (slash != NULL)
+                        *slash = '\0';
+                if (*p != '\0' && strcmp(p, ".") != 0) {
+                        if (mkdirat(cur, p, 0700) != 0 && errno != EEXIST)
+                                goto fail;
+                        nfd = openat(cur, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (nfd < 0)
+                                goto fail;
+                        if (cur != root)
+                                close(cur);
+                        cur = nfd;
+                }
+                if (slash == NULL)
+                        break;
+                p = slash + 1;
+                if (*p == '\0')
+                        break; /* trailing '/' */
+        }
+        *ret_fd = cur;
+        *ret_base = p;
+        return 0;
+fail:
+        if (cur != root)
+                close(cur);
+        return KL_ERR_IO;
+}
+
+static int write_all(int fd, const uint8_t *data, size_t len)
+{
+        while (len > 0) {
+                ssize_t w = write(fd, data, len);
+
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        return KL_ERR_IO;
+                data += w;
+                len -= (size_t)w;
+        }
+        return 0;
+}
+
+/* Streams one entry into a new file, counting real bytes against both caps. */
+static int extract_file(zip_t *za, zip_uint64_t i, int fd, uint64_t declared, uint64_t *total,
+                        const struct payload_limits *lim, uint8_t *buf)
+{
+        zip_file_t *zf = zip_fopen_index(za, i, 0);
+        uint64_t got = 0;
+        int r = KL_ERR_INVAL;
+
+        if (zf == NULL) {
+                log_debug("zip entry %llu: %s", (unsigned long long)i, zip_strerror(za));
+                return KL_ERR_INVAL; /* encrypted, unknown method, ... */
+        }
+        for (;;) {
+                zip_int64_t n = zip_fread(zf, buf, CHUNK);
+
+                if (n < 0) {
+                        log_debug("zip entry %llu: %s", (unsigned long long)i,
+                                  zip_file_strerror(zf));
+                        goto out; /* includes a CRC mismatch at the end */
+                }
+                if (n == 0)
+                        break;
+                got += (uint64_t)n;
+                *total += (uint64_t)n;
+                if (got > declared || *total > lim->max_total) {
+                        r = KL_ERR_TOO_LONG;
+                        goto out;
+                }
+                if ((r = write_all(fd, buf, (size_t)n)) < 0)
+                        goto out;
+                r = KL_ERR_INVAL;
+        }
+        r = got == declared ? 0 : KL_ERR_INVAL;
+out:
+        zip_fclose(zf);
+        return r;
+}
+
+/* Everything that can be decided from the central directory, before writing. */
+static int check_entries(zip_t *za, zip_uint64_t n, const struct payload_limits *lim)
+{
+        uint64_t total = 0;
+
+        if (n > lim->max_entries) {
+                log_warn("payload zip: %llu entries, at most %u allowed", (unsigned long long)n,
+                         lim->max_entries);
+                return KL_ERR_TOO_LONG;
+        }
+        for (zip_uint64_t i = 0; i < n; i++) {
+                const char *name = zip_get_name(za, i, ZIP_FL_ENC_RAW);
+                unsigned type = entry_type(za, i);
+                zip_stat_t st;
+
+                if (name == NULL || zip_stat_index(za, i, ZIP_FL_ENC_RAW, &st) != 0 ||
+                    !(st.valid & ZIP_STAT_SIZE) || !(st.valid & ZIP_STAT_COMP_SIZE))
+                        return KL_ERR_INVAL;
+                if (!name_ok(name)) {
+                        log_warn("payload zip: refusing entry '%.100s' (absolute, '..' or "
+                                 "unusual characters)",
+                                 name);
+                        return KL_ERR_INVAL;
+                }
+                if (type != 0 && type != S_IFREG && type != S_IFDIR) {
+                        log_warn("payload zip: refusing entry '%.100s': %s", name,
+                                 type == S_IFLNK ? "symbolic link" : "special file");
+                        return KL_ERR_INVAL;
+                }
+                if (__builtin_add_overflow(total, st.size, &total) || total > lim->max_total) {
+                        log_warn("payload zip: more than %llu bytes uncompressed",
+                                 (unsigned long long)lim->max_total);
+                        return KL_ERR_TOO_LONG;
+                }
+                if (st.size > PAYLOAD_RATIO_MIN_SIZE &&
+                    (st.comp_size == 0 || st.size / st.comp_size >= lim->max_ratio)) {
+                        log_warn("payload zip: entry '%.100s' expands %llu bytes to %llu "
+                                 "(more than %u:1)",
+                                 name, (unsigned long long)st.comp_size,
+                                 (unsigned long long)st.size, lim->max_ratio);
+                        return KL_ERR_TOO_LONG;
+                }
+        }
+        return 0;
+}
+
+int payload_unzip(const uint8_t *zip, size_t len, int dirfd, const struct payload_limits *lim)
+{
+        zip_error_t ze;
+        zip_source_t *src = NULL;
+        zip_t *za = NULL;
+        uint8_t *buf = NULL;
+        uint64_t total = 0;
+        zip_int64_t n;
+        int r = KL_ERR_INVAL;
+
+        zip_error_init(&ze);
+        if ((src = zip_source_buffer_create(zip, len, 0, &ze)) == NULL) {
+                r = KL_ERR_NOMEM;
+                goto out;
+        }
+        if ((za = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze)) == NULL) {
+                log_warn("payload is not a usable zip archive: %s", zip_error_strerror(&ze));
+                zip_source_free(src);
+                goto out;
+        }
+        if ((n = zip_get_num_entries(za, 0)) < 0)
+                goto out;
+        if ((r = check_entries(za, (zip_uint64_t)n, lim)) < 0)
+                goto out;
+        if ((buf = malloc(CHUNK)) == NULL) {
+                r = KL_ERR_NOMEM;
+                goto out;
+        }
+        for (zip_uint64_t i = 0; i < (zip_uint64_t)n; i++) {
+                const char *name = zip_get_name(za, i, ZIP_FL_ENC_RAW);
+                size_t name_len = name != NULL ? strlen(name) : 0;
+                bool is_dir =
+                    name_len > 0 && (name[name_len - 1] == '/' || entry_type(za, i) == S_IFDIR);
+                char path[PAYLOAD_MAX_NAME + 1];
+                const char *base = NULL;
+                zip_stat_t st;
+                int parent = -1, fd;
+
+                if (name == NULL || name_len > PAYLOAD_MAX_NAME ||
+                    zip_stat_index(za, i, ZIP_FL_ENC_RAW, &st) != 0) {
+                        r = KL_ERR_INVAL;
+                        goto out;
+                }
+                memcpy(path, name, name_len + 1);
+                if ((r = walk_dirs(dirfd, path, is_dir, &parent, &base)) < 0) {
+                        log_warn("payload zip: cannot create the directories of '%.100s': %s", name,
+                                 strerror(errno));
+                        goto out;
+                }
+                if (is_dir) {
+                        if (parent != dirfd)
+                                close(parent);
+                        continue;
+                }
+                fd = openat(parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                            entry_executable(za, i) ? 0700 : 0600);
+                if (fd < 0) {
+                        log_warn("payload zip: cannot create '%.100s': %s", name, strerror(errno));
+                        if (parent != dirfd)
+                                close(parent);
+                        r = KL_ERR_IO;
+                        goto out;
+                }
+                r = extract_file(za, i, fd, st.size, &total, lim, buf);
+                if (close(fd) != 0 && r == 0)
+                        r = KL_ERR_IO;
+                if (parent != dirfd)
+                        close(parent);
+                if (r < 0) {
+                        log_warn("payload zip: entry '%.100s' could not be extracted: %s", name,
+                                 kl_err_str(r));
+                        goto out;
+                }
+        }
+        r = 0;
+out:
+        free(buf);
+        if (za != NULL)
+                zip_discard(za);
+        zip_error_fini(&ze);
+        return r;
+}
+
+/* ---- delivery ---- */
+
+static int write_file_at(int dirfd, const char *name, const uint8_t *data, size_t len)
+{
+        int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        int r;
+
+        if (fd < 0)
+                return KL_ERR_IO;
+        r = write_all(fd, data, len);
+        if (close(fd) != 0 && r == 0)
+                r = KL_ERR_IO;
+        return r;
+}
+
+int payload_deliver(const struct payload_opts *o, const uint8_t *k, size_t k_len,
+                    const uint8_t *plain, size_t plain_len)
+{
+        char tmp[PATH_MAX];
+        const char *tmp_name;
+        int sfd = -1, tfd = -1, w, r = KL_ERR_IO;
+        bool made = false;
+
+        if (o->enc_keyname[0] == '\0' || o->dec_payload_file[0] == '\0' ||
+            strchr(o->enc_keyname, '/') != NULL || strchr(o->dec_payload_file, '/') != NULL)
+                return KL_ERR_CONFIG;
+        w = snprintf(tmp, sizeof(tmp), "%s/.unzipped.XXXXXX", o->secure_dir);
+        if (w < 0 || (size_t)w >= sizeof(tmp))
+                return KL_ERR_TOO_LONG;
+        tmp_name = strrchr(tmp, '/') + 1;
+        if ((sfd = open(o->secure_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+                log_error("cannot open %s: %s", o->secure_dir, strerror(errno));
+                goto out;
+        }
+        /* As upstream: the previous payload goes first, whatever happens next. */
+        if ((r = payload_remove_tree(sfd, "unzipped")) < 0) {
+                log_error("cannot remove the previous %s/unzipped", o->secure_dir);
+                goto out;
+        }
+        r = KL_ERR_IO;
+        if (mkdtemp(tmp) == NULL) {
+                log_error("cannot create a directory in %s: %s", o->secure_dir, strerror(errno));
+                goto out;
+        }
+        made = true;
+        if ((tfd = openat(sfd, tmp_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+                goto out;
+        if ((r = write_file_at(tfd, o->enc_keyname, k, k_len)) < 0 ||
+            (r = write_file_at(tfd, o->dec_payload_file, plain, plain_len)) < 0) {
+                log_error("cannot write the key and payload into %s: %s", o->secure_dir,
+                          strerror(errno));
+                goto out;
+        }
+        if (o->extract_zip && (r = payload_unzip(plain, plain_len, tfd, &o->lim)) < 0) {
+                log_error("payload rejected: its zip archive is unsafe or unreadable (%s)",
+                          kl_err_str(r));
+                goto out;
+        }
+        if (renameat(sfd, tmp_name, sfd, "unzipped") != 0) {
+                log_error("cannot rename %s into place: %s", tmp, strerror(errno));
+                r = KL_ERR_IO;
+                goto out;
+        }
+        made = false;
+        r = 0;
+out:
+        if (tfd >= 0)
+                close(tfd);
+        if (made && payload_remove_tree(sfd, tmp_name) < 0)
+                log_error("cannot remove %s", tmp);
+        if (sfd >= 0)
+                close(sfd);
+        return r;
+}
+
+/* ---- script ---- */
+
+static void sleep_ms(long ms)
+{
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+                ;
+}
+
+int payload_run_script(const struct payload_opts *o, const atomic_bool *cancel, int *ret_status,
+                       bool *ret_timed_out)
+{
+        char dir[PATH_MAX], path[PATH_MAX];
+        struct stat st;
+        struct timespec start, now;
+        sigset_t none;
+        pid_t pid;
+        int zfd = -1, devnull = -1, ws = 0, w, r = KL_ERR_NOT_FOUND;
+        bool timed_out = false;
+
+        if (o->script == NULL || o->script[0] == '\0')
+                return KL_ERR_NOT_FOUND;
+        if (strchr(o->script, '/') != NULL || strcmp(o->script, "..") == 0) {
+                log_error("payload_script '%s' is not a plain file name; not running it",
+                          o->script);
+                return KL_ERR_CONFIG;
+        }
+        w = snprintf(dir, sizeof(dir), "%s/unzipped", o->secure_dir);
+        if (w < 0 || (size_t)w >= sizeof(dir))
+                return KL_ERR_TOO_LONG;
+        w = snprintf(path, sizeof(path), "%s/%s", dir, o->script);
+        if (w < 0 || (size_t)w >= sizeof(path))
+                return KL_ERR_TOO_LONG;
+        if ((zfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+                goto out;
+        if (fstatat(zfd, o->script, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+                goto out;
+        r = KL_ERR_SYSTEM;
+        if (fchmodat(zfd, o->script, 0700, 0) != 0 ||
+            (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+                goto out;
+        sigemptyset(&none);
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        if ((pid = fork()) < 0)
+                goto out;
+        if (pid == 0) {
+                /* async-signal-safe calls only: the parent has threads */
+                setpgid(0, 0);
+                sigprocmask(SIG_SETMASK, &none, NULL); /* the agent blocks SIGTERM */
+                signal(SIGPIPE, SIG_DFL);
+                if (fchdir(zfd) != 0 || dup2(devnull, STDIN_FILENO) < 0)
+                        _exit(126);
+                /* "$0" keeps the path one word; sh runs a script without a #! line itself */
+                execl("/bin/sh", "sh", "-c", "\"$0\"", path, (char *)NULL);
+                _exit(127);
+        }
+        setpgid(pid, pid); /* also here, so the kill below cannot miss the group */
+        log_info("running payload script %s (pid %d)", path, (int)pid);
+        for (;;) {
+                pid_t got = waitpid(pid, &ws, WNOHANG);
+                long elapsed_ms;
+
+                if (got == pid || (got < 0 && errno != EINTR))
+                        break;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                elapsed_ms =
+                    (now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L;
+                if (elapsed_ms > (long)o->script_timeout_s * 1000L ||
+                    (cancel != NULL && atomic_load(cancel))) {
+                        timed_out = true;
+                        kill(-pid, SIGKILL);
+                        while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+                                ;
+                        break;
+                }
+                sleep_ms(50);
+        }
+        *ret_status = ws;
+        *ret_timed_out = timed_out;
+        r = 0;
+out:
+        if (devnull >= 0)
+                close(devnull);
+        if (zfd >= 0)
+                close(zfd);
+        return r;
+}
+
+/* ---- worker ---- */
+
+struct job {
+        uint8_t k[KEYS_KEY_MAX];
+        size_t k_len;
+        uint8_t *blob;
+        size_t blob_len;
+};
+
+struct payload_worker {
+        struct payload_opts o;
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool stop;
+        atomic_bool cancel;
+        struct job *pending;
+};
+
+static void job_free(struct job *j)
+{
+        if (j == NULL)
+                return;
+        kl_secure_free(j->blob, j->blob_len);
+        kl_secure_free(j, sizeof(*j));
+}
+
+static void run_job(struct payload_worker *w, struct job *j)
+{
+        uint8_t *plain = NULL;
+        size_t plain_len = 0;
+        bool timed_out = false;
+        int r, status = 0;
+
+        if ((r = payload_decrypt(j->k, j->k_len, j->blob, j->blob_len, &plain, &plain_len)) < 0) {
+                log_error("cannot decrypt the payload with the bootstrap key: %s", kl_err_str(r));
+                return;
+        }
+        r = payload_deliver(&w->o, j->k, j->k_len, plain, plain_len);
+        kl_secure_free(plain, plain_len);
+        if (r < 0)
+                return;
+        log_info("payload delivered into %s/unzipped", w->o.secure_dir);
+        r = payload_run_script(&w->o, &w->cancel, &status, &timed_out);
+        if (r == KL_ERR_NOT_FOUND)
+                log_info("payload has no %s; nothing to run", w->o.script);
+        else if (r < 0)
+                log_error("cannot run the payload script: %s", kl_err_str(r));
+        else if (timed_out)
+                log_error("payload script %s killed after %u s", w->o.script,
+                          w->o.script_timeout_s);
+        else if (WIFEXITED(status))
+                log_info("payload script %s exited with status %d", w->o.script,
+                         WEXITSTATUS(status));
+        else if (WIFSIGNALED(status))
+                log_warn("payload script %s killed by signal %d", w->o.script, WTERMSIG(status));
+}
+
+static void *worker_main(void *arg)
+{
+        struct payload_worker *w = arg;
+
+        pthread_mutex_lock(&w->lock);
+        for (;;) {
+                struct job *j;
+
+                while (!w->stop && w->pending == NULL)
+                        pthread_cond_wait(&w->cond, &w->lock);
+                if (w->stop)
+                        break;
+                j = w->pending;
+                w->pending = NULL;
+                pthread_mutex_unlock(&w->lock);
+                run_job(w, j);
+                job_free(j);
+                pthread_mutex_lock(&w->lock);
+        }
+        pthread_mutex_unlock(&w->lock);
+        return NULL;
+}
+
+int payload_worker_start(const struct payload_opts *o, struct payload_worker **ret)
+{
+        struct payload_worker *w = calloc(1, sizeof(*w));
+
+        if (w == NULL)
+                return KL_ERR_NOMEM;
+        w->o = *o;
+        atomic_init(&w->cancel, false);
+        if (pthread_mutex_init(&w->lock, NULL) != 0) {
+                free(w);
+                return KL_ERR_SYSTEM;
+        }
+        if (pthread_cond_init(&w->cond, NULL) != 0) {
+                pthread_mutex_destroy(&w->lock);
+                free(w);
+                return KL_ERR_SYSTEM;
+        }
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+                pthread_cond_destroy(&w->cond);
+                pthread_mutex_destroy(&w->lock);
+                free(w);
+                return KL_ERR_SYSTEM;
+        }
+        *ret = w;
+        return 0;
+}
+
+int payload_worker_submit(struct payload_worker *w, const uint8_t *k, size_t k_len, uint8_t *blob,
+                          size_t blob_len)
+{
+        struct job *j = calloc(1, sizeof(*j));
+
+        if (j == NULL || k_len > sizeof(j->k)) {
+                free(j);
+                kl_secure_free(blob, blob_len);
+                return j == NULL ? KL_ERR_NOMEM : KL_ERR_INVAL;
+        }
+        memcpy(j->k, k, k_len);
+        j->k_len = k_len;
+        j->blob = blob;
+        j->blob_len = blob_len;
+        pthread_mutex_lock(&w->lock);
+        if (w->pending != NULL)
+                log_info("a newer payload replaces one that was not processed yet");
+        job_free(w->pending);
+        w->pending = j;
+        pthread_cond_signal(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+        return 0;
+}
+
+void payload_worker_stop(struct payload_worker *w)
+{
+        if (w == NULL)
+                return;
+        pthread_mutex_lock(&w->lock);
+        w->stop = true;
+        atomic_store(&w->cancel, true);
+        pthread_cond_signal(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+        pthread_join(w->thread, NULL);
+        job_free(w->pending);
+        pthread_cond_destroy(&w->cond);
+        pthread_mutex_destroy(&w->lock);
+        free(w);
+}
