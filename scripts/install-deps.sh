@@ -9,7 +9,7 @@ packages=(
         build-essential cmake pkg-config clang
         libtss2-dev libssl-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev
         libjson-c-dev libsqlite3-dev libzip-dev libzmq3-dev libcmocka-dev
-        swtpm swtpm-tools tpm2-tools openssl curl jq xxd
+        swtpm swtpm-tools tpm2-tools openssl curl jq xxd zip
         debhelper lintian rpm rpmlint systemd adduser
 )
 
