@@ -22,6 +22,7 @@
 #include "http_server.h"
 #include "log.h"
 #include "poller.h"
+#include "service.h"
 #include "store.h"
 
 #define DEFAULT_LISTEN   "127.0.0.1:8881"
@@ -86,63 +87,6 @@ static void usage(FILE *f)
                 DEFAULT_LISTEN, DEFAULT_DB, DEFAULT_VERIFIER);
 }
 
-/* "HOST:PORT" or "[V6]:PORT" into host (caller buffer) and port. */
-static int parse_listen(const char *s, char *host, size_t host_len, uint16_t *ret_port)
-{
-        const char *colon;
-        const char *h = s;
-        size_t hlen;
-        char *end = NULL;
-        unsigned long port;
-
-        if (s[0] == '[') {
-                const char *close = strchr(s, ']');
-
-                if (close == NULL || close[1] != ':')
-                        return KL_ERR_INVAL;
-                h = s + 1;
-                hlen = (size_t)(close - h);
-                colon = close + 1;
-        } else {
-                colon = strrchr(s, ':');
-                if (colon == NULL)
-                        return KL_ERR_INVAL;
-                hlen = (size_t)(colon - s);
-        }
-        if (hlen == 0 || hlen >= host_len)
-                return KL_ERR_INVAL;
-        errno = 0;
-        port = strtoul(colon + 1, &end, 10);
-        if (colon[1] < '0' || colon[1] > '9' || errno != 0 || *end != '\0' || port > 65535)
-                return KL_ERR_INVAL;
-        memcpy(host, h, hlen);
-        host[hlen] = '\0';
-        *ret_port = (uint16_t)port;
-        return 0;
-}
-
-static int write_port_file(const char *path, uint16_t port)
-{
-        char tmp[4096];
-        FILE *f;
-        int n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-
-        if (n < 0 || (size_t)n >= sizeof(tmp))
-                return KL_ERR_TOO_LONG;
-        if ((f = fopen(tmp, "we")) == NULL)
-                return KL_ERR_IO;
-        if (fprintf(f, "%u\n", (unsigned)port) < 0) {
-                fclose(f);
-                unlink(tmp);
-                return KL_ERR_IO;
-        }
-        if (fclose(f) != 0 || rename(tmp, path) != 0) { /* readers never see a partial file */
-                unlink(tmp);
-                return KL_ERR_IO;
-        }
-        return 0;
-}
-
 static int serve(const struct options *o)
 {
         struct kl_http_server_options hopts = {0};
@@ -159,7 +103,7 @@ static int serve(const struct options *o)
         int sig = 0;
         int ret = 1;
 
-        if (parse_listen(o->listen, host, sizeof(host), &port) < 0) {
+        if (kl_parse_host_port(o->listen, host, sizeof(host), &port) < 0) {
                 fprintf(stderr, "invalid --listen '%s' (expected HOST:PORT or [V6]:PORT)\n",
                         o->listen);
                 return 2;
@@ -181,14 +125,10 @@ static int serve(const struct options *o)
         }
 
         /* Before any thread exists, so every later thread inherits the mask. */
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0) {
+        if (kl_signals_block(&mask) < 0) {
                 log_error("pthread_sigmask failed");
                 return 1;
         }
-        signal(SIGPIPE, SIG_IGN);
         if (mkdtemp(tmp_dir) == NULL) {
                 log_error("cannot create a private temporary directory: %s", strerror(errno));
                 tmp_dir[0] = '\0';
@@ -224,16 +164,12 @@ static int serve(const struct options *o)
         log_info("listening on %s port %u (db %s, registrar %s, interval %u ms)", host,
                  (unsigned)kl_http_server_port(srv), o->db,
                  o->registrar != NULL ? o->registrar : "none", o->interval_ms);
-        if (o->port_file != NULL && write_port_file(o->port_file, kl_http_server_port(srv)) < 0) {
+        if (o->port_file != NULL &&
+            kl_write_port_file(o->port_file, kl_http_server_port(srv)) < 0) {
                 log_error("cannot write port file '%s': %s", o->port_file, strerror(errno));
                 goto out;
         }
-        for (;;) {
-                if (sigwait(&mask, &sig) != 0)
-                        continue;
-                if (sig == SIGINT || sig == SIGTERM)
-                        break;
-        }
+        sig = kl_signals_wait(&mask);
         log_info("received %s, shutting down", strsignal(sig));
         ret = 0;
 out:
