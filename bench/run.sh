@@ -71,6 +71,11 @@ cleanup() {
                 wait "$p" 2>/dev/null || true
         done
         "$src/tests/testbed/tpm-down.sh" "$T/tpm" >/dev/null 2>&1 || true
+        # An agent run as root mounts a tmpfs at <keylime_dir>/secure: only ours, deepest first.
+        if [ "$(id -u)" = 0 ]; then
+                awk -v t="$T/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo |
+                        sort -r | while read -r m; do umount "$m" 2>/dev/null || true; done
+        fi
         rm -rf -- "$T"
         [ -z "$SHM" ] || rm -rf -- "$SHM"
 }
