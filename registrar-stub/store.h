@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The registrar stub's agent table in SQLite; store.c is the only file that
- * includes sqlite3.h. One connection, serialised by a mutex, so the HTTP
- * worker threads may call in concurrently. Only prepared statements touch
- * the database. The `key` column is the MakeCredential secret's base64
+ * The registrar stub's agent table in SQLite, through lib/db.h (only
+ * lib/db.c includes sqlite3.h). One connection, serialised by a mutex, so
+ * the HTTP worker threads may call in concurrently. Only prepared statements
+ * touch the database. The `key` column is the MakeCredential secret's base64
  * text: it is never logged and wiped when a record is freed.
  */
 #ifndef REG_STORE_H

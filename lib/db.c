@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * SQLite behind kl_db (see db.h): the registrar and verifier stubs' stores
+ * share this open/lock/prepare/bind/step/column code instead of each
+ * carrying its own copy. The only file that includes sqlite3.h.
+ */
+#include "db.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "log.h"
+
+struct kl_db {
+        sqlite3 *db;
+        pthread_mutex_t lock;
+};
+
+struct kl_db_stmt {
+        struct kl_db *db;
+        sqlite3_stmt *st;
+};
+
+static int db_err(struct kl_db *db, const char *what)
+{
+        log_error("sqlite %s: %s", what, sqlite3_errmsg(db->db));
+        return KL_ERR_DB;
+}
+
+int kl_db_open(const char *path, const char *schema_sql, struct kl_db **ret)
+{
+        struct kl_db *db = NULL;
+        char *errmsg = NULL;
+        int r = KL_ERR_NOMEM;
+
+        if ((db = calloc(1, sizeof(*db))) == NULL)
+                goto out;
+        if (pthread_mutex_init(&db->lock, NULL) != 0) {
+                free(db);
+                db = NULL;
+                r = KL_ERR_SYSTEM;
+                goto out;
+        }
+        if (sqlite3_open_v2(path, &db->db,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                            NULL) != SQLITE_OK) {
+                log_error("cannot open database '%.200s': %s", path,
+                          db->db != NULL ? sqlite3_errmsg(db->db) : "out of memory");
+                r = KL_ERR_DB;
+                goto out;
+        }
+        sqlite3_busy_timeout(db->db, 5000);
+        if (sqlite3_exec(db->db, schema_sql, NULL, NULL, &errmsg) != SQLITE_OK) {
+                log_error("cannot create schema in '%.200s': %s", path,
+                          errmsg != NULL ? errmsg : "?");
+                sqlite3_free(errmsg);
+                r = KL_ERR_DB;
+                goto out;
+        }
+        *ret = db;
+        db = NULL;
+        r = 0;
+out:
+        kl_db_close(db);
+        return r;
+}
+
+void kl_db_close(struct kl_db *db)
+{
+        if (db == NULL)
+                return;
+        sqlite3_close_v2(db->db); /* NULL-safe; every statement is finalised after use */
+        pthread_mutex_destroy(&db->lock);
+        free(db);
+}
+
+int kl_db_prepare(struct kl_db *db, const char *sql, struct kl_db_stmt **ret)
+{
+        struct kl_db_stmt *st;
+
+        if ((st = calloc(1, sizeof(*st))) == NULL)
+                return KL_ERR_NOMEM;
+        st->db = db;
+        pthread_mutex_lock(&db->lock);
+        if (sqlite3_prepare_v2(db->db, sql, -1, &st->st, NULL) != SQLITE_OK) {
+                int r = db_err(db, "prepare");
+
+                kl_db_finish(st);
+                return r;
+        }
+        *ret = st;
+        return 0;
+}
+
+void kl_db_finish(struct kl_db_stmt *st)
+{
+        if (st == NULL)
+                return;
+        sqlite3_finalize(st->st); /* NULL-safe */
+        pthread_mutex_unlock(&st->db->lock);
+        free(st);
+}
+
+/* One place turns a bind result into KL_ERR_DB, so callers can chain binds with ||. */
+static int bind_result(struct kl_db_stmt *st, int rc)
+{
+        return rc == SQLITE_OK ? 0 : db_err(st->db, "bind");
+}
+
+int kl_db_bind_null(struct kl_db_stmt *st, int i)
+{
+        return bind_result(st, sqlite3_bind_null(st->st, i));
+}
+
+int kl_db_bind_int64(struct kl_db_stmt *st, int i, int64_t v)
+{
+        return bind_result(st, sqlite3_bind_int64(st->st, i, v));
+}
+
+int kl_db_bind_text(struct kl_db_stmt *st, int i, const char *s)
+{
+        if (s == NULL)
+                return kl_db_bind_null(st, i);
+        return bind_result(st, sqlite3_bind_text(st->st, i, s, -1, SQLITE_STATIC));
+}
+
+int kl_db_bind_blob(struct kl_db_stmt *st, int i, const uint8_t *p, size_t len)
+{
+        if (p == NULL)
+                return kl_db_bind_null(st, i);
+        if (len > (size_t)INT32_MAX)
+                return KL_ERR_TOO_LONG;
+        return bind_result(st, sqlite3_bind_blob(st->st, i, p, (int)len, SQLITE_STATIC));
+}
+
+int kl_db_step(struct kl_db_stmt *st)
+{
+        int rc = sqlite3_step(st->st);
+
+        if (rc == SQLITE_ROW)
+                return 1;
+        if (rc == SQLITE_DONE)
+                return 0;
+        return db_err(st->db, "step");
+}
+
+int kl_db_run(struct kl_db_stmt *st)
+{
+        if (sqlite3_step(st->st) != SQLITE_DONE)
+                return db_err(st->db, "step");
+        return sqlite3_changes(st->db->db); /* ours: the mutex is held until kl_db_finish */
+}
+
+bool kl_db_column_is_null(struct kl_db_stmt *st, int col)
+{
+        return sqlite3_column_type(st->st, col) == SQLITE_NULL;
+}
+
+int64_t kl_db_column_int64(struct kl_db_stmt *st, int col)
+{
+        return sqlite3_column_int64(st->st, col);
+}
+
+int kl_db_column_dup_text(struct kl_db_stmt *st, int col, char **ret)
+{
+        const unsigned char *p = sqlite3_column_text(st->st, col);
+
+        *ret = NULL;
+        if (p == NULL)
+                return 0;
+        if ((*ret = strdup((const char *)p)) == NULL)
+                return KL_ERR_NOMEM;
+        return 0;
+}
+
+int kl_db_column_dup_blob(struct kl_db_stmt *st, int col, uint8_t **ret, size_t *ret_len)
+{
+        const void *p = sqlite3_column_blob(st->st, col);
+        int n = sqlite3_column_bytes(st->st, col);
+
+        *ret = NULL;
+        *ret_len = 0;
+        if (p == NULL || n <= 0)
+                return 0;
+        if ((*ret = malloc((size_t)n)) == NULL)
+                return KL_ERR_NOMEM;
+        memcpy(*ret, p, (size_t)n);
+        *ret_len = (size_t)n;
+        return 0;
+}
+
+void kl_db_strv_free(char **strv, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(strv[i]);
+        free(strv);
+}
+
+int kl_db_list_text(struct kl_db *db, const char *sql, char ***ret_strv, size_t *ret_count)
+{
+        struct kl_db_stmt *st = NULL;
+        char **v = NULL;
+        size_t n = 0;
+        size_t cap = 0;
+        int r;
+
+        if ((r = kl_db_prepare(db, sql, &st)) < 0)
+                goto out;
+        while ((r = kl_db_step(st)) == 1) {
+                char *s = NULL;
+
+                if ((r = kl_db_column_dup_text(st, 0, &s)) < 0)
+                        goto out;
+                if (s == NULL)
+                        continue;
+                if (n == cap) {
+                        size_t ncap = cap != 0 ? cap * 2 : 16;
+                        char **nv = reallocarray(v, ncap, sizeof(*v));
+
+                        if (nv == NULL) {
+                                free(s);
+                                r = KL_ERR_NOMEM;
+                                goto out;
+                        }
+                        v = nv;
+                        cap = ncap;
+                }
+                v[n++] = s;
+        }
+        if (r < 0)
+                goto out;
+        *ret_strv = v;
+        *ret_count = n;
+        v = NULL;
+        n = 0;
+        r = 0;
+out:
+        kl_db_finish(st);
+        kl_db_strv_free(v, n);
+        return r;
+}
