@@ -10,7 +10,6 @@
  *   oaep-encrypt PUBKEY_PEM HEX    prints base64(RSA-OAEP-SHA1(pubkey, bytes))
  *   hmac K_HEX MESSAGE             prints hex HMAC-SHA-384(K, MESSAGE)
  */
-#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "b64.h"
 #include "crypto.h"
 #include "fileio.h"
+#include "tenant.h"
 
 static int usage(void)
 {
@@ -35,72 +35,56 @@ static int hex_arg(const char *s, uint8_t **ret, size_t *ret_len)
         return 0;
 }
 
-static int print_b64(const uint8_t *data, size_t len)
-{
-        char *b64 = NULL;
-
-        if (kl_b64_encode(data, len, &b64) < 0)
-                return 1;
-        printf("%s\n", b64);
-        free(b64);
-        return 0;
-}
-
 static int split(void)
 {
-        uint8_t k[32], v[32], u[32];
+        struct kl_bootstrap_keys keys;
         char kh[65], uh[65], vh[65];
 
-        if (kl_random_bytes(k, 32) < 0 || kl_random_bytes(v, 32) < 0)
+        if (kl_bootstrap_keys_generate(&keys) < 0)
                 return 1;
-        for (size_t i = 0; i < 32; i++)
-                u[i] = k[i] ^ v[i];
-        kl_hex_encode_to(k, 32, kh);
-        kl_hex_encode_to(u, 32, uh);
-        kl_hex_encode_to(v, 32, vh);
+        kl_hex_encode_to(keys.k, sizeof(keys.k), kh);
+        kl_hex_encode_to(keys.u, sizeof(keys.u), uh);
+        kl_hex_encode_to(keys.v, sizeof(keys.v), vh);
+        kl_bootstrap_keys_wipe(&keys);
         printf("%s %s %s\n", kh, uh, vh);
         return 0;
 }
 
 static int encrypt_payload(const char *k_hex, const char *file)
 {
-        uint8_t *k = NULL, *out = NULL;
+        uint8_t *k = NULL;
         size_t k_len = 0, len = 0;
-        char *in = NULL;
+        char *in = NULL, *b64 = NULL;
         int rc = 1;
 
         if (hex_arg(k_hex, &k, &k_len) < 0 || kl_file_read(file, 64u << 20, &in, &len) < 0 ||
-            (out = malloc(16 + len + 16)) == NULL || kl_random_bytes(out, 16) < 0 ||
-            kl_aes_gcm_encrypt(k, k_len, out, 16, (const uint8_t *)in, len, out + 16,
-                               out + 16 + len) < 0)
+            kl_tenant_encrypt_payload(k, k_len, (const uint8_t *)in, len, &b64) < 0)
                 goto out;
-        rc = print_b64(out, 16 + len + 16);
+        printf("%s\n", b64);
+        rc = 0;
 out:
         free(k);
         free(in);
-        free(out);
+        free(b64);
         return rc;
 }
 
 static int oaep_encrypt(const char *pem_file, const char *hex)
 {
-        EVP_PKEY *pub = NULL;
-        uint8_t *data = NULL, *ct = NULL;
-        size_t len = 0, ct_len = 0;
-        FILE *f = fopen(pem_file, "r");
+        uint8_t *data = NULL;
+        size_t len = 0, pem_len = 0;
+        char *pem = NULL, *b64 = NULL;
         int rc = 1;
 
-        if (f == NULL || (pub = PEM_read_PUBKEY(f, NULL, NULL, NULL)) == NULL ||
-            hex_arg(hex, &data, &len) < 0 ||
-            kl_rsa_oaep_encrypt(pub, "sha1", NULL, 0, data, len, &ct, &ct_len) < 0)
+        if (kl_file_read(pem_file, 16384, &pem, &pem_len) < 0 || hex_arg(hex, &data, &len) < 0 ||
+            kl_tenant_wrap_share(pem, data, len, &b64) < 0)
                 goto out;
-        rc = print_b64(ct, ct_len);
+        printf("%s\n", b64);
+        rc = 0;
 out:
-        if (f != NULL)
-                fclose(f);
-        EVP_PKEY_free(pub);
+        free(pem);
         free(data);
-        free(ct);
+        free(b64);
         return rc;
 }
 
