@@ -14,7 +14,6 @@
 #include "api.h"
 
 #include <openssl/x509.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +21,12 @@
 
 #include "b64.h"
 #include "crypto.h"
+#include "db.h"
 #include "err.h"
 #include "json.h"
 #include "log.h"
 #include "makecred.h"
+#include "rest.h"
 #include "store.h"
 #include "tpm_public.h"
 #include "uuid.h"
@@ -37,7 +38,6 @@
 #define IP_TEXT_MAX         255
 #define AUTH_TAG_TEXT_MAX   256
 #define CREDENTIAL_LEN      32
-#define STATUS_MAX          512
 
 static const char pem_begin[] = "-----BEGIN CERTIFICATE-----";
 
@@ -55,27 +55,6 @@ int reg_api_init(struct reg_api *api, struct reg_store *store, const struct reg_
 void reg_api_fini(struct reg_api *api)
 {
         pthread_mutex_destroy(&api->lock);
-}
-
-/* A refusal: the status text goes to the client and, as a warning, to the log. */
-__attribute__((format(printf, 3, 4))) static void refuse(struct kl_http_reply *reply, int code,
-                                                         const char *fmt, ...)
-{
-        char status[STATUS_MAX];
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (vsnprintf(status, sizeof(status), fmt, ap) < 0)
-                status[0] = '\0';
-        va_end(ap);
-        log_warn("refused (%d): %s", code, status);
-        kl_http_reply_json(reply, code, status, NULL);
-}
-
-static void reply_internal(struct kl_http_reply *reply, int r)
-{
-        log_error("internal error: %s", kl_err_str(r));
-        kl_http_reply_json(reply, 500, "Internal Server Error", NULL);
 }
 
 /*
@@ -284,83 +263,83 @@ void reg_api_register(struct reg_api *api, const char *agent_id, const char *bod
         bool locked = false;
         int r;
 
-        if (kl_json_parse_object(body, len, &req) < 0) {
-                refuse(reply, 400, "Malformed JSON body: expected a JSON object");
+        if (kl_rest_parse_body(reply, body, len, &req) < 0)
                 goto out;
-        }
         if (agent_id == NULL && kl_json_get_string(req, "agent_id", &agent_id) < 0) {
-                refuse(reply, 400, "Missing or invalid field 'agent_id'");
+                kl_rest_refuse(reply, 400, "Missing or invalid field 'agent_id'");
                 goto out;
         }
         if (!kl_agent_id_is_valid(agent_id, strlen(agent_id))) {
-                refuse(reply, 400, "Invalid agent ID");
+                kl_rest_refuse(reply, 400, "Invalid agent ID");
                 goto out;
         }
         if (get_binary(req, "aik_tpm", &rec.aik_tpm, &rec.aik_tpm_len) < 0) {
-                refuse(reply, 400, "Missing or invalid field 'aik_tpm'");
+                kl_rest_refuse(reply, 400, "Missing or invalid field 'aik_tpm'");
                 goto out;
         }
         if (get_binary(req, "ek_tpm", &rec.ek_tpm, &rec.ek_tpm_len) < 0) {
-                refuse(reply, 400, "Missing or invalid field 'ek_tpm'");
+                kl_rest_refuse(reply, 400, "Missing or invalid field 'ek_tpm'");
                 goto out;
         }
         if (get_opt_string(req, "ekcert", CERT_TEXT_MAX, &ekcert_text) < 0) {
-                refuse(reply, 400, "Missing or invalid field 'ekcert'");
+                kl_rest_refuse(reply, 400, "Missing or invalid field 'ekcert'");
                 goto out;
         }
         if (get_opt_string(req, "mtls_cert", CERT_TEXT_MAX, &mtls) < 0 ||
             (mtls != NULL && !mtls_cert_ok(mtls))) {
-                refuse(reply, 400, "Missing or invalid field 'mtls_cert'");
+                kl_rest_refuse(reply, 400, "Missing or invalid field 'mtls_cert'");
                 goto out;
         }
         if (get_opt_string(req, "ip", IP_TEXT_MAX, &ip) < 0) {
-                refuse(reply, 400, "Missing or invalid field 'ip'");
+                kl_rest_refuse(reply, 400, "Missing or invalid field 'ip'");
                 goto out;
         }
         if (get_port(req, &rec.port) < 0) {
-                refuse(reply, 400, "Missing or invalid field 'port'");
+                kl_rest_refuse(reply, 400, "Missing or invalid field 'port'");
                 goto out;
         }
 
         /* (1) TPM public areas must unmarshal completely. */
         if (kl_tpm_public_parse(rec.ek_tpm, rec.ek_tpm_len, &ek) < 0) {
-                refuse(reply, 400, "Invalid TPM2B_PUBLIC in field 'ek_tpm'");
+                kl_rest_refuse(reply, 400, "Invalid TPM2B_PUBLIC in field 'ek_tpm'");
                 goto out;
         }
         if (kl_tpm_public_parse(rec.aik_tpm, rec.aik_tpm_len, &ak) < 0) {
-                refuse(reply, 400, "Invalid TPM2B_PUBLIC in field 'aik_tpm'");
+                kl_rest_refuse(reply, 400, "Invalid TPM2B_PUBLIC in field 'aik_tpm'");
                 goto out;
         }
         /* (2) The EK certificate must certify the EK that was sent. */
         if (ekcert_text != NULL && ekcert_text[0] != '\0') {
                 if (parse_ekcert(ekcert_text, &cert, &chain) < 0) {
-                        refuse(reply, 400, "Missing or invalid field 'ekcert'");
+                        kl_rest_refuse(reply, 400, "Missing or invalid field 'ekcert'");
                         goto out;
                 }
                 if ((cert_key = X509_get_pubkey(cert)) == NULL ||
                     kl_tpm_public_to_pkey(ek, &ek_key) < 0 || !kl_pubkey_equal(ek_key, cert_key)) {
-                        refuse(reply, 400,
-                               "EK certificate public key does not match 'ek_tpm' for agent "
-                               "'%s'",
-                               agent_id);
+                        kl_rest_refuse(
+                            reply, 400,
+                            "EK certificate public key does not match 'ek_tpm' for agent "
+                            "'%s'",
+                            agent_id);
                         goto out;
                 }
                 if ((r = kl_x509_to_der(cert, &rec.ekcert, &rec.ekcert_len)) < 0) {
-                        reply_internal(reply, r);
+                        kl_rest_reply_internal(reply, r);
                         goto out;
                 }
         }
         /* (3) Trust: policy of this stub, stricter than upstream's registrar. */
         if (cert == NULL && api->cfg.require_ek_cert) {
-                refuse(reply, 403, "EK certificate required for agent '%s'", agent_id);
+                kl_rest_refuse(reply, 403, "EK certificate required for agent '%s'", agent_id);
                 goto out;
         }
         if (cert != NULL && api->cfg.ek_ca_dir != NULL) {
                 why[0] = '\0';
                 if (kl_x509_verify_with_ca_dir(cert, api->cfg.ek_ca_dir, chain, why, sizeof(why)) <
                     0) {
-                        refuse(reply, 403, "EK certificate of agent '%s' is not trusted: %s",
-                               agent_id, why[0] != '\0' ? why : "verification failed");
+                        kl_rest_refuse(reply, 403,
+                                       "EK certificate of agent '%s' is not trusted: %s", agent_id,
+                                       why[0] != '\0' ? why : "verification failed");
                         goto out;
                 }
         }
@@ -372,7 +351,7 @@ void reg_api_register(struct reg_api *api, const char *agent_id, const char *bod
             kl_makecred(ek, ak_name, ak_name_len, credential, sizeof(credential), &blob,
                         &blob_len) < 0 ||
             kl_b64_encode(blob, blob_len, &blob_b64) < 0) {
-                refuse(reply, 400, "Could not register agent with invalid data");
+                kl_rest_refuse(reply, 400, "Could not register agent with invalid data");
                 goto out;
         }
 
@@ -381,14 +360,14 @@ void reg_api_register(struct reg_api *api, const char *agent_id, const char *bod
         locked = true;
         r = reg_store_get(api->store, agent_id, &old);
         if (r < 0 && r != KL_ERR_NOT_FOUND) {
-                reply_internal(reply, r);
+                kl_rest_reply_internal(reply, r);
                 goto out;
         }
         if (old != NULL && identity_changed(old, &rec)) {
-                refuse(reply, 403,
-                       "Agent re-registration with different TPM identity is forbidden for "
-                       "security reasons (agent '%s')",
-                       agent_id);
+                kl_rest_refuse(reply, 403,
+                               "Agent re-registration with different TPM identity is forbidden for "
+                               "security reasons (agent '%s')",
+                               agent_id);
                 goto out;
         }
         rec.agent_id = (char *)(uintptr_t)agent_id;
@@ -398,12 +377,12 @@ void reg_api_register(struct reg_api *api, const char *agent_id, const char *bod
         rec.active = false;
         rec.regcount = old != NULL ? old->regcount + 1 : 1;
         if ((r = reg_store_put(api->store, &rec)) < 0) {
-                reply_internal(reply, r);
+                kl_rest_reply_internal(reply, r);
                 goto out;
         }
         if ((results = json_object_new_object()) == NULL ||
             json_object_object_add(results, "blob", json_object_new_string(blob_b64)) != 0) {
-                reply_internal(reply, KL_ERR_NOMEM);
+                kl_rest_reply_internal(reply, KL_ERR_NOMEM);
                 goto out;
         }
         log_info("registered agent '%.80s' (regcount %lld%s)", agent_id, (long long)rec.regcount,
@@ -444,26 +423,24 @@ void reg_api_activate(struct reg_api *api, const char *agent_id, const char *bod
 
         expected[0] = '\0';
         if (!kl_agent_id_is_valid(agent_id, strlen(agent_id))) {
-                refuse(reply, 400, "Invalid agent ID");
+                kl_rest_refuse(reply, 400, "Invalid agent ID");
                 goto out;
         }
-        if (kl_json_parse_object(body, len, &req) < 0) {
-                refuse(reply, 400, "Malformed JSON body: expected a JSON object");
+        if (kl_rest_parse_body(reply, body, len, &req) < 0)
                 goto out;
-        }
         if (kl_json_get_string(req, "auth_tag", &tag) < 0 || strlen(tag) > AUTH_TAG_TEXT_MAX) {
-                refuse(reply, 400, "Missing or invalid field 'auth_tag'");
+                kl_rest_refuse(reply, 400, "Missing or invalid field 'auth_tag'");
                 goto out;
         }
         pthread_mutex_lock(&api->lock);
         locked = true;
         r = reg_store_get(api->store, agent_id, &a);
         if (r == KL_ERR_NOT_FOUND) {
-                refuse(reply, 404, "Agent with ID '%s' not found", agent_id);
+                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", agent_id);
                 goto out;
         }
         if (r < 0) {
-                reply_internal(reply, r);
+                kl_rest_reply_internal(reply, r);
                 goto out;
         }
         /* The HMAC key is the base64 text of the credential, as Keylime does. */
@@ -474,18 +451,19 @@ void reg_api_activate(struct reg_api *api, const char *agent_id, const char *bod
                 /* As upstream: a wrong tag removes the record; the agent must register anew. */
                 r = reg_store_delete(api->store, agent_id);
                 if (r < 0 && r != KL_ERR_NOT_FOUND) {
-                        reply_internal(reply, r);
+                        kl_rest_reply_internal(reply, r);
                         goto out;
                 }
-                refuse(reply, 400,
-                       "Auth tag for agent '%s' does not match expected value. The agent has "
-                       "been deleted from the database and will need to be restarted to "
-                       "reattempt registration",
-                       agent_id);
+                kl_rest_refuse(
+                    reply, 400,
+                    "Auth tag for agent '%s' does not match expected value. The agent has "
+                    "been deleted from the database and will need to be restarted to "
+                    "reattempt registration",
+                    agent_id);
                 goto out;
         }
         if ((r = reg_store_set_active(api->store, agent_id, true)) < 0) {
-                reply_internal(reply, r);
+                kl_rest_reply_internal(reply, r);
                 goto out;
         }
         log_info("activated agent '%.80s'", agent_id);
@@ -498,63 +476,18 @@ out:
         json_object_put(req);
 }
 
-static void handle_version(struct kl_http_reply *reply)
-{
-        static const char *const versions[] = {"2.1", "2.2", "2.3", "2.4", "2.5", "2.6"};
-        struct json_object *res = json_object_new_object();
-        struct json_object *arr = json_object_new_array();
-
-        if (res == NULL || arr == NULL)
-                goto fail;
-        for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
-                if (json_object_array_add(arr, json_object_new_string(versions[i])) != 0)
-                        goto fail;
-        }
-        if (json_object_object_add(res, "current_version",
-                                   json_object_new_string(REG_API_CURRENT_VERSION)) != 0)
-                goto fail;
-        if (json_object_object_add(res, "supported_versions", arr) != 0)
-                goto fail;
-        kl_http_reply_json(reply, 200, "Success", res);
-        return;
-fail:
-        json_object_put(arr);
-        json_object_put(res);
-        reply_internal(reply, KL_ERR_NOMEM);
-}
-
 static void handle_list(struct reg_api *api, struct kl_http_reply *reply)
 {
-        struct json_object *res = NULL;
-        struct json_object *arr = NULL;
         char **ids = NULL;
         size_t n = 0;
         int r;
 
         if ((r = reg_store_list(api->store, &ids, &n)) < 0) {
-                reply_internal(reply, r);
+                kl_rest_reply_internal(reply, r);
                 return;
         }
-        if ((res = json_object_new_object()) == NULL || (arr = json_object_new_array()) == NULL)
-                goto fail;
-        for (size_t i = 0; i < n; i++) {
-                if (json_object_array_add(arr, json_object_new_string(ids[i])) != 0)
-                        goto fail;
-        }
-        if (json_object_object_add(res, "uuids", arr) != 0)
-                goto fail;
-        arr = NULL;
-        kl_http_reply_json(reply, 200, "Success", res);
-        res = NULL;
-        goto out;
-fail:
-        reply_internal(reply, KL_ERR_NOMEM);
-out:
-        json_object_put(arr);
-        json_object_put(res);
-        for (size_t i = 0; i < n; i++)
-                free(ids[i]);
-        free(ids);
+        kl_rest_reply_ids(reply, ids, n);
+        kl_db_strv_free(ids, n);
 }
 
 static int add_b64(struct json_object *res, const char *key, const uint8_t *p, size_t len)
@@ -571,13 +504,6 @@ static int add_b64(struct json_object *res, const char *key, const uint8_t *p, s
         return r;
 }
 
-static int add_str(struct json_object *res, const char *key, const char *s)
-{
-        return json_object_object_add(res, key, s != NULL ? json_object_new_string(s) : NULL) == 0
-                   ? 0
-                   : KL_ERR_NOMEM;
-}
-
 static void handle_show(struct reg_api *api, const char *agent_id, struct kl_http_reply *reply)
 {
         struct json_object *res = NULL;
@@ -585,27 +511,28 @@ static void handle_show(struct reg_api *api, const char *agent_id, struct kl_htt
         int r = reg_store_get(api->store, agent_id, &a);
 
         if (r == KL_ERR_NOT_FOUND) {
-                refuse(reply, 404, "Agent with ID '%s' not found", agent_id);
+                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", agent_id);
                 goto out;
         }
         if (r < 0) {
-                reply_internal(reply, r);
+                kl_rest_reply_internal(reply, r);
                 goto out;
         }
         if (!a->active) {
-                refuse(reply, 404, "Agent with ID '%s' has not been activated", agent_id);
+                kl_rest_refuse(reply, 404, "Agent with ID '%s' has not been activated", agent_id);
                 goto out;
         }
         r = KL_ERR_NOMEM;
-        if ((res = json_object_new_object()) == NULL || add_str(res, "agent_id", a->agent_id) ||
+        if ((res = json_object_new_object()) == NULL ||
+            kl_rest_add_str(res, "agent_id", a->agent_id) ||
             add_b64(res, "ek_tpm", a->ek_tpm, a->ek_tpm_len) ||
             add_b64(res, "ekcert", a->ekcert, a->ekcert_len) ||
             add_b64(res, "aik_tpm", a->aik_tpm, a->aik_tpm_len) ||
-            add_str(res, "mtls_cert", a->mtls_cert) || add_str(res, "ip", a->ip) ||
+            kl_rest_add_str(res, "mtls_cert", a->mtls_cert) || kl_rest_add_str(res, "ip", a->ip) ||
             json_object_object_add(res, "port",
                                    a->port >= 0 ? json_object_new_int64(a->port) : NULL) ||
             json_object_object_add(res, "regcount", json_object_new_int64(a->regcount))) {
-                reply_internal(reply, r);
+                kl_rest_reply_internal(reply, r);
                 goto out;
         }
         kl_http_reply_json(reply, 200, "Success", res);
@@ -623,46 +550,24 @@ static void handle_delete(struct reg_api *api, const char *agent_id, struct kl_h
         r = reg_store_delete(api->store, agent_id);
         pthread_mutex_unlock(&api->lock);
         if (r == KL_ERR_NOT_FOUND) {
-                refuse(reply, 404, "Agent with ID '%s' not found", agent_id);
+                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", agent_id);
                 return;
         }
         if (r < 0) {
-                reply_internal(reply, r);
+                kl_rest_reply_internal(reply, r);
                 return;
         }
         log_info("deleted agent '%.80s'", agent_id);
         kl_http_reply_json(reply, 200, "Success", NULL);
 }
 
-/* "v2", "v2.0" .. "v2.6" (len bytes at s). */
-static bool version_supported(const char *s, size_t len)
-{
-        if (len == 2 && s[1] == '2')
-                return true;
-        return len == 4 && s[1] == '2' && s[2] == '.' && s[3] >= '0' && s[3] <= '6';
-}
-
-static void method_not_allowed(struct kl_http_reply *reply)
-{
-        kl_http_reply_json(reply, 405, "Method Not Allowed", NULL);
-}
-
-static void not_found(struct kl_http_reply *reply)
-{
-        kl_http_reply_json(reply, 404, "Not Found", NULL);
-}
-
 void reg_api_handle(void *ctx, const struct kl_http_request *req, struct kl_http_reply *reply)
 {
         struct reg_api *api = ctx;
         const char *method = kl_http_request_method(req);
-        const char *path = kl_http_request_path(req);
+        struct kl_rest_path p;
         const char *body;
-        const char *rest;
-        const char *slash;
-        char id[81];
-        size_t vlen;
-        size_t idlen;
+        char id[KL_REST_AGENT_ID_MAX + 1];
         size_t blen = 0;
         bool is_get = strcmp(method, "GET") == 0;
         bool is_post = strcmp(method, "POST") == 0;
@@ -670,56 +575,45 @@ void reg_api_handle(void *ctx, const struct kl_http_request *req, struct kl_http
         bool is_delete = strcmp(method, "DELETE") == 0;
 
         body = kl_http_request_body(req, &blen);
-        if (strcmp(path, "/version") == 0 || strcmp(path, "/version/") == 0) {
+        kl_rest_path_parse(kl_http_request_path(req), &p);
+        switch (p.route) {
+        case KL_REST_ROUTE_NONE:
+                kl_rest_reply_not_found(reply);
+                return;
+        case KL_REST_ROUTE_VERSION:
                 if (is_get)
-                        handle_version(reply);
+                        kl_rest_reply_version(reply, REG_API_CURRENT_VERSION);
                 else
-                        method_not_allowed(reply);
+                        kl_rest_reply_method_not_allowed(reply);
                 return;
-        }
-        /* /v<major>[.<minor>]/... */
-        if (path[0] != '/' || path[1] != 'v' || path[2] < '0' || path[2] > '9') {
-                not_found(reply);
+        case KL_REST_ROUTE_BAD_VERSION:
+                kl_rest_refuse(reply, 400, "API version '%.*s' not supported",
+                               p.version_len > 16 ? 16 : (int)p.version_len, p.version);
                 return;
-        }
-        vlen = strcspn(path + 1, "/");
-        if (!version_supported(path + 1, vlen)) {
-                refuse(reply, 400, "API version '%.*s' not supported", vlen > 16 ? 16 : (int)vlen,
-                       path + 1);
-                return;
-        }
-        rest = path + 1 + vlen;
-        if (strcmp(rest, "/agents") == 0 || strcmp(rest, "/agents/") == 0) {
+        case KL_REST_ROUTE_AGENTS:
                 if (is_get)
                         handle_list(api, reply);
                 else if (is_post)
                         reg_api_register(api, NULL, body, blen, reply);
                 else
-                        method_not_allowed(reply);
+                        kl_rest_reply_method_not_allowed(reply);
+                return;
+        case KL_REST_ROUTE_AGENT:
+                break;
+        }
+        if (p.tail[0] != '\0' && strcmp(p.tail, "/activate") != 0) {
+                kl_rest_reply_not_found(reply);
                 return;
         }
-        if (strncmp(rest, "/agents/", 8) != 0) {
-                not_found(reply);
+        if (!kl_rest_agent_id_copy(p.id, p.id_len, id)) {
+                kl_rest_refuse(reply, 400, "Invalid agent ID");
                 return;
         }
-        rest += 8;
-        slash = strchr(rest, '/');
-        idlen = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
-        if (slash != NULL && strcmp(slash, "/activate") != 0) {
-                not_found(reply);
-                return;
-        }
-        if (!kl_agent_id_is_valid(rest, idlen)) {
-                refuse(reply, 400, "Invalid agent ID");
-                return;
-        }
-        memcpy(id, rest, idlen); /* idlen <= 80: checked by kl_agent_id_is_valid */
-        id[idlen] = '\0';
-        if (slash != NULL) {
+        if (p.tail[0] != '\0') {
                 if (is_put || is_post)
                         reg_api_activate(api, id, body, blen, reply);
                 else
-                        method_not_allowed(reply);
+                        kl_rest_reply_method_not_allowed(reply);
                 return;
         }
         if (is_get)
@@ -731,5 +625,5 @@ void reg_api_handle(void *ctx, const struct kl_http_request *req, struct kl_http
         else if (is_delete)
                 handle_delete(api, id, reply);
         else
-                method_not_allowed(reply);
+                kl_rest_reply_method_not_allowed(reply);
 }

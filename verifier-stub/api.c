@@ -11,17 +11,18 @@
  */
 #include "api.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "b64.h"
+#include "db.h"
 #include "err.h"
 #include "http_client.h"
 #include "json.h"
 #include "log.h"
+#include "rest.h"
 #include "store.h"
 #include "tpm_public.h"
 #include "uuid.h"
@@ -30,26 +31,6 @@
 #define STATUS_MAX   512
 #define AIK_TEXT_MAX 8192
 #define CERT_MAX     (256 * 1024)
-
-__attribute__((format(printf, 3, 4))) static void refuse(struct kl_http_reply *reply, int code,
-                                                         const char *fmt, ...)
-{
-        char status[STATUS_MAX];
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (vsnprintf(status, sizeof(status), fmt, ap) < 0)
-                status[0] = '\0';
-        va_end(ap);
-        log_warn("refused (%d): %s", code, status);
-        kl_http_reply_json(reply, code, status, NULL);
-}
-
-static void reply_internal(struct kl_http_reply *reply, int r)
-{
-        log_error("internal error: %s", kl_err_str(r));
-        kl_http_reply_json(reply, 500, "Internal Server Error", NULL);
-}
 
 /* The registrar's record (registrar API 2.x GET /agents/{id}): AK, mTLS certificate, address. */
 static int registrar_lookup(struct ver_api *api, const char *id, struct ver_agent *rec, char *why,
@@ -120,11 +101,11 @@ static void handle_add(struct ver_api *api, const char *id, const char *body, si
         int r;
 
         if (ver_add_request_parse(body, len, &req, why, sizeof(why)) < 0) {
-                refuse(reply, 400, "%s", why[0] != '\0' ? why : "invalid request");
+                kl_rest_refuse(reply, 400, "%s", why[0] != '\0' ? why : "invalid request");
                 goto out;
         }
         if (api->registrar_url == NULL) {
-                refuse(reply, 400, "no registrar configured (serve --registrar URL)");
+                kl_rest_refuse(reply, 400, "no registrar configured (serve --registrar URL)");
                 goto out;
         }
         rec.agent_id = (char *)(uintptr_t)id;
@@ -133,20 +114,20 @@ static void handle_add(struct ver_api *api, const char *id, const char *body, si
         rec.port = req.port;
         if ((r = registrar_lookup(api, id, &rec, why, sizeof(why))) < 0) {
                 if (r == KL_ERR_NOMEM)
-                        reply_internal(reply, r);
+                        kl_rest_reply_internal(reply, r);
                 else
-                        refuse(reply, r == KL_ERR_NOT_FOUND ? 404 : 400, "%s", why);
+                        kl_rest_refuse(reply, r == KL_ERR_NOT_FOUND ? 404 : 400, "%s", why);
                 goto out;
         }
         if (rec.ip == NULL || rec.port < 0) {
-                refuse(reply, 400, "no address for agent '%s': give ip and port", id);
+                kl_rest_refuse(reply, 400, "no address for agent '%s': give ip and port", id);
                 goto out;
         }
         rec.tpm_policy = req.tpm_policy_json;
         rec.ima_policy = req.ima_policy;
         rec.mb_policy = req.mb_policy;
         if ((r = ver_store_add(api->store, &rec)) < 0) {
-                reply_internal(reply, r);
+                kl_rest_reply_internal(reply, r);
                 goto out;
         }
         log_info("added agent '%.80s' at %s port %lld (mask 0x%x%s%s)", id, rec.ip,
@@ -163,13 +144,6 @@ out:
         ver_add_request_clear(&req);
 }
 
-static int add_str(struct json_object *res, const char *key, const char *s)
-{
-        return json_object_object_add(res, key, s != NULL ? json_object_new_string(s) : NULL) == 0
-                   ? 0
-                   : KL_ERR_NOMEM;
-}
-
 static void handle_show(struct ver_api *api, const char *id, struct kl_http_reply *reply)
 {
         struct json_object *res = NULL;
@@ -178,30 +152,31 @@ static void handle_show(struct ver_api *api, const char *id, struct kl_http_repl
         int r = ver_store_get(api->store, id, &a);
 
         if (r == KL_ERR_NOT_FOUND) {
-                refuse(reply, 404, "Agent with ID '%s' not found", id);
+                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", id);
                 goto out;
         }
         if (r < 0) {
-                reply_internal(reply, r);
+                kl_rest_reply_internal(reply, r);
                 goto out;
         }
         if (kl_json_parse_object(a->tpm_policy, strlen(a->tpm_policy), &pol) < 0)
                 pol = NULL;
-        if ((res = json_object_new_object()) == NULL || add_str(res, "agent_id", a->agent_id) ||
-            add_str(res, "operational_state", a->state) ||
+        if ((res = json_object_new_object()) == NULL ||
+            kl_rest_add_str(res, "agent_id", a->agent_id) ||
+            kl_rest_add_str(res, "operational_state", a->state) ||
             json_object_object_add(res, "attestation_count",
                                    json_object_new_int64(a->attestation_count)) ||
-            add_str(res, "last_failure", a->last_failure) ||
+            kl_rest_add_str(res, "last_failure", a->last_failure) ||
             json_object_object_add(res, "last_success", json_object_new_int64(a->last_success)) ||
-            add_str(res, "ip", a->ip) ||
+            kl_rest_add_str(res, "ip", a->ip) ||
             json_object_object_add(res, "port", json_object_new_int64(a->port)) ||
-            add_str(res, "api_version", a->api_version) ||
+            kl_rest_add_str(res, "api_version", a->api_version) ||
             json_object_object_add(res, "tpm_policy", pol) ||
             json_object_object_add(res, "has_ima_policy",
                                    json_object_new_boolean(a->ima_policy != NULL)) ||
             json_object_object_add(res, "has_mb_policy",
                                    json_object_new_boolean(a->mb_policy != NULL))) {
-                reply_internal(reply, KL_ERR_NOMEM);
+                kl_rest_reply_internal(reply, KL_ERR_NOMEM);
                 goto out;
         }
         pol = NULL;
@@ -215,36 +190,16 @@ out:
 
 static void handle_list(struct ver_api *api, struct kl_http_reply *reply)
 {
-        struct json_object *res = NULL;
-        struct json_object *arr = NULL;
         char **ids = NULL;
         size_t n = 0;
         int r;
 
         if ((r = ver_store_list(api->store, &ids, &n)) < 0) {
-                reply_internal(reply, r);
+                kl_rest_reply_internal(reply, r);
                 return;
         }
-        if ((res = json_object_new_object()) == NULL || (arr = json_object_new_array()) == NULL)
-                goto fail;
-        for (size_t i = 0; i < n; i++) {
-                if (json_object_array_add(arr, json_object_new_string(ids[i])) != 0)
-                        goto fail;
-        }
-        if (json_object_object_add(res, "uuids", arr) != 0)
-                goto fail;
-        arr = NULL;
-        kl_http_reply_json(reply, 200, "Success", res);
-        res = NULL;
-        goto out;
-fail:
-        reply_internal(reply, KL_ERR_NOMEM);
-out:
-        json_object_put(arr);
-        json_object_put(res);
-        for (size_t i = 0; i < n; i++)
-                free(ids[i]);
-        free(ids);
+        kl_rest_reply_ids(reply, ids, n);
+        kl_db_strv_free(ids, n);
 }
 
 static void handle_delete(struct ver_api *api, const char *id, struct kl_http_reply *reply)
@@ -252,105 +207,58 @@ static void handle_delete(struct ver_api *api, const char *id, struct kl_http_re
         int r = ver_store_delete(api->store, id);
 
         if (r == KL_ERR_NOT_FOUND) {
-                refuse(reply, 404, "Agent with ID '%s' not found", id);
+                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", id);
                 return;
         }
         if (r < 0) {
-                reply_internal(reply, r);
+                kl_rest_reply_internal(reply, r);
                 return;
         }
         log_info("deleted agent '%.80s'", id);
         kl_http_reply_json(reply, 200, "Success", NULL);
 }
 
-static void handle_version(struct kl_http_reply *reply)
-{
-        static const char *const versions[] = {"2.1", "2.2", "2.3", "2.4", "2.5", "2.6"};
-        struct json_object *res = json_object_new_object();
-        struct json_object *arr = json_object_new_array();
-
-        if (res == NULL || arr == NULL)
-                goto fail;
-        for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
-                if (json_object_array_add(arr, json_object_new_string(versions[i])) != 0)
-                        goto fail;
-        }
-        if (json_object_object_add(res, "current_version",
-                                   json_object_new_string(VER_API_CURRENT_VERSION)) != 0)
-                goto fail;
-        if (json_object_object_add(res, "supported_versions", arr) != 0) {
-                arr = NULL;
-                goto fail;
-        }
-        kl_http_reply_json(reply, 200, "Success", res);
-        return;
-fail:
-        json_object_put(arr);
-        json_object_put(res);
-        reply_internal(reply, KL_ERR_NOMEM);
-}
-
-/* "v2", "v2.0" .. "v2.6" (len bytes at s). */
-static bool version_supported(const char *s, size_t len)
-{
-        if (len == 2 && s[1] == '2')
-                return true;
-        return len == 4 && s[1] == '2' && s[2] == '.' && s[3] >= '0' && s[3] <= '6';
-}
-
 void ver_api_handle(void *ctx, const struct kl_http_request *req, struct kl_http_reply *reply)
 {
         struct ver_api *api = ctx;
         const char *method = kl_http_request_method(req);
-        const char *path = kl_http_request_path(req);
-        const char *rest;
+        struct kl_rest_path p;
         const char *body;
-        char id[81];
+        char id[KL_REST_AGENT_ID_MAX + 1];
         size_t blen = 0;
-        size_t vlen;
-        size_t idlen;
         bool is_get = strcmp(method, "GET") == 0;
 
         body = kl_http_request_body(req, &blen);
-        if (strcmp(path, "/version") == 0 || strcmp(path, "/version/") == 0) {
+        kl_rest_path_parse(kl_http_request_path(req), &p);
+        switch (p.route) {
+        case KL_REST_ROUTE_NONE:
+                kl_rest_reply_not_found(reply);
+                return;
+        case KL_REST_ROUTE_VERSION:
                 if (is_get)
-                        handle_version(reply);
+                        kl_rest_reply_version(reply, VER_API_CURRENT_VERSION);
                 else
-                        kl_http_reply_json(reply, 405, "Method Not Allowed", NULL);
+                        kl_rest_reply_method_not_allowed(reply);
                 return;
-        }
-        if (path[0] != '/' || path[1] != 'v' || path[2] < '0' || path[2] > '9') {
-                kl_http_reply_json(reply, 404, "Not Found", NULL);
+        case KL_REST_ROUTE_BAD_VERSION:
+                kl_rest_refuse(reply, 400, "API version not supported: %.*s",
+                               p.version_len > 16 ? 16 : (int)p.version_len, p.version);
                 return;
-        }
-        vlen = strcspn(path + 1, "/");
-        if (!version_supported(path + 1, vlen)) {
-                refuse(reply, 400, "API version not supported: %.*s", vlen > 16 ? 16 : (int)vlen,
-                       path + 1);
-                return;
-        }
-        rest = path + 1 + vlen;
-        if (strcmp(rest, "/agents") == 0 || strcmp(rest, "/agents/") == 0) {
+        case KL_REST_ROUTE_AGENTS:
                 if (is_get)
                         handle_list(api, reply);
                 else
-                        kl_http_reply_json(reply, 405, "Method Not Allowed", NULL);
+                        kl_rest_reply_method_not_allowed(reply);
+                return;
+        case KL_REST_ROUTE_AGENT:
+                break;
+        }
+        /* one trailing slash is allowed; anything else past the ID makes it invalid */
+        if ((p.tail[0] != '\0' && strcmp(p.tail, "/") != 0) ||
+            !kl_rest_agent_id_copy(p.id, p.id_len, id)) {
+                kl_rest_refuse(reply, 400, "Invalid agent ID");
                 return;
         }
-        if (strncmp(rest, "/agents/", 8) != 0) {
-                kl_http_reply_json(reply, 404, "Not Found", NULL);
-                return;
-        }
-        rest += 8;
-        idlen = strlen(rest);
-        if (idlen > 0 && rest[idlen - 1] == '/')
-                idlen--;
-        if (!kl_agent_id_is_valid(rest, idlen)) {
-                refuse(reply, 400, "Invalid agent ID");
-                return;
-        }
-        memcpy(id, rest, idlen); /* idlen <= 80: checked by kl_agent_id_is_valid */
-        id[idlen] = '\0';
         if (is_get)
                 handle_show(api, id, reply);
         else if (strcmp(method, "POST") == 0)
@@ -358,5 +266,5 @@ void ver_api_handle(void *ctx, const struct kl_http_request *req, struct kl_http
         else if (strcmp(method, "DELETE") == 0)
                 handle_delete(api, id, reply);
         else
-                kl_http_reply_json(reply, 405, "Method Not Allowed", NULL);
+                kl_rest_reply_method_not_allowed(reply);
 }

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * REST helpers shared by the registrar and verifier stubs (see rest.h), so
+ * both route, refuse and answer /version and agent lists the same way.
+ */
+#include "rest.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+#include "json.h"
+#include "log.h"
+
+#define STATUS_MAX 512
+
+/* "v2", "v2.0" .. "v2.6" (len bytes at s, s[0] == 'v'): what the stubs speak. */
+static bool version_supported(const char *s, size_t len)
+{
+        if (len == 2 && s[1] == '2')
+                return true;
+        return len == 4 && s[1] == '2' && s[2] == '.' && s[3] >= '0' && s[3] <= '6';
+}
+
+void kl_rest_path_parse(const char *path, struct kl_rest_path *ret)
+{
+        const char *rest;
+        const char *slash;
+
+        memset(ret, 0, sizeof(*ret));
+        if (strcmp(path, "/version") == 0 || strcmp(path, "/version/") == 0) {
+                ret->route = KL_REST_ROUTE_VERSION;
+                return;
+        }
+        /* /v<major>[.<minor>]/... */
+        if (path[0] != '/' || path[1] != 'v' || path[2] < '0' || path[2] > '9')
+                return;
+        ret->version = path + 1;
+        ret->version_len = strcspn(path + 1, "/");
+        if (!version_supported(ret->version, ret->version_len)) {
+                ret->route = KL_REST_ROUTE_BAD_VERSION;
+                return;
+        }
+        rest = path + 1 + ret->version_len;
+        if (strcmp(rest, "/agents") == 0 || strcmp(rest, "/agents/") == 0) {
+                ret->route = KL_REST_ROUTE_AGENTS;
+                return;
+        }
+        if (strncmp(rest, "/agents/", 8) != 0)
+                return;
+        rest += 8;
+        slash = strchr(rest, '/');
+        ret->route = KL_REST_ROUTE_AGENT;
+        ret->id = rest;
+        ret->id_len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+        ret->tail = rest + ret->id_len;
+}
+
+bool kl_rest_agent_id_copy(const char *id, size_t len, char out[KL_REST_AGENT_ID_MAX + 1])
+{
+        if (!kl_agent_id_is_valid(id, len))
+                return false;
+        memcpy(out, id, len); /* len <= KL_REST_AGENT_ID_MAX: checked by kl_agent_id_is_valid */
+        out[len] = '\0';
+        return true;
+}
+
+void kl_rest_refuse(struct kl_http_reply *reply, int code, const char *fmt, ...)
+{
+        char status[STATUS_MAX];
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vsnprintf(status, sizeof(status), fmt, ap) < 0)
+                status[0] = '\0';
+        va_end(ap);
+        log_warn("refused (%d): %s", code, status);
+        kl_http_reply_json(reply, code, status, NULL);
+}
+
+void kl_rest_reply_internal(struct kl_http_reply *reply, int r)
+{
+        log_error("internal error: %s", kl_err_str(r));
+        kl_http_reply_json(reply, 500, "Internal Server Error", NULL);
+}
+
+void kl_rest_reply_not_found(struct kl_http_reply *reply)
+{
+        kl_http_reply_json(reply, 404, "Not Found", NULL);
+}
+
+void kl_rest_reply_method_not_allowed(struct kl_http_reply *reply)
+{
+        kl_http_reply_json(reply, 405, "Method Not Allowed", NULL);
+}
+
+void kl_rest_reply_version(struct kl_http_reply *reply, const char *current)
+{
+        static const char *const versions[] = {"2.1", "2.2", "2.3", "2.4", "2.5", "2.6"};
+        struct json_object *res = json_object_new_object();
+        struct json_object *arr = json_object_new_array();
+
+        if (res == NULL || arr == NULL)
+                goto fail;
+        for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+                if (json_object_array_add(arr, json_object_new_string(versions[i])) != 0)
+                        goto fail;
+        }
+        if (json_object_object_add(res, "current_version", json_object_new_string(current)) != 0)
+                goto fail;
+        /* json-c keeps ownership with the caller when an add fails */
+        if (json_object_object_add(res, "supported_versions", arr) != 0)
+                goto fail;
+        kl_http_reply_json(reply, 200, "Success", res);
+        return;
+fail:
+        json_object_put(arr);
+        json_object_put(res);
+        kl_rest_reply_internal(reply, KL_ERR_NOMEM);
+}
+
+void kl_rest_reply_ids(struct kl_http_reply *reply, char *const *ids, size_t n)
+{
+        struct json_object *res = NULL;
+        struct json_object *arr = NULL;
+
+        if ((res = json_object_new_object()) == NULL || (arr = json_object_new_array()) == NULL)
+                goto fail;
+        for (size_t i = 0; i < n; i++) {
+                if (json_object_array_add(arr, json_object_new_string(ids[i])) != 0)
+                        goto fail;
+        }
+        if (json_object_object_add(res, "uuids", arr) != 0)
+                goto fail;
+        kl_http_reply_json(reply, 200, "Success", res);
+        return;
+fail:
+        json_object_put(arr);
+        json_object_put(res);
+        kl_rest_reply_internal(reply, KL_ERR_NOMEM);
+}
+
+int kl_rest_parse_body(struct kl_http_reply *reply, const char *body, size_t len,
+                       struct json_object **ret)
+{
+        int r = kl_json_parse_object(body, len, ret);
+
+        if (r < 0)
+                kl_rest_refuse(reply, 400, "Malformed JSON body: expected a JSON object");
+        return r;
+}
+
+int kl_rest_add_str(struct json_object *obj, const char *key, const char *s)
+{
+        return json_object_object_add(obj, key, s != NULL ? json_object_new_string(s) : NULL) == 0
+                   ? 0
+                   : KL_ERR_NOMEM;
+}

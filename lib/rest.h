@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Request routing and answers the registrar and verifier stubs share: the
+ * Keylime 2.x path shape /v2[.x]/agents[/{id}[/...]], agent ID checks,
+ * refusals (a 4xx whose status text says why, logged as a warning), and the
+ * /version and agent-list answers. Every answer is a Keylime
+ * {"code","status","results"} envelope (kl_http_reply_json).
+ */
+#ifndef KL_REST_H
+#define KL_REST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "http_server.h"
+#include "uuid.h"
+
+struct json_object;
+
+#define KL_REST_AGENT_ID_MAX 80 /* kl_agent_id_is_valid() */
+
+enum kl_rest_route {
+        KL_REST_ROUTE_NONE,        /* not a path we serve: 404 */
+        KL_REST_ROUTE_VERSION,     /* /version[/] */
+        KL_REST_ROUTE_BAD_VERSION, /* /v<digit>...: a version other than v2, v2.0 .. v2.6 */
+        KL_REST_ROUTE_AGENTS,      /* /v2[.x]/agents[/] */
+        KL_REST_ROUTE_AGENT,       /* /v2[.x]/agents/{id}{tail} */
+};
+
+/* Pieces of a request path; the pointers point into it and are not NUL-terminated. */
+struct kl_rest_path {
+        enum kl_rest_route route;
+        const char *version; /* "v2.6" (BAD_VERSION, AGENTS, AGENT) */
+        size_t version_len;
+        const char *id; /* AGENT: up to the next '/', not yet validated, may be empty */
+        size_t id_len;
+        const char *tail; /* AGENT: "" or what follows the id from its '/' on */
+};
+
+void kl_rest_path_parse(const char *path, struct kl_rest_path *ret);
+/*
+ * Copies id (len bytes) into out when it is a valid agent ID
+ * (kl_agent_id_is_valid); false, and out untouched, otherwise.
+ */
+bool kl_rest_agent_id_copy(const char *id, size_t len, char out[KL_REST_AGENT_ID_MAX + 1]);
+
+/* A refusal: the status text goes to the client and, as a warning, to the log. */
+__attribute__((format(printf, 3, 4))) void kl_rest_refuse(struct kl_http_reply *reply, int code,
+                                                          const char *fmt, ...);
+/* 500 "Internal Server Error"; r is logged, never sent. */
+void kl_rest_reply_internal(struct kl_http_reply *reply, int r);
+void kl_rest_reply_not_found(struct kl_http_reply *reply);          /* 404 "Not Found" */
+void kl_rest_reply_method_not_allowed(struct kl_http_reply *reply); /* 405 */
+/* GET /version: current_version and the supported 2.1 .. 2.6. */
+void kl_rest_reply_version(struct kl_http_reply *reply, const char *current);
+/* 200 with {"uuids": [ids...]}; ids stay the caller's. */
+void kl_rest_reply_ids(struct kl_http_reply *reply, char *const *ids, size_t n);
+
+/*
+ * Parses a request body that must be a JSON object; otherwise refuses with
+ * 400 "Malformed JSON body: expected a JSON object". The caller owns *ret.
+ */
+int kl_rest_parse_body(struct kl_http_reply *reply, const char *body, size_t len,
+                       struct json_object **ret);
+/* Adds s as a string, or null when s is NULL; KL_ERR_NOMEM on failure. */
+int kl_rest_add_str(struct json_object *obj, const char *key, const char *s);
+
+#endif
