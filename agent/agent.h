@@ -21,6 +21,8 @@ struct kl_tpm;
 struct kl_ima_log;
 struct keys_state;
 struct payload_worker;
+struct revocation_worker;
+struct revocation_listener;
 
 #define AGENT_MAX_VERSIONS 8
 
@@ -45,6 +47,10 @@ struct agent {
         struct keys_state *keys;
         struct payload_worker *payload; /* NULL: payloads are not processed */
         bool payload_allowed;           /* mTLS on, or enable_insecure_payload */
+
+        /* revocation notices (revocation.c); the worker is thread-safe */
+        struct revocation_worker *revocation;
+        struct revocation_listener *revocation_listener; /* NULL: ZeroMQ off */
 };
 
 #endif

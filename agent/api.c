@@ -17,6 +17,7 @@
 #include "http_server.h"
 #include "json.h"
 #include "log.h"
+#include "revocation.h"
 
 #define TRUSTED_CA_MAX (1u << 20)
 #define PEM_FILE_MAX (64u * 1024)
@@ -65,6 +66,9 @@ static const struct route quotes_routes[] = {
         {"GET", "identity", api_quotes_identity, 1},
         {"GET", "integrity", api_quotes_integrity, 1},
 };
+static const struct route notifications_routes[] = {
+        {"POST", "revocation", api_notifications_revocation, 1},
+};
 static const struct route agent_routes[] = {
         {"GET", "info", api_agent_info, 2},
 };
@@ -80,7 +84,7 @@ static const struct resource resources[] = {
          "URI not supported, only /identity and /integrity are supported for GET in /quotes/ "
          "interface",
          NULL, "GET"},
-        {"notifications", 1, NULL, 0, NULL,
+        {"notifications", 1, notifications_routes, N(notifications_routes), NULL,
          "URI not supported, only /revocation is supported for POST in /notifications/ "
          "interface",
          "POST"},

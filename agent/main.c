@@ -31,6 +31,7 @@
 #include "preflight.h"
 #include "privileges.h"
 #include "registration.h"
+#include "revocation.h"
 #include "secure_mount.h"
 #include "server_cert.h"
 #include "tpm.h"
@@ -209,6 +210,8 @@ static int serve(struct agent *a, const struct payload_opts *po)
                 log_error("cannot start the payload worker");
                 goto out;
         }
+        if ((r = revocation_agent_start(a, po->secure_dir)) < 0)
+                goto out;
         if ((r = api_start(a, &srv)) < 0)
                 goto out;
         while (read(sfd, &si, sizeof(si)) < 0 && errno == EINTR)
@@ -216,6 +219,7 @@ static int serve(struct agent *a, const struct payload_opts *po)
         log_info("received signal %u, shutting down", si.ssi_signo);
 out:
         kl_http_server_stop(srv);
+        revocation_agent_stop(a); /* after the server: REST handlers submit to it */
         close(sfd);
         return r;
 }

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Revocation actions (see actions.h). The action names come from the
+ * configuration and from a payload the tenant delivered; a name is only ever
+ * looked up as a plain file in two fixed directories, so a notice can choose
+ * nothing: it only supplies the JSON the actions read. The child runs with
+ * the agent's (dropped) privileges and an empty signal mask.
+ */
+#include "actions.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "err.h"
+#include "fileio.h"
+#include "log.h"
+
+bool actions_name_ok(const char *name)
+{
+        if (name == NULL || name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+            strlen(name) > 255)
+                return false;
+        for (const char *p = name; *p != '\0'; p++) {
+                if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)
+                        return false;
+        }
+        return true;
+}
+
+/* Appends the good names of list text s to v (n entries, at most ACTIONS_MAX). */
+static int append_names(const char *s, const char *origin, char **v, size_t *n)
+{
+        char **items = NULL;
+        size_t k = 0;
+        int r;
+
+        if ((r = kl_config_parse_list(s, &items, &k)) < 0)
+                return r;
+        for (size_t i = 0; i < k; i++) {
+                if (!actions_name_ok(items[i])) {
+                        log_warn("ignoring revocation action '%.100s' from %s: not a plain file "
+                                 "name",
+                                 items[i], origin);
+                        continue;
+                }
+                if (*n >= ACTIONS_MAX) {
+                        log_warn("more than %d revocation actions; ignoring the rest", ACTIONS_MAX);
+                        break;
+                }
+                v[(*n)++] = items[i];
+                items[i] = NULL;
+        }
+        kl_strv_free(items);
+        return 0;
+}
+
+int actions_list(const struct actions_opts *o, char ***ret, size_t *ret_n)
+{
+        char **v = calloc(ACTIONS_MAX + 1, sizeof(*v));
+        char path[4096];
+        char *text = NULL;
+        size_t n = 0, len = 0;
+        int r = KL_ERR_NOMEM, w;
+
+        if (v == NULL)
+                goto out;
+        if (o->actions != NULL && (r = append_names(o->actions, "revocation_actions", v, &n)) < 0)
+                goto out;
+        if (o->unzipped_dir != NULL && o->unzipped_dir[0] != '\0') {
+                w = snprintf(path, sizeof(path), "%s/action_list", o->unzipped_dir);
+                if (w < 0 || (size_t)w >= sizeof(path)) {
+                        r = KL_ERR_TOO_LONG;
+                        goto out;
+                }
+                r = kl_file_read(path, ACTIONS_LIST_MAX, &text, &len);
+                if (r == 0) {
+                        if ((r = append_names(text, "action_list", v, &n)) < 0)
+                                goto out;
+                } else if (r != KL_ERR_NOT_FOUND) {
+                        log_warn("cannot read %s: %s; ignoring it", path, kl_err_str(r));
+                }
+        }
+        *ret = v;
+        *ret_n = n;
+        v = NULL;
+        r = 0;
+out:
+        free(text);
+        kl_strv_free(v);
+        return r;
+}
+
+static bool is_executable_file(const char *path)
+{
+        struct stat st;
+
+        return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
+}
+
+int actions_find(const struct actions_opts *o, const char *name, char *ret_path, size_t len)
+{
+        const char *dirs[2] = {o->actions_dir, o->allow_payload ? o->unzipped_dir : NULL};
+
+        if (!actions_name_ok(name))
+                return KL_ERR_INVAL;
+        for (size_t i = 0; i < 2; i++) {
+                int w;
+
+                if (dirs[i] == NULL || dirs[i][0] == '\0')
+                        continue;
+                w = snprintf(ret_path, len, "%s/%s", dirs[i], name);
+                if (w < 0 || (size_t)w >= len)
+                        return KL_ERR_TOO_LONG;
+                if (is_executable_file(ret_path))
+                        return 0;
+        }
+        return KL_ERR_NOT_FOUND;
+}
+
+static long elapsed_ms(const struct timespec *start)
+{
+        struct timespec now;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        return (now.tv_sec - start->tv_sec) * 1000L + (now.tv_nsec - start->tv_nsec) / 1000000L;
+}
+
+int actions_run_one(const char *path, const char *json_file, const char *work_dir,
+                    unsigned timeout_s, const atomic_bool *cancel, int *ret_status,
+                    bool *ret_timed_out)
+{
+        char out[ACTIONS_OUTPUT_MAX];
+        size_t out_len = 0;
+        struct timespec start;
+        sigset_t none;
+        int pipefd[2] = {-1, -1};
+        int devnull = -1, ws = 0, r = KL_ERR_SYSTEM;
+        bool timed_out = false, eof = false;
+        pid_t pid;
+
+        if (timeout_s == 0)
+                timeout_s = ACTIONS_TIMEOUT_S;
+        if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
+            pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) != 0)
+                goto out;
+        sigemptyset(&none);
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        if ((pid = fork()) < 0)
+                goto out;
+        if (pid == 0) {
+                /* async-signal-safe calls only: the agent has threads */
+                setpgid(0, 0);
+                sigprocmask(SIG_SETMASK, &none, NULL); /* the agent blocks SIGTERM */
+                signal(SIGPIPE, SIG_DFL);
+                if (chdir(work_dir) != 0 || dup2(devnull, STDIN_FILENO) < 0 ||
+                    dup2(pipefd[1], STDOUT_FILENO) < 0 || dup2(pipefd[1], STDERR_FILENO) < 0)
+                        _exit(126);
+                execl(path, path, json_file, (char *)NULL);
+                _exit(127);
+        }
+        setpgid(pid, pid); /* also here, so the kill below cannot miss the group */
+        close(pipefd[1]);
+        pipefd[1] = -1;
+        for (;;) {
+                struct pollfd pfd = {.fd = pipefd[0], .events = POLLIN};
+                pid_t got;
+
+                if (!eof && poll(&pfd, 1, 50) > 0) {
+                        char buf[1024];
+                        ssize_t n = read(pipefd[0], buf, sizeof(buf));
+
+                        if (n == 0) {
+                                eof = true;
+                        } else if (n > 0) {
+                                size_t keep = sizeof(out) - out_len;
+
+                                if ((size_t)n < keep)
+                                        keep = (size_t)n;
+                                memcpy(out + out_len, buf, keep);
+                                out_len += keep;
+                        }
+                } else if (eof) {
+                        struct timespec ts = {0, 50 * 1000000L};
+
+                        nanosleep(&ts, NULL);
+                }
+                got = waitpid(pid, &ws, WNOHANG);
+                if (got == pid || (got < 0 && errno != EINTR))
+                        break;
+                if (elapsed_ms(&start) > (long)timeout_s * 1000L ||
+                    (cancel != NULL && atomic_load(cancel))) {
+                        timed_out = true;
+                        kill(-pid, SIGKILL);
+                        while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+                                ;
+                        break;
+                }
+        }
+        /* what the action printed before it exited */
+        while (!eof && out_len < sizeof(out)) {
+                ssize_t n = read(pipefd[0], out + out_len, sizeof(out) - out_len);
+
+                if (n <= 0)
+                        break;
+                out_len += (size_t)n;
+        }
+        if (out_len > 0)
+                log_info("revocation action %s said: %.*s", path, (int)out_len, out);
+        kill(-pid, SIGKILL); /* children it left behind in its group */
+        *ret_status = ws;
+        *ret_timed_out = timed_out;
+        r = 0;
+out:
+        if (devnull >= 0)
+                close(devnull);
+        if (pipefd[0] >= 0)
+                close(pipefd[0]);
+        if (pipefd[1] >= 0)
+                close(pipefd[1]);
+        return r;
+}
+
+int actions_run_all(const struct actions_opts *o, const char *event_json, const atomic_bool *cancel,
+                    size_t *ret_ran, size_t *ret_failed)
+{
+        char **names = NULL;
+        char json_file[4096];
+        size_t n = 0, ran = 0, failed = 0, len = strlen(event_json);
+        int fd = -1, r, w;
+
+        json_file[0] = '\0';
+        if ((r = actions_list(o, &names, &n)) < 0)
+                goto out;
+        if (n == 0) {
+                log_info("no revocation actions configured");
+                goto out;
+        }
+        w = snprintf(json_file, sizeof(json_file), "%s/revocation-XXXXXX.json", o->work_dir);
+        if (w < 0 || (size_t)w >= sizeof(json_file)) {
+                json_file[0] = '\0';
+                r = KL_ERR_TOO_LONG;
+                goto out;
+        }
+        if ((fd = mkostemps(json_file, 5, O_CLOEXEC)) < 0) {
+                log_error("cannot create a temporary file in %s: %s", o->work_dir, strerror(errno));
+                json_file[0] = '\0';
+                r = KL_ERR_IO;
+                goto out;
+        }
+        for (size_t off = 0; off < len;) {
+                ssize_t k = write(fd, event_json + off, len - off);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0) {
+                        r = KL_ERR_IO;
+                        goto out;
+                }
+                off += (size_t)k;
+        }
+        close(fd);
+        fd = -1;
+        for (size_t i = 0; i < n; i++) {
+                char path[4096];
+                int status = 0;
+                bool timed_out = false;
+
+                if (cancel != NULL && atomic_load(cancel))
+                        break;
+                if ((r = actions_find(o, names[i], path, sizeof(path))) < 0) {
+                        log_error("revocation action '%s' not found in %s%s%s", names[i],
+                                  o->actions_dir, o->allow_payload ? " or " : "",
+                                  o->allow_payload ? o->unzipped_dir : "");
+                        failed++;
+                        continue;
+                }
+                ran++;
+                if ((r = actions_run_one(path, json_file, o->work_dir, o->timeout_s, cancel,
+                                         &status, &timed_out)) < 0) {
+                        log_error("cannot start revocation action %s: %s", path, kl_err_str(r));
+                        failed++;
+                } else if (timed_out) {
+                        log_error("revocation action %s killed after %u s", path,
+                                  o->timeout_s ? o->timeout_s : ACTIONS_TIMEOUT_S);
+                        failed++;
+                } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+                        log_info("revocation action %s succeeded", path);
+                } else if (WIFEXITED(status)) {
+                        log_error("revocation action %s exited with status %d", path,
+                                  WEXITSTATUS(status));
+                        failed++;
+                } else {
+                        log_error("revocation action %s died from signal %d", path,
+                                  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+                        failed++;
+                }
+        }
+        r = 0;
+out:
+        if (fd >= 0)
+                close(fd);
+        if (json_file[0] != '\0')
+                unlink(json_file);
+        kl_strv_free(names);
+        if (ret_ran != NULL)
+                *ret_ran = ran;
+        if (ret_failed != NULL)
+                *ret_failed = failed;
+        return r;
+}
