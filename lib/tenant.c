@@ -13,8 +13,8 @@
 #include "err.h"
 #include "fileio.h"
 
-#define GCM_IV_LEN  16
-#define GCM_TAG_LEN 16
+#define GCM_IV_LEN   16
+#define GCM_TAG_LEN  16
 #define KEY_FILE_MAX 4096
 
 int kl_bootstrap_keys_generate(struct kl_bootstrap_keys *ret)

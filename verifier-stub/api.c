@@ -126,6 +126,7 @@ static void handle_add(struct ver_api *api, const char *id, const char *body, si
         rec.tpm_policy = req.tpm_policy_json;
         rec.ima_policy = req.ima_policy;
         rec.mb_policy = req.mb_policy;
+        rec.v = req.v;
         if ((r = ver_store_add(api->store, &rec)) < 0) {
                 kl_rest_reply_internal(reply, r);
                 goto out;

@@ -14,12 +14,15 @@
 #include "err.h"
 #include "fileio.h"
 #include "http_client.h"
+#include "crypto.h"
 #include "json.h"
+#include "tenant_role.h"
 #include "uuid.h"
 #include "verify.h"
 
 #define TIMEOUT_MS      30000L
 #define POLICY_FILE_MAX (64u << 20)
+#define TENANT_VERIFY_S 60 /* the verifier releases V after its first good quote */
 
 static int agent_url(const struct ver_client_options *o, char *url, size_t len)
 {
@@ -106,9 +109,10 @@ int ver_client_add(const struct ver_client_options *o)
         struct json_object *req = NULL;
         struct json_object *pj = NULL;
         struct kl_http_response resp = {0};
+        struct ver_tenant *tenant = NULL;
         char url[1024];
         char why[256];
-        char *body = NULL;
+        char *body = NULL, *v_b64 = NULL;
         int rc = 1;
         int r;
 
@@ -164,12 +168,24 @@ int ver_client_add(const struct ver_client_options *o)
                 rc = 2;
                 goto out;
         }
+        if (o->payload != NULL) {
+                if (ver_tenant_send_u(o, &tenant, &v_b64) < 0)
+                        goto out;
+                if (json_object_object_add(req, "v", json_object_new_string(v_b64)))
+                        goto out;
+        }
         if ((body = kl_json_to_string(req)) == NULL)
                 goto out;
         r = kl_http_request("POST", url, body, NULL, TIMEOUT_MS, &resp);
         rc = finish("add", r, &resp, false);
+        if (rc == 0 && tenant != NULL && ver_tenant_verify(tenant, TENANT_VERIFY_S) < 0)
+                rc = 1;
 out:
-        free(body);
+        ver_tenant_free(tenant);
+        if (v_b64 != NULL)
+                kl_secure_free(v_b64, strlen(v_b64));
+        if (body != NULL)
+                kl_secure_free(body, strlen(body)); /* holds V */
         free(pol);
         json_object_put(pj);
         json_object_put(req);

@@ -16,6 +16,12 @@ struct ver_client_options {
         size_t n_pcrs;
         const char *ima_policy_file;
         const char *mb_policy_file;
+        /* tenant role (add --payload) */
+        const char *payload;  /* file sent as is, or a directory sent zipped */
+        const char *key_file; /* K, U, V as three base64 lines; NULL = random K and V */
+        const char *registrar;
+        const char *client_cert;
+        const char *client_key;
 };
 
 int ver_client_add(const struct ver_client_options *o);

@@ -78,6 +78,12 @@ static void usage(FILE *f)
                 "                         (e.g. sha256:23:0000...0000)\n"
                 "  --ima-policy FILE      IMA runtime policy (JSON) replayed against PCR 10\n"
                 "  --mb-policy FILE       measured-boot policy (JSON) for the UEFI event log\n"
+                "  --payload PATH         tenant role: deliver PATH (a file as is, a directory\n"
+                "                         zipped) encrypted under a new bootstrap key K; U goes\n"
+                "                         to the agent now, V to the verifier, which releases it\n"
+                "                         after the first good quote; then /keys/verify checks\n"
+                "                         K. Needs --registrar, --client-cert, --client-key\n"
+                "  --key FILE             with --payload: K, U, V as three base64 lines\n"
                 "common:\n"
                 "  --log-level LEVEL      error, warn, info (default) or debug\n"
                 "  --version              print the version and exit\n"
@@ -212,6 +218,8 @@ int main(int argc, char **argv)
             {"pcr", required_argument, NULL, 'P'},
             {"ima-policy", required_argument, NULL, 'I'},
             {"mb-policy", required_argument, NULL, 'M'},
+            {"payload", required_argument, NULL, 'Y'},
+            {"key", required_argument, NULL, 'k'},
             {"log-level", required_argument, NULL, 'L'},
             {"version", no_argument, NULL, 'V'},
             {"help", no_argument, NULL, 'h'},
@@ -295,6 +303,12 @@ int main(int argc, char **argv)
                 case 'M':
                         o.client.mb_policy_file = optarg;
                         break;
+                case 'Y':
+                        o.client.payload = optarg;
+                        break;
+                case 'k':
+                        o.client.key_file = optarg;
+                        break;
                 case 'L':
                         if (!kl_log_level_parse(optarg, &level)) {
                                 fprintf(stderr, "unknown log level '%s'\n", optarg);
@@ -322,6 +336,9 @@ int main(int argc, char **argv)
                 return serve(&o);
         if (kl_http_client_global_init() < 0)
                 return 1;
+        o.client.registrar = o.registrar;
+        o.client.client_cert = o.client_cert;
+        o.client.client_key = o.client_key;
         if (strcmp(cmd, "add") == 0)
                 return ver_client_add(&o.client);
         if (strcmp(cmd, "status") == 0)

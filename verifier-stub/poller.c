@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "b64.h"
+#include "crypto.h"
 #include "err.h"
 #include "fileio.h"
 #include "http_client.h"
@@ -28,6 +29,7 @@
 #include "log.h"
 #include "quote.h"
 #include "store.h"
+#include "tenant.h"
 #include "tpm_public.h"
 #include "uefi_log.h"
 #include "verify.h"
@@ -64,6 +66,8 @@ struct agent_rt {
         char ca_path[PATH_MAX];
         char *url_host; /* "ip:port" or "[v6]:port" */
         bool tls;
+        char *v_b64;       /* the tenant's V share, released after the first good quote */
+        bool v_delivered;
 };
 
 struct ver_poller {
@@ -93,6 +97,8 @@ static void rt_free(struct agent_rt *rt)
                 unlink(rt->ca_path);
         free(rt->nk_pem);
         free(rt->url_host);
+        if (rt->v_b64 != NULL)
+                kl_secure_free(rt->v_b64, strlen(rt->v_b64));
         kl_ima_policy_free(rt->ima_policy);
         kl_mb_policy_free(rt->mb_policy);
         kl_tpm_public_free(rt->ak);
@@ -155,6 +161,8 @@ static int rt_load(struct ver_poller *p, const struct ver_agent *a, struct agent
                 rt->url_host = NULL;
                 goto out;
         }
+        if (a->v != NULL && (rt->v_b64 = strdup(a->v)) == NULL)
+                goto out;
         rt->tls = a->mtls_cert != NULL && strcmp(a->mtls_cert, "disabled") != 0;
         if (rt->tls) {
                 int len =
@@ -181,9 +189,9 @@ out:
         return r;
 }
 
-/* GET path on the agent with the pinned certificate and our client certificate. */
-static int agent_get(struct ver_poller *p, struct agent_rt *rt, const char *path,
-                     struct kl_http_response *resp)
+/* A request to the agent with the pinned certificate and our client certificate. */
+static int agent_request(struct ver_poller *p, struct agent_rt *rt, const char *method,
+                         const char *path, const char *body, struct kl_http_response *resp)
 {
         struct kl_http_tls tls = {
             .ca_file = rt->ca_path,
@@ -197,7 +205,55 @@ static int agent_get(struct ver_poller *p, struct agent_rt *rt, const char *path
 
         if (n < 0 || (size_t)n >= sizeof(url))
                 return KL_ERR_TOO_LONG;
-        return kl_http_request("GET", url, NULL, rt->tls ? &tls : NULL, p->cfg.timeout_ms, resp);
+        return kl_http_request(method, url, body, rt->tls ? &tls : NULL, p->cfg.timeout_ms, resp);
+}
+
+static int agent_get(struct ver_poller *p, struct agent_rt *rt, const char *path,
+                     struct kl_http_response *resp)
+{
+        return agent_request(p, rt, "GET", path, NULL, resp);
+}
+
+/*
+ * keys-and-payloads §3: after the first good quote, V goes to the agent
+ * encrypted to the NK that quote carried (bound to the TPM by PCR 16).
+ * A failed delivery is tried again after the next good quote.
+ */
+static void provide_v(struct ver_poller *p, struct agent_rt *rt)
+{
+        struct kl_http_response resp = {0};
+        uint8_t *v = NULL;
+        size_t v_len = 0;
+        char *wrapped = NULL, *body = NULL;
+        char path[64];
+        int r;
+
+        if ((r = kl_b64_decode(rt->v_b64, strlen(rt->v_b64), &v, &v_len)) < 0 ||
+            (r = kl_tenant_wrap_share(rt->nk_pem, v, v_len, &wrapped)) < 0)
+                goto out;
+        if (asprintf(&body, "{\"encrypted_key\":\"%s\"}", wrapped) < 0) {
+                body = NULL;
+                r = KL_ERR_NOMEM;
+                goto out;
+        }
+        snprintf(path, sizeof(path), "/v%s/keys/vkey", rt->api_version);
+        if ((r = agent_request(p, rt, "POST", path, body, &resp)) < 0)
+                goto out;
+        if (resp.status != 200) {
+                log_warn("agent '%s': POST %s answered %ld: %.200s", rt->id, path, resp.status,
+                         resp.body);
+                r = KL_ERR_HTTP_STATUS;
+                goto out;
+        }
+        rt->v_delivered = true;
+        log_info("agent '%s': V delivered after the first good quote", rt->id);
+out:
+        if (r < 0 && !rt->v_delivered)
+                log_warn("agent '%s': cannot deliver V yet: %s", rt->id, kl_err_str(r));
+        kl_http_response_clear(&resp);
+        free(body);
+        free(wrapped);
+        kl_secure_free(v, v_len);
 }
 
 /* Highest of the agent's supported_versions that we know (2.1..2.6), quote-format §3.3. */
@@ -484,6 +540,8 @@ static void poll_one(struct ver_poller *p, struct agent_rt *rt)
         rt->count++;
         rt->last_success = (int64_t)time(NULL);
         set_status(p, rt, ST_GET, NULL);
+        if (rt->v_b64 != NULL && !rt->v_delivered)
+                provide_v(p, rt);
 out:
         kl_http_response_clear(&resp);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "db.h"
 #include "err.h"
 
@@ -30,7 +31,8 @@ static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS agents ("
                                  "attestation_count INTEGER NOT NULL DEFAULT 0, "
                                  "last_failure TEXT, "
                                  "last_success INTEGER NOT NULL DEFAULT 0, "
-                                 "api_version TEXT)";
+                                 "api_version TEXT, "
+                                 "v TEXT)";
 
 int ver_store_open(const char *path, struct ver_store **ret)
 {
@@ -71,6 +73,8 @@ void ver_agent_free(struct ver_agent *a)
         free(a->state);
         free(a->last_failure);
         free(a->api_version);
+        if (a->v != NULL)
+                kl_secure_free(a->v, strlen(a->v));
         free(a);
 }
 
@@ -78,7 +82,7 @@ int ver_store_get(struct ver_store *s, const char *agent_id, struct ver_agent **
 {
         static const char sql[] =
             "SELECT agent_id, ip, port, aik_tpm, mtls_cert, tpm_policy, ima_policy, mb_policy, "
-            "gen, state, attestation_count, last_failure, last_success, api_version "
+            "gen, state, attestation_count, last_failure, last_success, api_version, v "
             "FROM agents WHERE agent_id = ?";
         struct kl_db_stmt *st = NULL;
         struct ver_agent *a = NULL;
@@ -103,7 +107,8 @@ int ver_store_get(struct ver_store *s, const char *agent_id, struct ver_agent **
             kl_db_column_dup_text(st, 7, &a->mb_policy) < 0 ||
             kl_db_column_dup_text(st, 9, &a->state) < 0 ||
             kl_db_column_dup_text(st, 11, &a->last_failure) < 0 ||
-            kl_db_column_dup_text(st, 13, &a->api_version) < 0)
+            kl_db_column_dup_text(st, 13, &a->api_version) < 0 ||
+            kl_db_column_dup_text(st, 14, &a->v) < 0)
                 goto out;
         a->port = kl_db_column_is_null(st, 2) ? -1 : kl_db_column_int64(st, 2);
         a->gen = kl_db_column_int64(st, 8);
@@ -127,8 +132,8 @@ int ver_store_add(struct ver_store *s, const struct ver_agent *a)
         static const char sql[] =
             "INSERT OR REPLACE INTO agents (agent_id, ip, port, aik_tpm, mtls_cert, tpm_policy, "
             "ima_policy, mb_policy, gen, state, attestation_count, last_failure, last_success, "
-            "api_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-            "(SELECT COALESCE(MAX(gen), 0) + 1 FROM agents), 'Start', 0, NULL, 0, NULL)";
+            "api_version, v) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+            "(SELECT COALESCE(MAX(gen), 0) + 1 FROM agents), 'Start', 0, NULL, 0, NULL, ?)";
         struct kl_db_stmt *st = NULL;
         int r;
 
@@ -143,7 +148,8 @@ int ver_store_add(struct ver_store *s, const struct ver_agent *a)
             (r = kl_db_bind_text(st, 5, a->mtls_cert)) < 0 ||
             (r = kl_db_bind_text(st, 6, a->tpm_policy)) < 0 ||
             (r = kl_db_bind_text(st, 7, a->ima_policy)) < 0 ||
-            (r = kl_db_bind_text(st, 8, a->mb_policy)) < 0 || (r = kl_db_run(st)) < 0)
+            (r = kl_db_bind_text(st, 8, a->mb_policy)) < 0 ||
+            (r = kl_db_bind_text(st, 9, a->v)) < 0 || (r = kl_db_run(st)) < 0)
                 goto out;
         r = 0;
 out:

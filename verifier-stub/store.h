@@ -31,6 +31,7 @@ struct ver_agent {
         char *last_failure;   /* NULL = none */
         int64_t last_success; /* epoch seconds, 0 = never */
         char *api_version;    /* negotiated with the agent; NULL = not yet */
+        char *v;              /* base64 of the tenant's V share; NULL = none (secret) */
 };
 
 int ver_store_open(const char *path, struct ver_store **ret);

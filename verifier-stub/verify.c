@@ -458,6 +458,8 @@ void ver_add_request_clear(struct ver_add_request *r)
         free(r->tpm_policy_json);
         free(r->ima_policy);
         free(r->mb_policy);
+        if (r->v != NULL)
+                kl_secure_free(r->v, strlen(r->v));
         memset(r, 0, sizeof(*r));
 }
 
@@ -502,6 +504,27 @@ out:
         kl_mb_policy_free(mp);
         free(text);
         return r;
+}
+
+/* "v": the tenant's V share, base64 of 16 or 32 bytes (as upstream's add request). */
+static int take_v(struct json_object *req, char **ret, char *why, size_t why_len)
+{
+        const char *s = NULL;
+        uint8_t *v = NULL;
+        size_t n = 0;
+        int r = kl_json_get_string(req, "v", &s);
+
+        if (r == KL_ERR_NOT_FOUND)
+                return 0;
+        if (r < 0 || kl_b64_decode(s, strlen(s), &v, &n) < 0 || (n != 16 && n != 32)) {
+                kl_secure_free(v, n);
+                say(why, why_len, "invalid field 'v': expected base64 of 16 or 32 bytes");
+                return KL_ERR_INVAL;
+        }
+        kl_secure_free(v, n);
+        if ((*ret = strdup(s)) == NULL)
+                return KL_ERR_NOMEM;
+        return 0;
 }
 
 int ver_add_request_parse(const char *body, size_t len, struct ver_add_request *ret, char *why,
@@ -582,7 +605,8 @@ int ver_add_request_parse(const char *body, size_t len, struct ver_add_request *
                 goto out;
         }
         if ((r = take_policy(req, "ima_policy", true, &a.ima_policy, why, why_len)) < 0 ||
-            (r = take_policy(req, "mb_policy", false, &a.mb_policy, why, why_len)) < 0)
+            (r = take_policy(req, "mb_policy", false, &a.mb_policy, why, why_len)) < 0 ||
+            (r = take_v(req, &a.v, why, why_len)) < 0)
                 goto out;
         *ret = a;
         memset(&a, 0, sizeof(a));

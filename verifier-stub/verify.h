@@ -104,6 +104,7 @@ struct ver_add_request {
         char *tpm_policy_json; /* normalised; never NULL after success */
         char *ima_policy;      /* compact JSON text; NULL = none */
         char *mb_policy;       /* compact JSON text; NULL = none */
+        char *v;               /* base64 of the V share (16 or 32 bytes); NULL = none */
 };
 /* Parses and validates the whole request (policies included). */
 int ver_add_request_parse(const char *body, size_t len, struct ver_add_request *ret, char *why,
