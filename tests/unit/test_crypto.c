@@ -33,42 +33,7 @@
 #include "crypto.h"
 #include "err.h"
 #include "json.h"
-
-static uint8_t *read_data(const char *rel, size_t *ret_len)
-{
-        const char *dir = getenv("KL_TEST_DATA");
-        char path[1024];
-        uint8_t *buf;
-        FILE *f;
-        long size;
-
-        assert_non_null(dir);
-        assert_true(snprintf(path, sizeof(path), "%s/%s", dir, rel) < (int)sizeof(path));
-        f = fopen(path, "rb");
-        assert_non_null(f);
-        assert_int_equal(fseek(f, 0, SEEK_END), 0);
-        size = ftell(f);
-        assert_true(size > 0);
-        rewind(f);
-        buf = malloc((size_t)size + 1);
-        assert_non_null(buf);
-        assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
-        buf[size] = 0;
-        fclose(f);
-        *ret_len = (size_t)size;
-        return buf;
-}
-
-static struct json_object *load_json(const char *rel)
-{
-        struct json_object *obj = NULL;
-        size_t len = 0;
-        uint8_t *text = read_data(rel, &len);
-
-        assert_int_equal(kl_json_parse_object((const char *)text, len, &obj), 0);
-        free(text);
-        return obj;
-}
+#include "test_util.h"
 
 static const char *jstr(struct json_object *obj, const char *key)
 {
@@ -76,23 +41,6 @@ static const char *jstr(struct json_object *obj, const char *key)
 
         assert_int_equal(kl_json_get_string(obj, key, &s), 0);
         return s;
-}
-
-static uint8_t *hex(const char *s, size_t *ret_len)
-{
-        uint8_t *buf = NULL;
-
-        assert_int_equal(kl_hex_decode(s, strlen(s), &buf, ret_len), 0);
-        return buf;
-}
-
-/* A private temporary directory; rm_tree() empties and removes it. */
-static void make_tmpdir(char *dir, size_t size)
-{
-        const char *base = getenv("TMPDIR");
-
-        assert_true(snprintf(dir, size, "%s/kl-crypto-XXXXXX", base ? base : "/tmp") < (int)size);
-        assert_non_null(mkdtemp(dir));
 }
 
 static void rm_tree(const char *dir)
@@ -129,11 +77,11 @@ static void test_digest_sha256_abc(void **state)
 
 static void test_hmac_sha384_hex_keys_vector(void **state)
 {
-        struct json_object *v = load_json("keys/keys-vector.json");
+        struct json_object *v = kl_test_json_file("keys/keys-vector.json");
         const char *uuid = jstr(v, "agent_uuid");
         const char *challenge = jstr(v, "verify_challenge");
         size_t k_len = 0;
-        uint8_t *k = hex(jstr(v, "K_hex"), &k_len);
+        uint8_t *k = kl_test_unhex(jstr(v, "K_hex"), &k_len);
         char tag[KL_HMAC_SHA384_HEX_LEN + 1];
 
         (void)state;
@@ -153,7 +101,7 @@ static void test_hmac_sha384_hex_keys_vector(void **state)
 /* registrar-api §5: key = base64(credential) as text, msg = agent UUID */
 static void test_hmac_sha384_hex_registrar_activation(void **state)
 {
-        struct json_object *v = load_json("keys/keys-vector.json");
+        struct json_object *v = kl_test_json_file("keys/keys-vector.json");
         struct json_object *act = NULL;
         const char *uuid = jstr(v, "agent_uuid");
         const char *cred;
@@ -186,12 +134,12 @@ static void test_mem_equal_ct_lengths_and_contents(void **state)
 /* The tenant's payload: base64(IV16 || AES-256-GCM(payload.zip) || tag16) with K. */
 static void test_aes_gcm_decrypt_keys_vector_payload(void **state)
 {
-        struct json_object *v = load_json("keys/keys-vector.json");
+        struct json_object *v = kl_test_json_file("keys/keys-vector.json");
         const char *p64 = jstr(v, "payload_b64");
         size_t k_len = 0, blob_len = 0, zip_len = 0, ct_len;
-        uint8_t *k = hex(jstr(v, "K_hex"), &k_len);
+        uint8_t *k = kl_test_unhex(jstr(v, "K_hex"), &k_len);
         uint8_t *blob = NULL, *out, *again, tag[16];
-        uint8_t *zip = read_data("payload/payload.zip", &zip_len);
+        uint8_t *zip = (uint8_t *)kl_test_data_file("payload/payload.zip", &zip_len);
 
         (void)state;
         assert_int_equal(kl_b64_decode(p64, strlen(p64), &blob, &blob_len), 0);
@@ -229,10 +177,10 @@ static void test_aes_gcm_decrypt_keys_vector_payload(void **state)
 static void test_aes_cfb_encrypt_sp800_38a(void **state)
 {
         size_t kl = 0, il = 0, pl = 0, cl = 0;
-        uint8_t *key = hex("2b7e151628aed2a6abf7158809cf4f3c", &kl);
-        uint8_t *iv = hex("000102030405060708090a0b0c0d0e0f", &il);
-        uint8_t *pt = hex("6bc1bee22e409f96e93d7e117393172a", &pl);
-        uint8_t *ct = hex("3b3fd92eb72dad20333449f8e83cfb4a", &cl);
+        uint8_t *key = kl_test_unhex("2b7e151628aed2a6abf7158809cf4f3c", &kl);
+        uint8_t *iv = kl_test_unhex("000102030405060708090a0b0c0d0e0f", &il);
+        uint8_t *pt = kl_test_unhex("6bc1bee22e409f96e93d7e117393172a", &pl);
+        uint8_t *ct = kl_test_unhex("3b3fd92eb72dad20333449f8e83cfb4a", &cl);
         uint8_t out[16];
 
         (void)state;
@@ -294,7 +242,7 @@ static void test_key_save_pem_load_roundtrip(void **state)
         struct stat st;
 
         (void)state;
-        make_tmpdir(dir, sizeof(dir));
+        kl_test_tmpdir(dir, sizeof(dir), "kl-crypto");
         snprintf(path, sizeof(path), "%s/key.pem", dir);
         assert_int_equal(kl_key_load_pem(path, NULL, &back), KL_ERR_NOT_FOUND);
         assert_int_equal(kl_key_generate_ec_p256(&key), 0);
@@ -325,7 +273,7 @@ static void test_key_save_pem_load_roundtrip(void **state)
 
 static void test_x509_parse_any_pem_b64_der(void **state)
 {
-        struct json_object *v = load_json("registrar/registrar-docs-example.json");
+        struct json_object *v = kl_test_json_file("registrar/registrar-docs-example.json");
         struct json_object *get = NULL, *res = NULL;
         const char *cert_b64;
         X509 *a = NULL, *b = NULL, *c = NULL;
@@ -406,7 +354,7 @@ static void test_x509_self_signed_fields(void **state)
         assert_int_equal(kl_x509_self_signed(key, "agent", "agent.example", 1, &dns), 0);
         assert_int_equal(X509_check_host(dns, "agent.example", 0, 0, NULL), 1);
         /* save and load back */
-        make_tmpdir(dir, sizeof(dir));
+        kl_test_tmpdir(dir, sizeof(dir), "kl-crypto");
         snprintf(path, sizeof(path), "%s/cert.pem", dir);
         assert_int_equal(kl_x509_save_pem(path, dns), 0);
         X509_free(dns);
@@ -540,9 +488,9 @@ static void test_x509_verify_with_ca_dir_ek_like_cert(void **state)
         ca = make_ca(ca_key, "swtpm-localca");
         other = make_ca(other_key, "someone-else");
         ek = make_ek_cert(ca, ca_key, ek_key);
-        make_tmpdir(good, sizeof(good));
-        make_tmpdir(bad, sizeof(bad));
-        make_tmpdir(empty, sizeof(empty));
+        kl_test_tmpdir(good, sizeof(good), "kl-crypto");
+        kl_test_tmpdir(bad, sizeof(bad), "kl-crypto");
+        kl_test_tmpdir(empty, sizeof(empty), "kl-crypto");
         /* the issuer is the second certificate of a bundle */
         snprintf(path, sizeof(path), "%s/bundle.pem", good);
         write_pem_certs(path, other, ca);

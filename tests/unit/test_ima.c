@@ -20,6 +20,7 @@
 #include "err.h"
 #include "fileio.h"
 #include "ima.h"
+#include "test_util.h"
 
 #define ALG_SHA1   0x0004
 #define ALG_SHA256 0x000B
@@ -48,14 +49,6 @@ static int free_vector(void **state)
         (void)state;
         free(vec);
         return 0;
-}
-
-static void hex_eq(const uint8_t *got, size_t len, const char *want)
-{
-        char hex[129];
-
-        kl_hex_encode_to(got, len, hex);
-        assert_string_equal(hex, want);
 }
 
 /* Offset of 0-based line n in vec. */
@@ -139,10 +132,10 @@ static void test_ima_replay_vector_sha1_and_sha256(void **state)
         /* NULL policy: succeeding means every template hash recomputed */
         assert_int_equal(kl_ima_replay(&st, vec, vec_len, NULL, NULL, why, sizeof(why)), 0);
         assert_int_equal(st.entries, 826);
-        hex_eq(st.pcr10, 20, VEC_SHA1_ALL);
+        kl_test_hex_eq(st.pcr10, 20, VEC_SHA1_ALL);
         kl_ima_replay_init(&st, ALG_SHA256);
         assert_int_equal(kl_ima_replay(&st, vec, vec_len, NULL, NULL, why, sizeof(why)), 0);
-        hex_eq(st.pcr10, 32, VEC_SHA256_ALL);
+        kl_test_hex_eq(st.pcr10, 32, VEC_SHA256_ALL);
 }
 
 static void test_ima_replay_chunks_equal_whole(void **state)
@@ -158,7 +151,7 @@ static void test_ima_replay_chunks_equal_whole(void **state)
         kl_ima_replay_init(&st, ALG_SHA256);
         assert_int_equal(kl_ima_replay(&st, vec, off, NULL, NULL, why, sizeof(why)), 0);
         assert_int_equal(st.entries, 400);
-        hex_eq(st.pcr10, 32, VEC_SHA256_400);
+        kl_test_hex_eq(st.pcr10, 32, VEC_SHA256_400);
         saved = st;
         /* the second poll gets the list from ima_ml_entry = 400 and the quoted PCR */
         memcpy(bad, whole.pcr10, 32);
@@ -191,7 +184,7 @@ static void test_ima_replay_trailing_lines_after_quote(void **state)
         kl_ima_replay_init(&st, ALG_SHA1);
         assert_int_equal(kl_ima_replay(&st, vec, vec_len, NULL, pcr, why, sizeof(why)), 0);
         assert_int_equal(st.entries, 826);
-        hex_eq(st.pcr10, 20, VEC_SHA1_ALL);
+        kl_test_hex_eq(st.pcr10, 20, VEC_SHA1_ALL);
         /* a trailing partial line is neither consumed nor counted */
         kl_ima_replay_init(&st, ALG_SHA1);
         assert_int_equal(

@@ -22,14 +22,7 @@
 #include "err.h"
 #include "fileio.h"
 #include "ima_log.h"
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
+#include "test_util.h"
 
 static void data_path(const char *rel, char *out, size_t len)
 {
@@ -236,10 +229,10 @@ static double timed_read(struct kl_ima_log *log, uint64_t entry, uint64_t total)
         char *got = NULL, first[256];
         size_t got_len = 0, lines = 0;
         uint64_t got_entry = 0;
-        double t0 = now_ms(), dt;
+        double t0 = kl_test_now_ms(), dt;
 
         assert_int_equal(kl_ima_log_read_from(log, entry, &got, &got_len, &got_entry), 0);
-        dt = now_ms() - t0;
+        dt = kl_test_now_ms() - t0;
         assert_int_equal(got_entry, entry);
         line_text(entry, first, sizeof(first));
         assert_true(got_len >= strlen(first));

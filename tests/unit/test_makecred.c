@@ -33,32 +33,7 @@
 #include "json.h"
 #include "makecred.h"
 #include "tpm_public.h"
-
-static struct json_object *load_json(const char *rel)
-{
-        const char *dir = getenv("KL_TEST_DATA");
-        char path[1024];
-        char *text = NULL;
-        struct json_object *obj = NULL;
-        FILE *f;
-        long size;
-
-        assert_non_null(dir);
-        assert_true(snprintf(path, sizeof(path), "%s/%s", dir, rel) < (int)sizeof(path));
-        f = fopen(path, "rb");
-        assert_non_null(f);
-        assert_int_equal(fseek(f, 0, SEEK_END), 0);
-        size = ftell(f);
-        assert_true(size > 0);
-        rewind(f);
-        text = malloc((size_t)size);
-        assert_non_null(text);
-        assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
-        fclose(f);
-        assert_int_equal(kl_json_parse_object(text, (size_t)size, &obj), 0);
-        free(text);
-        return obj;
-}
+#include "test_util.h"
 
 static const char *jstr(struct json_object *obj, const char *key)
 {
@@ -76,27 +51,11 @@ static struct json_object *jobj(struct json_object *obj, const char *key)
         return o;
 }
 
-static uint8_t *hex(const char *s, size_t *ret_len)
-{
-        uint8_t *buf = NULL;
-
-        assert_int_equal(kl_hex_decode(s, strlen(s), &buf, ret_len), 0);
-        return buf;
-}
-
-static uint8_t *b64(const char *s, size_t *ret_len)
-{
-        uint8_t *buf = NULL;
-
-        assert_int_equal(kl_b64_decode(s, strlen(s), &buf, ret_len), 0);
-        return buf;
-}
-
 static struct kl_tpm_public *parse_hex_public(const char *s)
 {
         struct kl_tpm_public *p = NULL;
         size_t len = 0;
-        uint8_t *buf = hex(s, &len);
+        uint8_t *buf = kl_test_unhex(s, &len);
 
         assert_int_equal(kl_tpm_public_parse(buf, len, &p), 0);
         free(buf);
@@ -183,14 +142,14 @@ static void test_kdfe_matches_single_block_definition(void **state)
 
 static void test_makecred_fixed_rsa_vector_prefix(void **state)
 {
-        struct json_object *root = load_json("registrar/makecredential-vectors.json");
+        struct json_object *root = kl_test_json_file("registrar/makecredential-vectors.json");
         struct json_object *v = jobj(root, "rsa");
         struct kl_tpm_public *ek = parse_hex_public(jstr(v, "ek_tpm_hex"));
         size_t cred_len, name_len, seed_len, pre_len, blob_len = 0;
-        uint8_t *cred = hex(jstr(v, "credential_hex"), &cred_len);
-        uint8_t *name = hex(jstr(v, "aik_name_hex"), &name_len);
-        uint8_t *seed = hex(jstr(v, "seed_hex"), &seed_len);
-        uint8_t *prefix = hex(jstr(v, "expected_blob_prefix_hex"), &pre_len);
+        uint8_t *cred = kl_test_unhex(jstr(v, "credential_hex"), &cred_len);
+        uint8_t *name = kl_test_unhex(jstr(v, "aik_name_hex"), &name_len);
+        uint8_t *seed = kl_test_unhex(jstr(v, "seed_hex"), &seed_len);
+        uint8_t *prefix = kl_test_unhex(jstr(v, "expected_blob_prefix_hex"), &pre_len);
         uint8_t *blob = NULL;
 
         (void)state;
@@ -277,14 +236,14 @@ static void test_makecred_fixed_rsa_secret_decrypts_to_seed(void **state)
 
 static void test_makecred_fixed_ecc_vector_whole_blob(void **state)
 {
-        struct json_object *root = load_json("registrar/makecredential-vectors.json");
+        struct json_object *root = kl_test_json_file("registrar/makecredential-vectors.json");
         struct json_object *v = jobj(root, "ecc_p256");
         struct kl_tpm_public *ek = parse_hex_public(jstr(v, "ek_tpm_hex"));
         EVP_PKEY *eph = p256_from_decimal(jstr(v, "ephemeral_private_key_decimal"));
         size_t cred_len, name_len, exp_len, blob_len = 0;
-        uint8_t *cred = hex(jstr(v, "credential_hex"), &cred_len);
-        uint8_t *name = hex(jstr(v, "aik_name_hex"), &name_len);
-        uint8_t *expect = hex(jstr(v, "expected_blob_hex"), &exp_len);
+        uint8_t *cred = kl_test_unhex(jstr(v, "credential_hex"), &cred_len);
+        uint8_t *name = kl_test_unhex(jstr(v, "aik_name_hex"), &name_len);
+        uint8_t *expect = kl_test_unhex(jstr(v, "expected_blob_hex"), &exp_len);
         uint8_t *blob = NULL;
 
         (void)state;
@@ -306,7 +265,7 @@ static void test_makecred_fixed_ecc_vector_whole_blob(void **state)
 /* Random seeds / ephemeral keys: the layout holds and two runs differ. */
 static void test_makecred_random_rsa_and_ecc_layout(void **state)
 {
-        struct json_object *root = load_json("registrar/makecredential-vectors.json");
+        struct json_object *root = kl_test_json_file("registrar/makecredential-vectors.json");
         const char *which[] = {"rsa", "ecc_p256"};
 
         (void)state;
@@ -314,8 +273,8 @@ static void test_makecred_random_rsa_and_ecc_layout(void **state)
                 struct json_object *v = jobj(root, which[k]);
                 struct kl_tpm_public *ek = parse_hex_public(jstr(v, "ek_tpm_hex"));
                 size_t cred_len, name_len, len1 = 0, len2 = 0, id_len = 0, sec_len = 0;
-                uint8_t *cred = hex(jstr(v, "credential_hex"), &cred_len);
-                uint8_t *name = hex(jstr(v, "aik_name_hex"), &name_len);
+                uint8_t *cred = kl_test_unhex(jstr(v, "credential_hex"), &cred_len);
+                uint8_t *name = kl_test_unhex(jstr(v, "aik_name_hex"), &name_len);
                 uint8_t *b1 = NULL, *b2 = NULL;
                 const uint8_t *id = NULL, *sec = NULL;
 
@@ -370,10 +329,10 @@ static void test_credblob_split_rejects_malformed(void **state)
 
 static void test_credblob_split_docs_example(void **state)
 {
-        struct json_object *root = load_json("registrar/registrar-docs-example.json");
+        struct json_object *root = kl_test_json_file("registrar/registrar-docs-example.json");
         struct json_object *res = jobj(jobj(root, "post_agents_response_example"), "results");
         size_t len = 0, id_len = 0, sec_len = 0;
-        uint8_t *blob = b64(jstr(res, "blob"), &len);
+        uint8_t *blob = kl_test_unb64(jstr(res, "blob"), &len);
         const uint8_t *id = NULL, *sec = NULL;
 
         (void)state;
@@ -389,7 +348,7 @@ static void check_name(struct json_object *body, const char *field, const char *
                        const char *expect_alg)
 {
         size_t len = 0, name_len = 0;
-        uint8_t *buf = b64(jstr(body, field), &len);
+        uint8_t *buf = kl_test_unb64(jstr(body, field), &len);
         struct kl_tpm_public *p = NULL;
         uint8_t name[2 + KL_MAX_DIGEST_LEN];
         char name_hex[2 * sizeof(name) + 1];
@@ -406,7 +365,7 @@ static void check_name(struct json_object *body, const char *field, const char *
 
 static void test_tpm_public_name_docs_example(void **state)
 {
-        struct json_object *root = load_json("registrar/registrar-docs-example.json");
+        struct json_object *root = kl_test_json_file("registrar/registrar-docs-example.json");
         struct json_object *derived = jobj(root, "_derived");
         struct json_object *post = jobj(root, "post_agents_request_example");
         struct json_object *get = jobj(jobj(root, "get_agent_response_example"), "results");
@@ -420,13 +379,13 @@ static void test_tpm_public_name_docs_example(void **state)
 
 static void test_tpm_public_to_pkey_matches_ekcert(void **state)
 {
-        struct json_object *root = load_json("registrar/registrar-docs-example.json");
+        struct json_object *root = kl_test_json_file("registrar/registrar-docs-example.json");
         struct json_object *get = jobj(jobj(root, "get_agent_response_example"), "results");
         struct json_object *aik_body = jobj(root, "post_agents_request_example");
         const char *cert_b64 = jstr(get, "ekcert");
         size_t len = 0, aik_len = 0;
-        uint8_t *ek_buf = b64(jstr(get, "ek_tpm"), &len);
-        uint8_t *aik_buf = b64(jstr(aik_body, "aik_tpm"), &aik_len);
+        uint8_t *ek_buf = kl_test_unb64(jstr(get, "ek_tpm"), &len);
+        uint8_t *aik_buf = kl_test_unb64(jstr(aik_body, "aik_tpm"), &aik_len);
         struct kl_tpm_public *ek = NULL, *aik = NULL;
         EVP_PKEY *ek_key = NULL, *aik_key = NULL, *cert_key;
         X509 *cert = NULL;
@@ -459,10 +418,10 @@ static void test_tpm_public_to_pkey_matches_ekcert(void **state)
 
 static void test_tpm_public_parse_rejects_malformed(void **state)
 {
-        struct json_object *root = load_json("registrar/makecredential-vectors.json");
+        struct json_object *root = kl_test_json_file("registrar/makecredential-vectors.json");
         struct json_object *v = jobj(root, "ecc_p256");
         size_t len = 0;
-        uint8_t *buf = hex(jstr(v, "ek_tpm_hex"), &len);
+        uint8_t *buf = kl_test_unhex(jstr(v, "ek_tpm_hex"), &len);
         uint8_t *longer = malloc(len + 1);
         struct kl_tpm_public *p = NULL;
         EVP_PKEY *key = NULL;

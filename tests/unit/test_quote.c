@@ -27,6 +27,7 @@
 #include "json.h"
 #include "quote.h"
 #include "tpm_public.h"
+#include "test_util.h"
 
 struct vec {
         struct json_object *obj;
@@ -34,25 +35,10 @@ struct vec {
         struct json_object *exp;
 };
 
-static char *data_file(const char *rel, size_t *ret_len)
-{
-        const char *dir = getenv("KL_TEST_DATA");
-        char path[1024];
-        char *text = NULL;
-        size_t len = 0;
-
-        assert_non_null(dir);
-        assert_true(snprintf(path, sizeof(path), "%s/%s", dir, rel) < (int)sizeof(path));
-        assert_int_equal(kl_file_read(path, 1 << 20, &text, &len), 0);
-        if (ret_len != NULL)
-                *ret_len = len;
-        return text;
-}
-
 static void vec_load(struct vec *v)
 {
         size_t len = 0;
-        char *text = data_file("quote/checkquote-vector.json", &len);
+        char *text = kl_test_data_file("quote/checkquote-vector.json", &len);
 
         assert_int_equal(kl_json_parse_object(text, len, &v->obj), 0);
         free(text);
@@ -63,58 +49,6 @@ static void vec_load(struct vec *v)
         assert_int_equal(kl_json_get_string(v->obj, "sigblob_b64", &v->sig_b64), 0);
         assert_int_equal(kl_json_get_string(v->obj, "pcrblob_b64", &v->blob_b64), 0);
         assert_int_equal(kl_json_get_object(v->obj, "_derived_expectations", &v->exp), 0);
-}
-
-static uint8_t *unhex(const char *hex, size_t *ret_len)
-{
-        uint8_t *buf = NULL;
-
-        assert_int_equal(kl_hex_decode(hex, strlen(hex), &buf, ret_len), 0);
-        return buf;
-}
-
-static uint8_t *unb64(const char *s, size_t *ret_len)
-{
-        uint8_t *buf = NULL;
-
-        assert_int_equal(kl_b64_decode(s, strlen(s), &buf, ret_len), 0);
-        return buf;
-}
-
-/*
- * The vector carries the AK as PEM only; Keylime carries it as TPM2B_PUBLIC.
- * Rebuild the TPM2B_PUBLIC of the agent's RSA AK template around its modulus.
- */
-static struct kl_tpm_public *ak_from_pem(const char *pem)
-{
-        static const uint8_t head[] = {
-            0x00, 0x01,             /* type RSA */
-            0x00, 0x0b,             /* nameAlg SHA-256 */
-            0x00, 0x05, 0x00, 0x72, /* attributes: restricted signing AK */
-            0x00, 0x00,             /* authPolicy: empty */
-            0x00, 0x10,             /* symmetric NULL */
-            0x00, 0x14, 0x00, 0x0b, /* scheme RSASSA, SHA-256 */
-            0x08, 0x00,             /* keyBits 2048 */
-            0x00, 0x00, 0x00, 0x00, /* exponent 0 = 65537 */
-            0x01, 0x00,             /* unique: 256-byte modulus */
-        };
-        uint8_t buf[2 + sizeof(head) + 256];
-        struct kl_tpm_public *ak = NULL;
-        BIO *bio = BIO_new_mem_buf(pem, -1);
-        EVP_PKEY *key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-        BIGNUM *n = NULL;
-
-        assert_non_null(key);
-        assert_int_equal(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n), 1);
-        buf[0] = (uint8_t)((sizeof(buf) - 2) >> 8);
-        buf[1] = (uint8_t)(sizeof(buf) - 2);
-        memcpy(buf + 2, head, sizeof(head));
-        assert_int_equal(BN_bn2binpad(n, buf + 2 + sizeof(head), 256), 256);
-        assert_int_equal(kl_tpm_public_parse(buf, sizeof(buf), &ak), 0);
-        BN_free(n);
-        EVP_PKEY_free(key);
-        BIO_free(bio);
-        return ak;
 }
 
 static void test_quote_decode_vector_fields(void **state)
@@ -132,8 +66,8 @@ static void test_quote_decode_vector_fields(void **state)
         (void)state;
         vec_load(&v);
         assert_int_equal(kl_quote_decode(v.quote, strlen(v.quote), &q), 0);
-        a = unb64(v.attest_b64, &a_len);
-        s = unb64(v.sig_b64, &s_len);
+        a = kl_test_unb64(v.attest_b64, &a_len);
+        s = kl_test_unb64(v.sig_b64, &s_len);
         assert_int_equal(q.attest_len, a_len);
         assert_memory_equal(q.attest, a, a_len);
         assert_int_equal(q.sig_len, s_len);
@@ -143,7 +77,7 @@ static void test_quote_decode_vector_fields(void **state)
         assert_int_equal(q.pcrs.mask, 1u << 16);
         assert_int_equal(q.pcrs.digest_len, 32);
         assert_int_equal(kl_json_get_string(v.exp, "pcr16_hex", &pcr16_hex), 0);
-        pcr16 = unhex(pcr16_hex, &pcr16_len);
+        pcr16 = kl_test_unhex(pcr16_hex, &pcr16_len);
         assert_memory_equal(q.pcrs.values[16], pcr16, 32);
 
         assert_int_equal(kl_attest_parse(q.attest, q.attest_len, &info), 0);
@@ -161,7 +95,7 @@ static void test_quote_decode_vector_fields(void **state)
         assert_true(info.safe);
 
         assert_int_equal(kl_json_get_string(v.exp, "pcrDigest_hex", &digest_hex), 0);
-        digest = unhex(digest_hex, &digest_len);
+        digest = kl_test_unhex(digest_hex, &digest_len);
         assert_int_equal(info.pcr_digest_len, digest_len);
         assert_memory_equal(info.pcr_digest, digest, digest_len);
         assert_int_equal(kl_pcr_set_digest(&q.pcrs, mine, &mine_len), 0);
@@ -184,7 +118,7 @@ static void test_quote_verify_signature_vector(void **state)
 
         (void)state;
         vec_load(&v);
-        ak = ak_from_pem(v.pem);
+        ak = kl_test_ak_from_pem(v.pem);
         assert_int_equal(kl_quote_decode(v.quote, strlen(v.quote), &q), 0);
         assert_int_equal(
             kl_quote_verify_signature(ak, 0x000b, q.attest, q.attest_len, q.sig, q.sig_len), 0);
@@ -212,7 +146,7 @@ static void test_quote_verify_signature_flipped_attest_fails(void **state)
 
         (void)state;
         vec_load(&v);
-        ak = ak_from_pem(v.pem);
+        ak = kl_test_ak_from_pem(v.pem);
         assert_int_equal(kl_quote_decode(v.quote, strlen(v.quote), &q), 0);
         q.attest[5] ^= 1;
         assert_int_equal(
@@ -260,7 +194,7 @@ static void test_pcrblob_decode_flipped_hash_fails(void **state)
 
         (void)state;
         vec_load(&v);
-        blob = unb64(v.blob_b64, &len);
+        blob = kl_test_unb64(v.blob_b64, &len);
         assert_int_equal(len, 132 + 4 + 532);
         assert_int_equal(kl_pcrblob_decode(blob, len, &p), 0);
         blob[5] ^= 1;
@@ -278,7 +212,7 @@ static void test_pcrblob_decode_bad_lengths_fail(void **state)
 
         (void)state;
         vec_load(&v);
-        blob = unb64(v.blob_b64, &len);
+        blob = kl_test_unb64(v.blob_b64, &len);
         for (size_t n = 0; n < len; n++)
                 assert_int_equal(kl_pcrblob_decode(blob, n, &p), KL_ERR_INVAL);
         big = calloc(1, len + 532);
@@ -355,7 +289,7 @@ static void test_quote_encode_roundtrip_identical(void **state)
         struct kl_quote q = {0};
         struct kl_attest_info info;
         size_t len = 0;
-        char *text = data_file("quote/test-quote.txt", &len);
+        char *text = kl_test_data_file("quote/test-quote.txt", &len);
 
         (void)state;
         while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
@@ -418,7 +352,7 @@ static void test_attest_parse_truncated_or_padded_fails(void **state)
 
         (void)state;
         vec_load(&v);
-        a = unb64(v.attest_b64, &len);
+        a = kl_test_unb64(v.attest_b64, &len);
         for (size_t n = 0; n < len; n++)
                 assert_int_equal(kl_attest_parse(a, n, &info), KL_ERR_INVAL);
         padded = calloc(1, len + 1);

@@ -14,6 +14,7 @@
 #include "err.h"
 #include "fileio.h"
 #include "service.h"
+#include "test_util.h"
 
 static void test_parse_host_port_ipv4(void **state)
 {
@@ -112,15 +113,12 @@ static void test_parse_host_port_host_too_long(void **state)
 
 static void test_write_port_file_contents(void **state)
 {
-        const char *base = getenv("TMPDIR");
         char dir[4096], path[4200];
         char *data = NULL;
         size_t len = 0;
 
         (void)state;
-        assert_true(snprintf(dir, sizeof(dir), "%s/kl-service-XXXXXX", base ? base : "/tmp") <
-                    (int)sizeof(dir));
-        assert_non_null(mkdtemp(dir));
+        kl_test_tmpdir(dir, sizeof(dir), "kl-service");
         snprintf(path, sizeof(path), "%s/port", dir);
         assert_int_equal(kl_write_port_file(path, 8890), 0);
         assert_int_equal(kl_file_read(path, 64, &data, &len), 0);

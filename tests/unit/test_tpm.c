@@ -24,70 +24,11 @@
 #include "makecred.h"
 #include "tpm.h"
 #include "tpm_public.h"
+#include "test_util.h"
 
 static const char *tcti(void)
 {
         return getenv("TCTI");
-}
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static struct kl_tpm *open_tpm(const char *enc)
-{
-        struct kl_tpm_options o = {.tcti = tcti(), .enc_alg = enc};
-        struct kl_tpm *t = NULL;
-        char why[256];
-        int r;
-
-        r = kl_tpm_open(&o, &t, why, sizeof(why));
-        if (r != 0)
-                print_error("kl_tpm_open: %s\n", why);
-        assert_int_equal(r, 0);
-        assert_non_null(t);
-        return t;
-}
-
-/* Output of a tpm2-tools command (via TPM2TOOLS_TCTI), for checks that
- * must not go through the code under test. */
-static size_t tool_output(const char *cmd, char *out, size_t out_len)
-{
-        FILE *f = popen(cmd, "r");
-        size_t n;
-
-        assert_non_null(f);
-        n = fread(out, 1, out_len - 1, f);
-        out[n] = '\0';
-        assert_int_equal(pclose(f), 0);
-        return n;
-}
-
-static void assert_no_tpm_leftovers(void)
-{
-        char out[512];
-
-        assert_non_null(getenv("TPM2TOOLS_TCTI"));
-        assert_int_equal(tool_output("tpm2_getcap handles-transient", out, sizeof(out)), 0);
-        assert_int_equal(tool_output("tpm2_getcap handles-loaded-session", out, sizeof(out)), 0);
-}
-
-/*
- * A failed assertion leaves the test's handles loaded, and swtpm has only
- * three object slots: start every test from an empty TPM so one failure does
- * not cascade into the next tests.
- */
-static int flush_leftovers(void **state)
-{
-        (void)state;
-        if (system("tpm2_flushcontext -t >/dev/null 2>&1") != 0 ||
-            system("tpm2_flushcontext -l >/dev/null 2>&1") != 0)
-                return -1;
-        return 0;
 }
 
 static void test_tpm_open_bogus_tcti_fails(void **state)
@@ -152,7 +93,7 @@ static void test_tpm_open_bad_options_rejected(void **state)
  * certificate chains to the instance's CA. */
 static void check_ek_matches_cert(const char *enc, const char *cert_env)
 {
-        struct kl_tpm *t = open_tpm(enc);
+        struct kl_tpm *t = kl_test_tpm_open(enc);
         struct kl_tpm_public *pub = NULL;
         EVP_PKEY *key = NULL;
         X509 *cert = NULL, *file_cert = NULL;
@@ -162,9 +103,9 @@ static void check_ek_matches_cert(const char *enc, const char *cert_env)
         double t0;
         int r;
 
-        t0 = now_ms();
+        t0 = kl_test_now_ms();
         assert_int_equal(kl_tpm_ek_load(t), 0);
-        print_message("# EK %s CreatePrimary: %.1f ms\n", enc, now_ms() - t0);
+        print_message("# EK %s CreatePrimary: %.1f ms\n", enc, kl_test_now_ms() - t0);
         assert_int_equal(kl_tpm_ek_public(t, &buf, &len), 0);
         assert_int_equal(kl_tpm_public_parse(buf, len, &pub), 0);
         assert_int_equal(kl_tpm_public_is_rsa(pub), strcmp(enc, "rsa") == 0);
@@ -210,7 +151,7 @@ static void test_tpm_ek_cert_ecc_matches_ek(void **state)
 static void test_tpm_ek_load_persistent_is_template_key(void **state)
 {
         struct kl_tpm_options o = {.tcti = tcti(), .ek_handle = "81010001"};
-        struct kl_tpm *t = NULL, *u = open_tpm("rsa");
+        struct kl_tpm *t = NULL, *u = kl_test_tpm_open("rsa");
         struct kl_tpm_public *p1 = NULL, *p2 = NULL;
         EVP_PKEY *k1 = NULL, *k2 = NULL;
         uint8_t *b1 = NULL, *b2 = NULL;
@@ -257,12 +198,12 @@ static void test_tpm_ak_create_under_persistent_ek(void **state)
         assert_int_equal(kl_tpm_ak_load(t, &blob), 0);
         kl_tpm_ak_blob_clear(&blob);
         kl_tpm_free(t);
-        assert_no_tpm_leftovers();
+        kl_test_assert_no_tpm_leftovers();
 }
 
 static void test_tpm_ek_chain_empty_on_swtpm(void **state)
 {
-        struct kl_tpm *t = open_tpm("rsa");
+        struct kl_tpm *t = kl_test_tpm_open("rsa");
         uint8_t **ders = NULL;
         size_t *lens = NULL, n = 99;
 
@@ -276,7 +217,7 @@ static void test_tpm_ek_chain_empty_on_swtpm(void **state)
 /* AK persisted as a blob loads again in a new context and is the same key. */
 static void check_ak_roundtrip(const char *enc, const char *rust_sign)
 {
-        struct kl_tpm *t = open_tpm(enc);
+        struct kl_tpm *t = kl_test_tpm_open(enc);
         struct kl_tpm_ak_blob blob = {0};
         uint8_t *a = NULL, *b = NULL;
         size_t a_len = 0, b_len = 0;
@@ -286,9 +227,9 @@ static void check_ak_roundtrip(const char *enc, const char *rust_sign)
         assert_string_equal(kl_tpm_sign_alg_rust_name(t), rust_sign);
         assert_int_equal(kl_tpm_ak_public(t, &a, &a_len), KL_ERR_INVAL); /* none yet */
         assert_int_equal(kl_tpm_ek_load(t), 0);
-        t0 = now_ms();
+        t0 = kl_test_now_ms();
         assert_int_equal(kl_tpm_ak_create(t, &blob), 0);
-        print_message("# AK %s Create+Load: %.1f ms\n", enc, now_ms() - t0);
+        print_message("# AK %s Create+Load: %.1f ms\n", enc, kl_test_now_ms() - t0);
         assert_int_equal(kl_tpm_ak_public(t, &a, &a_len), 0);
         /* aik_tpm is a TPM2B_PUBLIC; the blob's public the same TPMT_PUBLIC unsized */
         assert_int_equal(a_len, blob.pub_len + 2);
@@ -296,10 +237,10 @@ static void check_ak_roundtrip(const char *enc, const char *rust_sign)
         assert_memory_equal(a + 2, blob.pub, blob.pub_len);
         kl_tpm_free(t);
 
-        t = open_tpm(enc);
-        t0 = now_ms();
+        t = kl_test_tpm_open(enc);
+        t0 = kl_test_now_ms();
         assert_int_equal(kl_tpm_ak_load(t, &blob), 0);
-        print_message("# AK %s Load (with EK): %.1f ms\n", enc, now_ms() - t0);
+        print_message("# AK %s Load (with EK): %.1f ms\n", enc, kl_test_now_ms() - t0);
         assert_int_equal(kl_tpm_ak_public(t, &b, &b_len), 0);
         assert_int_equal(a_len, b_len);
         assert_memory_equal(a, b, a_len);
@@ -318,7 +259,7 @@ static void check_ak_roundtrip(const char *enc, const char *rust_sign)
         free(b);
         kl_tpm_ak_blob_clear(&blob);
         kl_tpm_free(t);
-        assert_no_tpm_leftovers();
+        kl_test_assert_no_tpm_leftovers();
 }
 
 static void test_tpm_ak_load_rsa_same_public(void **state)
@@ -340,7 +281,7 @@ static void test_tpm_ak_load_ecc_same_public(void **state)
  */
 static void check_activate(const char *enc)
 {
-        struct kl_tpm *t = open_tpm(enc);
+        struct kl_tpm *t = kl_test_tpm_open(enc);
         struct kl_tpm_ak_blob ak = {0};
         struct kl_tpm_public *ek = NULL, *akp = NULL;
         uint8_t *ek_buf = NULL, *ak_buf = NULL, *blob = NULL, *bad = NULL, *secret = NULL;
@@ -359,9 +300,9 @@ static void check_activate(const char *enc)
         assert_int_equal(kl_random_bytes(cred, sizeof(cred)), 0);
 
         assert_int_equal(kl_makecred(ek, name, name_len, cred, sizeof(cred), &blob, &blob_len), 0);
-        t0 = now_ms();
+        t0 = kl_test_now_ms();
         assert_int_equal(kl_tpm_activate_credential(t, blob, blob_len, &secret, &secret_len), 0);
-        print_message("# ActivateCredential %s: %.1f ms\n", enc, now_ms() - t0);
+        print_message("# ActivateCredential %s: %.1f ms\n", enc, kl_test_now_ms() - t0);
         assert_int_equal(secret_len, sizeof(cred));
         assert_memory_equal(secret, cred, sizeof(cred));
         kl_secure_free(secret, secret_len);
@@ -384,7 +325,7 @@ static void check_activate(const char *enc)
         /* the agent flushes a transient EK after activation; the AK stays */
         assert_int_equal(kl_tpm_ek_flush(t), 0);
         kl_tpm_free(t);
-        assert_no_tpm_leftovers();
+        kl_test_assert_no_tpm_leftovers();
 
         free(bad);
         free(blob);
@@ -410,18 +351,21 @@ static void test_tpm_activate_credential_ecc(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test_setup(test_tpm_open_bogus_tcti_fails, flush_leftovers),
-            cmocka_unit_test_setup(test_tpm_open_missing_device_says_why, flush_leftovers),
-            cmocka_unit_test_setup(test_tpm_open_bad_options_rejected, flush_leftovers),
-            cmocka_unit_test_setup(test_tpm_ek_cert_rsa_matches_ek, flush_leftovers),
-            cmocka_unit_test_setup(test_tpm_ek_cert_ecc_matches_ek, flush_leftovers),
-            cmocka_unit_test_setup(test_tpm_ek_load_persistent_is_template_key, flush_leftovers),
-            cmocka_unit_test_setup(test_tpm_ak_create_under_persistent_ek, flush_leftovers),
-            cmocka_unit_test_setup(test_tpm_ek_chain_empty_on_swtpm, flush_leftovers),
-            cmocka_unit_test_setup(test_tpm_ak_load_rsa_same_public, flush_leftovers),
-            cmocka_unit_test_setup(test_tpm_ak_load_ecc_same_public, flush_leftovers),
-            cmocka_unit_test_setup(test_tpm_activate_credential_rsa, flush_leftovers),
-            cmocka_unit_test_setup(test_tpm_activate_credential_ecc, flush_leftovers),
+            cmocka_unit_test_setup(test_tpm_open_bogus_tcti_fails, kl_test_flush_tpm_leftovers),
+            cmocka_unit_test_setup(test_tpm_open_missing_device_says_why,
+                                   kl_test_flush_tpm_leftovers),
+            cmocka_unit_test_setup(test_tpm_open_bad_options_rejected, kl_test_flush_tpm_leftovers),
+            cmocka_unit_test_setup(test_tpm_ek_cert_rsa_matches_ek, kl_test_flush_tpm_leftovers),
+            cmocka_unit_test_setup(test_tpm_ek_cert_ecc_matches_ek, kl_test_flush_tpm_leftovers),
+            cmocka_unit_test_setup(test_tpm_ek_load_persistent_is_template_key,
+                                   kl_test_flush_tpm_leftovers),
+            cmocka_unit_test_setup(test_tpm_ak_create_under_persistent_ek,
+                                   kl_test_flush_tpm_leftovers),
+            cmocka_unit_test_setup(test_tpm_ek_chain_empty_on_swtpm, kl_test_flush_tpm_leftovers),
+            cmocka_unit_test_setup(test_tpm_ak_load_rsa_same_public, kl_test_flush_tpm_leftovers),
+            cmocka_unit_test_setup(test_tpm_ak_load_ecc_same_public, kl_test_flush_tpm_leftovers),
+            cmocka_unit_test_setup(test_tpm_activate_credential_rsa, kl_test_flush_tpm_leftovers),
+            cmocka_unit_test_setup(test_tpm_activate_credential_ecc, kl_test_flush_tpm_leftovers),
         };
         const char *v = tcti();
 

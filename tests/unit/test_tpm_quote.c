@@ -27,62 +27,10 @@
 #include "quote.h"
 #include "tpm.h"
 #include "tpm_public.h"
+#include "test_util.h"
 
 #define PCR_DATA 16
 #define PCR_IMA  10
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static struct kl_tpm *open_tpm(const char *enc)
-{
-        struct kl_tpm_options o = {.tcti = getenv("TCTI"), .enc_alg = enc};
-        struct kl_tpm *t = NULL;
-        char why[256];
-        int r;
-
-        assert_non_null(o.tcti);
-        r = kl_tpm_open(&o, &t, why, sizeof(why));
-        if (r != 0)
-                print_error("kl_tpm_open: %s\n", why);
-        assert_int_equal(r, 0);
-        return t;
-}
-
-static size_t tool_output(const char *cmd, char *out, size_t out_len)
-{
-        FILE *f = popen(cmd, "r");
-        size_t n;
-
-        assert_non_null(f);
-        n = fread(out, 1, out_len - 1, f);
-        out[n] = '\0';
-        assert_int_equal(pclose(f), 0);
-        return n;
-}
-
-static void assert_no_tpm_leftovers(void)
-{
-        char out[512];
-
-        assert_non_null(getenv("TPM2TOOLS_TCTI"));
-        assert_int_equal(tool_output("tpm2_getcap handles-transient", out, sizeof(out)), 0);
-        assert_int_equal(tool_output("tpm2_getcap handles-loaded-session", out, sizeof(out)), 0);
-}
-
-static int flush_leftovers(void **state)
-{
-        (void)state;
-        if (system("tpm2_flushcontext -t >/dev/null 2>&1") != 0 ||
-            system("tpm2_flushcontext -l >/dev/null 2>&1") != 0)
-                return -1;
-        return 0;
-}
 
 static void write_bytes(const char *dir, const char *name, const void *buf, size_t len)
 {
@@ -130,7 +78,7 @@ static int checkquote(const char *pem, const struct kl_quote *q, const uint8_t *
 static void check_quote(const char *enc)
 {
         static const char nonce[] = "Ai5M5SjYjnkyv4P7itH1";
-        struct kl_tpm *t = open_tpm(enc);
+        struct kl_tpm *t = kl_test_tpm_open(enc);
         struct kl_tpm_ak_blob ak = {0};
         struct kl_tpm_public *akp = NULL;
         struct kl_pcr_set pcrs, all;
@@ -155,11 +103,11 @@ static void check_quote(const char *enc)
         memcpy(ext + 32, d, 32);
         assert_int_equal(kl_digest("sha256", ext, sizeof(ext), expect16, &e_len), 0);
 
-        t0 = now_ms();
+        t0 = kl_test_now_ms();
         assert_int_equal(kl_tpm_quote(t, (const uint8_t *)nonce, strlen(nonce), mask, &attest,
                                       &attest_len, &sig, &sig_len, &pcrs),
                          0);
-        print_message("# quote %s PCR 10+16 on swtpm: %.1f ms\n", enc, now_ms() - t0);
+        print_message("# quote %s PCR 10+16 on swtpm: %.1f ms\n", enc, kl_test_now_ms() - t0);
         assert_int_equal(pcrs.mask, mask);
         assert_memory_equal(pcrs.values[PCR_DATA], expect16, 32);
 
@@ -218,7 +166,7 @@ static void check_quote(const char *enc)
         kl_tpm_public_free(akp);
         kl_tpm_ak_blob_clear(&ak);
         kl_tpm_free(t);
-        assert_no_tpm_leftovers();
+        kl_test_assert_no_tpm_leftovers();
 }
 
 static void test_tpm_quote_rsa_verifies(void **state)
@@ -235,7 +183,7 @@ static void test_tpm_quote_ecc_verifies(void **state)
 
 static void test_tpm_quote_bad_arguments_invalid(void **state)
 {
-        struct kl_tpm *t = open_tpm("rsa");
+        struct kl_tpm *t = kl_test_tpm_open("rsa");
         struct kl_tpm_ak_blob ak = {0};
         struct kl_pcr_set pcrs;
         uint8_t nonce[65], *attest = NULL, *sig = NULL, d[32] = {0};
@@ -272,12 +220,12 @@ static void test_tpm_quote_bad_arguments_invalid(void **state)
         free(sig);
         kl_tpm_ak_blob_clear(&ak);
         kl_tpm_free(t);
-        assert_no_tpm_leftovers();
+        kl_test_assert_no_tpm_leftovers();
 }
 
 static void test_tpm_alg_names_as_api_reports(void **state)
 {
-        struct kl_tpm *t = open_tpm("ecc");
+        struct kl_tpm *t = kl_test_tpm_open("ecc");
 
         (void)state;
         assert_string_equal(kl_tpm_hash_alg_name(t), "sha256");
@@ -285,7 +233,7 @@ static void test_tpm_alg_names_as_api_reports(void **state)
         assert_string_equal(kl_tpm_enc_alg_name(t, true), "ecc256");
         assert_string_equal(kl_tpm_sign_alg_name(t), "ecdsa");
         kl_tpm_free(t);
-        t = open_tpm("rsa");
+        t = kl_test_tpm_open("rsa");
         assert_string_equal(kl_tpm_enc_alg_name(t, false), "rsa");
         assert_string_equal(kl_tpm_enc_alg_name(t, true), "rsa2048");
         assert_string_equal(kl_tpm_sign_alg_name(t), "rsassa");
@@ -295,10 +243,11 @@ static void test_tpm_alg_names_as_api_reports(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test_setup(test_tpm_quote_rsa_verifies, flush_leftovers),
-            cmocka_unit_test_setup(test_tpm_quote_ecc_verifies, flush_leftovers),
-            cmocka_unit_test_setup(test_tpm_quote_bad_arguments_invalid, flush_leftovers),
-            cmocka_unit_test_setup(test_tpm_alg_names_as_api_reports, flush_leftovers),
+            cmocka_unit_test_setup(test_tpm_quote_rsa_verifies, kl_test_flush_tpm_leftovers),
+            cmocka_unit_test_setup(test_tpm_quote_ecc_verifies, kl_test_flush_tpm_leftovers),
+            cmocka_unit_test_setup(test_tpm_quote_bad_arguments_invalid,
+                                   kl_test_flush_tpm_leftovers),
+            cmocka_unit_test_setup(test_tpm_alg_names_as_api_reports, kl_test_flush_tpm_leftovers),
         };
 
         if (getenv("TCTI") == NULL) {

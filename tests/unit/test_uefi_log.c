@@ -20,6 +20,7 @@
 #include "err.h"
 #include "fileio.h"
 #include "uefi_log.h"
+#include "test_util.h"
 
 #define VEC_PCR0 "5c4103d6dcf2a90c30a646cc090a8de10cbe1c4a1f21c0d7d4f2f4836b2055da"
 #define VEC_PCR7 "7ab310d890fb86d2084bcf75a11172654fc4fbe5ec29f68afd864e22bd0e13ab"
@@ -45,14 +46,6 @@ static int free_vector(void **state)
         (void)state;
         free(vec);
         return 0;
-}
-
-static void hex_eq(const uint8_t *got, size_t len, const char *want)
-{
-        char hex[129];
-
-        kl_hex_encode_to(got, len, hex);
-        assert_string_equal(hex, want);
 }
 
 static uint32_t get32(const uint8_t *p)
@@ -83,8 +76,8 @@ static void test_uefi_log_vector(void **state)
         assert_int_equal(kl_uefi_log_replay(vec, vec_len, &pcrs, why, sizeof(why)), 0);
         assert_int_equal(pcrs.n_events, VEC_EVENTS);
         assert_int_equal(pcrs.mask, VEC_MASK);
-        hex_eq(pcrs.sha256[0], 32, VEC_PCR0);
-        hex_eq(pcrs.sha256[7], 32, VEC_PCR7);
+        kl_test_hex_eq(pcrs.sha256[0], 32, VEC_PCR0);
+        kl_test_hex_eq(pcrs.sha256[7], 32, VEC_PCR7);
         /* the log has no SHA-1 bank: left at zero */
         assert_true(pcrs.sha1[0][0] == 0 && pcrs.sha1[7][19] == 0);
 }

@@ -32,6 +32,7 @@
 #include "tpm_public.h"
 #include "uefi_log.h"
 #include "verify.h"
+#include "test_util.h"
 
 struct vec {
         struct json_object *obj;
@@ -39,51 +40,11 @@ struct vec {
         struct kl_tpm_public *ak;
 };
 
-static char *data_file(const char *rel, size_t *ret_len)
-{
-        const char *dir = getenv("KL_TEST_DATA");
-        char path[1024];
-        char *text = NULL;
-        size_t len = 0;
-
-        assert_non_null(dir);
-        assert_true(snprintf(path, sizeof(path), "%s/%s", dir, rel) < (int)sizeof(path));
-        assert_int_equal(kl_file_read(path, 1 << 20, &text, &len), 0);
-        *ret_len = len;
-        return text;
-}
-
-/* The vector carries the AK as PEM; rebuild the agent's RSA AK TPM2B_PUBLIC around it. */
-static struct kl_tpm_public *ak_from_pem(const char *pem)
-{
-        static const uint8_t head[] = {
-            0x00, 0x01, 0x00, 0x0b, 0x00, 0x05, 0x00, 0x72, 0x00, 0x00, 0x00, 0x10,
-            0x00, 0x14, 0x00, 0x0b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
-        };
-        uint8_t buf[2 + sizeof(head) + 256];
-        struct kl_tpm_public *ak = NULL;
-        BIO *bio = BIO_new_mem_buf(pem, -1);
-        EVP_PKEY *key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-        BIGNUM *n = NULL;
-
-        assert_non_null(key);
-        assert_int_equal(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n), 1);
-        buf[0] = (uint8_t)((sizeof(buf) - 2) >> 8);
-        buf[1] = (uint8_t)(sizeof(buf) - 2);
-        memcpy(buf + 2, head, sizeof(head));
-        assert_int_equal(BN_bn2binpad(n, buf + 2 + sizeof(head), 256), 256);
-        assert_int_equal(kl_tpm_public_parse(buf, sizeof(buf), &ak), 0);
-        BN_free(n);
-        EVP_PKEY_free(key);
-        BIO_free(bio);
-        return ak;
-}
-
 static int vec_setup(void **state)
 {
         struct vec *v = calloc(1, sizeof(*v));
         size_t len = 0;
-        char *text = data_file("quote/checkquote-vector.json", &len);
+        char *text = kl_test_data_file("quote/checkquote-vector.json", &len);
 
         assert_non_null(v);
         assert_int_equal(kl_json_parse_object(text, len, &v->obj), 0);
@@ -91,7 +52,7 @@ static int vec_setup(void **state)
         assert_int_equal(kl_json_get_string(v->obj, "nonce", &v->nonce), 0);
         assert_int_equal(kl_json_get_string(v->obj, "quote_string", &v->quote), 0);
         assert_int_equal(kl_json_get_string(v->obj, "aik_public_pem", &v->pem), 0);
-        v->ak = ak_from_pem(v->pem);
+        v->ak = kl_test_ak_from_pem(v->pem);
         *state = v;
         return 0;
 }
