@@ -132,7 +132,8 @@ if [ "$(id -u)" != 0 ]; then
         echo "SKIP: install and purge need root"
         exit 0
 fi
-if dpkg-query -W keylime-agent-c >/dev/null 2>&1 || [ -e /etc/keylime ] || [ -e /var/lib/keylime ]; then
+if dpkg-query -W keylime-agent-c >/dev/null 2>&1 || [ -e /etc/keylime ] || [ -e /var/lib/keylime ] ||
+        [ -e /run/keylime ]; then
         echo "SKIP: install test: this machine already has a Keylime agent installation"
         exit 0
 fi
