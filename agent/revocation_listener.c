@@ -6,6 +6,11 @@
  * drops frames above ZMQ_MAXMSGSIZE (it closes that connection and
  * reconnects); multi-part messages are not upstream's format and are dropped
  * whole here. Everything that arrives goes to the worker, which verifies it.
+ *
+ * libzmq reconnects after a connection error but ends the session for good
+ * after a protocol error, and an oversized frame is one: a single huge frame
+ * would silence the listener forever. So the thread watches the socket's
+ * disconnect events and connects again itself.
  */
 #include "revocation_listener.h"
 
@@ -28,6 +33,7 @@
 struct revocation_listener {
         void *ctx;
         void *sub;
+        void *mon; /* PAIR receiving sub's disconnect events */
         int efd;
         pthread_t thread;
         bool started;
@@ -73,6 +79,40 @@ static bool drain(struct revocation_listener *l)
         }
 }
 
+/* A disconnect event from the monitor: drop the (possibly dead) session, connect anew. */
+static void on_monitor(struct revocation_listener *l)
+{
+        bool disconnected = false;
+        int more = 1;
+
+        while (more) {
+                zmq_msg_t msg;
+                size_t more_len = sizeof(more);
+
+                zmq_msg_init(&msg);
+                if (zmq_msg_recv(&msg, l->mon, ZMQ_DONTWAIT) < 0) {
+                        zmq_msg_close(&msg);
+                        break;
+                }
+                /* first frame: 16-bit event number, then a 32-bit value */
+                if (zmq_msg_size(&msg) >= 2) {
+                        uint16_t ev;
+
+                        memcpy(&ev, zmq_msg_data(&msg), sizeof(ev));
+                        if (ev == ZMQ_EVENT_DISCONNECTED)
+                                disconnected = true;
+                }
+                zmq_getsockopt(l->mon, ZMQ_RCVMORE, &more, &more_len);
+                zmq_msg_close(&msg);
+        }
+        if (!disconnected)
+                return;
+        log_info("revocation publisher %s disconnected; connecting again", l->endpoint);
+        (void)zmq_disconnect(l->sub, l->endpoint);
+        if (zmq_connect(l->sub, l->endpoint) != 0)
+                log_error("ZeroMQ connect %s: %s", l->endpoint, zmq_strerror(zmq_errno()));
+}
+
 static void *listen_run(void *arg)
 {
         struct revocation_listener *l = arg;
@@ -81,9 +121,10 @@ static void *listen_run(void *arg)
                 zmq_pollitem_t items[] = {
                     {.socket = l->sub, .events = ZMQ_POLLIN},
                     {.fd = l->efd, .events = ZMQ_POLLIN},
+                    {.socket = l->mon, .events = ZMQ_POLLIN},
                 };
 
-                if (zmq_poll(items, 2, -1) < 0) {
+                if (zmq_poll(items, 3, -1) < 0) {
                         if (zmq_errno() == EINTR)
                                 continue;
                         log_error("zmq_poll: %s; revocation listener stops",
@@ -92,6 +133,8 @@ static void *listen_run(void *arg)
                 }
                 if (items[1].revents & ZMQ_POLLIN)
                         break;
+                if (items[2].revents & ZMQ_POLLIN)
+                        on_monitor(l);
                 if ((items[0].revents & ZMQ_POLLIN) && !drain(l)) {
                         log_error("zmq_msg_recv: %s; revocation listener stops",
                                   zmq_strerror(zmq_errno()));
@@ -112,6 +155,8 @@ void revocation_listener_stop(struct revocation_listener *l)
                         log_warn("cannot wake the revocation listener: %s", strerror(errno));
                 pthread_join(l->thread, NULL);
         }
+        if (l->mon != NULL)
+                zmq_close(l->mon);
         if (l->sub != NULL)
                 zmq_close(l->sub);
         if (l->ctx != NULL)
@@ -129,6 +174,7 @@ int revocation_listener_start(const char *ip, uint16_t port, struct revocation_w
         const int reconnect = REVOCATION_RECONNECT_MS, reconnect_max = REVOCATION_RECONNECT_MAX_MS;
         const int zero = 0, one = 1;
         bool v6 = strchr(ip, ':') != NULL;
+        char mon_ep[64];
         int n, r = KL_ERR_NOMEM;
 
         if (l == NULL)
@@ -153,6 +199,11 @@ int revocation_listener_start(const char *ip, uint16_t port, struct revocation_w
                 0 ||
             zmq_setsockopt(l->sub, ZMQ_LINGER, &zero, sizeof(zero)) != 0 ||
             (v6 && zmq_setsockopt(l->sub, ZMQ_IPV6, &one, sizeof(one)) != 0))
+                goto zmq_fail;
+        n = snprintf(mon_ep, sizeof(mon_ep), "inproc://revocation-monitor-%p", (void *)l);
+        if (n < 0 || (size_t)n >= sizeof(mon_ep) ||
+            zmq_socket_monitor(l->sub, mon_ep, ZMQ_EVENT_DISCONNECTED) != 0 ||
+            (l->mon = zmq_socket(l->ctx, ZMQ_PAIR)) == NULL || zmq_connect(l->mon, mon_ep) != 0)
                 goto zmq_fail;
         /* connect never waits for the publisher: ZeroMQ keeps retrying in the background */
         if (zmq_connect(l->sub, l->endpoint) != 0)

@@ -21,6 +21,7 @@
 #include "http_client.h"
 #include "http_server.h"
 #include "log.h"
+#include "notifier.h"
 #include "poller.h"
 #include "service.h"
 #include "store.h"
@@ -31,6 +32,9 @@
 #define MAX_BODY         (8 * 1024 * 1024) /* policies travel in the add request */
 #define MAX_PCRS         64
 
+/* long-only options: values outside the short-option range */
+enum { OPT_REV_PUB = 1000, OPT_REV_KEY, OPT_REV_CERT, OPT_REV_REST };
+
 struct options {
         const char *listen;
         const char *db;
@@ -38,6 +42,7 @@ struct options {
         const char *client_cert;
         const char *client_key;
         const char *port_file;
+        struct ver_notifier_config revocation; /* --revocation-* */
         unsigned interval_ms;
         unsigned max_retries;
         struct ver_client_options client;
@@ -70,6 +75,13 @@ static void usage(FILE *f)
                 "  --max-retries N        retries on timeouts/500/unreachable before \"Failed\"\n"
                 "                         (default 5, back-off doubling up to 16 intervals)\n"
                 "  --port-file FILE       write the bound port number to FILE once listening\n"
+                "  --revocation-pub ENDPOINT  ZeroMQ PUB endpoint for signed revocation notices\n"
+                "                         (default " VER_NOTIFIER_DEFAULT_PUB "; \"\" disables)\n"
+                "  --revocation-key FILE  RSA key that signs notices\n"
+                "                         (RevocationNotifier-private.pem)\n"
+                "  --revocation-cert FILE its certificate, checked against the key\n"
+                "  --revocation-rest      also POST notices to every agent's\n"
+                "                         /v2.x/notifications/revocation\n"
                 "add/status/delete options:\n"
                 "  --verifier URL         the running verifier (default %s)\n"
                 "  --uuid ID              the agent\n"
@@ -99,6 +111,8 @@ static int serve(const struct options *o)
         struct ver_poller_config pcfg = {0};
         struct kl_http_server *srv = NULL;
         struct ver_poller *poller = NULL;
+        struct ver_notifier *notifier = NULL;
+        struct ver_notifier_config ncfg = o->revocation;
         struct ver_store *store = NULL;
         struct ver_api api = {0};
         const char *tmpbase = getenv("TMPDIR");
@@ -163,6 +177,13 @@ static int serve(const struct options *o)
         pcfg.client_cert = o->client_cert;
         pcfg.client_key = o->client_key;
         pcfg.tmp_dir = tmp_dir;
+        ncfg.client_cert = o->client_cert;
+        ncfg.client_key = o->client_key;
+        ncfg.timeout_ms = 10000;
+        ncfg.tmp_dir = tmp_dir;
+        if (ver_notifier_start(store, &ncfg, &notifier) < 0)
+                goto out;
+        pcfg.notifier = notifier;
         if (ver_poller_start(store, &pcfg, &poller) < 0) {
                 log_error("cannot start the poller thread");
                 goto out;
@@ -182,6 +203,7 @@ out:
         /* Reverse order: no request or poll may be running when the store goes away. */
         kl_http_server_stop(srv);
         ver_poller_stop(poller); /* removes the pinned certificates it wrote */
+        ver_notifier_stop(notifier); /* after the poller, its only caller */
         ver_store_close(store);
         if (tmp_dir[0] != '\0' && rmdir(tmp_dir) != 0 && errno != ENOENT)
                 log_warn("cannot remove %s: %s; ignoring", tmp_dir, strerror(errno));
@@ -221,6 +243,10 @@ int main(int argc, char **argv)
             {"payload", required_argument, NULL, 'Y'},
             {"key", required_argument, NULL, 'k'},
             {"log-level", required_argument, NULL, 'L'},
+            {"revocation-pub", required_argument, NULL, OPT_REV_PUB},
+            {"revocation-key", required_argument, NULL, OPT_REV_KEY},
+            {"revocation-cert", required_argument, NULL, OPT_REV_CERT},
+            {"revocation-rest", no_argument, NULL, OPT_REV_REST},
             {"version", no_argument, NULL, 'V'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0},
@@ -231,6 +257,7 @@ int main(int argc, char **argv)
             .interval_ms = 2000,
             .max_retries = 5,
             .client = {.verifier = DEFAULT_VERIFIER},
+            .revocation = {.pub_endpoint = VER_NOTIFIER_DEFAULT_PUB},
         };
         enum kl_log_level level;
         const char *cmd = NULL;
@@ -315,6 +342,18 @@ int main(int argc, char **argv)
                                 return 2;
                         }
                         kl_log_set_level(level);
+                        break;
+                case OPT_REV_PUB:
+                        o.revocation.pub_endpoint = optarg;
+                        break;
+                case OPT_REV_KEY:
+                        o.revocation.key_file = optarg;
+                        break;
+                case OPT_REV_CERT:
+                        o.revocation.cert_file = optarg;
+                        break;
+                case OPT_REV_REST:
+                        o.revocation.rest = true;
                         break;
                 case 'V':
                         printf("keylime_verifier_stub %s (verifier API %s)\n", KL_VERSION,

@@ -27,6 +27,7 @@
 #include "ima.h"
 #include "json.h"
 #include "log.h"
+#include "notifier.h"
 #include "quote.h"
 #include "store.h"
 #include "tenant.h"
@@ -535,6 +536,8 @@ static void poll_one(struct ver_poller *p, struct agent_rt *rt)
                 /* CVE-2023-3674 class: any failed check is a state change, never just a log line */
                 log_warn("agent '%s': invalid quote: %s", rt->id, why);
                 set_status(p, rt, ST_INVALID, why);
+                /* upstream notifies on entering Invalid Quote (not on Failed) */
+                (void)ver_notifier_revoke(p->cfg.notifier, rt->id, why);
                 goto out;
         }
         rt->count++;

@@ -11,6 +11,7 @@
 #define VER_POLLER_H
 
 struct ver_store;
+struct ver_notifier;
 struct ver_poller;
 
 struct ver_poller_config {
@@ -20,6 +21,7 @@ struct ver_poller_config {
         const char *client_cert; /* PEM file presented to agents (mTLS) */
         const char *client_key;
         const char *tmp_dir; /* private directory for the agents' pinned certificates */
+        struct ver_notifier *notifier; /* revocation notices; NULL = none */
 };
 
 /* Starts the thread; cfg strings must outlive the poller. */
