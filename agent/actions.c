@@ -60,7 +60,10 @@ static int append_names(const char *s, const char *origin, char **v, size_t *n)
                 v[(*n)++] = items[i];
                 items[i] = NULL;
         }
-        kl_strv_free(items);
+        /* not kl_strv_free: the moved entries left NULL holes before the end */
+        for (size_t i = 0; i < k; i++)
+                free(items[i]);
+        free(items);
         return 0;
 }
 
