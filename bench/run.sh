@@ -3,7 +3,8 @@
 # bench/run.sh [--quick] [--build-dir DIR]: the project's benchmarks in one
 # command. Starts a software TPM (tests/testbed/tpm-up.sh), the registrar
 # stub and the agent on loopback with the mTLS PKI of certs/make-pki.sh, in a
-# private temp dir, and prints markdown tables: each measurement beside its
+# private temp dir, and for the verifier stub 4 more agents (1 with --quick),
+# each with its own swtpm. Prints markdown tables: each measurement beside its
 # reference (the raw TPM cost of the same work, measured in the same run),
 # with the machine and the git commit. Benchmarks, not tests: no thresholds,
 # the targets are printed for the reader only. Stops exactly what it started.
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
                 shift
                 ;;
         -h | --help)
-                sed -n '3,13p' "$0" | sed 's/^# \{0,1\}//'
+                sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//'
                 exit 0
                 ;;
         *) echo "usage: bench/run.sh [--quick] [--build-dir DIR]" >&2; exit 2 ;;
@@ -42,21 +43,26 @@ REGISTRAR=$build/registrar-stub/keylime_registrar_stub
 VERIFIER=$build/verifier-stub/keylime_verifier_stub
 TPM_BENCH=$build/bench/tpm_bench
 CLIENT=$build/bench/quote_client
-for b in "$AGENT" "$REGISTRAR" "$TPM_BENCH" "$CLIENT"; do
+VERIFY_BENCH=$build/bench/verify_bench
+for b in "$AGENT" "$REGISTRAR" "$VERIFIER" "$TPM_BENCH" "$CLIENT" "$VERIFY_BENCH"; do
         [ -x "$b" ] || { echo "run.sh: $b not built (KL_BUILD_BENCH=ON?)" >&2; exit 1; }
 done
-for c in curl jq openssl swtpm; do
+for c in curl jq openssl swtpm tpm2_pcrextend; do
         command -v "$c" >/dev/null || { echo "run.sh: needs $c (scripts/install-deps.sh)" >&2; exit 1; }
 done
 
 # Sizes. Full mode repeats enough for a stable median on a shared 2-core
-# machine; quick mode only proves every step still works.
+# machine; quick mode only proves every step still works. IMA_VERIFY lines of
+# IMA log and allowlist entries for the verifier's checks (section 6).
+IMA_VERIFY=10000
 if [ "$quick" = 1 ]; then
         ROUNDS=1 N_TPM_Q=5 N_KEYS=1 N_Q=20 N_Q_NOKA=5 N_Q_TOTAL=100 N_REG=2 N_REG_NEW=1
-        IMA_SIZES=(1000 10000) N_IMA=3 N_IMA_FULL=1 N_REGISTRAR=20 VER_SECS=3
+        IMA_SIZES=(1000 10000) N_IMA=3 N_IMA_FULL=1 N_REGISTRAR=20
+        N_VERIFY=5 VER_AGENTS=(1) VER_SECS=5
 else
         ROUNDS=5 N_TPM_Q=60 N_KEYS=5 N_Q=60 N_Q_NOKA=20 N_Q_TOTAL=10000 N_REG=10 N_REG_NEW=5
-        IMA_SIZES=(1000 100000 1000000) N_IMA=20 N_IMA_FULL=3 N_REGISTRAR=500 VER_SECS=20
+        IMA_SIZES=(1000 100000 1000000) N_IMA=20 N_IMA_FULL=3 N_REGISTRAR=500
+        N_VERIFY=200 VER_AGENTS=(1 2 4) VER_SECS=20
 fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/kl-bench.XXXXXX")
@@ -71,6 +77,10 @@ cleanup() {
                 wait "$p" 2>/dev/null || true
         done
         "$src/tests/testbed/tpm-down.sh" "$T/tpm" >/dev/null 2>&1 || true
+        for p in "$T"/etpm*/; do
+                [ -d "$p" ] || continue
+                "$src/tests/testbed/tpm-down.sh" "$p" >/dev/null 2>&1 || true
+        done
         # An agent run as root mounts a tmpfs at <keylime_dir>/secure: only ours, deepest first.
         if [ "$(id -u)" = 0 ]; then
                 awk -v t="$T/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo |
@@ -145,10 +155,12 @@ done
 REG_PORT=$(cat "$T/reg.port")
 REG_URL=http://127.0.0.1:$REG_PORT
 
+# free_port: a port nobody listens on, below Linux's ephemeral range (32768-60999
+# by default), where the many outgoing loopback connections of a run cannot hold it.
 free_port() {
         local p
         for _ in $(seq 50); do
-                p=$((30000 + RANDOM % 20000))
+                p=$((20000 + RANDOM % 12000))
                 (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
         done
         return 1
@@ -332,44 +344,6 @@ if [ -d /dev/shm ] && [ -w /dev/shm ] && SHM=$(mktemp -d /dev/shm/kl-bench.XXXXX
         wait "$REG2_PID" 2>/dev/null || true
 fi
 
-# ---- 6. verifier stub, if built ------------------------------------------------
-VER_NOTE=
-if [ -x "$VERIFIER" ]; then
-        say "6. verifier stub: polling the agent for ${VER_SECS}s at its shortest interval"
-        "$VERIFIER" serve --listen 127.0.0.1:0 --port-file "$T/ver.port" --db "$T/ver.sqlite" \
-                --registrar "$REG_URL" --client-cert "$T/pki/client-cert.crt" \
-                --client-key "$T/pki/client-private.pem" --interval 0.1 --log-level warn \
-                >"$T/ver.log" 2>&1 &
-        VER_PID=$!
-        PIDS+=("$VER_PID")
-        for _ in $(seq 100); do
-                [ -s "$T/ver.port" ] && break
-                sleep 0.05
-        done
-        [ -s "$T/ver.port" ] || die "verifier stub did not start: $(tail -3 "$T/ver.log")"
-        VER_URL=http://127.0.0.1:$(cat "$T/ver.port")
-        vcount() {
-                "$VERIFIER" status --verifier "$VER_URL" --uuid "$UUID" 2>/dev/null |
-                        jq -r '"\(.attestation_count) \(.operational_state)"'
-        }
-        "$VERIFIER" add --verifier "$VER_URL" --uuid "$UUID" --agent "127.0.0.1:$APORT" \
-                >"$T/ver-add.log" 2>&1 || die "verifier add failed: $(cat "$T/ver-add.log")"
-        # Wait for the first good quote, then count over a fixed window.
-        for _ in $(seq 100); do
-                read -r c0 st < <(vcount) || true
-                [ "${c0:-0}" -ge 1 ] 2>/dev/null && break
-                sleep 0.1
-        done
-        [ "${c0:-0}" -ge 1 ] 2>/dev/null || die "the verifier never attested the agent: $st $(tail -3 "$T/ver.log")"
-        t0=$(now_ms)
-        sleep "$VER_SECS"
-        read -r c1 st < <(vcount)
-        ver_rate=$(awk -v n="$((c1 - c0))" -v ms="$(($(now_ms) - t0))" 'BEGIN { printf "%.1f", n / (ms / 1000) }')
-        [ "$st" = "Get Quote" ] || [ "$st" = "Provide V" ] || VER_NOTE=" (state: $st)"
-        mem_row "verifier stub, attesting 1 agent" "$VER_PID"
-        kill "$VER_PID" 2>/dev/null || true
-        wait "$VER_PID" 2>/dev/null || true
-fi
 mem_row "agent, peak (VmHWM column) after all of the above" "$IDLE_AGENT_PID"
 stop_agent
 
@@ -401,6 +375,153 @@ for n in "${IMA_SIZES[@]}"; do
         printf '%s %s %s %s %s %s\n' "$n" "$first" "$rss_last10" "$(kib VmRSS "$st")" \
                 "$(kib VmHWM "$st")" "$full_note" >>"$T/ima.rows"
         stop_agent
+done
+
+# ---- 6. verifier stub: checks on recorded evidence, then end to end ----------------
+# (a) One real answer of the agent with a whole IMA list of $IMA_VERIFY lines
+# that PCR 10 matches, and the AK from the registrar: recorded once, then
+# checked in a loop on one core by verify_bench with the stub's own code.
+say "6. verifier: $IMA_VERIFY-line IMA log in PCR 10, one recorded answer, $N_VERIFY checks"
+# PCR 10 from zero: power-cycle the TPM (no agent holds it now), then extend
+# it with the log's digests, many per tpm2_pcrextend call.
+"$src/tests/testbed/tpm-reset.sh" "$T/tpm" >/dev/null 2>&1 || die "tpm-reset.sh failed"
+"$VERIFY_BENCH" -g "$IMA_VERIFY" "$T/ima-verify.log" "$T/ima-verify-policy.json" \
+        >"$T/ima-verify.specs" || die "verify_bench -g failed"
+xargs -n 200 tpm2_pcrextend <"$T/ima-verify.specs" >/dev/null || die "tpm2_pcrextend failed"
+agent_conf "$T/agent-verify.conf" "ima_ml_path = \"$T/ima-verify.log\"" \
+        "measuredboot_ml_path = \"$T/no-uefi-log\""
+KEYLIME_AGENT_CONFIG=$T/agent-verify.conf start_agent "$T/agent-verify.log"
+VNONCE=verifybench$(printf '%09d' "$RANDOM")
+curl -sf "${TLS[@]}" -o "$T/answer.json" \
+        "$BASE/v2.6/quotes/integrity?nonce=$VNONCE&mask=0x400&partial=0&ima_ml_entry=0" ||
+        die "recording the integrity quote failed"
+stop_agent
+curl -sf "$REG_URL/v2.6/agents/$UUID" | jq -er .results.aik_tpm >"$T/aik.b64" ||
+        die "no aik_tpm at the registrar"
+"$VERIFY_BENCH" -n "$N_VERIFY" "$T/answer.json" "$T/aik.b64" "$VNONCE" \
+        "$T/ima-verify-policy.json" >"$T/verify_bench.out" || die "verify_bench failed"
+for op in answer_parse quote_check quote_ima_check policy_parse; do
+        awk -v op="$op" '$1 == op { print $2 }' "$T/verify_bench.out" >"$T/s.vb_$op"
+done
+ANSWER_MIB=$(awk -v b="$(stat -c %s "$T/answer.json")" 'BEGIN { printf "%.1f", b / 1048576 }')
+
+# (b) N agents, each with its own swtpm (copies of one template: fast, and
+# they share one EK CA), its own keylime_dir and port, registered at their own
+# registrar stub, all polled by one verifier stub at its shortest interval.
+NMAX=${VER_AGENTS[${#VER_AGENTS[@]} - 1]}
+say "6. verifier end to end: $NMAX agents with their own swtpm"
+export KL_TPM_TEMPLATE=$T/tpm-template
+for i in $(seq "$NMAX"); do
+        "$src/tests/testbed/tpm-up.sh" "$T/etpm$i" >/dev/null || die "tpm-up.sh etpm$i failed"
+done
+unset KL_TPM_TEMPLATE
+# shellcheck source=/dev/null
+EK_CA=$(. "$T/etpm1/env" && echo "$KL_TPM_EK_CA_DIR")
+"$REGISTRAR" --listen 127.0.0.1:0 --port-file "$T/ereg.port" --db "$T/ereg.sqlite" \
+        --ek-ca-dir "$EK_CA" --log-level warn >"$T/ereg.log" 2>&1 &
+PIDS+=("$!")
+for _ in $(seq 100); do
+        [ -s "$T/ereg.port" ] && break
+        sleep 0.05
+done
+[ -s "$T/ereg.port" ] || die "second registrar stub did not start: $(tail -3 "$T/ereg.log")"
+EREG_URL=http://127.0.0.1:$(cat "$T/ereg.port")
+EUUIDS=()
+EPORTS=()
+for i in $(seq "$NMAX"); do
+        u=$(printf 'e2e00000-0000-4000-8000-%012d' "$i")
+        d=$T/ea$i
+        p=$(free_port) || die "no free port"
+        mkdir -p "$d/cv_ca"
+        cp "$T/pki/cacert.crt" "$d/cv_ca/cacert.crt"
+        {
+                echo "[agent]"
+                echo "uuid = \"$u\""
+                echo "keylime_dir = \"$d\""
+                echo "registrar_ip = \"127.0.0.1\""
+                echo "registrar_port = $(cat "$T/ereg.port")"
+                echo "port = $p"
+                echo "run_as = \"\""
+                echo "ima_ml_path = \"$T/ima10.log\""
+                echo "measuredboot_ml_path = \"$T/no-uefi-log\""
+        } >"$T/ea$i.conf"
+        # shellcheck source=/dev/null
+        (. "$T/etpm$i/env" && KEYLIME_AGENT_CONFIG=$T/ea$i.conf exec "$AGENT") >"$T/ea$i.log" 2>&1 &
+        PIDS+=("$!")
+        EUUIDS+=("$u")
+        EPORTS+=("$p")
+done
+for i in $(seq "$NMAX"); do
+        for _ in $(seq 300); do
+                grep -q "serving the agent API" "$T/ea$i.log" && break
+                sleep 0.05
+        done
+        grep -q "serving the agent API" "$T/ea$i.log" || die "agent ea$i did not start: $(tail -3 "$T/ea$i.log")"
+done
+TCK=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+: >"$T/e2e.rows"
+for n in "${VER_AGENTS[@]}"; do
+        say "6. verifier end to end: $n agent(s), --interval 0.1, ${VER_SECS}s"
+        rm -f -- "$T/ver.port" "$T/ver.sqlite"
+        "$VERIFIER" serve --listen 127.0.0.1:0 --port-file "$T/ver.port" --db "$T/ver.sqlite" \
+                --registrar "$EREG_URL" --client-cert "$T/pki/client-cert.crt" \
+                --client-key "$T/pki/client-private.pem" --interval 0.1 --revocation-pub '' \
+                --log-level warn >"$T/ver-$n.log" 2>&1 &
+        VER_PID=$!
+        PIDS+=("$VER_PID")
+        for _ in $(seq 100); do
+                [ -s "$T/ver.port" ] && break
+                sleep 0.05
+        done
+        [ -s "$T/ver.port" ] || die "verifier stub did not start: $(tail -3 "$T/ver-$n.log")"
+        VER_URL=http://127.0.0.1:$(cat "$T/ver.port")
+        # vcounts: "SUM_OF_ATTESTATION_COUNTS STATES" over the first n agents.
+        vcounts() {
+                local i sum=0 c st states=
+                for ((i = 0; i < n; i++)); do
+                        read -r c st < <("$VERIFIER" status --verifier "$VER_URL" \
+                                --uuid "${EUUIDS[i]}" 2>/dev/null |
+                                jq -r '"\(.attestation_count) \(.operational_state | gsub(" "; "_"))"') ||
+                                c=0 st=unknown
+                        sum=$((sum + ${c:-0}))
+                        [ "$st" = Get_Quote ] || [ "$st" = Provide_V ] || states="$states $st"
+                done
+                echo "$sum${states:+ $states}"
+        }
+        for ((i = 0; i < n; i++)); do
+                "$VERIFIER" add --verifier "$VER_URL" --uuid "${EUUIDS[i]}" \
+                        --agent "127.0.0.1:${EPORTS[i]}" >"$T/ver-add.log" 2>&1 ||
+                        die "verifier add failed: $(cat "$T/ver-add.log")"
+        done
+        # Wait until every agent has a good quote, then count over a fixed window.
+        for _ in $(seq 100); do
+                ok=0
+                for ((i = 0; i < n; i++)); do
+                        c=$("$VERIFIER" status --verifier "$VER_URL" --uuid "${EUUIDS[i]}" \
+                                2>/dev/null | jq -r .attestation_count) || c=0
+                        [ "${c:-0}" -ge 1 ] 2>/dev/null && ok=$((ok + 1))
+                done
+                [ "$ok" = "$n" ] && break
+                sleep 0.1
+        done
+        [ "$ok" = "$n" ] || die "the verifier attested $ok of $n agents: $(tail -3 "$T/ver-$n.log")"
+        read -r c0 _ < <(vcounts)
+        k0=$(cpu_ticks "$VER_PID")
+        t0=$(now_ms)
+        sleep "$VER_SECS"
+        read -r c1 bad < <(vcounts)
+        k1=$(cpu_ticks "$VER_PID")
+        ms=$(($(now_ms) - t0))
+        awk -v n="$n" -v q="$((c1 - c0))" -v ms="$ms" -v k="$((k1 - k0))" -v tck="$TCK" \
+                -v bad="${bad:-}" 'BEGIN {
+                        cpu = k / tck * 1000
+                        printf "%d %.1f %s %.1f %s\n", n, q / (ms / 1000),
+                                (q > 0 ? sprintf("%.2f", cpu / q) : "-"), 100 * cpu / ms,
+                                (bad == "" ? "" : "(states:" bad ")") }' >>"$T/e2e.rows"
+        [ "$n" = "$NMAX" ] && mem_row "verifier stub, attesting $n agent(s)" "$VER_PID"
+        kill "$VER_PID" 2>/dev/null || true
+        wait "$VER_PID" 2>/dev/null || true
 done
 
 # ---- the report -------------------------------------------------------------------
@@ -465,12 +586,17 @@ row "7. registrar stub POST (MakeCredential, EK chain check), 1 client" "$T/s.re
         "$reg_rate1 registrations/s; 2 clients: $reg_rate2/s" "" ""
 [ -s "$T/s.reg_post_shm" ] && row "7. registrar stub POST, SQLite on tmpfs (no fsync cost), 1 client" \
         "$T/s.reg_post_shm" "$reg_rate_shm registrations/s" "" ""
-if [ -x "$VERIFIER" ]; then
-        note_row "6. verifier stub, 1 agent, --interval 0.1 (floor)" \
-                "$ver_rate verified quotes/s$VER_NOTE (10/s is the interval's ceiling)" ""
-else
-        note_row "6. verifier stub" "**not measured yet**: verifier-stub binary not built" ""
-fi
+per_s() { awk -v m="$1" 'BEGIN { if (m == "-" || m == 0) print "-"; else printf "%.0f", 1000 / m }'; }
+row "6. verifier: answer JSON parse ($IMA_VERIFY IMA lines, $ANSWER_MIB MiB)" "$T/s.vb_answer_parse" "" "" ""
+row "6. verifier: quote check (ver_check_quote + PCR 16), recorded quote" "$T/s.vb_quote_check" \
+        "$(per_s "$(median "$T/s.vb_quote_check")") verifications/s per core" "" ""
+row "6. verifier: quote + IMA replay of $IMA_VERIFY lines, $IMA_VERIFY-entry allowlist" \
+        "$T/s.vb_quote_ima_check" "$(per_s "$(median "$T/s.vb_quote_ima_check")") verifications/s per core" "" ""
+row "6. verifier: allowlist parse, $IMA_VERIFY entries (once per agent add)" "$T/s.vb_policy_parse" "" "" ""
+while read -r n rate cpu pct bad; do
+        note_row "6. verifier stub end to end, $n agent(s), --interval 0.1, no IMA policy" \
+                "$rate verified quotes/s ($((n * 10))/s is the interval's ceiling); verifier CPU $cpu ms per quote ($pct% of a core)${bad:+ $bad}" ""
+done <"$T/e2e.rows"
 
 {
         echo
