@@ -257,7 +257,7 @@ int main(int argc, char **argv)
             .interval_ms = 2000,
             .max_retries = 5,
             .client = {.verifier = DEFAULT_VERIFIER},
-            .revocation = {.pub_endpoint = VER_NOTIFIER_DEFAULT_PUB},
+            .revocation = {.pub_endpoint = VER_NOTIFIER_DEFAULT_PUB, .pub_optional = true},
         };
         enum kl_log_level level;
         const char *cmd = NULL;
@@ -345,6 +345,7 @@ int main(int argc, char **argv)
                         break;
                 case OPT_REV_PUB:
                         o.revocation.pub_endpoint = optarg;
+                        o.revocation.pub_optional = false; /* asked for: must work */
                         break;
                 case OPT_REV_KEY:
                         o.revocation.key_file = optarg;

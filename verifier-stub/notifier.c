@@ -385,8 +385,15 @@ int ver_notifier_start(struct ver_store *store, const struct ver_notifier_config
         }
         if ((r = load_key(n)) < 0)
                 goto out;
-        if (cfg->pub_endpoint != NULL && cfg->pub_endpoint[0] != '\0' && (r = bind_pub(n)) < 0)
-                goto out;
+        if (cfg->pub_endpoint != NULL && cfg->pub_endpoint[0] != '\0' && (r = bind_pub(n)) < 0) {
+                if (!cfg->pub_optional)
+                        goto out;
+                /* the default endpoint may be taken (another verifier): serve without it */
+                log_warn("not publishing revocation notices on ZeroMQ; ignoring");
+                if (n->pub != NULL)
+                        zmq_close(n->pub);
+                n->pub = NULL;
+        }
         r = KL_ERR_SYSTEM;
         if (cfg->rest && pthread_create(&n->thread, NULL, rest_run, n) != 0)
                 goto out;

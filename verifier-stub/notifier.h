@@ -23,6 +23,7 @@ struct ver_notifier;
 
 struct ver_notifier_config {
         const char *pub_endpoint; /* ZeroMQ bind endpoint; NULL or "" = no ZeroMQ */
+        bool pub_optional;        /* a bind failure is logged, not fatal (the default) */
         const char *key_file;     /* revocation private key (PEM); NULL = unsigned notices */
         const char *cert_file;    /* its certificate; checked against the key when given */
         bool rest;                /* also POST /v{ver}/notifications/revocation to agents */
