@@ -103,11 +103,14 @@ registrar_start_on() {
         REG_URL=http://127.0.0.1:$port
 }
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+# free_port: a TCP port on 127.0.0.1 that nothing listens on right now, in
+# 10000-19999: below Linux's ephemeral range (32768+), where outgoing
+# connections (and ZeroMQ's reconnects to itself) could take it first, and
+# apart from the test bed's swtpm ports (20000-31999).
 free_port() {
         local p
         for _ in $(seq 50); do
-                p=$((30000 + RANDOM % 20000))
+                p=$((10000 + RANDOM % 10000))
                 (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
         done
         return 1

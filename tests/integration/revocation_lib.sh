@@ -42,16 +42,3 @@ crafted_frames() {
         head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' 'a' >"$d/huge"
 }
 
-# free_low_port: a free port below the ephemeral range. The agent's SUB socket
-# retries its connect every 100 ms; Linux walks the ephemeral ports one by one
-# for repeated connects to one destination, so a destination port inside that
-# range is eventually picked as the source port too (a TCP self-connect) and
-# the publisher can no longer bind it.
-free_low_port() {
-        local p
-        for _ in $(seq 50); do
-                p=$((20000 + RANDOM % 10000))
-                (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-        done
-        return 1
-}

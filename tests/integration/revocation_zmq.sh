@@ -17,7 +17,9 @@ registrar_start reg
 pki_up
 actions_up
 APORT=$(free_port) || fail "no free port"
-ZPORT=$(free_low_port) || fail "no free port"
+# free_port stays below the ephemeral range: the agent's SUB socket retries its
+# connect every 100 ms and would otherwise end up connected to itself on ZPORT.
+ZPORT=$(free_port) || fail "no free port"
 ZEP=tcp://127.0.0.1:$ZPORT
 agent_start a "$tpm1_TCTI" "$A" "$APORT" \
         "enable_revocation_notifications = true" \
