@@ -301,7 +301,7 @@ static int negotiate(struct ver_poller *p, struct agent_rt *rt, char *why, size_
                 snprintf(why, why_len, "agent supports no API version 2.1-2.6");
                 goto out;
         }
-        snprintf(rt->api_version, sizeof(rt->api_version), "2.%d", best);
+        snprintf(rt->api_version, sizeof(rt->api_version), "2.%c", (char)('0' + best));
         log_info("agent '%s': API version %s", rt->id, rt->api_version);
         r = 0;
 out:

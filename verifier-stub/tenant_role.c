@@ -163,7 +163,7 @@ static int negotiate(struct ver_tenant *t)
                 fprintf(stderr, "tenant: the agent serves no API version 2.1-2.6\n");
                 return KL_ERR_UNSUPPORTED;
         }
-        snprintf(t->version, sizeof(t->version), "2.%d", best);
+        snprintf(t->version, sizeof(t->version), "2.%c", (char)('0' + best));
         return 0;
 }
 
