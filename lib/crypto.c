@@ -33,8 +33,8 @@
 #include <openssl/x509v3.h>
 
 #include "b64.h"
-#include "fileio.h"
 #include "err.h"
+#include "fileio.h"
 #include "log.h"
 
 /* Certificates and key files are small; anything bigger is not ours. */
@@ -530,17 +530,35 @@ out:
         return r;
 }
 
-int kl_pubkey_to_pem(EVP_PKEY *key, char **ret_pem)
+/* PEM text of one OpenSSL object through a memory BIO (callers wipe private keys). */
+typedef int (*pem_writer)(BIO *bio, void *obj);
+
+static int write_pubkey(BIO *bio, void *obj)
+{
+        return PEM_write_bio_PUBKEY(bio, obj);
+}
+
+static int write_privkey(BIO *bio, void *obj)
+{
+        return PEM_write_bio_PrivateKey(bio, obj, NULL, NULL, 0, NULL, NULL);
+}
+
+static int write_x509(BIO *bio, void *obj)
+{
+        return PEM_write_bio_X509(bio, obj);
+}
+
+static int pem_string(pem_writer write, void *obj, const char *what, char **ret_pem)
 {
         BIO *bio = NULL;
-        int r = KL_ERR_CRYPTO;
+        int r;
 
-        if (key == NULL || ret_pem == NULL)
+        if (ret_pem == NULL)
                 return KL_ERR_INVAL;
         if ((bio = BIO_new(BIO_s_mem())) == NULL)
                 return KL_ERR_NOMEM;
-        if (PEM_write_bio_PUBKEY(bio, key) != 1) {
-                r = kl_crypto_err("PEM_write_bio_PUBKEY");
+        if (write(bio, obj) != 1) {
+                r = kl_crypto_err(what);
                 goto out;
         }
         r = bio_to_string(bio, ret_pem, NULL);
@@ -549,25 +567,16 @@ out:
         return r;
 }
 
+int kl_pubkey_to_pem(EVP_PKEY *key, char **ret_pem)
+{
+        return key != NULL ? pem_string(write_pubkey, key, "PEM_write_bio_PUBKEY", ret_pem)
+                           : KL_ERR_INVAL;
+}
+
 int kl_key_to_pem(EVP_PKEY *key, char **ret_pem)
 {
-        BIO *bio = NULL;
-        int r = KL_ERR_CRYPTO;
-
-        if (key == NULL || ret_pem == NULL)
-                return KL_ERR_INVAL;
-        /* The memory BIO may hold key bytes after free; the secure heap is not worth it here
-         * because the caller's copy is wiped and the BIO is freed at once. */
-        if ((bio = BIO_new(BIO_s_mem())) == NULL)
-                return KL_ERR_NOMEM;
-        if (PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1) {
-                r = kl_crypto_err("PEM_write_bio_PrivateKey");
-                goto out;
-        }
-        r = bio_to_string(bio, ret_pem, NULL);
-out:
-        BIO_free(bio);
-        return r;
+        return key != NULL ? pem_string(write_privkey, key, "PEM_write_bio_PrivateKey", ret_pem)
+                           : KL_ERR_INVAL;
 }
 
 bool kl_pubkey_equal(EVP_PKEY *a, EVP_PKEY *b)
@@ -691,21 +700,8 @@ int kl_x509_load_file(const char *path, X509 **ret_cert)
 
 int kl_x509_to_pem(X509 *cert, char **ret_pem)
 {
-        BIO *bio = NULL;
-        int r = KL_ERR_CRYPTO;
-
-        if (cert == NULL || ret_pem == NULL)
-                return KL_ERR_INVAL;
-        if ((bio = BIO_new(BIO_s_mem())) == NULL)
-                return KL_ERR_NOMEM;
-        if (PEM_write_bio_X509(bio, cert) != 1) {
-                r = kl_crypto_err("PEM_write_bio_X509");
-                goto out;
-        }
-        r = bio_to_string(bio, ret_pem, NULL);
-out:
-        BIO_free(bio);
-        return r;
+        return cert != NULL ? pem_string(write_x509, cert, "PEM_write_bio_X509", ret_pem)
+                            : KL_ERR_INVAL;
 }
 
 int kl_x509_to_der(X509 *cert, uint8_t **ret_der, size_t *ret_len)
