@@ -19,6 +19,7 @@ struct ver_client_options {
         /* tenant role (add --payload) */
         const char *payload;  /* file sent as is, or a directory sent zipped */
         const char *key_file; /* K, U, V as three base64 lines; NULL = random K and V */
+        const char *revocation_cert; /* added to a directory payload for the agent */
         const char *registrar;
         const char *client_cert;
         const char *client_key;

@@ -96,6 +96,9 @@ static void usage(FILE *f)
                 "                         after the first good quote; then /keys/verify checks\n"
                 "                         K. Needs --registrar, --client-cert, --client-key\n"
                 "  --key FILE             with --payload: K, U, V as three base64 lines\n"
+                "  --revocation-cert FILE with a directory --payload: include FILE as\n"
+                "                         RevocationNotifier-cert.crt, the certificate the agent\n"
+                "                         verifies revocation notices with (as upstream's --cert)\n"
                 "common:\n"
                 "  --log-level LEVEL      error, warn, info (default) or debug\n"
                 "  --version              print the version and exit\n"
@@ -377,6 +380,7 @@ int main(int argc, char **argv)
         if (kl_http_client_global_init() < 0)
                 return 1;
         o.client.registrar = o.registrar;
+        o.client.revocation_cert = o.revocation.cert_file;
         o.client.client_cert = o.client_cert;
         o.client.client_key = o.client_key;
         if (strcmp(cmd, "add") == 0)

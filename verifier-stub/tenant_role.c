@@ -266,8 +266,12 @@ static int zip_dir(zip_t *z, const char *dir, const char *prefix)
         return r;
 }
 
-/* The payload bytes: a file as it is, a directory zipped (what the agent unzips). */
-static int load_payload(const char *path, char **ret, size_t *ret_len)
+/*
+ * The payload bytes: a file as it is, a directory zipped (what the agent
+ * unzips). rev_cert (may be NULL) joins the zip as RevocationNotifier-cert.crt,
+ * where the agent looks for the certificate that verifies revocation notices.
+ */
+static int load_payload(const char *path, const char *rev_cert, char **ret, size_t *ret_len)
 {
         struct stat st;
         char tmp[4096];
@@ -279,8 +283,13 @@ static int load_payload(const char *path, char **ret, size_t *ret_len)
                 fprintf(stderr, "tenant: cannot read --payload %s\n", path);
                 return KL_ERR_NOT_FOUND;
         }
-        if (!S_ISDIR(st.st_mode))
+        if (!S_ISDIR(st.st_mode)) {
+                if (rev_cert != NULL) {
+                        fprintf(stderr, "tenant: --revocation-cert needs a directory payload\n");
+                        return KL_ERR_INVAL;
+                }
                 return kl_file_read(path, PAYLOAD_MAX, ret, ret_len);
+        }
         snprintf(tmp, sizeof(tmp), "%s/kl-payload-XXXXXX",
                  tmpdir != NULL && tmpdir[0] != '\0' ? tmpdir : "/tmp");
         if ((fd = mkstemp(tmp)) < 0)
@@ -292,6 +301,16 @@ static int load_payload(const char *path, char **ret, size_t *ret_len)
         if (zip_dir(z, path, "") < 0) {
                 zip_discard(z);
                 goto out;
+        }
+        if (rev_cert != NULL) {
+                zip_source_t *src = zip_source_file(z, rev_cert, 0, -1);
+
+                if (src == NULL || zip_file_add(z, "RevocationNotifier-cert.crt", src,
+                                                ZIP_FL_OVERWRITE) < 0) {
+                        zip_source_free(src);
+                        zip_discard(z);
+                        goto out;
+                }
         }
         if (zip_close(z) < 0) {
                 zip_discard(z);
@@ -329,7 +348,7 @@ int ver_tenant_send_u(const struct ver_client_options *o, struct ver_tenant **re
                         kl_err_str(r));
                 goto out;
         }
-        if ((r = load_payload(o->payload, &data, &data_len)) < 0 ||
+        if ((r = load_payload(o->payload, o->revocation_cert, &data, &data_len)) < 0 ||
             (r = kl_tenant_encrypt_payload(t->keys.k, sizeof(t->keys.k), (uint8_t *)data, data_len,
                                            &payload_b64)) < 0 ||
             (r = kl_tenant_wrap_share(nk_pem, t->keys.u, sizeof(t->keys.u), &wrapped_u)) < 0 ||
