@@ -197,15 +197,14 @@ static void agent_fini(struct agent *a)
 }
 
 /* Serves the API (and processes payloads) until SIGINT or SIGTERM. */
-static int serve(struct agent *a, const struct payload_opts *po)
+/* Serves the API until SIGINT or SIGTERM arrives on sfd. */
+static int serve(struct agent *a, const struct payload_opts *po, int sfd)
 {
         struct kl_http_server *srv = NULL;
         struct signalfd_siginfo si;
-        int sfd, r;
+        int r;
 
-        if ((sfd = block_signals()) < 0)
-                return KL_ERR_SYSTEM;
-        /* after block_signals: a thread that took SIGTERM would kill the agent */
+        /* signals are blocked since main's start: no thread can take SIGTERM and die */
         if ((r = payload_worker_start(po, &a->payload)) < 0) {
                 log_error("cannot start the payload worker");
                 goto out;
@@ -220,7 +219,6 @@ static int serve(struct agent *a, const struct payload_opts *po)
 out:
         kl_http_server_stop(srv);
         revocation_agent_stop(a); /* after the server: REST handlers submit to it */
-        close(sfd);
         return r;
 }
 
@@ -237,12 +235,18 @@ int main(int argc, char **argv)
         char secure_dir[4096] = "";
         struct payload_opts payload_opts;
         char why[512] = "";
-        int r, status = 1;
+        int r, sfd = -1, status = 1;
 
         kl_log_set_ident("keylime_agent");
         if ((r = parse_args(argc, argv, &opts)) != 0)
                 return r;
         signal(SIGPIPE, SIG_IGN);
+        /* Before any thread: a stop request becomes an event (signalfd), so the
+         * TPM objects are flushed on every way out, registration retries included. */
+        if ((sfd = block_signals()) < 0) {
+                log_error("cannot block signals: %s", strerror(errno));
+                return 1;
+        }
         if (kl_agent_config_load(NULL, &cfg) < 0) {
                 log_error("invalid configuration; not starting");
                 goto out;
@@ -311,8 +315,11 @@ int main(int argc, char **argv)
         if (privileges_chown_dir(cfg->run_as, cfg->keylime_dir) < 0 ||
             privileges_drop(cfg->run_as) < 0)
                 goto out;
-        if (registration_run(tpm, cfg, &id, mtls_cert) < 0)
+        if ((r = registration_run(tpm, cfg, &id, mtls_cert, sfd)) < 0) {
+                if (r == KL_ERR_CANCELED)
+                        log_info("stopped before the registrar answered");
                 goto out;
+        }
         /* As upstream: a transient EK is only needed for activation. */
         (void)kl_tpm_ek_flush(tpm);
         payload_opts = (struct payload_opts){
@@ -324,10 +331,12 @@ int main(int argc, char **argv)
                 .script_timeout_s = PAYLOAD_SCRIPT_TIMEOUT_S,
         };
         payload_limits_default(&payload_opts.lim, secure_mount_size_bytes(cfg->secure_size));
-        if (!opts.register_only && serve(&agent, &payload_opts) < 0)
+        if (!opts.register_only && serve(&agent, &payload_opts, sfd) < 0)
                 goto out;
         status = 0;
 out:
+        if (sfd >= 0)
+                close(sfd);
         agent_fini(&agent);
         free(mtls_cert);
         identity_clear(&id);

@@ -2,11 +2,13 @@
 /* Registrar client: register and activate (see registration.h). */
 #include "registration.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "b64.h"
 #include "crypto.h"
@@ -56,12 +58,23 @@ int registration_enabled_versions(const char *api_versions, const char **out, si
         return 0;
 }
 
-static void sleep_ms(uint64_t ms)
-{
-        struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
+/*
+ * The signalfd of SIGINT/SIGTERM while registration_run runs (it runs before
+ * any thread exists), so a stop request ends the back-off at once and the
+ * caller still flushes its TPM objects.
+ */
+static int cancel_fd = -1;
 
-        while (nanosleep(&ts, &ts) != 0)
-                ;
+/* Sleeps ms, or returns KL_ERR_CANCELED as soon as a termination signal is pending. */
+static int sleep_or_cancel(uint64_t ms)
+{
+        struct pollfd pfd = {.fd = cancel_fd, .events = POLLIN};
+        int n;
+
+        do {
+                n = poll(&pfd, cancel_fd >= 0 ? 1 : 0, ms > INT32_MAX ? INT32_MAX : (int)ms);
+        } while (n < 0 && errno == EINTR);
+        return n > 0 ? KL_ERR_CANCELED : 0;
 }
 
 static int format_url(char *out, size_t len, const char *fmt, ...)
@@ -107,7 +120,11 @@ static int request_with_retry(const struct kl_agent_config *cfg, const char *met
                         log_warn("registrar at %s not reachable (%s); retrying in %llu ms", url,
                                  kl_err_str(r), (unsigned long long)delay);
                 }
-                sleep_ms(delay);
+                if (sleep_or_cancel(delay) < 0) {
+                        kl_http_response_clear(ret);
+                        log_info("stop requested; giving up on the registrar");
+                        return KL_ERR_CANCELED;
+                }
                 delay *= 2;
                 if (delay > cfg->exponential_backoff_max_delay)
                         delay = cfg->exponential_backoff_max_delay;
@@ -345,7 +362,7 @@ out:
 }
 
 int registration_run(struct kl_tpm *tpm, const struct kl_agent_config *cfg,
-                     const struct agent_identity *id, const char *mtls_cert_pem)
+                     const struct agent_identity *id, const char *mtls_cert_pem, int stop_fd)
 {
         const char *enabled[N_SUPPORTED], *version = NULL;
         struct json_object *body_obj = NULL;
@@ -355,10 +372,11 @@ int registration_run(struct kl_tpm *tpm, const struct kl_agent_config *cfg,
         char base[URL_MAX];
         int r;
 
+        cancel_fd = stop_fd;
         if ((r = base_url(cfg, base, sizeof(base))) < 0 ||
             (r = registration_enabled_versions(cfg->api_versions, enabled, N_SUPPORTED,
                                                &n_enabled)) < 0)
-                return r;
+                goto out;
         if ((body_obj = registration_body(cfg, id, mtls_cert_pem)) == NULL ||
             (body = kl_json_to_string(body_obj)) == NULL) {
                 r = KL_ERR_NOMEM;
@@ -373,7 +391,7 @@ int registration_run(struct kl_tpm *tpm, const struct kl_agent_config *cfg,
                 for (size_t i = n_enabled; i-- > 0;) {
                         version = enabled[i];
                         r = post_registration(cfg, base, version, id, body, &blob, &blob_len);
-                        if (r == 0 || r != KL_ERR_HTTP_STATUS)
+                        if (r != KL_ERR_HTTP_STATUS)
                                 break;
                 }
         }
@@ -385,6 +403,7 @@ int registration_run(struct kl_tpm *tpm, const struct kl_agent_config *cfg,
                 goto out;
         log_info("agent %s activated at the registrar", id->agent_id);
 out:
+        cancel_fd = -1;
         free(blob);
         free(body);
         json_object_put(body_obj);

@@ -13,9 +13,13 @@
 #include "identity.h"
 #include "tpm.h"
 
-/* mtls_cert_pem NULL registers "disabled". Returns 0 once the registrar marked us active. */
+/*
+ * mtls_cert_pem NULL registers "disabled". Returns 0 once the registrar marked
+ * us active; KL_ERR_CANCELED when stop_fd (a signalfd, or -1) became readable
+ * during a back-off wait.
+ */
 int registration_run(struct kl_tpm *tpm, const struct kl_agent_config *cfg,
-                     const struct agent_identity *id, const char *mtls_cert_pem);
+                     const struct agent_identity *id, const char *mtls_cert_pem, int stop_fd);
 
 /* Enabled agent API versions from the api_versions option, oldest first; NULL-terminated
  * static strings. */

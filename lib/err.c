@@ -25,6 +25,8 @@ const char *kl_err_str(int err)
                 return "already exists";
         case KL_ERR_UNSUPPORTED:
                 return "not supported";
+        case KL_ERR_CANCELED:
+                return "canceled by a signal";
         case KL_ERR_CONFIG:
                 return "configuration error";
         case KL_ERR_CRYPTO:

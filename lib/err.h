@@ -18,6 +18,7 @@ enum kl_err {
         KL_ERR_NOT_FOUND = -7,
         KL_ERR_EXISTS    = -8,
         KL_ERR_UNSUPPORTED = -9,
+        KL_ERR_CANCELED    = -10, /* stopped by a termination signal */
         /* configuration */
         KL_ERR_CONFIG = -20,
         /* crypto */

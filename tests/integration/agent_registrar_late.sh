@@ -22,3 +22,25 @@ wait "$agent_pid" || fail "agent gave up: $(tail -5 "$T/agent.log")"
 grep -q "retrying" "$T/agent.log" || fail "agent did not retry"
 [ "$(http_get "$REG_URL/v2.6/agents/$UUID" "$T/get.json")" = 200 ] || fail "agent not active"
 pass "registered $(($(date +%s) - start)) s after start, registrar started after 5 s"
+
+log "SIGTERM during the back-off: the agent stops at once and leaves no TPM objects behind"
+DEAD_PORT=$(free_port) || fail "no free port"
+REG_PORT=$DEAD_PORT agent_conf "$T/agent2.conf" "$T/kl2" 1b2c3d4e-5f60-4718-8a9b-0c1d2e3f4a5b
+KEYLIME_AGENT_EXPONENTIAL_BACKOFF_INITIAL_DELAY=60000 TCTI=$tpm1_TCTI \
+        KEYLIME_AGENT_CONFIG=$T/agent2.conf "$AGENT_BIN" --register-only >"$T/agent2.log" 2>&1 &
+pid=$!
+KL_PIDS+=("$pid")
+for _ in $(seq 100); do
+        grep -q "retrying in 60000 ms" "$T/agent2.log" && break
+        sleep 0.1
+done
+grep -q "retrying in 60000 ms" "$T/agent2.log" || fail "agent did not reach the back-off"
+kill -TERM "$pid"
+start=$(date +%s%N)
+wait "$pid" && fail "agent reported success after SIGTERM"
+ms=$((($(date +%s%N) - start) / 1000000))
+[ "$ms" -lt 5000 ] || fail "agent took $ms ms to stop"
+grep -q "stopped before the registrar answered" "$T/agent2.log" || fail "$(tail -3 "$T/agent2.log")"
+left=$(TPM2TOOLS_TCTI=$tpm1_TCTI tpm2_getcap handles-transient)
+[ -z "$left" ] || fail "transient TPM objects left: $left"
+pass "stopped in $ms ms during the back-off, no transient objects left"
