@@ -149,6 +149,7 @@ int actions_run_one(const char *path, const char *json_file, const char *work_di
         int pipefd[2] = {-1, -1};
         int devnull = -1, ws = 0, r = KL_ERR_SYSTEM;
         bool timed_out = false, eof = false;
+        long max_fd = kl_fd_limit();
         pid_t pid;
 
         if (timeout_s == 0)
@@ -168,6 +169,7 @@ int actions_run_one(const char *path, const char *json_file, const char *work_di
                 if (chdir(work_dir) != 0 || dup2(devnull, STDIN_FILENO) < 0 ||
                     dup2(pipefd[1], STDOUT_FILENO) < 0 || dup2(pipefd[1], STDERR_FILENO) < 0)
                         _exit(126);
+                kl_fd_close_from(STDERR_FILENO + 1, max_fd); /* e.g. the TCTI's TPM socket */
                 execl(path, path, json_file, (char *)NULL);
                 _exit(127);
         }

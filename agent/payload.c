@@ -27,6 +27,7 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "fileio.h"
 #include "keys.h"
 #include "log.h"
 
@@ -488,6 +489,7 @@ int payload_run_script(const struct payload_opts *o, const atomic_bool *cancel, 
         struct timespec start, now;
         sigset_t none;
         pid_t pid;
+        long max_fd = kl_fd_limit();
         int zfd = -1, devnull = -1, ws = 0, w, r = KL_ERR_NOT_FOUND;
         bool timed_out = false;
 
@@ -523,6 +525,7 @@ int payload_run_script(const struct payload_opts *o, const atomic_bool *cancel, 
                 signal(SIGPIPE, SIG_DFL);
                 if (fchdir(zfd) != 0 || dup2(devnull, STDIN_FILENO) < 0)
                         _exit(126);
+                kl_fd_close_from(STDERR_FILENO + 1, max_fd); /* e.g. the TCTI's TPM socket */
                 /* "$0" keeps the path one word; sh runs a script without a #! line itself */
                 execl("/bin/sh", "sh", "-c", "\"$0\"", path, (char *)NULL);
                 _exit(127);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Bounded whole-file reads and atomic writes. */
+/* Bounded whole-file reads and atomic writes; descriptor hygiene for children. */
 #include "fileio.h"
 
 #include <errno.h>
@@ -148,4 +148,19 @@ out:
         if (created)
                 (void)unlink(tmp);
         return r;
+}
+
+void kl_fd_close_from(int lowfd, long max_fd)
+{
+        if (close_range((unsigned)lowfd, ~0U, 0) == 0)
+                return;
+        for (long fd = lowfd; fd < max_fd; fd++)
+                (void)close((int)fd);
+}
+
+long kl_fd_limit(void)
+{
+        long n = sysconf(_SC_OPEN_MAX);
+
+        return n > 0 && n <= (1L << 20) ? n : 1L << 20;
 }

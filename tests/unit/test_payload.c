@@ -396,6 +396,29 @@ static void test_payload_run_script_timeout_kills_group(void **state)
         free(zip);
 }
 
+/* A descriptor the agent holds without O_CLOEXEC (the TCTI's TPM socket) stays with the agent. */
+static void test_payload_run_script_no_inherited_fds(void **state)
+{
+        const char script[] = "[ -e /proc/$$/fd/200 ] && exit 4\nexit 0\n";
+        const struct entry e[] = {{"autorun.sh", script, sizeof(script) - 1, 0, false}};
+        size_t len = 0;
+        uint8_t *zip = make_zip(e, 1, &len);
+        bool timed_out = true;
+        int fd, status = -1;
+
+        (void)state;
+        assert_true((fd = open("/dev/null", O_RDONLY)) >= 0); /* no O_CLOEXEC, on purpose */
+        assert_int_equal(dup2(fd, 200), 200);
+        close(fd);
+        assert_int_equal(payload_deliver(&opts, key, sizeof(key), zip, len), 0);
+        assert_int_equal(payload_run_script(&opts, NULL, &status, &timed_out), 0);
+        close(200);
+        assert_false(timed_out);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        free(zip);
+}
+
 static void test_secure_mount_lookup(void **state)
 {
         const char *info = "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
@@ -444,6 +467,7 @@ int main(void)
             T(test_payload_deliver_nested_dirs),
             T(test_payload_run_script),
             T(test_payload_run_script_timeout_kills_group),
+            T(test_payload_run_script_no_inherited_fds),
             cmocka_unit_test(test_secure_mount_lookup),
         };
 

@@ -14,10 +14,12 @@
 
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -175,6 +177,28 @@ static void test_timeout(void **state)
         assert_true(t1.tv_sec - t0.tv_sec < 5);
 }
 
+/* A descriptor the agent holds without O_CLOEXEC (the TCTI's TPM socket) stays with the agent. */
+static void test_action_no_inherited_fds(void **state)
+{
+        struct fx *f = *state;
+        char path[600];
+        bool timed_out = true;
+        int fd, status = -1;
+
+        write_file(f->actions_dir, "fd_action",
+                   "#!/bin/sh\n[ -e /proc/$$/fd/200 ] && exit 4\nexit 0\n", 0700);
+        assert_int_equal(actions_find(&f->o.actions, "fd_action", path, sizeof(path)), 0);
+        assert_true((fd = open("/dev/null", O_RDONLY)) >= 0); /* no O_CLOEXEC, on purpose */
+        assert_int_equal(dup2(fd, 200), 200);
+        close(fd);
+        assert_int_equal(actions_run_one(path, "/dev/null", f->dir, 5, NULL, &status, &timed_out),
+                         0);
+        close(200);
+        assert_false(timed_out);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_process_vector(void **state)
 {
         struct fx *f = *state;
@@ -235,6 +259,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_list_and_find, setup, teardown),
             cmocka_unit_test_setup_teardown(test_failure_does_not_stop_others, setup, teardown),
             cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_action_no_inherited_fds, setup, teardown),
             cmocka_unit_test_setup_teardown(test_process_vector, setup, teardown),
             cmocka_unit_test_setup_teardown(test_worker, setup, teardown),
         };
