@@ -40,6 +40,7 @@ static void add_share(const struct api_call *c, enum keys_kind kind, struct kl_h
         uint8_t k[KEYS_KEY_MAX];
         uint8_t *payload = NULL;
         size_t len = 0, payload_len = 0, k_len = 0;
+        uint64_t seq = 0;
         const char *body = kl_http_request_body(c->req, &len);
         bool matched = false;
         char err[256];
@@ -58,16 +59,18 @@ static void add_share(const struct api_call *c, enum keys_kind kind, struct kl_h
                 s->payload = NULL;
                 s->payload_len = 0;
         }
-        if (keys_add(a->keys, s, &matched, &payload, &payload_len, k, &k_len) < 0) {
+        if (keys_add(a->keys, s, &matched, &payload, &payload_len, k, &k_len, &seq) < 0) {
                 api_error(reply, 500, "Failed to send %s message to keys worker",
                           kind == KEYS_U ? "UKey" : "VKey");
                 return;
         }
         if (payload != NULL) {
-                if (a->payload == NULL ||
-                    payload_worker_submit(a->payload, k, k_len, payload, payload_len) < 0) {
-                        if (a->payload == NULL)
-                                kl_secure_free(payload, payload_len);
+                if (a->payload == NULL) {
+                        kl_secure_free(payload, payload_len);
+                        log_error("the payload could not be queued for processing");
+                } else if ((code = payload_worker_submit(a->payload, seq, k, k_len, payload,
+                                                         payload_len)) < 0 &&
+                           code != KL_ERR_EXISTS) {
                         log_error("the payload could not be queued for processing");
                 }
         }

@@ -30,6 +30,7 @@ struct keys_state {
         size_t n_v;
         uint8_t k[KEYS_KEY_MAX];
         size_t k_len; /* 0: no K yet */
+        uint64_t seq; /* matches so far */
 };
 
 void keys_share_free(struct keys_share *s)
@@ -226,7 +227,7 @@ static bool pair_matches(const struct keys_state *st, const struct keys_share *u
 
 int keys_add(struct keys_state *st, struct keys_share *share, bool *ret_matched,
              uint8_t **ret_payload, size_t *ret_payload_len, uint8_t ret_k[KEYS_KEY_MAX],
-             size_t *ret_k_len)
+             size_t *ret_k_len, uint64_t *ret_seq)
 {
         uint8_t k[KEYS_KEY_MAX];
         struct keys_share *u = NULL;
@@ -236,6 +237,7 @@ int keys_add(struct keys_state *st, struct keys_share *share, bool *ret_matched,
         *ret_payload = NULL;
         *ret_payload_len = 0;
         *ret_k_len = 0;
+        *ret_seq = 0;
         pthread_mutex_lock(&st->lock);
         if (share->kind == KEYS_U)
                 push_bounded(st->u, &st->n_u, share);
@@ -254,6 +256,7 @@ int keys_add(struct keys_state *st, struct keys_share *share, bool *ret_matched,
                 kl_wipe(st->k, sizeof(st->k));
                 memcpy(st->k, k, u->key_len);
                 st->k_len = u->key_len;
+                *ret_seq = ++st->seq;
                 if (u->payload != NULL) {
                         *ret_payload = u->payload;
                         *ret_payload_len = u->payload_len;

@@ -60,11 +60,13 @@ void keys_state_free(struct keys_state *st); /* NULL-safe; wipes everything */
  * whether that happened; then, if the U carried a payload, *ret_payload /
  * *ret_payload_len hand it over (caller wipes and frees) and *ret_k gets a
  * copy of K (*ret_k_len bytes; the caller wipes it). Otherwise these stay
- * NULL / 0.
+ * NULL / 0. *ret_seq numbers the matches (1, 2, ...; 0 when none): HTTP
+ * threads hand the payload over after the lock is released, so the worker
+ * uses it to refuse a payload that arrives after a newer K's.
  */
 int keys_add(struct keys_state *st, struct keys_share *share, bool *ret_matched,
              uint8_t **ret_payload, size_t *ret_payload_len, uint8_t ret_k[KEYS_KEY_MAX],
-             size_t *ret_k_len);
+             size_t *ret_k_len, uint64_t *ret_seq);
 
 /* How many U and V shares are waiting (tests and bounds). */
 void keys_pending(struct keys_state *st, size_t *ret_u, size_t *ret_v);

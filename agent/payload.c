@@ -579,6 +579,7 @@ struct payload_worker {
         bool stop;
         atomic_bool cancel;
         struct job *pending;
+        uint64_t last_seq; /* of the newest job submitted */
 };
 
 static void job_free(struct job *j)
@@ -670,8 +671,8 @@ int payload_worker_start(const struct payload_opts *o, struct payload_worker **r
         return 0;
 }
 
-int payload_worker_submit(struct payload_worker *w, const uint8_t *k, size_t k_len, uint8_t *blob,
-                          size_t blob_len)
+int payload_worker_submit(struct payload_worker *w, uint64_t seq, const uint8_t *k, size_t k_len,
+                          uint8_t *blob, size_t blob_len)
 {
         struct job *j = calloc(1, sizeof(*j));
 
@@ -685,6 +686,13 @@ int payload_worker_submit(struct payload_worker *w, const uint8_t *k, size_t k_l
         j->blob = blob;
         j->blob_len = blob_len;
         pthread_mutex_lock(&w->lock);
+        if (seq <= w->last_seq) {
+                pthread_mutex_unlock(&w->lock);
+                log_info("dropping a payload whose key was already replaced by a newer one");
+                job_free(j);
+                return KL_ERR_EXISTS;
+        }
+        w->last_seq = seq;
         if (w->pending != NULL)
                 log_info("a newer payload replaces one that was not processed yet");
         job_free(w->pending);

@@ -88,10 +88,12 @@ struct payload_worker;
 int payload_worker_start(const struct payload_opts *o, struct payload_worker **ret);
 /*
  * Queues decrypt + deliver + script. Takes ownership of blob (wiped when
- * done); K is copied. A job not started yet is replaced by a newer one.
+ * done); K is copied. seq is keys_add's *ret_seq: a job not started yet is
+ * replaced by a newer one, and one older than the last submitted is dropped
+ * (KL_ERR_EXISTS), so a payload never overtakes the K that replaced it.
  */
-int payload_worker_submit(struct payload_worker *w, const uint8_t *k, size_t k_len, uint8_t *blob,
-                          size_t blob_len);
+int payload_worker_submit(struct payload_worker *w, uint64_t seq, const uint8_t *k, size_t k_len,
+                          uint8_t *blob, size_t blob_len);
 /* Kills a running script, joins the thread, wipes what is queued. NULL-safe. */
 void payload_worker_stop(struct payload_worker *w);
 

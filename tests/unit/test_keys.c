@@ -102,10 +102,15 @@ static void add(struct keys_state *st, struct keys_share *s, bool want_match, bo
 {
         uint8_t k[KEYS_KEY_MAX], *payload = NULL;
         size_t payload_len = 0, k_len = 0;
+        uint64_t seq = 99;
         bool matched = true;
 
-        assert_int_equal(keys_add(st, s, &matched, &payload, &payload_len, k, &k_len), 0);
+        assert_int_equal(keys_add(st, s, &matched, &payload, &payload_len, k, &k_len, &seq), 0);
         assert_int_equal(matched, want_match);
+        if (want_match)
+                assert_true(seq > 0);
+        else
+                assert_int_equal(seq, 0);
         if (want_payload) {
                 assert_non_null(payload);
                 assert_int_equal(payload_len, 40);

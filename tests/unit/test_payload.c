@@ -419,6 +419,34 @@ static void test_payload_run_script_no_inherited_fds(void **state)
         free(zip);
 }
 
+static uint8_t *junk_blob(size_t len)
+{
+        uint8_t *b = calloc(1, len);
+
+        assert_non_null(b);
+        return b;
+}
+
+/*
+ * Two HTTP threads each match a K and submit after the keys lock is released:
+ * the payload of the older K must not replace the newer one's.
+ */
+static void test_payload_worker_submit_drops_older_key(void **state)
+{
+        struct payload_worker *w = NULL;
+
+        (void)state;
+        assert_int_equal(payload_worker_start(&opts, &w), 0);
+        /* junk blobs: they fail to decrypt in the worker, which is fine here */
+        assert_int_equal(payload_worker_submit(w, 2, key, sizeof(key), junk_blob(40), 40), 0);
+        assert_int_equal(payload_worker_submit(w, 1, key, sizeof(key), junk_blob(40), 40),
+                         KL_ERR_EXISTS);
+        assert_int_equal(payload_worker_submit(w, 2, key, sizeof(key), junk_blob(40), 40),
+                         KL_ERR_EXISTS);
+        assert_int_equal(payload_worker_submit(w, 3, key, sizeof(key), junk_blob(40), 40), 0);
+        payload_worker_stop(w);
+}
+
 static void test_secure_mount_lookup(void **state)
 {
         const char *info = "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
@@ -468,6 +496,7 @@ int main(void)
             T(test_payload_run_script),
             T(test_payload_run_script_timeout_kills_group),
             T(test_payload_run_script_no_inherited_fds),
+            T(test_payload_worker_submit_drops_older_key),
             cmocka_unit_test(test_secure_mount_lookup),
         };
 
