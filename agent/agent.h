@@ -35,8 +35,8 @@ struct agent {
         struct kl_ima_log *ima; /* NULL when the IMA log is not available */
         int mb_fd;              /* UEFI event log, opened while root; -1 when absent */
 
-        EVP_PKEY *nk;              /* payload transport key (RSA-2048) */
-        char *nk_pem;              /* its public key as served in "pubkey" */
+        EVP_PKEY *nk;                         /* payload transport key (RSA-2048) */
+        char *nk_pem;                         /* its public key as served in "pubkey" */
         uint8_t nk_digest[KL_MAX_DIGEST_LEN]; /* H_hash_alg(nk_pem), extended into PCR 16 */
         size_t nk_digest_len;
 

@@ -18,14 +18,14 @@
 #define AGENT_DATA_MAX_SIZE (64u * 1024)
 #define AGENT_DATA_MAX_BLOB 4096
 
-static int get_byte_array(struct json_object *obj, const char *key, uint8_t **ret,
-                          size_t *ret_len)
+static int get_byte_array(struct json_object *obj, const char *key, uint8_t **ret, size_t *ret_len)
 {
         struct json_object *arr = NULL;
         uint8_t *buf = NULL;
         size_t n;
 
-        if (!json_object_object_get_ex(obj, key, &arr) || !json_object_is_type(arr, json_type_array))
+        if (!json_object_object_get_ex(obj, key, &arr) ||
+            !json_object_is_type(arr, json_type_array))
                 return KL_ERR_INVAL;
         n = json_object_array_length(arr);
         if (n == 0 || n > AGENT_DATA_MAX_BLOB)
@@ -36,8 +36,8 @@ static int get_byte_array(struct json_object *obj, const char *key, uint8_t **re
                 struct json_object *v = json_object_array_get_idx(arr, i);
                 int64_t b;
 
-                if (!json_object_is_type(v, json_type_int) ||
-                    (b = json_object_get_int64(v)) < 0 || b > 255) {
+                if (!json_object_is_type(v, json_type_int) || (b = json_object_get_int64(v)) < 0 ||
+                    b > 255) {
                         kl_secure_free(buf, n);
                         return KL_ERR_INVAL;
                 }
@@ -97,8 +97,7 @@ out:
         return r;
 }
 
-static int add_byte_array(struct json_object *obj, const char *key, const uint8_t *buf,
-                          size_t len)
+static int add_byte_array(struct json_object *obj, const char *key, const uint8_t *buf, size_t len)
 {
         struct json_object *arr = json_object_new_array_ext((int)len);
 
@@ -133,8 +132,8 @@ int agent_data_save(const char *path, const struct agent_data *data)
             (r = add_byte_array(obj, "ek_hash", (const uint8_t *)data->ek_hash,
                                 strlen(data->ek_hash))) < 0)
                 goto out;
-        text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
-                                                           JSON_C_TO_STRING_SPACED);
+        text =
+            json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
         r = text != NULL ? kl_file_write_atomic(path, text, strlen(text), 0600) : KL_ERR_NOMEM;
 out:
         json_object_put(obj);

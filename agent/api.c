@@ -20,7 +20,7 @@
 #include "revocation.h"
 
 #define TRUSTED_CA_MAX (1u << 20)
-#define PEM_FILE_MAX (64u * 1024)
+#define PEM_FILE_MAX   (64u * 1024)
 
 void api_error(struct kl_http_reply *reply, int code, const char *fmt, ...)
 {
@@ -57,44 +57,44 @@ struct resource {
 };
 
 static const struct route keys_routes[] = {
-        {"GET", "pubkey", api_keys_pubkey, 1},
-        {"GET", "verify", api_keys_verify, 1},
-        {"POST", "ukey", api_keys_ukey, 1},
-        {"POST", "vkey", api_keys_vkey, 1},
+    {"GET", "pubkey", api_keys_pubkey, 1},
+    {"GET", "verify", api_keys_verify, 1},
+    {"POST", "ukey", api_keys_ukey, 1},
+    {"POST", "vkey", api_keys_vkey, 1},
 };
 static const struct route quotes_routes[] = {
-        {"GET", "identity", api_quotes_identity, 1},
-        {"GET", "integrity", api_quotes_integrity, 1},
+    {"GET", "identity", api_quotes_identity, 1},
+    {"GET", "integrity", api_quotes_integrity, 1},
 };
 static const struct route notifications_routes[] = {
-        {"POST", "revocation", api_notifications_revocation, 1},
+    {"POST", "revocation", api_notifications_revocation, 1},
 };
 static const struct route agent_routes[] = {
-        {"GET", "info", api_agent_info, 2},
+    {"GET", "info", api_agent_info, 2},
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct resource resources[] = {
-        {"keys", 1, keys_routes, N(keys_routes),
-         "URI not supported, only /pubkey and /verify are supported for GET in /keys interface",
-         "URI not supported, only /ukey and /vkey are supported for POST in /keys interface",
-         "GET, POST"},
-        {"quotes", 1, quotes_routes, N(quotes_routes),
-         "URI not supported, only /identity and /integrity are supported for GET in /quotes/ "
-         "interface",
-         NULL, "GET"},
-        {"notifications", 1, notifications_routes, N(notifications_routes), NULL,
-         "URI not supported, only /revocation is supported for POST in /notifications/ "
-         "interface",
-         "POST"},
-        {"agent", 2, agent_routes, N(agent_routes),
-         "URI not supported, only /info is supported for GET in /agent interface", NULL, "GET"},
+    {"keys", 1, keys_routes, N(keys_routes),
+     "URI not supported, only /pubkey and /verify are supported for GET in /keys interface",
+     "URI not supported, only /ukey and /vkey are supported for POST in /keys interface",
+     "GET, POST"},
+    {"quotes", 1, quotes_routes, N(quotes_routes),
+     "URI not supported, only /identity and /integrity are supported for GET in /quotes/ "
+     "interface",
+     NULL, "GET"},
+    {"notifications", 1, notifications_routes, N(notifications_routes), NULL,
+     "URI not supported, only /revocation is supported for POST in /notifications/ "
+     "interface",
+     "POST"},
+    {"agent", 2, agent_routes, N(agent_routes),
+     "URI not supported, only /info is supported for GET in /agent interface", NULL, "GET"},
 };
 
 /* A routing error: status code, status text, Allow header. */
 static void route_error(struct api_route *rt, int code, const char *allow, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void route_error(struct api_route *rt, int code, const char *allow, const char *fmt, ...)
 {
@@ -278,8 +278,8 @@ static void route(void *ctx, const struct kl_http_request *req, struct kl_http_r
         if (rt.is_version) {
                 api_version(a, reply);
         } else if (rt.handler != NULL) {
-                call = (struct api_call){.agent = a, .req = req, .version = rt.version,
-                                         .minor = rt.minor};
+                call = (struct api_call){
+                    .agent = a, .req = req, .version = rt.version, .minor = rt.minor};
                 rt.handler(&call, reply);
         } else {
                 kl_http_reply_json(reply, rt.code, rt.error, NULL);
@@ -338,12 +338,12 @@ int api_start(struct agent *a, struct kl_http_server **ret)
 {
         const struct kl_agent_config *cfg = a->cfg;
         struct kl_http_server_options o = {
-                .host = cfg->ip,
-                .port = cfg->port,
-                .max_body = 4u << 20, /* a 1 MiB payload arrives base64-encoded in JSON */
-                .connection_limit = 1000,
-                .timeout_s = 10, /* idle or slow clients are dropped, not waited for */
-                .threads = 2,
+            .host = cfg->ip,
+            .port = cfg->port,
+            .max_body = 4u << 20, /* a 1 MiB payload arrives base64-encoded in JSON */
+            .connection_limit = 1000,
+            .timeout_s = 10, /* idle or slow clients are dropped, not waited for */
+            .threads = 2,
         };
         EVP_PKEY *pkey = NULL;
         char *cert = NULL, *key = NULL, *cas = NULL;

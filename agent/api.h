@@ -44,7 +44,7 @@ int api_start(struct agent *a, struct kl_http_server **ret);
 
 /* Answers with the Keylime envelope; status text is printf-style. */
 void api_error(struct kl_http_reply *reply, int code, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Validated /quotes/integrity parameters. */
 struct api_integrity_query {
@@ -54,8 +54,8 @@ struct api_integrity_query {
 };
 /* Upstream's checks and texts: 0, or the HTTP status with err filled. */
 int api_parse_integrity_query(const char *nonce, const char *mask, const char *partial,
-                              const char *ima_ml_entry, struct api_integrity_query *ret,
-                              char *err, size_t err_len);
+                              const char *ima_ml_entry, struct api_integrity_query *ret, char *err,
+                              size_t err_len);
 
 /* Handlers (api_quotes.c, api_keys.c, api_info.c). */
 void api_quotes_identity(const struct api_call *c, struct kl_http_reply *reply);

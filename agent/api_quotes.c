@@ -22,10 +22,10 @@
 #include "quote.h"
 #include "tpm.h"
 
-#define NONCE_MAX 64
-#define DATA_PCR 16
+#define NONCE_MAX        64
+#define DATA_PCR         16
 #define PCR_MASK_ALLOWED 0x00ffffffu
-#define MB_LOG_MAX (32u << 20)
+#define MB_LOG_MAX       (32u << 20)
 
 struct quote_result {
         char *quote;
@@ -216,8 +216,8 @@ out:
 }
 
 int api_parse_integrity_query(const char *nonce, const char *mask, const char *partial,
-                              const char *ima_ml_entry, struct api_integrity_query *ret,
-                              char *err, size_t err_len)
+                              const char *ima_ml_entry, struct api_integrity_query *ret, char *err,
+                              size_t err_len)
 {
         if (nonce == NULL || mask == NULL) {
                 snprintf(err, err_len, "Query deserialize error: missing field `%s`",
@@ -265,10 +265,9 @@ void api_quotes_integrity(const struct api_call *c, struct kl_http_reply *reply)
         char err[256];
         int code;
 
-        code = api_parse_integrity_query(nonce, kl_http_request_query(c->req, "mask"),
-                                         kl_http_request_query(c->req, "partial"),
-                                         kl_http_request_query(c->req, "ima_ml_entry"), &iq, err,
-                                         sizeof(err));
+        code = api_parse_integrity_query(
+            nonce, kl_http_request_query(c->req, "mask"), kl_http_request_query(c->req, "partial"),
+            kl_http_request_query(c->req, "ima_ml_entry"), &iq, err, sizeof(err));
         if (code != 0) {
                 api_error(reply, code, "%s", err);
                 return;
@@ -284,7 +283,8 @@ void api_quotes_integrity(const struct api_call *c, struct kl_http_reply *reply)
              json_object_object_add(results, "ima_measurement_list_entry",
                                     json_object_new_int64((int64_t)q.ima_entry)) != 0))
                 goto nomem;
-        if ((iq.mask & 1u) != 0 && c->agent->mb_fd >= 0 && (mb = read_mb_log(c->agent->mb_fd)) != NULL &&
+        if ((iq.mask & 1u) != 0 && c->agent->mb_fd >= 0 &&
+            (mb = read_mb_log(c->agent->mb_fd)) != NULL &&
             add_string(results, "mb_measurement_list", mb) < 0)
                 goto nomem;
         kl_http_reply_json(reply, 200, "Success", results);

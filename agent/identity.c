@@ -94,7 +94,8 @@ static int append_pem(char **acc, const uint8_t *der, size_t der_len)
         size_t old = *acc != NULL ? strlen(*acc) : 0;
         int r;
 
-        if ((r = kl_x509_parse_any(der, der_len, &cert)) < 0 || (r = kl_x509_to_pem(cert, &pem)) < 0)
+        if ((r = kl_x509_parse_any(der, der_len, &cert)) < 0 ||
+            (r = kl_x509_to_pem(cert, &pem)) < 0)
                 goto out;
         if ((joined = realloc(*acc, old + strlen(pem) + 1)) == NULL) {
                 r = KL_ERR_NOMEM;
@@ -180,8 +181,7 @@ out:
         return r;
 }
 
-int identity_load(struct kl_tpm *tpm, const struct kl_agent_config *cfg,
-                  struct agent_identity *ret)
+int identity_load(struct kl_tpm *tpm, const struct kl_agent_config *cfg, struct agent_identity *ret)
 {
         struct agent_identity id = {0};
         char ek_hash[65];
@@ -194,8 +194,8 @@ int identity_load(struct kl_tpm *tpm, const struct kl_agent_config *cfg,
                 goto out;
         log_info("EK loaded (%s), hash_ek %s",
                  cfg->ek_handle[0] == '\0' || strcmp(cfg->ek_handle, "generate") == 0
-                         ? "transient, created from the TCG template"
-                         : cfg->ek_handle,
+                     ? "transient, created from the TCG template"
+                     : cfg->ek_handle,
                  ek_hash);
         if ((r = read_ek_certs(tpm, &id.ek_cert_pem)) < 0) {
                 log_error("cannot read the EK certificate from NV: %s", kl_err_str(r));

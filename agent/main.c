@@ -16,18 +16,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "err.h"
 #include "agent.h"
 #include "api.h"
+#include "config.h"
+#include "err.h"
 #include "http_client.h"
 #include "http_server.h"
 #include "identity.h"
 #include "ima_log.h"
 #include "keys.h"
+#include "log.h"
 #include "nk.h"
 #include "payload.h"
-#include "log.h"
 #include "preflight.h"
 #include "privileges.h"
 #include "registration.h"
@@ -68,13 +68,13 @@ static void usage(FILE *out)
 static int parse_args(int argc, char **argv, struct agent_options *o)
 {
         static const struct option longopts[] = {
-                {"register-only", no_argument, NULL, 'r'},
-                {"check", no_argument, NULL, 'c'},
-                {"check-ek-ca", required_argument, NULL, 'C'},
-                {"log-level", required_argument, NULL, 'l'},
-                {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, 'V'},
-                {NULL, 0, NULL, 0},
+            {"register-only", no_argument, NULL, 'r'},
+            {"check", no_argument, NULL, 'c'},
+            {"check-ek-ca", required_argument, NULL, 'C'},
+            {"log-level", required_argument, NULL, 'l'},
+            {"help", no_argument, NULL, 'h'},
+            {"version", no_argument, NULL, 'V'},
+            {NULL, 0, NULL, 0},
         };
         const char *env_level = getenv("KEYLIME_LOG_LEVEL");
         enum kl_log_level level;
@@ -82,8 +82,7 @@ static int parse_args(int argc, char **argv, struct agent_options *o)
 
         if (env_level != NULL && env_level[0] != '\0') {
                 if (!kl_log_level_parse(env_level, &level)) {
-                        fprintf(stderr, "keylime_agent: bad KEYLIME_LOG_LEVEL '%s'\n",
-                                env_level);
+                        fprintf(stderr, "keylime_agent: bad KEYLIME_LOG_LEVEL '%s'\n", env_level);
                         return 2;
                 }
                 kl_log_set_level(level);
@@ -269,8 +268,7 @@ int main(int argc, char **argv)
                 goto out;
         }
         if (stat(cfg->keylime_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-                log_error("keylime_dir %s does not exist or is not a directory",
-                          cfg->keylime_dir);
+                log_error("keylime_dir %s does not exist or is not a directory", cfg->keylime_dir);
                 goto out;
         }
         if (kl_http_client_global_init() < 0) {
@@ -282,11 +280,11 @@ int main(int argc, char **argv)
          * translate every TSS error once, so keep its own log quiet unless asked. */
         setenv("TSS2_LOG", "all+none", 0);
         tpm_opts = (struct kl_tpm_options){
-                .ek_handle = cfg->ek_handle,
-                .owner_password = cfg->tpm_ownerpassword,
-                .hash_alg = cfg->tpm_hash_alg,
-                .enc_alg = cfg->tpm_encryption_alg,
-                .sign_alg = cfg->tpm_signing_alg,
+            .ek_handle = cfg->ek_handle,
+            .owner_password = cfg->tpm_ownerpassword,
+            .hash_alg = cfg->tpm_hash_alg,
+            .enc_alg = cfg->tpm_encryption_alg,
+            .sign_alg = cfg->tpm_signing_alg,
         };
         if (kl_tpm_open(&tpm_opts, &tpm, why, sizeof(why)) < 0) {
                 log_error("%s", why);
@@ -298,8 +296,7 @@ int main(int argc, char **argv)
                 goto out;
         }
         log_info("agent ID %s", id.agent_id);
-        if (cfg->enable_agent_mtls &&
-            server_cert_load_or_create(cfg, id.agent_id, &mtls_cert) < 0)
+        if (cfg->enable_agent_mtls && server_cert_load_or_create(cfg, id.agent_id, &mtls_cert) < 0)
                 goto out;
         if (agent_init(&agent, cfg) < 0)
                 goto out;
@@ -323,12 +320,12 @@ int main(int argc, char **argv)
         /* As upstream: a transient EK is only needed for activation. */
         (void)kl_tpm_ek_flush(tpm);
         payload_opts = (struct payload_opts){
-                .secure_dir = secure_dir,
-                .enc_keyname = cfg->enc_keyname,
-                .dec_payload_file = cfg->dec_payload_file,
-                .extract_zip = cfg->extract_payload_zip,
-                .script = cfg->payload_script,
-                .script_timeout_s = PAYLOAD_SCRIPT_TIMEOUT_S,
+            .secure_dir = secure_dir,
+            .enc_keyname = cfg->enc_keyname,
+            .dec_payload_file = cfg->dec_payload_file,
+            .extract_zip = cfg->extract_payload_zip,
+            .script = cfg->payload_script,
+            .script_timeout_s = PAYLOAD_SCRIPT_TIMEOUT_S,
         };
         payload_limits_default(&payload_opts.lim, secure_mount_size_bytes(cfg->secure_size));
         if (!opts.register_only && serve(&agent, &payload_opts, sfd) < 0)

@@ -18,7 +18,7 @@
 #include "log.h"
 
 #define REQUEST_TIMEOUT_MS 30000L
-#define URL_MAX 512
+#define URL_MAX            512
 
 static const char *const supported_versions[] = {"2.1", "2.2", "2.3", "2.4", "2.5", "2.6"};
 #define N_SUPPORTED (sizeof(supported_versions) / sizeof(supported_versions[0]))
@@ -78,7 +78,7 @@ static int sleep_or_cancel(uint64_t ms)
 }
 
 static int format_url(char *out, size_t len, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int format_url(char *out, size_t len, const char *fmt, ...)
 {
@@ -238,17 +238,15 @@ static struct json_object *registration_body(const struct kl_agent_config *cfg,
         /* Field order and nulls as the Rust agent sends them. */
         ok = json_object_object_add(body, "aik_tpm", json_object_new_string(aik)) == 0 &&
              json_object_object_add(body, "ek_tpm", json_object_new_string(ek)) == 0 &&
-             json_object_object_add(body, "ekcert",
-                                    id->ek_cert_pem != NULL
-                                            ? json_object_new_string(id->ek_cert_pem)
-                                            : NULL) == 0 &&
+             json_object_object_add(
+                 body, "ekcert",
+                 id->ek_cert_pem != NULL ? json_object_new_string(id->ek_cert_pem) : NULL) == 0 &&
              json_object_object_add(body, "iak_cert", NULL) == 0 &&
              json_object_object_add(body, "idevid_cert", NULL) == 0 &&
              json_object_object_add(body, "ip", json_object_new_string(cfg->contact_ip)) == 0 &&
-             json_object_object_add(body, "mtls_cert",
-                                    json_object_new_string(mtls_cert_pem != NULL ? mtls_cert_pem
-                                                                                 : "disabled")) ==
-                     0 &&
+             json_object_object_add(
+                 body, "mtls_cert",
+                 json_object_new_string(mtls_cert_pem != NULL ? mtls_cert_pem : "disabled")) == 0 &&
              json_object_object_add(body, "port", json_object_new_int(cfg->contact_port)) == 0;
         if (!ok) {
                 json_object_put(body);
@@ -265,8 +263,8 @@ out:
  * ID belongs to another TPM) is KL_ERR_EXISTS, other refusals KL_ERR_HTTP_STATUS.
  */
 static int post_registration(const struct kl_agent_config *cfg, const char *base,
-                             const char *version, const struct agent_identity *id,
-                             const char *body, uint8_t **ret_blob, size_t *ret_len)
+                             const char *version, const struct agent_identity *id, const char *body,
+                             uint8_t **ret_blob, size_t *ret_len)
 {
         struct kl_http_response resp = {0};
         struct json_object *env = NULL, *results = NULL;
@@ -274,8 +272,7 @@ static int post_registration(const struct kl_agent_config *cfg, const char *base
         char url[URL_MAX];
         int r;
 
-        if ((r = format_url(url, sizeof(url), "%s/v%s/agents/%s", base, version,
-                            id->agent_id)) < 0)
+        if ((r = format_url(url, sizeof(url), "%s/v%s/agents/%s", base, version, id->agent_id)) < 0)
                 goto out;
         if ((r = request_with_retry(cfg, "POST", url, body, &resp)) < 0) {
                 log_error("registration at %s failed: %s", url, kl_err_str(r));
@@ -291,8 +288,8 @@ static int post_registration(const struct kl_agent_config *cfg, const char *base
                 goto out;
         }
         if (resp.status != 200) {
-                log_error("registration of %s failed: HTTP %ld: %.200s", id->agent_id,
-                          resp.status, reply_status(env));
+                log_error("registration of %s failed: HTTP %ld: %.200s", id->agent_id, resp.status,
+                          reply_status(env));
                 r = KL_ERR_HTTP_STATUS;
                 goto out;
         }
@@ -335,8 +332,7 @@ static int activate(struct kl_tpm *tpm, const struct kl_agent_config *cfg, const
                                     (const uint8_t *)id->agent_id, strlen(id->agent_id), tag)) < 0)
                 goto out;
         snprintf(body, sizeof(body), "{\"auth_tag\":\"%s\"}", tag);
-        if ((r = format_url(url, sizeof(url), "%s/v%s/agents/%s", base, version,
-                            id->agent_id)) < 0)
+        if ((r = format_url(url, sizeof(url), "%s/v%s/agents/%s", base, version, id->agent_id)) < 0)
                 goto out;
         if ((r = request_with_retry(cfg, "PUT", url, body, &resp)) < 0) {
                 log_error("activation at %s failed: %s", url, kl_err_str(r));
@@ -344,8 +340,8 @@ static int activate(struct kl_tpm *tpm, const struct kl_agent_config *cfg, const
         }
         if (resp.status != 200) {
                 (void)kl_json_parse_object(resp.body, resp.body_len, &env);
-                log_error("activation of %s refused: HTTP %ld: %.200s", id->agent_id,
-                          resp.status, reply_status(env));
+                log_error("activation of %s refused: HTTP %ld: %.200s", id->agent_id, resp.status,
+                          reply_status(env));
                 r = KL_ERR_HTTP_STATUS;
                 goto out;
         }

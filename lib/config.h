@@ -23,37 +23,37 @@
 struct kl_agent_config {
         /* general / identity */
         char *version;
-        char *api_versions;            /* raw list string ("default", "latest", "2.1, 2.2") */
-        char *uuid;                    /* raw: a UUID, "generate", "hash_ek", "hostname", ... */
+        char *api_versions; /* raw list string ("default", "latest", "2.1, 2.2") */
+        char *uuid;         /* raw: a UUID, "generate", "hash_ek", "hostname", ... */
         char *ip;
         uint16_t port;
         char *contact_ip;
         uint16_t contact_port;
-        char *keylime_dir;             /* absolute */
-        char *agent_data_path;         /* resolved */
+        char *keylime_dir;     /* absolute */
+        char *agent_data_path; /* resolved */
         char *run_as;
-        char *ima_ml_path;             /* resolved */
-        char *measuredboot_ml_path;    /* resolved */
+        char *ima_ml_path;          /* resolved */
+        char *measuredboot_ml_path; /* resolved */
         /* registrar */
         char *registrar_ip;
         uint16_t registrar_port;
         bool registrar_tls_enabled;
         uint16_t registrar_tls_port;
-        char *registrar_tls_ca_cert;   /* resolved */
+        char *registrar_tls_ca_cert; /* resolved */
         char *registrar_api_versions;
         uint32_t exponential_backoff_initial_delay; /* ms */
         uint32_t exponential_backoff_max_retries;
-        uint32_t exponential_backoff_max_delay;     /* ms */
+        uint32_t exponential_backoff_max_delay; /* ms */
         /* TLS */
         bool enable_agent_mtls;
-        char *server_key;              /* resolved */
+        char *server_key; /* resolved */
         char *server_key_password;
-        char *server_cert;             /* resolved */
-        char *trusted_client_ca;       /* raw list; entries resolved by the user of it */
+        char *server_cert;       /* resolved */
+        char *trusted_client_ca; /* raw list; entries resolved by the user of it */
         bool tls_accept_invalid_certs;
         bool tls_accept_invalid_hostnames;
         /* payload and keys */
-        char *payload_key;             /* resolved */
+        char *payload_key; /* resolved */
         char *payload_key_password;
         char *enc_keyname;
         char *dec_payload_file;
@@ -65,7 +65,7 @@ struct kl_agent_config {
         bool enable_revocation_notifications;
         char *revocation_notification_ip;
         uint16_t revocation_notification_port;
-        char *revocation_cert;         /* resolved */
+        char *revocation_cert; /* resolved */
         char *revocation_actions;
         char *revocation_actions_dir;
         bool allow_payload_revocation_actions;

@@ -17,11 +17,11 @@
 /* STACK_OF(X509) below; declared here so the prototype does not get its own scope */
 struct stack_st_X509;
 
-#define KL_SHA1_LEN         20
-#define KL_SHA256_LEN       32
-#define KL_SHA384_LEN       48
-#define KL_SHA512_LEN       64
-#define KL_MAX_DIGEST_LEN   64
+#define KL_SHA1_LEN            20
+#define KL_SHA256_LEN          32
+#define KL_SHA384_LEN          48
+#define KL_SHA512_LEN          64
+#define KL_MAX_DIGEST_LEN      64
 #define KL_HMAC_SHA384_HEX_LEN 96
 
 /* Logs the OpenSSL error queue with context and clears it; returns KL_ERR_CRYPTO. */
@@ -32,8 +32,8 @@ int kl_random_bytes(uint8_t *buf, size_t len);
 /* alg: "sha1", "sha256", "sha384", "sha512"; out must hold KL_MAX_DIGEST_LEN. */
 int kl_digest(const char *alg, const void *data, size_t len, uint8_t *out, size_t *ret_len);
 
-int kl_hmac(const char *alg, const uint8_t *key, size_t key_len, const uint8_t *msg,
-            size_t msg_len, uint8_t *out, size_t *ret_len);
+int kl_hmac(const char *alg, const uint8_t *key, size_t key_len, const uint8_t *msg, size_t msg_len,
+            uint8_t *out, size_t *ret_len);
 /* Keylime's tag: lower-case hex of HMAC-SHA-384(key, msg) into out[97]. */
 int kl_hmac_sha384_hex(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t msg_len,
                        char out[KL_HMAC_SHA384_HEX_LEN + 1]);
@@ -51,8 +51,8 @@ int kl_rsa_oaep_decrypt(EVP_PKEY *priv, const char *hash, const uint8_t *in, siz
                         uint8_t **ret_out, size_t *ret_len);
 
 /* AES-CFB (no padding), key 16/24/32 bytes, IV 16 bytes; out holds len bytes. */
-int kl_aes_cfb_encrypt(const uint8_t *key, size_t key_len, const uint8_t iv[16],
-                       const uint8_t *in, size_t len, uint8_t *out);
+int kl_aes_cfb_encrypt(const uint8_t *key, size_t key_len, const uint8_t iv[16], const uint8_t *in,
+                       size_t len, uint8_t *out);
 /* AES-GCM with a 16-byte IV and 16-byte tag, no AAD (Keylime payloads). */
 int kl_aes_gcm_decrypt(const uint8_t *key, size_t key_len, const uint8_t *iv, size_t iv_len,
                        const uint8_t *ct, size_t ct_len, const uint8_t tag[16], uint8_t *out);
@@ -93,7 +93,7 @@ int kl_x509_self_signed(EVP_PKEY *key, const char *cn, const char *san, unsigned
  * TCG EKU, no key usage for signing). On failure returns KL_ERR_VERIFY and
  * writes OpenSSL's reason into why.
  */
-int kl_x509_verify_with_ca_dir(X509 *cert, const char *ca_dir, STACK_OF(X509) *untrusted,
+int kl_x509_verify_with_ca_dir(X509 *cert, const char *ca_dir, STACK_OF(X509) * untrusted,
                                char *why, size_t why_len);
 
 #endif

@@ -107,8 +107,8 @@ int kl_json_get_object(struct json_object *obj, const char *key, struct json_obj
 
 char *kl_json_to_string(struct json_object *obj)
 {
-        const char *s = json_object_to_json_string_ext(
-                obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+                                                                JSON_C_TO_STRING_NOSLASHESCAPE);
 
         return s != NULL ? strdup(s) : NULL;
 }

@@ -36,8 +36,8 @@ bool kl_log_level_parse(const char *s, enum kl_log_level *ret_level)
                 const char *name;
                 enum kl_log_level level;
         } names[] = {
-                {"error", KL_LOG_ERROR}, {"warn", KL_LOG_WARNING}, {"warning", KL_LOG_WARNING},
-                {"info", KL_LOG_INFO},   {"debug", KL_LOG_DEBUG},  {"trace", KL_LOG_DEBUG},
+            {"error", KL_LOG_ERROR}, {"warn", KL_LOG_WARNING}, {"warning", KL_LOG_WARNING},
+            {"info", KL_LOG_INFO},   {"debug", KL_LOG_DEBUG},  {"trace", KL_LOG_DEBUG},
         };
 
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -63,8 +63,8 @@ static const char *level_name(enum kl_log_level level)
         }
 }
 
-void kl_log(enum kl_log_level level, const char *file, int line, const char *func,
-            const char *fmt, ...)
+void kl_log(enum kl_log_level level, const char *file, int line, const char *func, const char *fmt,
+            ...)
 {
         char msg[2048];
         char out[2304];
@@ -85,8 +85,7 @@ void kl_log(enum kl_log_level level, const char *file, int line, const char *fun
                 n = snprintf(out, sizeof(out), "%s %s: %s (%s:%d %s)\n", log_ident,
                              level_name(level), msg, file, line, func);
         else
-                n = snprintf(out, sizeof(out), "%s %s: %s\n", log_ident, level_name(level),
-                             msg);
+                n = snprintf(out, sizeof(out), "%s %s: %s\n", log_ident, level_name(level), msg);
         if (n < 0)
                 return;
         if ((size_t)n >= sizeof(out))

@@ -11,10 +11,10 @@
 #include <stdbool.h>
 
 enum kl_log_level {
-        KL_LOG_ERROR   = 3, /* syslog priorities, so the journal prefix is the value */
+        KL_LOG_ERROR = 3, /* syslog priorities, so the journal prefix is the value */
         KL_LOG_WARNING = 4,
-        KL_LOG_INFO    = 6,
-        KL_LOG_DEBUG   = 7,
+        KL_LOG_INFO = 6,
+        KL_LOG_DEBUG = 7,
 };
 
 void kl_log_set_level(enum kl_log_level level);
@@ -24,8 +24,8 @@ bool kl_log_level_parse(const char *s, enum kl_log_level *ret_level);
 /* Name shown in front of each line, e.g. "keylime_agent". */
 void kl_log_set_ident(const char *ident);
 
-void kl_log(enum kl_log_level level, const char *file, int line, const char *func,
-            const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void kl_log(enum kl_log_level level, const char *file, int line, const char *func, const char *fmt,
+            ...) __attribute__((format(printf, 5, 6)));
 
 #define log_error(...) kl_log(KL_LOG_ERROR, __FILE__, __LINE__, __func__, __VA_ARGS__)
 #define log_warn(...)  kl_log(KL_LOG_WARNING, __FILE__, __LINE__, __func__, __VA_ARGS__)

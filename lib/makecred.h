@@ -24,26 +24,24 @@ int kl_kdfa(const char *hash, const uint8_t *key, size_t key_len, const char *la
             unsigned bits, uint8_t *out);
 /* TPM 2.0 Part 1 11.4.10.3 (KDFe) for ECDH. */
 int kl_kdfe(const char *hash, const uint8_t *z, size_t z_len, const char *label,
-            const uint8_t *party_u, size_t party_u_len, const uint8_t *party_v,
-            size_t party_v_len, unsigned bits, uint8_t *out);
+            const uint8_t *party_u, size_t party_u_len, const uint8_t *party_v, size_t party_v_len,
+            unsigned bits, uint8_t *out);
 
 /*
  * Builds the credential blob for credential (1..64 bytes) bound to the AK
  * name, encrypted to the EK. Caller owns *ret_blob.
  */
 int kl_makecred(const struct kl_tpm_public *ek, const uint8_t *ak_name, size_t ak_name_len,
-                const uint8_t *credential, size_t cred_len, uint8_t **ret_blob,
-                size_t *ret_len);
+                const uint8_t *credential, size_t cred_len, uint8_t **ret_blob, size_t *ret_len);
 
 /*
  * Deterministic variant for tests: the RSA seed (nameAlg size) or the ECC
  * ephemeral private key is given instead of drawn at random. Exactly one of
  * seed / ephemeral must be non-NULL for the EK type.
  */
-int kl_makecred_fixed(const struct kl_tpm_public *ek, const uint8_t *ak_name,
-                      size_t ak_name_len, const uint8_t *credential, size_t cred_len,
-                      const uint8_t *seed, size_t seed_len, EVP_PKEY *ephemeral,
-                      uint8_t **ret_blob, size_t *ret_len);
+int kl_makecred_fixed(const struct kl_tpm_public *ek, const uint8_t *ak_name, size_t ak_name_len,
+                      const uint8_t *credential, size_t cred_len, const uint8_t *seed,
+                      size_t seed_len, EVP_PKEY *ephemeral, uint8_t **ret_blob, size_t *ret_len);
 
 /* Splits a blob into its TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET bodies (lent pointers). */
 int kl_credblob_split(const uint8_t *blob, size_t len, const uint8_t **ret_id_object,

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "err.h"
 #include "fileio.h"
 #include "http_client.h"
-#include "crypto.h"
 #include "json.h"
 #include "tenant_role.h"
 #include "uuid.h"

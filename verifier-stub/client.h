@@ -17,8 +17,8 @@ struct ver_client_options {
         const char *ima_policy_file;
         const char *mb_policy_file;
         /* tenant role (add --payload) */
-        const char *payload;  /* file sent as is, or a directory sent zipped */
-        const char *key_file; /* K, U, V as three base64 lines; NULL = random K and V */
+        const char *payload;         /* file sent as is, or a directory sent zipped */
+        const char *key_file;        /* K, U, V as three base64 lines; NULL = random K and V */
         const char *revocation_cert; /* added to a directory payload for the agent */
         const char *registrar;
         const char *client_cert;

@@ -205,7 +205,7 @@ static int serve(const struct options *o)
 out:
         /* Reverse order: no request or poll may be running when the store goes away. */
         kl_http_server_stop(srv);
-        ver_poller_stop(poller); /* removes the pinned certificates it wrote */
+        ver_poller_stop(poller);     /* removes the pinned certificates it wrote */
         ver_notifier_stop(notifier); /* after the poller, its only caller */
         ver_store_close(store);
         if (tmp_dir[0] != '\0' && rmdir(tmp_dir) != 0 && errno != ENOENT)

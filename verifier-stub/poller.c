@@ -67,7 +67,7 @@ struct agent_rt {
         char ca_path[PATH_MAX];
         char *url_host; /* "ip:port" or "[v6]:port" */
         bool tls;
-        char *v_b64;       /* the tenant's V share, released after the first good quote */
+        char *v_b64; /* the tenant's V share, released after the first good quote */
         bool v_delivered;
 };
 

@@ -20,7 +20,7 @@ struct ver_poller_config {
         long timeout_ms;         /* per HTTP request */
         const char *client_cert; /* PEM file presented to agents (mTLS) */
         const char *client_key;
-        const char *tmp_dir; /* private directory for the agents' pinned certificates */
+        const char *tmp_dir;           /* private directory for the agents' pinned certificates */
         struct ver_notifier *notifier; /* revocation notices; NULL = none */
 };
 

@@ -305,8 +305,8 @@ static int load_payload(const char *path, const char *rev_cert, char **ret, size
         if (rev_cert != NULL) {
                 zip_source_t *src = zip_source_file(z, rev_cert, 0, -1);
 
-                if (src == NULL || zip_file_add(z, "RevocationNotifier-cert.crt", src,
-                                                ZIP_FL_OVERWRITE) < 0) {
+                if (src == NULL ||
+                    zip_file_add(z, "RevocationNotifier-cert.crt", src, ZIP_FL_OVERWRITE) < 0) {
                         zip_source_free(src);
                         zip_discard(z);
                         goto out;

@@ -27,11 +27,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         static const uint8_t k[32];
         struct payload_opts o = {
-                .secure_dir = dir,
-                .enc_keyname = "derived_tci_key",
-                .dec_payload_file = "decrypted_payload",
-                .extract_zip = true,
-                .script = "",
+            .secure_dir = dir,
+            .enc_keyname = "derived_tci_key",
+            .dec_payload_file = "decrypted_payload",
+            .extract_zip = true,
+            .script = "",
         };
 
         if (dir[0] == '\0') {
