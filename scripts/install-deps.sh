@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(
-        build-essential cmake pkg-config clang
+        build-essential cmake pkg-config clang clang-format
         libtss2-dev libssl-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev
         libjson-c-dev libsqlite3-dev libzip-dev libzmq3-dev libcmocka-dev
         swtpm swtpm-tools tpm2-tools openssl curl jq xxd zip
