@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(
-        build-essential cmake pkg-config clang clang-format
+        build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
         libtss2-dev libssl-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev
         libjson-c-dev libsqlite3-dev libzip-dev libzmq3-dev libcmocka-dev
         swtpm swtpm-tools tpm2-tools openssl curl jq xxd zip
@@ -23,7 +23,7 @@ done
 if [ "$(id -u)" = 0 ]; then
         export DEBIAN_FRONTEND=noninteractive
         apt-get update
-        apt-get install -y --no-install-recommends "${missing[@]}"
+        apt-get install -y "${missing[@]}"
 else
         echo "Missing packages. Run as root:" >&2
         echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
