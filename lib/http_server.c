@@ -124,7 +124,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
                 return;
         /* Bodies may carry auth tags or keys: wipe before free. */
         if (st->body != NULL) {
-                memset(st->body, 0, st->cap);
+                explicit_bzero(st->body, st->cap);
                 free(st->body);
         }
         free(st);
@@ -265,7 +265,7 @@ static bool append_body(struct conn_state *st, const char *data, size_t len, siz
                 /* Copy then wipe, rather than realloc, so no stale copy of the body survives. */
                 if (st->body != NULL) {
                         memcpy(nb, st->body, st->len);
-                        memset(st->body, 0, st->cap);
+                        explicit_bzero(st->body, st->cap);
                         free(st->body);
                 }
                 st->body = nb;
