@@ -9,6 +9,7 @@
  * be checked without trusting either. All parsing is on pointer + length; no line is ever
  * NUL-terminated in place, and no buffer is sized from a length the input states.
  */
+#include <limits.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -257,6 +258,65 @@ static int parse_digests(struct kl_ima_policy *p, struct json_object *digests, c
         return 0;
 }
 
+/*
+ * glibc's regcomp copies the tree of a subexpression for '+' and for every
+ * counted repetition, so stacked quantifiers (".+++++") or '+'/{m,n} on
+ * nested groups grow it exponentially: a hostile policy could exhaust memory
+ * (found by fuzz_ima_policy). Path excludes need none of these; refuse them.
+ * Returns NULL or what is wrong.
+ */
+#define POLICY_MAX_REPEAT 32
+
+static const char *regex_untamed(const char *s)
+{
+        bool after_quant = false, after_group = false;
+
+        for (; *s != '\0'; s++) {
+                bool quant = false;
+
+                if (*s == '\\') {
+                        if (*++s == '\0')
+                                break;
+                } else if (*s == '[') {
+                        /* bracket expression: ']' first is literal, [:class:] nests */
+                        s++;
+                        if (*s == '^')
+                                s++;
+                        if (*s == ']')
+                                s++;
+                        for (; *s != '\0' && *s != ']'; s++) {
+                                if (*s == '[' && (s[1] == ':' || s[1] == '.' || s[1] == '=')) {
+                                        const char *end = strchr(s + 2, s[1]);
+
+                                        if (end == NULL || end[1] != ']')
+                                                return NULL; /* regcomp reports it */
+                                        s = end + 1;
+                                }
+                        }
+                        if (*s == '\0')
+                                return NULL;
+                } else if (*s == '*' || *s == '+' || *s == '?') {
+                        quant = true;
+                } else if (*s == '{') {
+                        char *end;
+                        unsigned long lo = strtoul(s + 1, &end, 10), hi = lo;
+
+                        if (*end == ',')
+                                hi = end[1] == '}' ? ULONG_MAX : strtoul(end + 1, &end, 10);
+                        if (lo > POLICY_MAX_REPEAT || (hi != ULONG_MAX && hi > POLICY_MAX_REPEAT))
+                                return "a repetition count above 32";
+                        quant = true;
+                }
+                if (after_group && (*s == '+' || *s == '{'))
+                        return "'+' or a counted repetition after a group";
+                if (quant && after_quant)
+                        return "stacked quantifiers";
+                after_quant = quant;
+                after_group = *s == ')';
+        }
+        return NULL;
+}
+
 static int parse_excludes(struct kl_ima_policy *p, struct json_object *ex, char *why,
                           size_t why_len)
 {
@@ -276,6 +336,7 @@ static int parse_excludes(struct kl_ima_policy *p, struct json_object *ex, char 
         for (i = 0; i < n; i++) {
                 struct json_object *s = json_object_array_get_idx(ex, i);
                 char pat[POLICY_MAX_REGEX_LEN + 8];
+                const char *bad;
                 size_t sl;
                 int rc;
 
@@ -286,6 +347,10 @@ static int parse_excludes(struct kl_ima_policy *p, struct json_object *ex, char 
                 sl = (size_t)json_object_get_string_len(s);
                 if (sl > POLICY_MAX_REGEX_LEN || memchr(json_object_get_string(s), 0, sl)) {
                         set_why(why, why_len, "excludes: entry %zu is too long or has NUL", i);
+                        return KL_ERR_INVAL;
+                }
+                if ((bad = regex_untamed(json_object_get_string(s))) != NULL) {
+                        set_why(why, why_len, "excludes: entry %zu: %s is not supported", i, bad);
                         return KL_ERR_INVAL;
                 }
                 /* Keylime applies excludes with re.match: anchored at the start only */

@@ -282,6 +282,38 @@ static void test_ima_policy_parse_errors(void **state)
         kl_ima_policy_free(p);
 }
 
+/* Regexes whose compiled form grows exponentially in glibc are refused up front. */
+static void test_ima_policy_excludes_untamed_regex(void **state)
+{
+        static const char *bad[] = {
+            "{\"excludes\": [\".+++++++++++++++++++++++++++++++*\"]}",
+            "{\"excludes\": [\"a**\"]}",
+            "{\"excludes\": [\"a{1000}\"]}",
+            "{\"excludes\": [\"(ab){3}\"]}",
+            "{\"excludes\": [\"((((a)+)+)+)+\"]}",
+        };
+        static const char *good[] = {
+            "{\"excludes\": [\"/tmp/.*\", \"/var/log/[a-z]+\\\\.log\", \"x{2,3}\"]}",
+            "{\"excludes\": [\"[+*]+\", \"a\\\\++\", \"(/usr)?/lib/(x|y)*\"]}",
+        };
+        struct kl_ima_policy *p = NULL;
+        char why[256];
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                assert_int_equal(
+                    kl_ima_policy_parse(bad[i], strlen(bad[i]), &p, why, sizeof(why)),
+                    KL_ERR_INVAL);
+                assert_non_null(strstr(why, "not supported"));
+        }
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+                assert_int_equal(
+                    kl_ima_policy_parse(good[i], strlen(good[i]), &p, why, sizeof(why)), 0);
+                kl_ima_policy_free(p);
+                p = NULL;
+        }
+}
+
 static void test_ima_violation_extends_ff(void **state)
 {
         const char *zeros64 = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -428,6 +460,7 @@ int main(void)
             cmocka_unit_test(test_ima_replay_tampered_line),
             cmocka_unit_test(test_ima_policy_pass_fail_exclude),
             cmocka_unit_test(test_ima_policy_parse_errors),
+            cmocka_unit_test(test_ima_policy_excludes_untamed_regex),
             cmocka_unit_test(test_ima_violation_extends_ff),
             cmocka_unit_test(test_ima_templates_sig_buf_ima),
             cmocka_unit_test(test_ima_malformed_lines),
