@@ -35,6 +35,8 @@ cleanup() {
         rm -rf -- "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # A free loopback port below the ephemeral range.
 free_port() {
@@ -102,10 +104,11 @@ revocation_cert = "$work/pki/RevocationNotifier-cert.crt"
 revocation_actions = "demo_action"
 revocation_actions_dir = "$work/actions"
 CONF
-KEYLIME_AGENT_CONFIG=$work/agent.conf "$bin/agent/keylime_agent" 2>&1 |
-        tee "$work/agent.log" | sed 's/^/    /' &
+KEYLIME_AGENT_CONFIG=$work/agent.conf "$bin/agent/keylime_agent" >"$work/agent.log" 2>&1 &
 pids+=($!)
-wait_for 30 grep -q "serving the agent API" "$work/agent.log" || die "agent did not start"
+wait_for 30 grep -q "serving the agent API" "$work/agent.log" ||
+        die "agent did not start: $(tail -5 "$work/agent.log")"
+sed 's/^/    /' "$work/agent.log"
 
 step "The registrar's view of the agent"
 curl -s "$reg/v2.6/agents/$UUID" |
@@ -115,8 +118,9 @@ curl -s "$reg/v2.6/agents/$UUID" |
                 mtls_cert: (.mtls_cert | split("\n")[0])}'
 
 step "Starting the verifier stub (quotes every second, signed revocation notices on ZeroMQ)"
-ver serve --listen 127.0.0.1:0 --port-file "$work/verifier.port" --db "$work/verifier.sqlite" \
-        --registrar "$reg" --client-cert "$work/pki/client-cert.crt" \
+# (not through ver(): a function would run in a subshell and $! would not be the stub)
+"$bin/verifier-stub/keylime_verifier_stub" serve --listen 127.0.0.1:0 \
+        --port-file "$work/verifier.port" --db "$work/verifier.sqlite" --registrar "$reg" --client-cert "$work/pki/client-cert.crt" \
         --client-key "$work/pki/client-private.pem" --interval 1 \
         --revocation-pub "tcp://127.0.0.1:$zport" \
         --revocation-key "$work/pki/RevocationNotifier-private.pem" \
@@ -151,5 +155,8 @@ tpm2_pcrextend "23:sha256=$(printf '%064d' 1)"
 wait_for 20 test -s "$work/actions/ran" || die "no revocation action ran"
 ver status --verifier "$vurl" --uuid "$UUID" | jq -c '{operational_state, last_failure}'
 cat "$work/actions/ran"
+
+echo "agent:"
+grep -E "revocation|payload|K derived|V " "$work/agent.log" | sed 's/^/    /' | tail -8
 
 step "Demo finished: registered, attested, secret delivered, revoked on tampering"
