@@ -112,12 +112,42 @@ static int kdf_blocks(const char *hash, const uint8_t *key, size_t key_len, uint
         return r;
 }
 
+struct kdf_part {
+        const uint8_t *p;
+        size_t len;
+};
+
+/*
+ * Both KDFs hash u32be(counter) || parts...: builds that message once (it
+ * may hold Z or a seed, so it is wiped) and runs the block loop over it.
+ */
+static int kdf_run(const char *hash, const uint8_t *key, size_t key_len,
+                   const struct kdf_part *parts, size_t n_parts, unsigned bits, uint8_t *out)
+{
+        size_t msg_len = 4, off = 4;
+        uint8_t *msg;
+        int r;
+
+        for (size_t i = 0; i < n_parts; i++)
+                msg_len += parts[i].len; /* each part is capped by the callers' checks */
+        if ((msg = malloc(msg_len)) == NULL)
+                return KL_ERR_NOMEM;
+        for (size_t i = 0; i < n_parts; i++) {
+                if (parts[i].len > 0)
+                        memcpy(msg + off, parts[i].p, parts[i].len);
+                off += parts[i].len;
+        }
+        r = kdf_blocks(hash, key, key_len, msg, msg_len, 0, bits, out);
+        kl_secure_free(msg, msg_len);
+        return r;
+}
+
 int kl_kdfa(const char *hash, const uint8_t *key, size_t key_len, const char *label,
             const uint8_t *ctx_u, size_t ctx_u_len, const uint8_t *ctx_v, size_t ctx_v_len,
             unsigned bits, uint8_t *out)
 {
-        uint8_t *msg = NULL;
-        size_t llen = 0, msg_len, off;
+        uint8_t bits_be[4];
+        size_t llen = 0;
         int r;
 
         if (digest_size(hash) == 0)
@@ -130,32 +160,22 @@ int kl_kdfa(const char *hash, const uint8_t *key, size_t key_len, const char *la
         r = label_len(label, &llen);
         if (r < 0)
                 return r;
+        put_u32(bits_be, bits);
         /* u32be(i) || label || 0 || contextU || contextV || u32be(bits) */
-        msg_len = 4 + llen + ctx_u_len + ctx_v_len + 4;
-        if ((msg = malloc(msg_len)) == NULL)
-                return KL_ERR_NOMEM;
-        off = 4;
-        if (llen > 0)
-                memcpy(msg + off, label, llen);
-        off += llen;
-        if (ctx_u_len > 0)
-                memcpy(msg + off, ctx_u, ctx_u_len);
-        off += ctx_u_len;
-        if (ctx_v_len > 0)
-                memcpy(msg + off, ctx_v, ctx_v_len);
-        off += ctx_v_len;
-        put_u32(msg + off, bits);
-        r = kdf_blocks(hash, key, key_len, msg, msg_len, 0, bits, out);
-        kl_secure_free(msg, msg_len);
-        return r;
+        const struct kdf_part parts[] = {
+            {(const uint8_t *)label, llen},
+            {ctx_u, ctx_u_len},
+            {ctx_v, ctx_v_len},
+            {bits_be, sizeof(bits_be)},
+        };
+        return kdf_run(hash, key, key_len, parts, sizeof(parts) / sizeof(parts[0]), bits, out);
 }
 
 int kl_kdfe(const char *hash, const uint8_t *z, size_t z_len, const char *label,
             const uint8_t *party_u, size_t party_u_len, const uint8_t *party_v, size_t party_v_len,
             unsigned bits, uint8_t *out)
 {
-        uint8_t *msg = NULL;
-        size_t llen = 0, msg_len, off;
+        size_t llen = 0;
         int r;
 
         if (digest_size(hash) == 0)
@@ -170,23 +190,13 @@ int kl_kdfe(const char *hash, const uint8_t *z, size_t z_len, const char *label,
         if (r < 0)
                 return r;
         /* u32be(i) || Z || label || 0 || partyUInfo || partyVInfo (SP 800-56A 5.8.1) */
-        msg_len = 4 + z_len + llen + party_u_len + party_v_len;
-        if ((msg = malloc(msg_len)) == NULL)
-                return KL_ERR_NOMEM;
-        off = 4;
-        memcpy(msg + off, z, z_len);
-        off += z_len;
-        if (llen > 0)
-                memcpy(msg + off, label, llen);
-        off += llen;
-        if (party_u_len > 0)
-                memcpy(msg + off, party_u, party_u_len);
-        off += party_u_len;
-        if (party_v_len > 0)
-                memcpy(msg + off, party_v, party_v_len);
-        r = kdf_blocks(hash, NULL, 0, msg, msg_len, 0, bits, out);
-        kl_secure_free(msg, msg_len); /* holds Z */
-        return r;
+        const struct kdf_part parts[] = {
+            {z, z_len},
+            {(const uint8_t *)label, llen},
+            {party_u, party_u_len},
+            {party_v, party_v_len},
+        };
+        return kdf_run(hash, NULL, 0, parts, sizeof(parts) / sizeof(parts[0]), bits, out);
 }
 
 /* Uncompressed public point of an EC key: ret_x/ret_y point into pt (coord bytes each). */
