@@ -29,7 +29,7 @@
 #include "log.h"
 #include "revocation_listener.h"
 /* lib/ has a revocation.h too (the notice format): name it by its directory */
-#include "../lib/revocation.h"
+#include "revocation_notice.h"
 
 #define DROP_WINDOW_S 10
 #define DROP_BURST    10 /* drop messages logged per window; peers choose how many we see */

@@ -27,8 +27,8 @@
 #include "err.h"
 #include "log.h"
 #include "revocation.h"
-/* the notice format's frame cap lives in lib/revocation.h (same base name) */
-#include "../lib/revocation.h"
+/* the notice format's frame cap lives in lib/crypto/revocation_notice.h (same base name) */
+#include "revocation_notice.h"
 
 struct revocation_listener {
         void *ctx;

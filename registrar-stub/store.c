@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * SQLite persistence for the registrar stub: one table on lib/db.c, which
+ * SQLite persistence for the registrar stub: one table on lib/store/db.c, which
  * owns the connection, its mutex (the HTTP thread pool shares it) and the
  * logging of SQLite errors.
  */

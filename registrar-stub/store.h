@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The registrar stub's agent table in SQLite, through lib/db.h (only
- * lib/db.c includes sqlite3.h). One connection, serialised by a mutex, so
+ * The registrar stub's agent table in SQLite, through lib/store/db.h (only
+ * lib/store/db.c includes sqlite3.h). One connection, serialised by a mutex, so
  * the HTTP worker threads may call in concurrently. Only prepared statements
  * touch the database. The `key` column is the MakeCredential secret's base64
  * text: it is never logged and wiped when a record is freed.

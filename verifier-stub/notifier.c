@@ -26,7 +26,7 @@
 #include "http_client.h"
 #include "json.h"
 #include "log.h"
-#include "revocation.h"
+#include "revocation_notice.h"
 #include "store.h"
 
 #define SEVERITY_DEFAULT "emergency" /* upstream's default severity_policy maps all here */

@@ -2,7 +2,7 @@
 /*
  * Revocation notices from the verifier stub (proto-docs/revocation.md): when
  * the poller moves an agent to "Invalid Quote", build upstream's event,
- * sign it with the revocation key (RSA-PSS, lib/revocation.h), publish it as
+ * sign it with the revocation key (RSA-PSS, lib/crypto/revocation_notice.h), publish it as
  * one frame on a ZeroMQ PUB socket bound at start-up, and (optionally) POST
  * it to every agent in the store, like upstream's "agent" notifier. The only
  * verifier-stub file that includes zmq.h.

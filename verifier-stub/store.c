@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * SQLite persistence for the verifier stub: one table on lib/db.c, which
+ * SQLite persistence for the verifier stub: one table on lib/store/db.c, which
  * owns the connection, its mutex (HTTP workers and the poller share it) and
  * the logging of SQLite errors.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The verifier stub's agent table in SQLite, through lib/db.h (only lib/db.c
+ * The verifier stub's agent table in SQLite, through lib/store/db.h (only lib/store/db.c
  * includes sqlite3.h). One connection behind a mutex: the HTTP worker threads
  * and the poller thread call in concurrently. The table is the source of
  * truth for what to attest and how it went; the poller's runtime state

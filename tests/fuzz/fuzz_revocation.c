@@ -13,7 +13,7 @@
 
 #include "crypto.h"
 #include "json.h"
-#include "revocation.h"
+#include "revocation_notice.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer target for the TOML subset parser (lib/toml.c), which reads
+ * libFuzzer target for the TOML subset parser (lib/core/toml.c), which reads
  * agent.conf. Each string value also goes through the Keylime list parser
  * (kl_config_parse_list), the other parser config.c applies to file input.
  */

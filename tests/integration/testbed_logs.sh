@@ -7,7 +7,7 @@
 # shellcheck disable=SC2154 # tpm_up sets tpm1_TCTI and tpm1_DIR
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-EVID=$KL_BUILD_DIR/tests/kl_evidence
+EVID=$KL_BUILD_DIR/tests/kl_evidence_tool
 UEFI=$KL_SOURCE_DIR/tests/data/uefi/uefi_log.bin
 [ -x "$EVID" ] || fail "no $EVID"
 tpm_up tpm1
@@ -20,7 +20,7 @@ pcr_hex() {
 
 log "UEFI: replay the Keylime event log into the TPM"
 "$TESTBED/uefi-log.sh" replay "$tpm1_DIR" "$UEFI" || fail "uefi-log.sh replay"
-"$EVID" uefi-pcrs "$UEFI" >"$T/uefi.pcrs" || fail "kl_evidence uefi-pcrs"
+"$EVID" uefi-pcrs "$UEFI" >"$T/uefi.pcrs" || fail "kl_evidence_tool uefi-pcrs"
 n=0
 while IFS='=' read -r sel want; do
         case $sel in sha1:*) continue ;; esac # this log has no sha1 bank
@@ -55,7 +55,7 @@ done
 } >"$L"
 "$TESTBED/ima-log.sh" extend "$tpm1_DIR" "$L" || fail "ima-log.sh extend"
 for bank in sha1 sha256; do
-        want=$("$EVID" ima-pcr10 "$L" "$bank") || fail "kl_evidence ima-pcr10 $bank"
+        want=$("$EVID" ima-pcr10 "$L" "$bank") || fail "kl_evidence_tool ima-pcr10 $bank"
         got=$(pcr_hex "$bank:10")
         [ "$got" = "$want" ] || fail "$bank:10: TPM $got, kl_ima_replay $want"
 done

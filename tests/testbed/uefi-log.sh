@@ -7,7 +7,7 @@
 #                                      its digests, into the TPM of STATE_DIR (start from reset
 #                                      PCRs: extends add up)
 #   uefi-log.sh policy LOG             mb policy JSON for PCRs 0-7 (libkl's replay, through
-#                                      kl_evidence: $KL_EVIDENCE, else $KL_BUILD_DIR/tests/)
+#                                      kl_evidence_tool: $KL_EVIDENCE, else $KL_BUILD_DIR/tests/)
 #
 # replay reads the log with tpm2_eventlog rather than libkl, so the integration test compares
 # two independent parsers. A log with a StartupLocality event needs PCR 0 to start at 00..03,
@@ -60,7 +60,7 @@ cmd_replay() {
 }
 
 cmd_policy() {
-        local tool=${KL_EVIDENCE:-${KL_BUILD_DIR:+$KL_BUILD_DIR/tests/kl_evidence}}
+        local tool=${KL_EVIDENCE:-${KL_BUILD_DIR:+$KL_BUILD_DIR/tests/kl_evidence_tool}}
         if [ -z "$tool" ] || [ ! -x "$tool" ]; then
                 die "policy: set KL_EVIDENCE or KL_BUILD_DIR"
         fi

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for lib/config.c. Each test gets a fresh temporary root (under
+ * Unit tests for lib/core/config.c. Each test gets a fresh temporary root (under
  * $TMPDIR) holding usr/etc/keylime and etc/keylime, and a clean environment
  * (every KEYLIME_* variable unset). Error messages are checked by pointing
- * stderr, where lib/log.c writes, at a temporary file.
+ * stderr, where lib/core/log.c writes, at a temporary file.
  */
 /* cmocka.h needs these first. */
 #include <setjmp.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for lib/crypto.c: digests and HMACs against tests/data/keys,
+ * Unit tests for lib/crypto/crypto.c: digests and HMACs against tests/data/keys,
  * AES-GCM payload decryption, AES-CFB (SP 800-38A), RSA-OAEP round trips,
  * key files, X.509 parsing, self-signed certificates and CA-directory
  * verification of an EK-like certificate made at test time. No private key

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for lib/ima.c: template hashes and PCR 10 replay on the Keylime vector
+ * Unit tests for lib/evidence/ima.c: template hashes and PCR 10 replay on the Keylime vector
  * (expected values computed once with an independent Python script), incremental replay,
  * quoted-PCR matching, runtime policy, violations, every template, malformed lines, speed.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for lib/ima_log.c: Keylime's ima_ml_entry semantics on the
+ * Unit tests for lib/evidence/ima_log.c: Keylime's ima_ml_entry semantics on the
  * upstream test logs (tests/data/ima), growth between reads, partial lines,
  * rewritten files, and a generated 1,000,000-line log in $TMPDIR (timings
  * are printed, never asserted). Temporary files are removed by each test.

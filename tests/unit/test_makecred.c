@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for lib/makecred.c and lib/tpm_public.c: KDFs, MakeCredential
+ * Unit tests for lib/tpm/makecred.c and lib/tpm/tpm_public.c: KDFs, MakeCredential
  * against the upstream vectors (tests/data/registrar), Name derivation and
  * EK-key-vs-certificate checks on the registrar docs example, blob splitting.
  */

@@ -19,7 +19,7 @@
 #include "crypto.h"
 #include "json.h"
 #include "notifier.h"
-#include "revocation.h"
+#include "revocation_notice.h"
 
 static void test_event_id(void **state)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for lib/quote.c against the Keylime vectors in tests/data/quote:
+ * Unit tests for lib/tpm/quote.c against the Keylime vectors in tests/data/quote:
  * a verifiable SHA-256 quote (checkquote-vector.json, with the upstream
  * negative cases) and the Rust agent's SHA-1 test quote (round trip only).
  * No TPM: the TPM side is tests/unit/test_tpm_quote.c.

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* lib/rest.c: the stubs' request-path routing and agent ID checks. */
+/* lib/net/rest.c: the stubs' request-path routing and agent ID checks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for lib/revocation.c: the upstream vectors in
+ * Unit tests for lib/crypto/revocation_notice.c: the upstream vectors in
  * tests/data/revocation (test_ok.json signed in revocation.sig, and a full
  * verifier-format body) verify with the expired test-cert.pem; tampering,
  * unsigned, malformed and oversized bodies are refused; sign/verify round
@@ -24,7 +24,7 @@
 #include "err.h"
 #include "fileio.h"
 #include "json.h"
-#include "revocation.h"
+#include "revocation_notice.h"
 
 static char *data_path(const char *name)
 {

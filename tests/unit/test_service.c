@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* lib/service.c: --listen parsing and the port file the integration tests wait for. */
+/* lib/core/service.c: --listen parsing and the port file the integration tests wait for. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

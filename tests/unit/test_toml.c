@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for lib/toml.c: every accepted type and syntax, and for each
+ * Unit tests for lib/core/toml.c: every accepted type and syntax, and for each
  * rejected construct the "LINE: message" error with the right line number.
  * Values are flattened by dump_cb into "table.key=VALUE@LINE;" so a whole
  * document can be compared at once.

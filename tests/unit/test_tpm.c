@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * lib/tpm.c against a real software TPM. ctest runs this binary through
+ * lib/tpm/tpm.c against a real software TPM. ctest runs this binary through
  * tests/testbed/with-tpm.sh, which starts a fresh swtpm and exports TCTI,
  * TPM2TOOLS_TCTI and KL_TPM_* (EK CA directory, EK certificate files).
  * Without TCTI the binary refuses to run instead of letting tctildr probe

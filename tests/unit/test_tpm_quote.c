@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * kl_tpm_quote and the PCR functions of lib/tpm.c against a real software
- * TPM, checked twice: with lib/quote.c, and independently with tpm2-tools'
+ * kl_tpm_quote and the PCR functions of lib/tpm/tpm.c against a real software
+ * TPM, checked twice: with lib/tpm/quote.c, and independently with tpm2-tools'
  * tpm2_checkquote on the same files a user would feed it (AK PEM, TPMS_ATTEST,
  * TPMT_SIGNATURE, the PCR blob), so the agent and our verifier cannot share
  * a bug. ctest runs it through tests/testbed/with-tpm.sh (own swtpm, TCTI,

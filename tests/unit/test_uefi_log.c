@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for lib/uefi_log.c: the Keylime UEFI log vector (PCR values cross-checked once
+ * Unit tests for lib/evidence/uefi_log.c: the Keylime UEFI log vector (PCR values cross-checked once
  * against tpm2_eventlog 5.4's "pcrs:" summary, valid for this log: it has no StartupLocality
  * event), a synthetic two-bank log with StartupLocality 3, truncation and corruption, and the
  * measured-boot policy.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * lib/uefi_log.h — TCG PC Client crypto-agile binary event log (binary_bios_measurements),
+ * TCG PC Client crypto-agile binary event log (binary_bios_measurements),
  * TCG PC Client Platform Firmware Profile 2.0 section 10, and a measured-boot policy of
  * expected PCR values. Used by the verifier stub on the log the agent returns with a quote
  * (mb_measurement_list). The log is untrusted: every length is checked against what is left

@@ -2,11 +2,11 @@
 /*
  * Test-bed helper for the tests/testbed scripts and the integration tests: runs libkl's own log
  * replays on files so scripts can compare them with a software TPM.
- *   kl_evidence mb-policy LOG         measured-boot policy JSON (PCRs 0-7 the log extends;
+ *   kl_evidence_tool mb-policy LOG         measured-boot policy JSON (PCRs 0-7 the log extends;
  *                                     sha256, and sha1 when the log has that bank)
- *   kl_evidence uefi-pcrs LOG         "bank:pcr=hex" for every PCR the log extends
- *   kl_evidence mb-check LOG POLICY   exit 0 when the log's replay passes the mb policy
- *   kl_evidence ima-pcr10 LOG BANK [POLICY]
+ *   kl_evidence_tool uefi-pcrs LOG         "bank:pcr=hex" for every PCR the log extends
+ *   kl_evidence_tool mb-check LOG POLICY   exit 0 when the log's replay passes the mb policy
+ *   kl_evidence_tool ima-pcr10 LOG BANK [POLICY]
  *                                     PCR 10 after replaying an IMA ASCII log, optionally
  *                                     checking each line against a runtime policy
  * Never installed; prints errors on stderr and exits 1.
@@ -165,7 +165,8 @@ int main(int argc, char **argv)
                 return mb_check(argv[2], argv[3]);
         if ((argc == 4 || argc == 5) && strcmp(argv[1], "ima-pcr10") == 0)
                 return ima(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
-        fprintf(stderr, "usage: kl_evidence mb-policy LOG | uefi-pcrs LOG | mb-check LOG POLICY |"
-                        " ima-pcr10 LOG BANK [POLICY]\n");
+        fprintf(stderr,
+                "usage: kl_evidence_tool mb-policy LOG | uefi-pcrs LOG | mb-check LOG POLICY |"
+                " ima-pcr10 LOG BANK [POLICY]\n");
         return 2;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * lib/ima.h — IMA ASCII measurement lists (templates ima, ima-ng, ima-sig, ima-buf), replay to
+ * IMA ASCII measurement lists (templates ima, ima-ng, ima-sig, ima-buf), replay to
  * PCR 10, runtime policy subset. Used by the verifier stub to check the list an agent sends
  * with its quote (Keylime API 2.x, GET /quotes/integrity, ima_measurement_list). Every input
  * is untrusted: lines are capped at KL_IMA_MAX_LINE bytes, policies at KL_IMA_POLICY_MAX_LEN.

@@ -7,8 +7,8 @@
  * of msg. Parsing never trusts the content: nothing here looks at msg's
  * fields before kl_revocation_verify succeeded. No ZeroMQ in here.
  */
-#ifndef KL_REVOCATION_H
-#define KL_REVOCATION_H
+#ifndef KL_REVOCATION_NOTICE_H
+#define KL_REVOCATION_NOTICE_H
 
 #include <openssl/types.h>
 #include <stddef.h>

@@ -6,7 +6,7 @@
  * accepted, which is what the Rust agent's OpenSSL call amounts to for a
  * maximum-salt signature and does not weaken PSS.
  */
-#include "revocation.h"
+#include "revocation_notice.h"
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
