@@ -62,34 +62,34 @@ int revocation_admit(struct revocation_seen *seen, struct json_object *ev, const
         int n;
 
         if (kl_json_get_string(ev, "agent_id", &id) < 0 || strcmp(id, agent_id) != 0) {
-                snprintf(why, why_len, "it is for agent '%.80s', not this one",
-                         id != NULL ? id : "(none)");
+                kl_why_set(why, why_len, "it is for agent '%.80s', not this one",
+                           id != NULL ? id : "(none)");
                 return KL_ERR_INVAL;
         }
         if (kl_json_get_string(ev, "event_id", &event_id) < 0 ||
             kl_json_get_string(ev, "event_time", &when) < 0 || strlen(event_id) > EVENT_ID_MAX ||
             strlen(when) > EVENT_TIME_MAX || revocation_parse_asctime(when, &t) < 0) {
-                snprintf(why, why_len,
-                         "no event_id (at most %d characters) or no event_time in asctime form "
-                         "('%.40s')",
-                         EVENT_ID_MAX, when != NULL ? when : "");
+                kl_why_set(why, why_len,
+                           "no event_id (at most %d characters) or no event_time in asctime form "
+                           "('%.40s')",
+                           EVENT_ID_MAX, when != NULL ? when : "");
                 return KL_ERR_INVAL;
         }
         if (t < now - REVOCATION_MAX_AGE_S || t > now + REVOCATION_MAX_AHEAD_S) {
-                snprintf(why, why_len,
-                         "its event_time '%.40s' is %lld s from now, outside -%d..+%d s", when,
-                         (long long)(t - now), REVOCATION_MAX_AGE_S, REVOCATION_MAX_AHEAD_S);
+                kl_why_set(why, why_len,
+                           "its event_time '%.40s' is %lld s from now, outside -%d..+%d s", when,
+                           (long long)(t - now), REVOCATION_MAX_AGE_S, REVOCATION_MAX_AHEAD_S);
                 return KL_ERR_INVAL;
         }
         n = snprintf(name, sizeof(name), "%s\n%s", event_id, when);
         if (n < 0 || (size_t)n >= sizeof(name) ||
             kl_digest("sha256", name, (size_t)n, digest, &dlen) < 0) {
-                snprintf(why, why_len, "internal error");
+                kl_why_set(why, why_len, "internal error");
                 return KL_ERR_INTERNAL;
         }
         if (seen_has(seen, digest)) {
-                snprintf(why, why_len, "event '%.100s' of %.40s was already handled", event_id,
-                         when);
+                kl_why_set(why, why_len, "event '%.100s' of %.40s was already handled", event_id,
+                           when);
                 return KL_ERR_EXISTS;
         }
         seen_add(seen, digest);

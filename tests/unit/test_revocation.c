@@ -90,7 +90,7 @@ static void test_upstream_vector(void **state)
         assert_int_equal(kl_revocation_verify(rv, X509_get0_pubkey(cert)), 0);
         assert_int_equal(kl_revocation_verify_cert(rv, cert), KL_ERR_VERIFY);
         assert_false(kl_revocation_cert_current(cert, time(NULL)));
-        assert_true(kl_revocation_cert_current(cert, 1650000000)); /* April 2022 */
+        assert_true(kl_revocation_cert_current(cert, 1650000000));  /* April 2022 */
         assert_false(kl_revocation_cert_current(cert, 1000000000)); /* 2001: not yet valid */
         assert_int_equal(kl_revocation_event(rv, &ev), 0);
         assert_int_equal(kl_json_get_string(ev, "hello", &hello), 0);

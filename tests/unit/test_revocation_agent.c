@@ -324,9 +324,9 @@ static void test_process_other_agent_refused(void **state)
         time_t now = time(NULL);
 
         write_cert(f, -60, 86400);
-        assert_int_equal(process(f, &seen,
-                                 notice("d432fbb3-d2f1-4a97-9ef7-75bd81c0f00d", "a", &now), false),
-                         KL_ERR_INVAL);
+        assert_int_equal(
+            process(f, &seen, notice("d432fbb3-d2f1-4a97-9ef7-75bd81c0f00d", "a", &now), false),
+            KL_ERR_INVAL);
         assert_int_equal(process(f, &seen, notice(AGENT, "a", &now), true), 0);
 }
 
@@ -373,15 +373,19 @@ static void test_seen_forgets_oldest_when_full(void **state)
 static void test_parse_asctime(void **state)
 {
         time_t t = 0;
-        struct tm tm = {.tm_year = 126, .tm_mon = 2, .tm_mday = 3, .tm_hour = 14, .tm_min = 2,
-                        .tm_sec = 11, .tm_isdst = -1};
+        struct tm tm = {.tm_year = 126,
+                        .tm_mon = 2,
+                        .tm_mday = 3,
+                        .tm_hour = 14,
+                        .tm_min = 2,
+                        .tm_sec = 11,
+                        .tm_isdst = -1};
 
         (void)state;
         assert_int_equal(revocation_parse_asctime("Tue Mar  3 14:02:11 2026", &t), 0);
         assert_int_equal(t, mktime(&tm));
         assert_int_equal(revocation_parse_asctime("Tue Mar 13 14:02:11 2026", &t), 0);
-        assert_int_equal(revocation_parse_asctime("Tue Mar  3 14:02:11 2026x", &t),
-                         KL_ERR_INVAL);
+        assert_int_equal(revocation_parse_asctime("Tue Mar  3 14:02:11 2026x", &t), KL_ERR_INVAL);
         assert_int_equal(revocation_parse_asctime("2026-03-03T14:02:11Z", &t), KL_ERR_INVAL);
         assert_int_equal(revocation_parse_asctime("", &t), KL_ERR_INVAL);
 }
@@ -430,8 +434,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_action_no_inherited_fds, setup, teardown),
             cmocka_unit_test_setup_teardown(test_process_signed_notice, setup, teardown),
             cmocka_unit_test_setup_teardown(test_process_replay_refused, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_process_stale_or_future_refused, setup,
-                                            teardown),
+            cmocka_unit_test_setup_teardown(test_process_stale_or_future_refused, setup, teardown),
             cmocka_unit_test_setup_teardown(test_process_other_agent_refused, setup, teardown),
             cmocka_unit_test_setup_teardown(test_process_certificate_dates, setup, teardown),
             cmocka_unit_test(test_seen_forgets_oldest_when_full),
