@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "b64.h"
+#include "hex.h"
 #include "crypto.h"
 #include "err.h"
 #include "fileio.h"
