@@ -23,6 +23,7 @@
 #include "ima.h"
 #include "json.h"
 #include "quote.h"
+#include "uefi_log.h"
 
 /* The legacy "ima" template hashes the name padded to IMA_EVENT_NAME_LEN_MAX + 1 bytes. */
 #define IMA_NAME_PAD 256
@@ -54,6 +55,9 @@ struct kl_ima_policy {
         size_t table_size; /* power of two, at least twice n_entries */
         regex_t *excludes;
         size_t n_excludes;
+        /* boot_aggregate values computed from the last measured-boot replay (see ima.h) */
+        struct pol_digest boot[KL_IMA_BOOT_AGGREGATES_MAX];
+        size_t n_boot;
 };
 
 /* FNV-1a: cheap and good enough for paths; the table is sized so chains stay short. */
@@ -540,8 +544,15 @@ static bool policy_allows(const struct kl_ima_policy *p, const char *name, size_
         char path[4096 + 1];
         size_t i;
 
-        if (p == NULL || (name_len == 14 && memcmp(name, "boot_aggregate", 14) == 0))
+        if (p == NULL)
                 return true;
+        /* boot_aggregate is a policy entry like any file, plus what the boot log gives */
+        if (name_len == 14 && memcmp(name, "boot_aggregate", 14) == 0) {
+                for (i = 0; i < p->n_boot; i++) {
+                        if (p->boot[i].len == d_len && memcmp(p->boot[i].d, d, d_len) == 0)
+                                return true;
+                }
+        }
         if ((e = policy_find(p, name, name_len)) != NULL) {
                 for (i = 0; i < e->n_digests; i++) {
                         if (e->digests[i].len == d_len && memcmp(e->digests[i].d, d, d_len) == 0)
@@ -558,6 +569,47 @@ static bool policy_allows(const struct kl_ima_policy *p, const char *name, size_
                         return true;
         }
         return false;
+}
+
+/* H(PCR 0 || ... || PCR n-1) of one bank, for n = 8 and 10, added to p->boot. */
+static int add_boot_aggregates(struct kl_ima_policy *p, const char *alg, const uint8_t *bank,
+                               size_t dlen)
+{
+        static const size_t counts[] = {8, 10};
+        size_t i, out_len = 0;
+        bool extended = false;
+        int r;
+
+        for (i = 0; i < 10 * dlen; i++)
+                extended |= bank[i] != 0;
+        if (!extended) /* a bank the log's header does not list stays all zeros: no aggregate */
+                return 0;
+        for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+                struct pol_digest *d = &p->boot[p->n_boot];
+
+                if ((r = kl_digest(alg, bank, counts[i] * dlen, d->d, &out_len)) != 0)
+                        return r;
+                d->len = (uint8_t)out_len;
+                p->n_boot++;
+        }
+        return 0;
+}
+
+int kl_ima_policy_set_boot_aggregates(struct kl_ima_policy *p, const struct kl_uefi_pcrs *replay)
+{
+        int r;
+
+        if (p == NULL)
+                return KL_ERR_INVAL;
+        p->n_boot = 0;
+        if (replay == NULL)
+                return 0;
+        /* a bank is PCRs 0-23 back to back, so PCRs 0-9 are its first 10 digests */
+        if ((r = add_boot_aggregates(p, "sha1", (const uint8_t *)replay->sha1, KL_SHA1_LEN)) != 0 ||
+            (r = add_boot_aggregates(p, "sha256", (const uint8_t *)replay->sha256,
+                                     sizeof(replay->sha256[0]))) != 0)
+                p->n_boot = 0;
+        return r;
 }
 
 static int check_line(struct kl_ima_replay *st, const char *bank, const char *s, size_t len,
