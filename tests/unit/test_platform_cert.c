@@ -75,7 +75,9 @@ static int pki_teardown(void **state)
 }
 
 static const struct kl_platform_cert_spec good_spec = {
-    .attrs = {.manufacturer = "kl-testbed", .model = "kl-testbed-platform", .version = "1.0",
+    .attrs = {.manufacturer = "kl-testbed",
+              .model = "kl-testbed-platform",
+              .version = "1.0",
               .serial = "PLAT-0001"},
     .serial_number = 7,
 };
