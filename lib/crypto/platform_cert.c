@@ -24,9 +24,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "b64.h"
 #include "crypto.h"
 #include "err.h"
+#include "hex.h"
 
 /* TCG attribute OIDs (tcg-common 2.23.133.5.1) of the subjectAltName directoryName. */
 #define OID_PLATFORM_MANUFACTURER "2.23.133.5.1.1"
@@ -171,18 +171,8 @@ struct kl_platform_cert {
         char *manufacturer, *model, *version, *serial;
 };
 
-__attribute__((format(printf, 3, 4))) static int refuse(char *why, size_t why_len, const char *fmt,
-                                                        ...)
-{
-        va_list ap;
-
-        if (why != NULL && why_len > 0) {
-                va_start(ap, fmt);
-                (void)vsnprintf(why, why_len, fmt, ap); /* a cut reason is still a reason */
-                va_end(ap);
-        }
-        return KL_ERR_VERIFY;
-}
+/* A check failed: the reason goes to why. */
+#define refuse(why, why_len, ...) (kl_why_set((why), (why_len), __VA_ARGS__), KL_ERR_VERIFY)
 
 static void acert_free(KL_ACERT *ac)
 {
