@@ -143,7 +143,15 @@ say "software TPM, PKI, registrar stub (temp dir $T)"
 export TCTI TSS2_LOG=all+none
 "$src/certs/make-pki.sh" "$T/pki" 2>/dev/null || die "make-pki.sh failed"
 
+# the stubs' mTLS: the registrar's second listener, the verifier's API, their clients
+REG_TLS_ARGS=(--tls-cert "$T/pki/server-cert.crt" --tls-key "$T/pki/server-private.pem"
+        --client-ca "$T/pki/cacert.crt")
+VTLS=(--ca "$T/pki/cacert.crt" --client-cert "$T/pki/client-cert.crt"
+        --client-key "$T/pki/client-private.pem")
+STUB_TLS=(--cacert "$T/pki/cacert.crt" --cert "$T/pki/client-cert.crt"
+        --key "$T/pki/client-private.pem")
 "$REGISTRAR" --listen 127.0.0.1:0 --port-file "$T/reg.port" --db "$T/reg.sqlite" \
+        --tls-listen 127.0.0.1:0 --tls-port-file "$T/reg.tlsport" "${REG_TLS_ARGS[@]}" \
         --ek-ca-dir "$KL_TPM_EK_CA_DIR" --log-level warn >"$T/reg.log" 2>&1 &
 REG_PID=$!
 PIDS+=("$REG_PID")
@@ -154,6 +162,7 @@ done
 [ -s "$T/reg.port" ] || die "registrar stub did not start: $(tail -3 "$T/reg.log")"
 REG_PORT=$(cat "$T/reg.port")
 REG_URL=http://127.0.0.1:$REG_PORT
+REG_TLS_URL=https://127.0.0.1:$(cat "$T/reg.tlsport")
 
 # free_port: a port nobody listens on, below Linux's ephemeral range (32768-60999
 # by default), where the many outgoing loopback connections of a run cannot hold it.
@@ -305,7 +314,7 @@ IDLE_AGENT_PID=$AGENT_PID
 
 # ---- 7. registrar stub: registrations/s on a recorded body --------------------
 say "7. registrar stub: $N_REGISTRAR POSTs of a recorded registration"
-curl -s "$REG_URL/v2.6/agents/$UUID" >"$T/reg_get.json"
+curl -s "${STUB_TLS[@]}" "$REG_TLS_URL/v2.6/agents/$UUID" >"$T/reg_get.json"
 # The body the agent POSTs (agent/registration.c), rebuilt from the stub's record.
 jq '.results | {aik_tpm, ek_tpm, ekcert, iak_cert: null, idevid_cert: null, ip, mtls_cert, port}' \
         "$T/reg_get.json" >"$T/reg_body.json" || die "cannot rebuild the registration body"
@@ -396,7 +405,7 @@ curl -sf "${TLS[@]}" -o "$T/answer.json" \
         "$BASE/v2.6/quotes/integrity?nonce=$VNONCE&mask=0x400&partial=0&ima_ml_entry=0" ||
         die "recording the integrity quote failed"
 stop_agent
-curl -sf "$REG_URL/v2.6/agents/$UUID" | jq -er .results.aik_tpm >"$T/aik.b64" ||
+curl -sf "${STUB_TLS[@]}" "$REG_TLS_URL/v2.6/agents/$UUID" | jq -er .results.aik_tpm >"$T/aik.b64" ||
         die "no aik_tpm at the registrar"
 "$VERIFY_BENCH" -n "$N_VERIFY" "$T/answer.json" "$T/aik.b64" "$VNONCE" \
         "$T/ima-verify-policy.json" >"$T/verify_bench.out" || die "verify_bench failed"
@@ -418,6 +427,7 @@ unset KL_TPM_TEMPLATE
 # shellcheck source=/dev/null
 EK_CA=$(. "$T/etpm1/env" && echo "$KL_TPM_EK_CA_DIR")
 "$REGISTRAR" --listen 127.0.0.1:0 --port-file "$T/ereg.port" --db "$T/ereg.sqlite" \
+        --tls-listen 127.0.0.1:0 --tls-port-file "$T/ereg.tlsport" "${REG_TLS_ARGS[@]}" \
         --ek-ca-dir "$EK_CA" --log-level warn >"$T/ereg.log" 2>&1 &
 PIDS+=("$!")
 for _ in $(seq 100); do
@@ -425,7 +435,7 @@ for _ in $(seq 100); do
         sleep 0.05
 done
 [ -s "$T/ereg.port" ] || die "second registrar stub did not start: $(tail -3 "$T/ereg.log")"
-EREG_URL=http://127.0.0.1:$(cat "$T/ereg.port")
+EREG_URL=https://127.0.0.1:$(cat "$T/ereg.tlsport")
 EUUIDS=()
 EPORTS=()
 for i in $(seq "$NMAX"); do
@@ -465,8 +475,8 @@ for n in "${VER_AGENTS[@]}"; do
         say "6. verifier end to end: $n agent(s), --interval 0.1, ${VER_SECS}s"
         rm -f -- "$T/ver.port" "$T/ver.sqlite"
         "$VERIFIER" serve --listen 127.0.0.1:0 --port-file "$T/ver.port" --db "$T/ver.sqlite" \
-                --registrar "$EREG_URL" --client-cert "$T/pki/client-cert.crt" \
-                --client-key "$T/pki/client-private.pem" --interval 0.1 --revocation-pub '' \
+                --registrar "$EREG_URL" "${VTLS[@]}" --tls-cert "$T/pki/server-cert.crt" \
+                --tls-key "$T/pki/server-private.pem" --interval 0.1 --revocation-pub '' \
                 --log-level warn >"$T/ver-$n.log" 2>&1 &
         VER_PID=$!
         PIDS+=("$VER_PID")
@@ -475,12 +485,12 @@ for n in "${VER_AGENTS[@]}"; do
                 sleep 0.05
         done
         [ -s "$T/ver.port" ] || die "verifier stub did not start: $(tail -3 "$T/ver-$n.log")"
-        VER_URL=http://127.0.0.1:$(cat "$T/ver.port")
+        VER_URL=https://127.0.0.1:$(cat "$T/ver.port")
         # vcounts: "SUM_OF_ATTESTATION_COUNTS STATES" over the first n agents.
         vcounts() {
                 local i sum=0 c st states=
                 for ((i = 0; i < n; i++)); do
-                        read -r c st < <("$VERIFIER" status --verifier "$VER_URL" \
+                        read -r c st < <("$VERIFIER" status --verifier "$VER_URL" "${VTLS[@]}" \
                                 --uuid "${EUUIDS[i]}" 2>/dev/null |
                                 jq -r '"\(.attestation_count) \(.operational_state | gsub(" "; "_"))"') ||
                                 c=0 st=unknown
@@ -490,7 +500,7 @@ for n in "${VER_AGENTS[@]}"; do
                 echo "$sum${states:+ $states}"
         }
         for ((i = 0; i < n; i++)); do
-                "$VERIFIER" add --verifier "$VER_URL" --uuid "${EUUIDS[i]}" \
+                "$VERIFIER" add --verifier "$VER_URL" "${VTLS[@]}" --uuid "${EUUIDS[i]}" \
                         --agent "127.0.0.1:${EPORTS[i]}" >"$T/ver-add.log" 2>&1 ||
                         die "verifier add failed: $(cat "$T/ver-add.log")"
         done
@@ -498,7 +508,7 @@ for n in "${VER_AGENTS[@]}"; do
         for _ in $(seq 100); do
                 ok=0
                 for ((i = 0; i < n; i++)); do
-                        c=$("$VERIFIER" status --verifier "$VER_URL" --uuid "${EUUIDS[i]}" \
+                        c=$("$VERIFIER" status --verifier "$VER_URL" "${VTLS[@]}" --uuid "${EUUIDS[i]}" \
                                 2>/dev/null | jq -r .attestation_count) || c=0
                         [ "${c:-0}" -ge 1 ] 2>/dev/null && ok=$((ok + 1))
                 done

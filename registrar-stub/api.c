@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Registrar stub routes (Keylime registrar API 2.1-2.6, plain HTTP):
+ * Registrar stub routes (Keylime registrar API 2.1-2.6):
  *   GET    /version
  *   POST   /v2[.x]/agents/{id}        register (also POST /v2[.x]/agents, id in body)
  *   PUT    /v2[.x]/agents/{id}        activate (also PUT|POST .../{id}/activate)
- *   GET    /v2[.x]/agents[/]          list
- *   GET    /v2[.x]/agents/{id}        show (404 until activated)
- *   DELETE /v2[.x]/agents/{id}        delete
+ *   GET    /v2[.x]/agents[/]          list    (mTLS listener only)
+ *   GET    /v2[.x]/agents/{id}        show    (mTLS listener only; 404 until activated)
+ *   DELETE /v2[.x]/agents/{id}        delete  (mTLS listener only)
+ * As upstream, agents use the plain HTTP listener, where the routes for the
+ * tenant and verifier answer 400; only clients with a certificate from the
+ * verifier/tenant CA reach them, on the mTLS listener.
  * Every answer is a {"code","status","results"} envelope. Outside input is
  * checked field by field with caps before it reaches a parser; refusals are
  * logged as warnings with their reason, never with the auth tag or key.
@@ -218,6 +221,11 @@ static bool blob_equal(const uint8_t *a, size_t a_len, const uint8_t *b, size_t 
         return a_len == b_len && (a_len == 0 || memcmp(a, b, a_len) == 0);
 }
 
+static bool text_equal(const char *a, const char *b)
+{
+        return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 /*
  * CVE-2025-13609 class: a known agent ID may not silently change its TPM
  * identity. A previously unset value may be filled in; clearing or changing
@@ -371,11 +379,23 @@ void reg_api_register(struct reg_api *api, const char *agent_id, const char *bod
                                agent_id);
                 goto out;
         }
+        if (old != NULL && old->active && !text_equal(old->mtls_cert, mtls)) {
+                /* the verifier pins this certificate: only an administrator may re-point it */
+                kl_rest_refuse(reply, 403,
+                               "Agent '%s' is active; its mtls_cert changes only after it is "
+                               "deleted through the registrar's mTLS listener",
+                               agent_id);
+                goto out;
+        }
         rec.agent_id = (char *)(uintptr_t)agent_id;
         rec.mtls_cert = (char *)(uintptr_t)mtls;
         rec.ip = (char *)(uintptr_t)ip;
         rec.key = key;
-        rec.active = false;
+        /*
+         * The same EK, AK and EK certificate stay proven: an active record stays
+         * active, so a re-registration followed by a wrong auth tag cannot delete it.
+         */
+        rec.active = old != NULL && old->active;
         rec.regcount = old != NULL ? old->regcount + 1 : 1;
         if ((r = reg_store_put(api->store, &rec)) < 0) {
                 kl_rest_reply_internal(reply, r);
@@ -449,7 +469,15 @@ void reg_api_activate(struct reg_api *api, const char *agent_id, const char *bod
             kl_hmac_sha384_hex((const uint8_t *)a->key, strlen(a->key), (const uint8_t *)agent_id,
                                strlen(agent_id), expected) < 0 ||
             !kl_mem_equal_ct(tag, strlen(tag), expected, KL_HMAC_SHA384_HEX_LEN)) {
-                /* As upstream: a wrong tag removes the record; the agent must register anew. */
+                if (a->active) {
+                        /* Proven once already: a wrong tag from anyone must not undo that. */
+                        kl_rest_refuse(reply, 400,
+                                       "Auth tag for agent '%s' does not match expected value; "
+                                       "the agent stays active",
+                                       agent_id);
+                        goto out;
+                }
+                /* As upstream: a wrong tag removes an inactive record; register anew. */
                 r = reg_store_delete(api->store, agent_id);
                 if (r < 0 && r != KL_ERR_NOT_FOUND) {
                         kl_rest_reply_internal(reply, r);
@@ -562,9 +590,19 @@ static void handle_delete(struct reg_api *api, const char *agent_id, struct kl_h
         kl_http_reply_json(reply, 200, "Success", NULL);
 }
 
-void reg_api_handle(void *ctx, const struct kl_http_request *req, struct kl_http_reply *reply)
+/* Upstream answers a tenant/verifier route on the agents' HTTP port with 400. */
+static bool need_mtls(bool authenticated, struct kl_http_reply *reply)
 {
-        struct reg_api *api = ctx;
+        if (!authenticated)
+                kl_rest_refuse(reply, 400,
+                               "HTTPS required: listing, showing and deleting agents is served "
+                               "on the registrar's mTLS listener only");
+        return !authenticated;
+}
+
+static void route(struct reg_api *api, bool authenticated, const struct kl_http_request *req,
+                  struct kl_http_reply *reply)
+{
         const char *method = kl_http_request_method(req);
         struct kl_rest_path p;
         const char *body;
@@ -592,8 +630,10 @@ void reg_api_handle(void *ctx, const struct kl_http_request *req, struct kl_http
                                p.version_len > 16 ? 16 : (int)p.version_len, p.version);
                 return;
         case KL_REST_ROUTE_AGENTS:
-                if (is_get)
+                if (is_get && !need_mtls(authenticated, reply))
                         handle_list(api, reply);
+                else if (is_get)
+                        return;
                 else if (is_post)
                         reg_api_register(api, NULL, body, blen, reply);
                 else
@@ -617,6 +657,8 @@ void reg_api_handle(void *ctx, const struct kl_http_request *req, struct kl_http
                         kl_rest_reply_method_not_allowed(reply);
                 return;
         }
+        if ((is_get || is_delete) && need_mtls(authenticated, reply))
+                return;
         if (is_get)
                 handle_show(api, id, reply);
         else if (is_post)
@@ -627,4 +669,15 @@ void reg_api_handle(void *ctx, const struct kl_http_request *req, struct kl_http
                 handle_delete(api, id, reply);
         else
                 kl_rest_reply_method_not_allowed(reply);
+}
+
+void reg_api_handle_agents(void *ctx, const struct kl_http_request *req,
+                           struct kl_http_reply *reply)
+{
+        route(ctx, false, req, reply);
+}
+
+void reg_api_handle_mtls(void *ctx, const struct kl_http_request *req, struct kl_http_reply *reply)
+{
+        route(ctx, true, req, reply);
 }

@@ -33,8 +33,15 @@ struct reg_api {
 int reg_api_init(struct reg_api *api, struct reg_store *store, const struct reg_api_config *cfg);
 void reg_api_fini(struct reg_api *api);
 
-/* kl_http_handler: ctx is a struct reg_api. */
-void reg_api_handle(void *ctx, const struct kl_http_request *req, struct kl_http_reply *reply);
+/*
+ * kl_http_handlers, ctx a struct reg_api. _agents serves the plain HTTP
+ * listener: version, register and activate; list, show and delete answer
+ * 400 there. _mtls serves every route; give it only to a listener that
+ * requires client certificates from the verifier/tenant CA.
+ */
+void reg_api_handle_agents(void *ctx, const struct kl_http_request *req,
+                           struct kl_http_reply *reply);
+void reg_api_handle_mtls(void *ctx, const struct kl_http_request *req, struct kl_http_reply *reply);
 
 /*
  * POST /v2.x/agents[/{id}]: agent_id NULL = take it from the body. Fills

@@ -19,10 +19,14 @@
 #include "log.h"
 #include "service.h"
 #include "store.h"
+#include "tls_files.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8890"
 #define DEFAULT_DB     "./registrar.sqlite"
 #define MAX_BODY       (1024 * 1024)
+
+/* long-only options: values outside the short-option range */
+enum { OPT_TLS_LISTEN = 1000, OPT_TLS_CERT, OPT_TLS_KEY, OPT_CLIENT_CA, OPT_TLS_PORT_FILE };
 
 struct options {
         const char *listen;
@@ -30,13 +34,20 @@ struct options {
         const char *ek_ca_dir;
         const char *port_file;
         bool require_ek_cert;
+        /* the mTLS listener for the tenant and verifier (list, show, delete) */
+        const char *tls_listen;
+        const char *tls_cert;
+        const char *tls_key;
+        const char *client_ca;
+        const char *tls_port_file;
 };
 
 static void usage(FILE *f)
 {
         fprintf(f,
                 "Usage: keylime_registrar_stub [OPTIONS]\n"
-                "Keylime-compatible registrar stub (registrar API %s) over plain HTTP.\n"
+                "Keylime-compatible registrar stub (registrar API %s): agents register and\n"
+                "activate over plain HTTP; listing, showing and deleting agents needs mTLS.\n"
                 "\n"
                 "  --listen HOST:PORT   address to listen on (default %s); IPv6 as [::1]:8890;\n"
                 "                       port 0 picks a free port (see --port-file)\n"
@@ -45,6 +56,13 @@ static void usage(FILE *f)
                 "  --ek-ca-dir DIR      directory of PEM CA certificates; EK certificates must\n"
                 "                       chain to one of them (refused with 403 otherwise)\n"
                 "  --require-ek-cert    refuse registrations without an EK certificate (403)\n"
+                "  --tls-listen HOST:PORT  the mTLS listener (every route, clients need a\n"
+                "                       certificate from --client-ca); without it nothing can\n"
+                "                       list, show or delete agents\n"
+                "  --tls-cert FILE      its server certificate (PEM)\n"
+                "  --tls-key FILE       its private key (PEM)\n"
+                "  --client-ca FILE     CA of the verifier's and tenant's client certificates\n"
+                "  --tls-port-file FILE write the mTLS listener's port to FILE\n"
                 "  --log-level LEVEL    error, warn, info (default) or debug\n"
                 "  --port-file FILE     write the bound port number to FILE once listening\n"
                 "  --version            print the version and exit\n"
@@ -52,6 +70,33 @@ static void usage(FILE *f)
                 "\n"
                 "Runs until SIGINT or SIGTERM.\n",
                 REG_API_CURRENT_VERSION, DEFAULT_LISTEN, DEFAULT_DB);
+}
+
+/* The tenant/verifier listener: plain's limits, every route, client certificates required. */
+static int start_mtls(const struct options *o, const struct kl_http_server_options *plain,
+                      struct kl_tls_files *tls, struct reg_api *api, struct kl_http_server **ret)
+{
+        struct kl_http_server_options hopts = *plain;
+        char host[256];
+        int r;
+
+        if (kl_parse_host_port(o->tls_listen, host, sizeof(host), &hopts.port) < 0) {
+                log_error("invalid --tls-listen '%s' (expected HOST:PORT or [V6]:PORT)",
+                          o->tls_listen);
+                return KL_ERR_CONFIG;
+        }
+        hopts.host = host;
+        if ((r = kl_tls_files_load(tls, o->tls_cert, o->tls_key, o->client_ca, &hopts)) < 0 ||
+            (r = kl_http_server_start(&hopts, reg_api_handle_mtls, api, ret)) < 0)
+                return r;
+        log_info("mTLS listener on %s port %u (client CA %s)", host,
+                 (unsigned)kl_http_server_port(*ret), o->client_ca);
+        if (o->tls_port_file != NULL &&
+            kl_write_port_file(o->tls_port_file, kl_http_server_port(*ret)) < 0) {
+                log_error("cannot write port file '%s': %s", o->tls_port_file, strerror(errno));
+                return KL_ERR_IO;
+        }
+        return 0;
 }
 
 int main(int argc, char **argv)
@@ -63,6 +108,11 @@ int main(int argc, char **argv)
             {"require-ek-cert", no_argument, NULL, 'r'},
             {"log-level", required_argument, NULL, 'L'},
             {"port-file", required_argument, NULL, 'p'},
+            {"tls-listen", required_argument, NULL, OPT_TLS_LISTEN},
+            {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+            {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+            {"client-ca", required_argument, NULL, OPT_CLIENT_CA},
+            {"tls-port-file", required_argument, NULL, OPT_TLS_PORT_FILE},
             {"version", no_argument, NULL, 'V'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0},
@@ -71,6 +121,8 @@ int main(int argc, char **argv)
         struct kl_http_server_options hopts = {0};
         struct reg_api_config acfg = {0};
         struct kl_http_server *srv = NULL;
+        struct kl_http_server *tls_srv = NULL;
+        struct kl_tls_files tls = {0};
         struct reg_store *store = NULL;
         struct reg_api api;
         bool api_ready = false;
@@ -106,6 +158,21 @@ int main(int argc, char **argv)
                         break;
                 case 'p':
                         o.port_file = optarg;
+                        break;
+                case OPT_TLS_LISTEN:
+                        o.tls_listen = optarg;
+                        break;
+                case OPT_TLS_CERT:
+                        o.tls_cert = optarg;
+                        break;
+                case OPT_TLS_KEY:
+                        o.tls_key = optarg;
+                        break;
+                case OPT_CLIENT_CA:
+                        o.client_ca = optarg;
+                        break;
+                case OPT_TLS_PORT_FILE:
+                        o.tls_port_file = optarg;
                         break;
                 case 'V':
                         printf("keylime_registrar_stub %s (registrar API %s)\n", KL_VERSION,
@@ -152,7 +219,9 @@ int main(int argc, char **argv)
         hopts.max_body = MAX_BODY;
         hopts.threads = 2;
         hopts.per_ip_limit = 64;
-        if (kl_http_server_start(&hopts, reg_api_handle, &api, &srv) < 0)
+        if (kl_http_server_start(&hopts, reg_api_handle_agents, &api, &srv) < 0)
+                goto out;
+        if (o.tls_listen != NULL && start_mtls(&o, &hopts, &tls, &api, &tls_srv) < 0)
                 goto out;
         log_info("listening on %s port %u (db %s%s%s)", host, (unsigned)kl_http_server_port(srv),
                  o.db, o.ek_ca_dir != NULL ? ", EK CA dir " : "",
@@ -167,7 +236,9 @@ int main(int argc, char **argv)
         ret = 0;
 out:
         /* Reverse order: no request may be running when the store goes away. */
+        kl_http_server_stop(tls_srv);
         kl_http_server_stop(srv);
+        kl_tls_files_clear(&tls);
         if (api_ready)
                 reg_api_fini(&api);
         reg_store_close(store);

@@ -57,7 +57,13 @@ wait_for() { # wait_for SECONDS COMMAND...
         return 1
 }
 bin=$build
-ver() { "$bin/verifier-stub/keylime_verifier_stub" "$@"; }
+# every verifier command shows the verifier/tenant client certificate (its API is mTLS only)
+ver() {
+        "$bin/verifier-stub/keylime_verifier_stub" "$@" --ca "$work/pki/cacert.crt" \
+                --client-cert "$work/pki/client-cert.crt" --client-key "$work/pki/client-private.pem"
+}
+tls=(--cacert "$work/pki/cacert.crt" --cert "$work/pki/client-cert.crt"
+        --key "$work/pki/client-private.pem")
 
 step "Provisioning a software TPM (swtpm) with RSA and ECC EK certificates"
 "$src/tests/testbed/tpm-up.sh" "$work/tpm" >/dev/null
@@ -72,11 +78,15 @@ step "Making a throwaway PKI (CA, verifier client certificate, revocation key)"
 step "Starting the registrar stub (EK certificates must chain to the TPM's CA)"
 "$bin/registrar-stub/keylime_registrar_stub" --listen 127.0.0.1:0 \
         --port-file "$work/registrar.port" --db "$work/registrar.sqlite" \
+        --tls-listen 127.0.0.1:0 --tls-port-file "$work/registrar.tlsport" \
+        --tls-cert "$work/pki/server-cert.crt" --tls-key "$work/pki/server-private.pem" \
+        --client-ca "$work/pki/cacert.crt" \
         --ek-ca-dir "$KL_TPM_EK_CA_DIR" --require-ek-cert 2>"$work/registrar.log" &
 pids+=($!)
 wait_for 10 test -s "$work/registrar.port" || die "registrar stub did not start"
 reg=http://127.0.0.1:$(cat "$work/registrar.port")
-echo "registrar stub at $reg"
+regtls=https://127.0.0.1:$(cat "$work/registrar.tlsport")
+echo "registrar stub at $reg for agents, $regtls (mTLS) for the verifier and tenant"
 
 step "Starting keylime_agent: EK, EK certificate, AK, registration, activation, HTTPS API"
 aport=$(free_port)
@@ -111,7 +121,7 @@ wait_for 30 grep -q "serving the agent API" "$work/agent.log" ||
 sed 's/^/    /' "$work/agent.log"
 
 step "The registrar's view of the agent"
-curl -s "$reg/v2.6/agents/$UUID" |
+curl -s "${tls[@]}" "$regtls/v2.6/agents/$UUID" |
         jq '.results | {agent_id, ip, port, regcount,
                 ek_tpm: (.ek_tpm[0:40] + "..."), aik_tpm: (.aik_tpm[0:40] + "..."),
                 ekcert: (if .ekcert then (.ekcert[0:40] + "...") else null end),
@@ -120,14 +130,16 @@ curl -s "$reg/v2.6/agents/$UUID" |
 step "Starting the verifier stub (quotes every second, signed revocation notices on ZeroMQ)"
 # (not through ver(): a function would run in a subshell and $! would not be the stub)
 "$bin/verifier-stub/keylime_verifier_stub" serve --listen 127.0.0.1:0 \
-        --port-file "$work/verifier.port" --db "$work/verifier.sqlite" --registrar "$reg" --client-cert "$work/pki/client-cert.crt" \
+        --port-file "$work/verifier.port" --db "$work/verifier.sqlite" --registrar "$regtls" \
+        --tls-cert "$work/pki/server-cert.crt" --tls-key "$work/pki/server-private.pem" \
+        --ca "$work/pki/cacert.crt" --client-cert "$work/pki/client-cert.crt" \
         --client-key "$work/pki/client-private.pem" --interval 1 \
         --revocation-pub "tcp://127.0.0.1:$zport" \
         --revocation-key "$work/pki/RevocationNotifier-private.pem" \
         --revocation-cert "$work/pki/RevocationNotifier-cert.crt" 2>"$work/verifier.log" &
 pids+=($!)
 wait_for 10 test -s "$work/verifier.port" || die "verifier stub did not start"
-vurl=http://127.0.0.1:$(cat "$work/verifier.port")
+vurl=https://127.0.0.1:$(cat "$work/verifier.port")
 
 step "Tenant: deliver a payload; the verifier releases V after the first good quote"
 mkdir -p "$work/payload"
@@ -137,8 +149,7 @@ echo "payload ran in $(pwd) with: $(cat app.conf)" > "$(dirname "$0")/../../../p
 SCRIPT
 chmod +x "$work/payload/autorun.sh"
 echo "a secret only an attested machine gets" >"$work/payload/app.conf"
-ver add --verifier "$vurl" --uuid "$UUID" --agent "127.0.0.1:$aport" --registrar "$reg" \
-        --client-cert "$work/pki/client-cert.crt" --client-key "$work/pki/client-private.pem" \
+ver add --verifier "$vurl" --uuid "$UUID" --agent "127.0.0.1:$aport" --registrar "$regtls" \
         --pcr "sha256:23:$(printf '%064d' 0)" --payload "$work/payload"
 wait_for 20 test -s "$work/payload-ran" || die "the payload did not run"
 cat "$work/payload-ran"

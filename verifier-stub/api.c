@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Verifier stub routes (plain HTTP, a subset shaped like Keylime's verifier API 2.x):
+ * Verifier stub routes (mTLS only, a subset shaped like Keylime's verifier API 2.x):
  *   GET    /version
  *   GET    /v2[.x]/agents[/]          list
  *   POST   /v2[.x]/agents/{id}        add (or re-add) an agent to attest
@@ -48,7 +48,8 @@ static int registrar_lookup(struct ver_api *api, const char *id, struct ver_agen
 
         if (n < 0 || (size_t)n >= sizeof(url))
                 goto out;
-        if ((r = kl_http_request("GET", url, NULL, NULL, api->timeout_ms, &resp)) < 0) {
+        if ((r = kl_http_request("GET", url, NULL, &api->registrar_tls, api->timeout_ms, &resp)) <
+            0) {
                 snprintf(why, why_len, "registrar unreachable (%s)", kl_err_str(r));
                 goto out;
         }

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Verifier stub REST API (plain HTTP; routes in api.c and
- * proto-docs/verifier-stub.md). Adding an agent fetches its AK and mTLS
- * certificate from the registrar; the poller picks the record up from the
- * store on its next pass.
+ * Verifier stub REST API (HTTPS, clients need a certificate from the
+ * verifier/tenant CA; routes in api.c and proto-docs/verifier-stub.md). Adding an agent fetches its
+ * AK and mTLS certificate from the registrar; the poller picks the record up from the store on its
+ * next pass.
  */
 #ifndef VER_API_H
 #define VER_API_H
 
+#include "http_client.h"
 #include "http_server.h"
 
 struct ver_store;
@@ -16,8 +17,9 @@ struct ver_store;
 
 struct ver_api {
         struct ver_store *store;   /* lent */
-        const char *registrar_url; /* e.g. http://127.0.0.1:8890; NULL = none configured */
-        long timeout_ms;           /* for the registrar lookup */
+        const char *registrar_url; /* its mTLS listener, e.g. https://127.0.0.1:8891; NULL = none */
+        struct kl_http_tls registrar_tls; /* our CA and client certificate for it */
+        long timeout_ms;                  /* for the registrar lookup */
 };
 
 /* kl_http_handler: ctx is a struct ver_api. */

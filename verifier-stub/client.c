@@ -24,6 +24,15 @@
 #define POLICY_FILE_MAX (64u << 20)
 #define TENANT_VERIFY_S 60 /* the verifier releases V after its first good quote */
 
+struct kl_http_tls ver_client_stub_tls(const struct ver_client_options *o)
+{
+        return (struct kl_http_tls){
+            .ca_file = o->ca_file,
+            .cert_file = o->client_cert,
+            .key_file = o->client_key,
+        };
+}
+
 static int agent_url(const struct ver_client_options *o, char *url, size_t len)
 {
         int n;
@@ -109,6 +118,7 @@ int ver_client_add(const struct ver_client_options *o)
         struct json_object *req = NULL;
         struct json_object *pj = NULL;
         struct kl_http_response resp = {0};
+        struct kl_http_tls tls = ver_client_stub_tls(o);
         struct ver_tenant *tenant = NULL;
         char url[1024];
         char why[256];
@@ -176,7 +186,7 @@ int ver_client_add(const struct ver_client_options *o)
         }
         if ((body = kl_json_to_string(req)) == NULL)
                 goto out;
-        r = kl_http_request("POST", url, body, NULL, TIMEOUT_MS, &resp);
+        r = kl_http_request("POST", url, body, &tls, TIMEOUT_MS, &resp);
         rc = finish("add", r, &resp, false);
         if (rc == 0 && tenant != NULL && ver_tenant_verify(tenant, TENANT_VERIFY_S) < 0)
                 rc = 1;
@@ -195,23 +205,25 @@ out:
 int ver_client_status(const struct ver_client_options *o)
 {
         struct kl_http_response resp = {0};
+        struct kl_http_tls tls = ver_client_stub_tls(o);
         char url[1024];
         int r;
 
         if (agent_url(o, url, sizeof(url)) < 0)
                 return 2;
-        r = kl_http_request("GET", url, NULL, NULL, TIMEOUT_MS, &resp);
+        r = kl_http_request("GET", url, NULL, &tls, TIMEOUT_MS, &resp);
         return finish("status", r, &resp, true);
 }
 
 int ver_client_delete(const struct ver_client_options *o)
 {
         struct kl_http_response resp = {0};
+        struct kl_http_tls tls = ver_client_stub_tls(o);
         char url[1024];
         int r;
 
         if (agent_url(o, url, sizeof(url)) < 0)
                 return 2;
-        r = kl_http_request("DELETE", url, NULL, NULL, TIMEOUT_MS, &resp);
+        r = kl_http_request("DELETE", url, NULL, &tls, TIMEOUT_MS, &resp);
         return finish("delete", r, &resp, false);
 }

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The add, status and delete subcommands: small HTTP clients of a running
- * `keylime_verifier_stub serve`. Each returns a process exit code.
+ * The add, status and delete subcommands: small HTTPS clients of a running
+ * `keylime_verifier_stub serve`, whose API takes only clients with a
+ * certificate from its CA. Each returns a process exit code.
  */
 #ifndef VER_CLIENT_H
 #define VER_CLIENT_H
 
 #include <stddef.h>
 
+#include "http_client.h"
+
 struct ver_client_options {
-        const char *verifier; /* base URL, e.g. http://127.0.0.1:8881 */
+        const char *verifier; /* base URL, e.g. https://127.0.0.1:8881 */
         const char *uuid;
         const char *agent; /* HOST:PORT; NULL = the registrar's */
         const char **pcrs; /* BANK:INDEX:HEX */
@@ -21,9 +24,14 @@ struct ver_client_options {
         const char *key_file;        /* K, U, V as three base64 lines; NULL = random K and V */
         const char *revocation_cert; /* added to a directory payload for the agent */
         const char *registrar;
+        /* our client certificate for the verifier, the registrar and the agent */
         const char *client_cert;
         const char *client_key;
+        const char *ca_file; /* CA of the verifier's and registrar's server certificates */
 };
+
+/* TLS to the verifier stub's API or the registrar's mTLS listener: o's CA and client cert. */
+struct kl_http_tls ver_client_stub_tls(const struct ver_client_options *o);
 
 int ver_client_add(const struct ver_client_options *o);
 /* Prints the agent's results object as one line of JSON. */

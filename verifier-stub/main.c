@@ -25,15 +25,24 @@
 #include "poller.h"
 #include "service.h"
 #include "store.h"
+#include "tls_files.h"
 
 #define DEFAULT_LISTEN   "127.0.0.1:8881"
 #define DEFAULT_DB       "./verifier.sqlite"
-#define DEFAULT_VERIFIER "http://127.0.0.1:8881"
+#define DEFAULT_VERIFIER "https://127.0.0.1:8881"
 #define MAX_BODY         (8 * 1024 * 1024) /* policies travel in the add request */
 #define MAX_PCRS         64
 
 /* long-only options: values outside the short-option range */
-enum { OPT_REV_PUB = 1000, OPT_REV_KEY, OPT_REV_CERT, OPT_REV_REST };
+enum {
+        OPT_REV_PUB = 1000,
+        OPT_REV_KEY,
+        OPT_REV_CERT,
+        OPT_REV_REST,
+        OPT_TLS_CERT,
+        OPT_TLS_KEY,
+        OPT_CA
+};
 
 struct options {
         const char *listen;
@@ -41,6 +50,9 @@ struct options {
         const char *registrar;
         const char *client_cert;
         const char *client_key;
+        const char *tls_cert; /* the API's server certificate and key */
+        const char *tls_key;
+        const char *ca; /* the verifier/tenant CA: API clients, registrar, verifier */
         const char *port_file;
         struct ver_notifier_config revocation; /* --revocation-* */
         unsigned interval_ms;
@@ -65,11 +77,14 @@ static void usage(FILE *f)
                 "  delete   stop attesting --uuid\n"
                 "\n"
                 "serve options:\n"
-                "  --listen HOST:PORT     REST API address (default %s); port 0 picks one\n"
+                "  --listen HOST:PORT     REST API address (default %s); port 0 picks one;\n"
+                "                         HTTPS only, clients need a certificate from --ca\n"
+                "  --tls-cert FILE        the API's server certificate (PEM)\n"
+                "  --tls-key FILE         its private key\n"
                 "  --db PATH              SQLite database (default %s)\n"
-                "  --registrar URL        registrar for agents' AK and mTLS certificate,\n"
-                "                         e.g. http://127.0.0.1:8890\n"
-                "  --client-cert FILE     client certificate shown to agents (mTLS)\n"
+                "  --registrar URL        the registrar's mTLS listener, for agents' AK and\n"
+                "                         mTLS certificate, e.g. https://127.0.0.1:8891\n"
+                "  --client-cert FILE     client certificate shown to agents and the registrar\n"
                 "  --client-key FILE      its private key\n"
                 "  --interval SECONDS     time between quotes of one agent (default 2)\n"
                 "  --max-retries N        retries on timeouts/500/unreachable before \"Failed\"\n"
@@ -83,7 +98,8 @@ static void usage(FILE *f)
                 "  --revocation-rest      also POST notices to every agent's\n"
                 "                         /v2.x/notifications/revocation\n"
                 "add/status/delete options:\n"
-                "  --verifier URL         the running verifier (default %s)\n"
+                "  --verifier URL         the running verifier (default %s), reached with\n"
+                "                         --client-cert/--client-key (required) and --ca\n"
                 "  --uuid ID              the agent\n"
                 "  --agent HOST:PORT      agent address (default: the registrar's record)\n"
                 "  --pcr BANK:INDEX:HEX   expected PCR value, repeatable; one bank for all\n"
@@ -100,6 +116,10 @@ static void usage(FILE *f)
                 "                         RevocationNotifier-cert.crt, the certificate the agent\n"
                 "                         verifies revocation notices with (as upstream's --cert)\n"
                 "common:\n"
+                "  --ca FILE              CA of the verifier/tenant PKI (cacert.crt): serve\n"
+                "                         accepts API clients certified by it; every command\n"
+                "                         checks the verifier's and registrar's server\n"
+                "                         certificates against it\n"
                 "  --log-level LEVEL      error, warn, info (default) or debug\n"
                 "  --version              print the version and exit\n"
                 "  --help                 show this help and exit\n"
@@ -113,6 +133,7 @@ static int serve(const struct options *o)
         struct kl_http_server_options hopts = {0};
         struct ver_poller_config pcfg = {0};
         struct kl_http_server *srv = NULL;
+        struct kl_tls_files tls = {0};
         struct ver_poller *poller = NULL;
         struct ver_notifier *notifier = NULL;
         struct ver_notifier_config ncfg = o->revocation;
@@ -165,6 +186,8 @@ static int serve(const struct options *o)
                 goto out;
         api.store = store;
         api.registrar_url = o->registrar;
+        api.registrar_tls = (struct kl_http_tls){
+            .ca_file = o->ca, .cert_file = o->client_cert, .key_file = o->client_key};
         api.timeout_ms = 10000;
 
         hopts.host = host;
@@ -172,7 +195,9 @@ static int serve(const struct options *o)
         hopts.max_body = MAX_BODY;
         hopts.threads = 2;
         hopts.per_ip_limit = 64;
-        if (kl_http_server_start(&hopts, ver_api_handle, &api, &srv) < 0)
+        /* the whole API changes what is attested and how: mTLS only */
+        if (kl_tls_files_load(&tls, o->tls_cert, o->tls_key, o->ca, &hopts) < 0 ||
+            kl_http_server_start(&hopts, ver_api_handle, &api, &srv) < 0)
                 goto out;
         pcfg.interval_ms = o->interval_ms;
         pcfg.max_retries = o->max_retries;
@@ -205,6 +230,7 @@ static int serve(const struct options *o)
 out:
         /* Reverse order: no request or poll may be running when the store goes away. */
         kl_http_server_stop(srv);
+        kl_tls_files_clear(&tls);
         ver_poller_stop(poller);     /* removes the pinned certificates it wrote */
         ver_notifier_stop(notifier); /* after the poller, its only caller */
         ver_store_close(store);
@@ -234,6 +260,9 @@ int main(int argc, char **argv)
             {"registrar", required_argument, NULL, 'r'},
             {"client-cert", required_argument, NULL, 'C'},
             {"client-key", required_argument, NULL, 'K'},
+            {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+            {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+            {"ca", required_argument, NULL, OPT_CA},
             {"interval", required_argument, NULL, 'i'},
             {"max-retries", required_argument, NULL, 'R'},
             {"port-file", required_argument, NULL, 'p'},
@@ -359,6 +388,15 @@ int main(int argc, char **argv)
                 case OPT_REV_REST:
                         o.revocation.rest = true;
                         break;
+                case OPT_TLS_CERT:
+                        o.tls_cert = optarg;
+                        break;
+                case OPT_TLS_KEY:
+                        o.tls_key = optarg;
+                        break;
+                case OPT_CA:
+                        o.ca = optarg;
+                        break;
                 case 'V':
                         printf("keylime_verifier_stub %s (verifier API %s)\n", KL_VERSION,
                                VER_API_CURRENT_VERSION);
@@ -383,6 +421,7 @@ int main(int argc, char **argv)
         o.client.revocation_cert = o.revocation.cert_file;
         o.client.client_cert = o.client_cert;
         o.client.client_key = o.client_key;
+        o.client.ca_file = o.ca;
         if (strcmp(cmd, "add") == 0)
                 return ver_client_add(&o.client);
         if (strcmp(cmd, "status") == 0)

@@ -76,6 +76,7 @@ static int get_results(struct ver_tenant *t, const char *path, struct json_objec
 static int lookup_agent(struct ver_tenant *t)
 {
         const struct ver_client_options *o = t->o;
+        struct kl_http_tls reg_tls = ver_client_stub_tls(o); /* the registrar's mTLS listener */
         struct kl_http_response resp = {0};
         struct json_object *env = NULL, *res = NULL;
         const char *aik = NULL, *cert = NULL, *ip = NULL;
@@ -90,7 +91,7 @@ static int lookup_agent(struct ver_tenant *t)
                 return KL_ERR_INVAL;
         }
         snprintf(url, sizeof(url), "%s/v2.6/agents/%s", o->registrar, o->uuid);
-        if ((r = kl_http_request("GET", url, NULL, NULL, TIMEOUT_MS, &resp)) < 0 ||
+        if ((r = kl_http_request("GET", url, NULL, &reg_tls, TIMEOUT_MS, &resp)) < 0 ||
             resp.status != 200 || kl_json_parse_object(resp.body, resp.body_len, &env) < 0 ||
             kl_json_get_object(env, "results", &res) < 0 ||
             kl_json_get_string(res, "aik_tpm", &aik) < 0 ||

@@ -99,7 +99,7 @@ printf '%s' "$attest" | base64 -d >"$T/attest.bin"
 printf '%s' "$sig" | base64 -d >"$T/sig.bin"
 printf '%s' "$pcrs" | base64 -d >"$T/pcrs.bin"
 [ "$(stat -c %s "$T/pcrs.bin")" = $((132 + 4 + 532)) ] || fail "PCR blob has the wrong size"
-http_get "$REG_URL/v2.6/agents/$UUID" "$T/reg.json" >/dev/null
+reg_get "/v2.6/agents/$UUID" "$T/reg.json" >/dev/null
 jq -r .results.aik_tpm "$T/reg.json" | base64 -d >"$T/ak.pub"
 tpm2_checkquote -u "$T/ak.pub" -m "$T/attest.bin" -s "$T/sig.bin" -f "$T/pcrs.bin" -g sha256 \
         -q "$(printf '%s' "$NONCE" | od -An -v -tx1 | tr -d ' \n')" >"$T/checkquote.txt" 2>&1 ||
@@ -174,6 +174,6 @@ grep -q "plain HTTP" "$T/agent-plain.log" || fail "agent did not serve plain HTT
         fail "plain HTTP quote failed"
 jq -e '.results | has("ima_measurement_list") | not' "$T/p.json" >/dev/null ||
         fail "IMA fields sent without an IMA log"
-http_get "$REG_URL/v2.6/agents/$UUID" "$T/reg2.json" >/dev/null
+reg_get "/v2.6/agents/$UUID" "$T/reg2.json" >/dev/null
 [ "$(jq -r .results.mtls_cert "$T/reg2.json")" = disabled ] || fail "mtls_cert should be disabled"
 pass "plain HTTP mode"

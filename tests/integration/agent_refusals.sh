@@ -19,7 +19,7 @@ if agent_register "$tpm2_TCTI" "$T/a2.conf" "$T/a2.log"; then
 fi
 grep -q "403" "$T/a2.log" && grep -q "different TPM identity" "$T/a2.log" ||
         fail "the agent's message does not explain the 403: $(tail -3 "$T/a2.log")"
-[ "$(http_get "$REG_URL/v2.6/agents/$UUID" "$T/g.json")" = 200 ] || fail "original agent lost"
+[ "$(reg_get "/v2.6/agents/$UUID" "$T/g.json")" = 200 ] || fail "original agent lost"
 pass "identity takeover refused with 403"
 
 log "EK certificate from an unknown CA is refused when the stub checks chains"
@@ -39,7 +39,7 @@ agent_conf "$T/a4.conf" "$T/kl4" 7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
 agent_register "$tpm2_TCTI" "$T/a4.conf" "$T/a4.log" ||
         fail "agent without EK certificate was refused by a lenient registrar"
 grep -q "no EK certificate" "$T/a4.log" || fail "agent did not say the TPM has no EK cert"
-http_get "$REG_URL/v2.6/agents/7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d" "$T/g4.json" >/dev/null
+reg_get "/v2.6/agents/7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d" "$T/g4.json" >/dev/null
 [ "$(json_get "$T/g4.json" .results.ekcert)" = null ] || fail "ekcert should be null"
 registrar_start reg3 --require-ek-cert
 agent_conf "$T/a6.conf" "$T/kl6" 7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4f

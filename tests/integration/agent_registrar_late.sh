@@ -20,7 +20,7 @@ sleep 5
 registrar_start_on "$REG_PORT" reg
 wait "$agent_pid" || fail "agent gave up: $(tail -5 "$T/agent.log")"
 grep -q "retrying" "$T/agent.log" || fail "agent did not retry"
-[ "$(http_get "$REG_URL/v2.6/agents/$UUID" "$T/get.json")" = 200 ] || fail "agent not active"
+[ "$(reg_get "/v2.6/agents/$UUID" "$T/get.json")" = 200 ] || fail "agent not active"
 pass "registered $(($(date +%s) - start)) s after start, registrar started after 5 s"
 
 log "SIGTERM during the back-off: the agent stops at once and leaves no TPM objects behind"

@@ -36,7 +36,7 @@ KL_PIDS+=("$AGENT_PID")
 active=no
 for _ in $(seq 150); do
         kill -0 "$AGENT_PID" 2>/dev/null || fail "agent exited: $(tail -5 "$T/agent.log")"
-        if [ "$(http_get "$REG_URL/v2.6/agents/$UUID" "$T/get.json")" = 200 ]; then
+        if [ "$(reg_get "/v2.6/agents/$UUID" "$T/get.json")" = 200 ]; then
                 active=yes
                 break
         fi

@@ -95,31 +95,60 @@ wait_for_file() {
         return 1
 }
 
-# registrar_start NAME [ARGS...]: starts the registrar stub on a free port;
-# sets REG_URL and REG_PID. Its log is $T/NAME.log.
+# stub_pki_up: the throwaway PKI of the stubs and their clients in $T/pki
+# (certs/make-pki.sh); STUB_TLS holds curl's options for the stubs' mTLS
+# listeners: their CA and the verifier/tenant client certificate.
+stub_pki_up() {
+        [ -s "$T/pki/client-cert.crt" ] ||
+                "$KL_SOURCE_DIR/certs/make-pki.sh" "$T/pki" 2>/dev/null || fail "make-pki.sh failed"
+        STUB_TLS=(--cacert "$T/pki/cacert.crt" --cert "$T/pki/client-cert.crt"
+                --key "$T/pki/client-private.pem")
+}
+
+# registrar_tls_args: the registrar's mTLS listener options for the PKI.
+registrar_tls_args() {
+        stub_pki_up
+        REG_TLS_ARGS=(--tls-cert "$T/pki/server-cert.crt" --tls-key "$T/pki/server-private.pem"
+                --client-ca "$T/pki/cacert.crt")
+}
+
+# registrar_start NAME [ARGS...]: starts the registrar stub on free ports;
+# sets REG_URL (agents, plain HTTP), REG_TLS_URL (mTLS: list, show, delete)
+# and REG_PID. Its log is $T/NAME.log.
 registrar_start() {
         local name=$1
         shift
-        rm -f -- "$T/$name.port"
+        registrar_tls_args
+        rm -f -- "$T/$name.port" "$T/$name.tlsport"
         "$REGISTRAR_BIN" --listen 127.0.0.1:0 --port-file "$T/$name.port" \
+                --tls-listen 127.0.0.1:0 --tls-port-file "$T/$name.tlsport" "${REG_TLS_ARGS[@]}" \
                 --db "$T/$name.sqlite" "$@" >"$T/$name.log" 2>&1 &
         REG_PID=$!
         KL_PIDS+=("$REG_PID")
         wait_for_file "$T/$name.port" 10 || fail "registrar stub did not start: $(tail -5 "$T/$name.log")"
         REG_PORT=$(cat "$T/$name.port")
         REG_URL=http://127.0.0.1:$REG_PORT
+        REG_TLS_URL=https://127.0.0.1:$(cat "$T/$name.tlsport")
 }
 
-# registrar_start_on PORT NAME [ARGS...]: the same on a fixed port.
+# registrar_start_on PORT NAME [ARGS...]: the same on a fixed port (and a free mTLS port).
 registrar_start_on() {
-        local port=$1 name=$2
+        local port=$1 name=$2 tport
         shift 2
-        "$REGISTRAR_BIN" --listen "127.0.0.1:$port" --db "$T/$name.sqlite" "$@" \
-                >"$T/$name.log" 2>&1 &
+        registrar_tls_args
+        tport=$(free_port) || fail "no free port"
+        "$REGISTRAR_BIN" --listen "127.0.0.1:$port" --tls-listen "127.0.0.1:$tport" \
+                "${REG_TLS_ARGS[@]}" --db "$T/$name.sqlite" "$@" >"$T/$name.log" 2>&1 &
         REG_PID=$!
         KL_PIDS+=("$REG_PID")
         REG_PORT=$port
         REG_URL=http://127.0.0.1:$port
+        REG_TLS_URL=https://127.0.0.1:$tport
+}
+
+# reg_get PATH OUTFILE: GET from the registrar's mTLS listener; prints the status code.
+reg_get() {
+        curl -s -o "$2" -w '%{http_code}' "${STUB_TLS[@]}" "$REG_TLS_URL$1"
 }
 
 # free_port: a TCP port on 127.0.0.1 that nothing listens on right now, in

@@ -22,12 +22,15 @@ body() {
                   ip: "127.0.0.1", port: 9002}'
 }
 
-# req METHOD PATH [BODY]: prints the status code; the answer is in $T/out.
+# req METHOD PATH [BODY]: prints the status code; the answer is in $T/out. GET and
+# DELETE go to the mTLS listener with the verifier's client certificate, as they must.
 req() {
+        local url=$REG_URL tls=()
+        case $1 in GET | DELETE) url=$REG_TLS_URL tls=("${STUB_TLS[@]}") ;; esac
         if [ $# -ge 3 ]; then
-                curl -s -o "$T/out" -w '%{http_code}' -X "$1" --data-binary "$3" "$REG_URL$2"
+                curl -s -o "$T/out" -w '%{http_code}' "${tls[@]}" -X "$1" --data-binary "$3" "$url$2"
         else
-                curl -s -o "$T/out" -w '%{http_code}' -X "$1" "$REG_URL$2"
+                curl -s -o "$T/out" -w '%{http_code}' "${tls[@]}" -X "$1" "$url$2"
         fi
 }
 

@@ -13,9 +13,11 @@ N=0
 
 # expect CODE METHOD PATH [CURL ARGS...]: one request, checked code and envelope.
 expect() {
-        local want=$1 method=$2 path=$3 code
+        local want=$1 method=$2 path=$3 code url=$REG_URL tls=()
         shift 3
-        code=$(curl -s -o "$T/body" -w '%{http_code}' -X "$method" "$@" "$REG_URL$path") || true
+        # reads and deletes are served on the mTLS listener only (stub_auth.sh tests that)
+        case $method in GET | DELETE) url=$REG_TLS_URL tls=("${STUB_TLS[@]}") ;; esac
+        code=$(curl -s -o "$T/body" -w '%{http_code}' "${tls[@]}" -X "$method" "$@" "$url$path") || true
         [ "$code" = "$want" ] ||
                 fail "$method $path -> $code, want $want: $(head -c 300 "$T/body")"
         jq -e --argjson c "$want" \

@@ -34,7 +34,7 @@ chmod +x "$T/payload/autorun.sh"
 echo "a secret config" >"$T/payload/app.conf"
 
 log "add --payload: identity quote, U + payload to the agent, V to the verifier"
-vstub add --uuid "$UUID" --agent "127.0.0.1:$APORT" --registrar "$REG_URL" \
+vstub add --uuid "$UUID" --agent "127.0.0.1:$APORT" --registrar "$REG_TLS_URL" \
         --client-cert "$T/pki/client-cert.crt" --client-key "$T/pki/client-private.pem" --pcr "sha256:23:$(printf '%064d' 0)" \
         --payload "$T/payload" --revocation-cert "$T/pki/RevocationNotifier-cert.crt" \
         >"$T/add.out" 2>"$T/add.err" ||
@@ -60,7 +60,7 @@ pass "revocation action ran: $(cat "$T/marker")"
 log "a key file whose U is not K xor V is refused before anything is sent"
 k=$(head -c 32 /dev/urandom | base64 -w0)
 printf '%s\n%s\n%s\n' "$k" "$k" "$k" >"$T/bad.keys"
-if vstub add --uuid "$UUID" --agent "127.0.0.1:$APORT" --registrar "$REG_URL" --client-cert "$T/pki/client-cert.crt" \
+if vstub add --uuid "$UUID" --agent "127.0.0.1:$APORT" --registrar "$REG_TLS_URL" --client-cert "$T/pki/client-cert.crt" \
         --client-key "$T/pki/client-private.pem" --payload "$T/payload" --key "$T/bad.keys" \
         >"$T/add2.out" 2>"$T/add2.err"; then
         fail "a bad key file was accepted"

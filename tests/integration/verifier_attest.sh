@@ -74,8 +74,8 @@ grep -q "retry 1 of" "$T/verifier.log" || fail "the restart did not go through a
 pass "attestation resumed after the agent restart ($(jq -r .attestation_count "$T/status.json") quotes)"
 
 log "list and delete"
-curl -s "$VER_URL/v2.6/agents/" | jq -e --arg a "$A" --arg b "$B" '(.results.uuids | sort) == ([$a, $b] | sort)' \
-        >/dev/null || fail "list: $(curl -s "$VER_URL/v2.6/agents/")"
+curl -s "${STUB_TLS[@]}" "$VER_URL/v2.6/agents/" | jq -e --arg a "$A" --arg b "$B" '(.results.uuids | sort) == ([$a, $b] | sort)' \
+        >/dev/null || fail "list: $(curl -s "${STUB_TLS[@]}" "$VER_URL/v2.6/agents/")"
 vstub delete --uuid "$A" >/dev/null || fail "delete failed"
 vstatus "$A" && fail "A still known after delete"
 grep -q "404" "$T/status.err" || fail "status after delete: $(cat "$T/status.err")"

@@ -6,7 +6,7 @@ VERIFIER_BIN=$KL_BUILD_DIR/verifier-stub/keylime_verifier_stub
 
 # pki_up: the throwaway PKI in $T/pki (verifier client certificate, CA for agents).
 pki_up() {
-        "$KL_SOURCE_DIR/certs/make-pki.sh" "$T/pki" 2>/dev/null || fail "make-pki.sh failed"
+        stub_pki_up
 }
 
 # agent_start NAME TCTI UUID PORT [EXTRA TOML LINES...]: an agent serving mTLS with the
@@ -30,25 +30,30 @@ agent_start() {
         fail "agent $name API did not start: $(tail -5 "$T/$name.log")"
 }
 
-# verifier_start [ARGS...]: serve on a free port with the PKI's client certificate;
-# sets VER_URL and VER_PID. Log $T/verifier.log.
+# VER_TLS: the verifier's options for the PKI (its CA, the client certificate).
+VER_TLS=(--ca "$T/pki/cacert.crt" --client-cert "$T/pki/client-cert.crt"
+        --client-key "$T/pki/client-private.pem")
+
+# verifier_start [ARGS...]: serve on a free port (mTLS, the PKI's server certificate)
+# reading the registrar's mTLS listener; sets VER_URL and VER_PID. Log $T/verifier.log.
 verifier_start() {
+        stub_pki_up
         rm -f -- "$T/verifier.port"
         "$VERIFIER_BIN" serve --listen 127.0.0.1:0 --port-file "$T/verifier.port" \
-                --db "$T/verifier.sqlite" --registrar "$REG_URL" \
-                --client-cert "$T/pki/client-cert.crt" --client-key "$T/pki/client-private.pem" \
+                --db "$T/verifier.sqlite" --registrar "$REG_TLS_URL" "${VER_TLS[@]}" \
+                --tls-cert "$T/pki/server-cert.crt" --tls-key "$T/pki/server-private.pem" \
                 --log-level debug "$@" >>"$T/verifier.log" 2>&1 &
         VER_PID=$!
         KL_PIDS+=("$VER_PID")
         wait_for_file "$T/verifier.port" 10 || fail "verifier did not start: $(tail -5 "$T/verifier.log")"
-        VER_URL=http://127.0.0.1:$(cat "$T/verifier.port")
+        VER_URL=https://127.0.0.1:$(cat "$T/verifier.port")
 }
 
 # vstub CMD [ARGS...]: a verifier subcommand against the running verifier.
 vstub() {
         local cmd=$1
         shift
-        "$VERIFIER_BIN" "$cmd" --verifier "$VER_URL" "$@"
+        "$VERIFIER_BIN" "$cmd" --verifier "$VER_URL" "${VER_TLS[@]}" "$@"
 }
 
 # vstatus UUID: the status object (one JSON line) into $T/status.json.

@@ -14,10 +14,10 @@ verifier_start
 # req METHOD PATH [BODY]: prints the HTTP status; the body lands in $T/r.json.
 req() {
         if [ $# -ge 3 ]; then
-                curl -s -o "$T/r.json" -w '%{http_code}' --max-time 10 -X "$1" \
+                curl -s -o "$T/r.json" -w '%{http_code}' --max-time 10 "${STUB_TLS[@]}" -X "$1" \
                         -H 'Content-Type: application/json' --data-binary "$3" "$VER_URL$2"
         else
-                curl -s -o "$T/r.json" -w '%{http_code}' --max-time 10 -X "$1" "$VER_URL$2"
+                curl -s -o "$T/r.json" -w '%{http_code}' --max-time 10 "${STUB_TLS[@]}" -X "$1" "$VER_URL$2"
         fi
 }
 expect4xx() { # METHOD PATH [BODY]
@@ -58,7 +58,7 @@ log "a slow client and a huge body do not stop the server"
 exec {fd}<>"/dev/tcp/127.0.0.1/${VER_URL##*:}"
 printf 'POST /v2.6/agents/%s HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{' "$U" >&$fd
 code=$(head -c $((9 * 1024 * 1024)) /dev/zero | curl -s -o /dev/null -w '%{http_code}' \
-        --max-time 20 -X POST --data-binary @- "$VER_URL/v2.6/agents/$U")
+        --max-time 20 "${STUB_TLS[@]}" -X POST --data-binary @- "$VER_URL/v2.6/agents/$U")
 [ "$code" = 413 ] || [ "$code" = 400 ] || fail "9 MiB body: HTTP $code"
 exec {fd}>&-
 [ "$(req GET /version)" = 200 ] || fail "verifier stopped serving"
