@@ -159,6 +159,9 @@ kill -0 "$AGENT_PID" || fail "agent died"
 log "enable_agent_mtls = false: plain HTTP, mtls_cert \"disabled\"; no IMA log: no IMA fields"
 kill "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null || true
+# an active agent's pinned certificate changes only after an administrator's delete
+[ "$(curl -s -o /dev/null -w '%{http_code}' "${STUB_TLS[@]}" -X DELETE \
+        "$REG_TLS_URL/v2.6/agents/$UUID")" = 200 ] || fail "delete over mTLS"
 PPORT=$(free_port) || fail "no free port"
 agent_conf "$T/plain.conf" "$T/kl" "$UUID" "port = $PPORT" "enable_agent_mtls = false" \
         "payload_script = \"\"" "ima_ml_path = \"$T/no-such-ima-log\""
