@@ -371,6 +371,24 @@ static int check_answer(struct agent_rt *rt, const char *nonce, uint32_t mask, b
                 goto out;
         if (ver_check_tpm_policy(&rt->tpm, &pcrs, why, why_len) < 0)
                 goto out;
+        /* the boot log is replayed first: its PCRs 0-9 give the accepted boot_aggregates */
+        if ((rt->mb_policy != NULL || rt->ima_policy != NULL) &&
+            kl_json_get_string(res, "mb_measurement_list", &mb) == 0) {
+                if ((uefi = calloc(1, sizeof(*uefi))) == NULL) {
+                        r = KL_ERR_NOMEM;
+                        goto out;
+                }
+                if (kl_b64_decode(mb, strlen(mb), &mb_bin, &mb_len) < 0 ||
+                    kl_uefi_log_replay(mb_bin, mb_len, uefi, why, why_len) < 0) {
+                        if (rt->mb_policy != NULL) {
+                                if (mb_bin == NULL)
+                                        snprintf(why, why_len, "mb_measurement_list is not base64");
+                                goto out;
+                        }
+                        free(uefi); /* no mb policy: an unusable log only gives no aggregate */
+                        uefi = NULL;
+                }
+        }
         if (rt->ima_policy != NULL) {
                 struct json_object *v = NULL;
                 const char *text;
@@ -406,28 +424,18 @@ static int check_answer(struct agent_rt *rt, const char *nonce, uint32_t mask, b
                                  (long long)entry, (unsigned long long)ima_entry_asked);
                         goto out;
                 }
-                if ((r = kl_ima_replay(&ima, text, (size_t)json_object_get_string_len(v),
+                if ((r = kl_ima_policy_set_boot_aggregates(rt->ima_policy, uefi)) < 0 ||
+                    (r = kl_ima_replay(&ima, text, (size_t)json_object_get_string_len(v),
                                        rt->ima_policy, pcrs.values[VER_IMA_PCR], why, why_len)) < 0)
                         goto out;
                 r = KL_ERR_VERIFY;
         }
-        if (rt->mb_policy != NULL) {
-                if (kl_json_get_string(res, "mb_measurement_list", &mb) < 0) {
-                        snprintf(why, why_len, "mb policy set but no mb_measurement_list sent");
-                        goto out;
-                }
-                if ((uefi = calloc(1, sizeof(*uefi))) == NULL) {
-                        r = KL_ERR_NOMEM;
-                        goto out;
-                }
-                if (kl_b64_decode(mb, strlen(mb), &mb_bin, &mb_len) < 0) {
-                        snprintf(why, why_len, "mb_measurement_list is not base64");
-                        goto out;
-                }
-                if (kl_uefi_log_replay(mb_bin, mb_len, uefi, why, why_len) < 0 ||
-                    ver_check_mb_replay(uefi, &pcrs, why, why_len) < 0 ||
-                    kl_mb_policy_check(rt->mb_policy, uefi, why, why_len) < 0)
-                        goto out;
+        if (rt->mb_policy != NULL &&
+            (uefi == NULL || ver_check_mb_replay(uefi, &pcrs, why, why_len) < 0 ||
+             kl_mb_policy_check(rt->mb_policy, uefi, why, why_len) < 0)) {
+                if (uefi == NULL)
+                        snprintf(why, why_len, "mb policy set but no usable mb_measurement_list");
+                goto out;
         }
         /* Everything verified: now the runtime state may advance. */
         if (nk != NULL) {

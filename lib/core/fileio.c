@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "b64.h"
 #include "err.h"
+#include "hex.h"
 
 int kl_file_read(const char *path, size_t max, char **ret_data, size_t *ret_len)
 {

@@ -15,7 +15,7 @@
  * each value is built, lent to the callback, then freed.
  */
 #include "toml.h"
-#include "b64.h"
+#include "hex.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -189,6 +189,28 @@ static char *seen_name(char kind, const char *a, const char *b, size_t *ret_len)
         s[1 + la + lb] = '\0';
         *ret_len = 1 + la + lb;
         return s;
+}
+
+/*
+ * Records a table ('T', table) or key ('K', table, key) as defined.
+ * KL_ERR_EXISTS when it already was: the caller words the error.
+ */
+static int claim_name(struct parser *ps, char kind, const char *a, const char *b)
+{
+        size_t idlen;
+        char *id = seen_name(kind, a, b, &idlen);
+
+        if (id == NULL)
+                return KL_ERR_NOMEM;
+        if (seen_contains(&ps->seen, id, idlen)) {
+                free(id);
+                return KL_ERR_EXISTS;
+        }
+        if (ps->seen.n >= MAX_KEYS) {
+                free(id);
+                return fail(ps, "more than %u keys and tables", MAX_KEYS);
+        }
+        return seen_add(&ps->seen, id, idlen);
 }
 
 static void value_clear(struct kl_toml_value *v)
@@ -707,20 +729,8 @@ static int parse_table_header(struct parser *ps)
                 goto out;
         }
         ps->p++;
-        if ((id = seen_name('T', name, NULL, &idlen)) == NULL) {
-                r = KL_ERR_NOMEM;
-                goto out;
-        }
-        if (seen_contains(&ps->seen, id, idlen)) {
+        if ((r = claim_name(ps, 'T', name, NULL)) == KL_ERR_EXISTS)
                 r = fail(ps, "duplicate table [%.64s]", name);
-                goto out;
-        }
-        if (ps->seen.n >= MAX_KEYS) {
-                r = fail(ps, "more than %u keys and tables", MAX_KEYS);
-                goto out;
-        }
-        r = seen_add(&ps->seen, id, idlen);
-        id = NULL;
         if (r < 0)
                 goto out;
         /* A root key of the same name would already define it. */
@@ -747,9 +757,8 @@ out:
 static int parse_keyval(struct parser *ps, kl_toml_cb cb, void *ctx)
 {
         struct kl_toml_value v = {.type = KL_TOML_BOOL};
-        char *key = NULL, *id = NULL;
+        char *key = NULL;
         unsigned key_line = ps->line;
-        size_t idlen;
         int r;
 
         if ((r = parse_key(ps, &key)) < 0)
@@ -765,20 +774,8 @@ static int parse_keyval(struct parser *ps, kl_toml_cb cb, void *ctx)
         }
         ps->p++;
         skip_ws(ps);
-        if ((id = seen_name('K', ps->table, key, &idlen)) == NULL) {
-                r = KL_ERR_NOMEM;
-                goto out;
-        }
-        if (seen_contains(&ps->seen, id, idlen)) {
+        if ((r = claim_name(ps, 'K', ps->table, key)) == KL_ERR_EXISTS)
                 r = fail(ps, "duplicate key '%.64s'", key);
-                goto out;
-        }
-        if (ps->seen.n >= MAX_KEYS) {
-                r = fail(ps, "more than %u keys and tables", MAX_KEYS);
-                goto out;
-        }
-        r = seen_add(&ps->seen, id, idlen);
-        id = NULL;
         if (r < 0)
                 goto out;
         if ((r = parse_value(ps, &v, 0)) < 0)
@@ -793,7 +790,6 @@ static int parse_keyval(struct parser *ps, kl_toml_cb cb, void *ctx)
         r = 0;
 out:
         value_clear(&v);
-        free(id);
         free(key);
         return r;
 }

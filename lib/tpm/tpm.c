@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <netdb.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +28,8 @@
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
-#include "b64.h"
 #include "err.h"
+#include "hex.h"
 #include "log.h"
 #include "makecred.h"
 #include "quote.h"
@@ -129,21 +128,6 @@ static void flush(struct kl_tpm *t, ESYS_TR *h)
 
 /* ---- options ------------------------------------------------------------ */
 
-static int why_set(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int why_set(char *why, size_t why_len, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (why == NULL || why_len == 0)
-                return 0;
-        va_start(ap, fmt);
-        (void)vsnprintf(why, why_len, fmt, ap); /* truncation of a message is fine */
-        va_end(ap);
-        return 0;
-}
-
 static bool str_is(const char *s, const char *a)
 {
         return strcasecmp(s, a) == 0;
@@ -160,10 +144,10 @@ static int parse_hash(const char *s, TPMI_ALG_HASH *ret, char *why, size_t why_l
         else if (str_is(s, "sha512"))
                 *ret = TPM2_ALG_SHA512;
         else if (str_is(s, "sm3_256")) {
-                why_set(why, why_len, "tpm_hash_alg '%s' is not supported", s);
+                kl_why_set(why, why_len, "tpm_hash_alg '%s' is not supported", s);
                 return KL_ERR_UNSUPPORTED;
         } else {
-                why_set(why, why_len, "unknown tpm_hash_alg '%.40s'", s);
+                kl_why_set(why, why_len, "unknown tpm_hash_alg '%.40s'", s);
                 return KL_ERR_CONFIG;
         }
         return 0;
@@ -188,13 +172,13 @@ static int parse_enc(const char *s, TPMI_ALG_PUBLIC *ret, char *why, size_t why_
         }
         for (i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
                 if (str_is(s, later[i])) {
-                        why_set(why, why_len,
-                                "tpm_encryption_alg '%s' is not supported (use rsa2048 or ecc256)",
-                                s);
+                        kl_why_set(
+                            why, why_len,
+                            "tpm_encryption_alg '%s' is not supported (use rsa2048 or ecc256)", s);
                         return KL_ERR_UNSUPPORTED;
                 }
         }
-        why_set(why, why_len, "unknown tpm_encryption_alg '%.40s'", s);
+        kl_why_set(why, why_len, "unknown tpm_encryption_alg '%.40s'", s);
         return KL_ERR_CONFIG;
 }
 
@@ -214,12 +198,12 @@ static int parse_sign(const char *s, TPMI_ALG_PUBLIC key, TPMI_ALG_SIG_SCHEME *r
         else if (str_is(s, "ecschnorr"))
                 a = TPM2_ALG_ECSCHNORR;
         else {
-                why_set(why, why_len, "unknown tpm_signing_alg '%.40s'", s);
+                kl_why_set(why, why_len, "unknown tpm_signing_alg '%.40s'", s);
                 return KL_ERR_CONFIG;
         }
         if ((key == TPM2_ALG_RSA) != (a == TPM2_ALG_RSASSA || a == TPM2_ALG_RSAPSS)) {
-                why_set(why, why_len, "tpm_signing_alg '%s' does not fit the %s key", s,
-                        key == TPM2_ALG_RSA ? "RSA" : "ECC");
+                kl_why_set(why, why_len, "tpm_signing_alg '%s' does not fit the %s key", s,
+                           key == TPM2_ALG_RSA ? "RSA" : "ECC");
                 return KL_ERR_CONFIG;
         }
         *ret = a;
@@ -259,10 +243,10 @@ static int parse_auth(const char *s, TPM2B_AUTH *ret, char *why, size_t why_len)
 bad:
         explicit_bzero(ret, sizeof(*ret));
         /* never quote the password itself */
-        why_set(why, why_len,
-                "tpm_ownerpassword is not valid (at most %zu bytes; hex: needs "
-                "an even number of hex digits)",
-                sizeof(ret->buffer));
+        kl_why_set(why, why_len,
+                   "tpm_ownerpassword is not valid (at most %zu bytes; hex: needs "
+                   "an even number of hex digits)",
+                   sizeof(ret->buffer));
         return KL_ERR_CONFIG;
 }
 
@@ -279,10 +263,10 @@ static int parse_ek_handle(const char *s, TPM2_HANDLE *ret, char *why, size_t wh
         v = strtoul(s, &end, 16);
         if (kl_hex_digit_value(s[0]) < 0 || errno != 0 || end == s || *end != '\0' ||
             v < PERSISTENT_FIRST || v > PERSISTENT_LAST) {
-                why_set(why, why_len,
-                        "ek_handle '%.40s' is not a persistent handle "
-                        "(0x81000000..0x81ffffff) nor 'generate'",
-                        s);
+                kl_why_set(why, why_len,
+                           "ek_handle '%.40s' is not a persistent handle "
+                           "(0x81000000..0x81ffffff) nor 'generate'",
+                           s);
                 return KL_ERR_CONFIG;
         }
         *ret = (TPM2_HANDLE)v;
@@ -332,8 +316,9 @@ static bool explain_socket_tcti(const char *tcti, char *why, size_t why_len)
                 return false;
         fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-                why_set(why, why_len, "cannot open TPM via '%s': cannot connect to %s port %s: %s",
-                        tcti, host, ctrl, strerror(errno));
+                kl_why_set(why, why_len,
+                           "cannot open TPM via '%s': cannot connect to %s port %s: %s", tcti, host,
+                           ctrl, strerror(errno));
                 explained = true;
         }
         if (fd >= 0)
@@ -354,10 +339,10 @@ static void explain_tcti(const char *tcti, TSS2_RC rc, char *why, size_t why_len
         else if (strncmp(tcti, "device:", 7) == 0)
                 path = tcti + 7;
         if (path != NULL && access(path, R_OK | W_OK) != 0) {
-                why_set(why, why_len, "cannot open TPM via '%s': %s", tcti, strerror(errno));
+                kl_why_set(why, why_len, "cannot open TPM via '%s': %s", tcti, strerror(errno));
                 return;
         }
-        why_set(why, why_len, "cannot open TPM via '%s': %s", tcti, Tss2_RC_Decode(rc));
+        kl_why_set(why, why_len, "cannot open TPM via '%s': %s", tcti, Tss2_RC_Decode(rc));
 }
 
 int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *why, size_t why_len)
@@ -368,7 +353,7 @@ int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *wh
         TSS2_RC rc;
         int r;
 
-        why_set(why, why_len, "%s", "");
+        kl_why_set(why, why_len, "%s", "");
         if (opts == NULL)
                 opts = &none;
         if ((t = calloc(1, sizeof(*t))) == NULL) {
@@ -408,7 +393,8 @@ int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *wh
         rc = Esys_Initialize(&t->esys, t->tcti_ctx, NULL);
         if (rc != TSS2_RC_SUCCESS) {
                 log_debug("Esys_Initialize: 0x%08x %s", rc, Tss2_RC_Decode(rc));
-                why_set(why, why_len, "cannot open TPM via '%s': %s", t->tcti, Tss2_RC_Decode(rc));
+                kl_why_set(why, why_len, "cannot open TPM via '%s': %s", t->tcti,
+                           Tss2_RC_Decode(rc));
                 t->esys = NULL;
                 r = KL_ERR_TPM_OPEN;
                 goto out;
@@ -416,15 +402,15 @@ int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *wh
         rc = Esys_Startup(t->esys, TPM2_SU_CLEAR);
         if (rc != TSS2_RC_SUCCESS && tpm_rc_base(rc) != TPM2_RC_INITIALIZE) {
                 log_debug("Esys_Startup: 0x%08x %s", rc, Tss2_RC_Decode(rc));
-                why_set(why, why_len, "TPM via '%s' does not answer TPM2_Startup: %s", t->tcti,
-                        Tss2_RC_Decode(rc));
+                kl_why_set(why, why_len, "TPM via '%s' does not answer TPM2_Startup: %s", t->tcti,
+                           Tss2_RC_Decode(rc));
                 r = KL_ERR_TPM_OPEN;
                 goto out;
         }
         rc = Esys_TR_SetAuth(t->esys, ESYS_TR_RH_ENDORSEMENT, &t->endorsement_auth);
         if (rc != TSS2_RC_SUCCESS) {
                 r = tss_fail("Esys_TR_SetAuth", rc);
-                why_set(why, why_len, "cannot set the endorsement authorisation");
+                kl_why_set(why, why_len, "cannot set the endorsement authorisation");
                 r = KL_ERR_TPM_OPEN;
                 goto out;
         }
