@@ -88,8 +88,14 @@ static int sbuf_add(struct sbuf *b, const char *data, size_t n)
 
                 while (cap < b->len + n + 1)
                         cap = cap > SIZE_MAX / 2 ? b->len + n + 1 : cap * 2;
-                if ((s = realloc(b->s, cap)) == NULL)
+                /* not realloc: a string may be a password (tpm_ownerpassword) */
+                if ((s = malloc(cap)) == NULL)
                         return KL_ERR_NOMEM;
+                if (b->s != NULL) {
+                        memcpy(s, b->s, b->len);
+                        explicit_bzero(b->s, b->len);
+                        free(b->s);
+                }
                 b->s = s;
                 b->cap = cap;
         }
@@ -97,6 +103,15 @@ static int sbuf_add(struct sbuf *b, const char *data, size_t n)
         b->len += n;
         b->s[b->len] = '\0';
         return 0;
+}
+
+static void sbuf_wipe(struct sbuf *b)
+{
+        if (b->s != NULL)
+                explicit_bzero(b->s, b->len);
+        free(b->s);
+        b->s = NULL;
+        b->len = b->cap = 0;
 }
 
 static uint64_t hash_bytes(const char *s, size_t len)
@@ -216,6 +231,8 @@ static int claim_name(struct parser *ps, char kind, const char *a, const char *b
 static void value_clear(struct kl_toml_value *v)
 {
         if (v->type == KL_TOML_STRING) {
+                if (v->u.str.ptr != NULL)
+                        explicit_bzero(v->u.str.ptr, v->u.str.len); /* may be a password */
                 free(v->u.str.ptr);
         } else if (v->type == KL_TOML_ARRAY) {
                 /* Recursion is bounded by the parse depth limit. */
@@ -499,7 +516,7 @@ static int parse_string(struct parser *ps, char **ret_s, size_t *ret_len)
         b.s = NULL;
         r = 0;
 out:
-        free(b.s);
+        sbuf_wipe(&b);
         return r;
 }
 
