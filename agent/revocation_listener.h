@@ -4,8 +4,7 @@
  * (enable_revocation_notifications): a SUB socket connected to the
  * verifier's PUB endpoint, subscribed to everything, read by one thread that
  * hands single-frame messages to the revocation worker. ZeroMQ reconnects on
- * its own when the publisher restarts. The only agent file that includes
- * zmq.h.
+ * its own when the publisher restarts (lib/net/zeromq.h).
  */
 #ifndef AGENT_REVOCATION_LISTENER_H
 #define AGENT_REVOCATION_LISTENER_H
