@@ -902,20 +902,18 @@ out:
         return r;
 }
 
-int kl_x509_verify_with_ca_dir(X509 *cert, const char *ca_dir, STACK_OF(X509) * untrusted,
-                               char *why, size_t why_len)
+int kl_x509_store_from_dir(const char *ca_dir, X509_STORE **ret_store, char *why, size_t why_len)
 {
         X509_STORE *store = NULL;
-        X509_STORE_CTX *ctx = NULL;
         DIR *d = NULL;
         struct dirent *e;
-        int r = KL_ERR_NOMEM, loaded = 0, ok;
+        int r = KL_ERR_NOMEM, loaded = 0;
 
         if (why != NULL && why_len > 0)
                 why[0] = '\0';
-        if (cert == NULL || ca_dir == NULL)
+        if (ca_dir == NULL)
                 return KL_ERR_INVAL;
-        if ((store = X509_STORE_new()) == NULL || (ctx = X509_STORE_CTX_new()) == NULL)
+        if ((store = X509_STORE_new()) == NULL)
                 goto out;
         if ((d = opendir(ca_dir)) == NULL) {
                 kl_why_set(why, why_len, "cannot open CA directory %s", ca_dir);
@@ -946,6 +944,32 @@ int kl_x509_verify_with_ca_dir(X509 *cert, const char *ca_dir, STACK_OF(X509) * 
                 r = KL_ERR_VERIFY;
                 goto out;
         }
+        *ret_store = store;
+        store = NULL;
+        r = 0;
+out:
+        if (d != NULL)
+                closedir(d);
+        X509_STORE_free(store);
+        return r;
+}
+
+int kl_x509_verify_with_ca_dir(X509 *cert, const char *ca_dir, STACK_OF(X509) * untrusted,
+                               char *why, size_t why_len)
+{
+        X509_STORE *store = NULL;
+        X509_STORE_CTX *ctx = NULL;
+        int r, ok;
+
+        if (why != NULL && why_len > 0)
+                why[0] = '\0';
+        if (cert == NULL || ca_dir == NULL)
+                return KL_ERR_INVAL;
+        if ((r = kl_x509_store_from_dir(ca_dir, &store, why, why_len)) < 0)
+                goto out;
+        r = KL_ERR_NOMEM;
+        if ((ctx = X509_STORE_CTX_new()) == NULL)
+                goto out;
         if (X509_STORE_CTX_init(ctx, store, cert, untrusted) != 1) {
                 r = kl_crypto_err("X509_STORE_CTX_init");
                 goto out;
@@ -966,8 +990,6 @@ int kl_x509_verify_with_ca_dir(X509 *cert, const char *ca_dir, STACK_OF(X509) * 
         }
         r = 0;
 out:
-        if (d != NULL)
-                closedir(d);
         X509_STORE_CTX_free(ctx);
         X509_STORE_free(store);
         return r;
