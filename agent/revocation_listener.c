@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ZeroMQ SUB listener for revocation notices (see revocation_listener.h,
  * proto-docs/revocation.md §4). One thread runs the subscriber
  * (lib/net/zeromq.h) until stop() writes the eventfd, so shutdown never
  * waits for a timeout. ZeroMQ itself drops frames above KL_REVOCATION_MAX;
- * everything that arrives goes to the worker, which verifies it.
+ * everything that arrives goes to the callback; the worker behind it
+ * verifies.
  */
 #include "revocation_listener.h"
 
@@ -17,7 +19,6 @@
 
 #include "err.h"
 #include "log.h"
-#include "revocation.h"
 /* the notice format's frame cap lives in lib/crypto/revocation_notice.h (same base name) */
 #include "revocation_notice.h"
 #include "zeromq.h"
@@ -27,21 +28,22 @@ struct revocation_listener {
         int efd;
         pthread_t thread;
         bool started;
-        struct revocation_worker *worker;
+        revocation_deliver_fn deliver;
+        void *ctx;
 };
 
-static void on_notice(void *ctx, const void *data, size_t len)
+static void on_message(void *arg, const void *data, size_t len)
 {
-        struct revocation_listener *l = ctx;
+        struct revocation_listener *l = arg;
 
-        (void)revocation_worker_submit(l->worker, data, len, "ZeroMQ");
+        l->deliver(l->ctx, data, len);
 }
 
 static void *listen_run(void *arg)
 {
         struct revocation_listener *l = arg;
 
-        if (kl_zmq_sub_run(l->sub, l->efd, on_notice, l) < 0)
+        if (kl_zmq_sub_run(l->sub, l->efd, on_message, l) < 0)
                 log_error("revocation listener stops");
         return NULL;
 }
@@ -63,8 +65,8 @@ void revocation_listener_stop(struct revocation_listener *l)
         free(l);
 }
 
-int revocation_listener_start(const char *ip, uint16_t port, struct revocation_worker *w,
-                              struct revocation_listener **ret)
+int revocation_listener_start(const char *ip, uint16_t port, revocation_deliver_fn deliver,
+                              void *ctx, struct revocation_listener **ret)
 {
         struct revocation_listener *l = calloc(1, sizeof(*l));
         char endpoint[300];
@@ -79,7 +81,8 @@ int revocation_listener_start(const char *ip, uint16_t port, struct revocation_w
         if (l == NULL)
                 return r;
         l->efd = -1;
-        l->worker = w;
+        l->deliver = deliver;
+        l->ctx = ctx;
         if ((r = kl_zmq_tcp_endpoint(ip, port, endpoint, sizeof(endpoint))) < 0)
                 goto out;
         r = KL_ERR_SYSTEM;
