@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ak_check.h"
 #include "api.h"
 #include "err.h"
 #include "http_server.h"
@@ -30,6 +31,10 @@ struct options {
         const char *ek_ca_dir;
         const char *port_file;
         bool require_ek_cert;
+        const char *platform_ca_dir;
+        bool require_platform_cert;
+        const char *ak_hash_algs;
+        const char *ak_sign_algs;
 };
 
 static void usage(FILE *f)
@@ -45,13 +50,22 @@ static void usage(FILE *f)
                 "  --ek-ca-dir DIR      directory of PEM CA certificates; EK certificates must\n"
                 "                       chain to one of them (refused with 403 otherwise)\n"
                 "  --require-ek-cert    refuse registrations without an EK certificate (403)\n"
+                "  --platform-ca-dir DIR  directory of PEM platform CA certificates; a TCG\n"
+                "                       platform certificate sent with a registration must be\n"
+                "                       signed by one, be valid now and name the EK certificate\n"
+                "                       (refused with 4xx otherwise)\n"
+                "  --require-platform-cert  refuse registrations without a platform\n"
+                "                       certificate (403; needs --platform-ca-dir)\n"
+                "  --ak-hash-algs LIST  accepted AK name and scheme hashes (default %s)\n"
+                "  --ak-sign-algs LIST  accepted AK signing schemes (default %s)\n"
                 "  --log-level LEVEL    error, warn, info (default) or debug\n"
                 "  --port-file FILE     write the bound port number to FILE once listening\n"
                 "  --version            print the version and exit\n"
                 "  --help               show this help and exit\n"
                 "\n"
                 "Runs until SIGINT or SIGTERM.\n",
-                REG_API_CURRENT_VERSION, DEFAULT_LISTEN, DEFAULT_DB);
+                REG_API_CURRENT_VERSION, DEFAULT_LISTEN, DEFAULT_DB, KL_AK_HASH_ALGS_DEFAULT,
+                KL_AK_SIGN_ALGS_DEFAULT);
 }
 
 int main(int argc, char **argv)
@@ -61,6 +75,10 @@ int main(int argc, char **argv)
             {"db", required_argument, NULL, 'd'},
             {"ek-ca-dir", required_argument, NULL, 'c'},
             {"require-ek-cert", no_argument, NULL, 'r'},
+            {"platform-ca-dir", required_argument, NULL, 'P'},
+            {"require-platform-cert", no_argument, NULL, 'R'},
+            {"ak-hash-algs", required_argument, NULL, 'H'},
+            {"ak-sign-algs", required_argument, NULL, 'S'},
             {"log-level", required_argument, NULL, 'L'},
             {"port-file", required_argument, NULL, 'p'},
             {"version", no_argument, NULL, 'V'},
@@ -96,6 +114,18 @@ int main(int argc, char **argv)
                         break;
                 case 'r':
                         o.require_ek_cert = true;
+                        break;
+                case 'P':
+                        o.platform_ca_dir = optarg;
+                        break;
+                case 'R':
+                        o.require_platform_cert = true;
+                        break;
+                case 'H':
+                        o.ak_hash_algs = optarg;
+                        break;
+                case 'S':
+                        o.ak_sign_algs = optarg;
                         break;
                 case 'L':
                         if (!kl_log_level_parse(optarg, &level)) {
@@ -133,6 +163,24 @@ int main(int argc, char **argv)
                 return 2;
         }
 
+        if (o.platform_ca_dir != NULL && access(o.platform_ca_dir, R_OK | X_OK) != 0) {
+                fprintf(stderr, "cannot read --platform-ca-dir '%s': %s\n", o.platform_ca_dir,
+                        strerror(errno));
+                return 2;
+        }
+        if (o.require_platform_cert && o.platform_ca_dir == NULL) {
+                fprintf(stderr, "--require-platform-cert needs --platform-ca-dir\n");
+                return 2;
+        }
+        if ((o.ak_hash_algs != NULL && !kl_ak_hash_algs_valid(o.ak_hash_algs)) ||
+            (o.ak_sign_algs != NULL && !kl_ak_sign_algs_valid(o.ak_sign_algs))) {
+                fprintf(stderr,
+                        "invalid --ak-hash-algs or --ak-sign-algs (comma-separated "
+                        "names, e.g. %s and %s)\n",
+                        KL_AK_HASH_ALGS_DEFAULT, KL_AK_SIGN_ALGS_DEFAULT);
+                return 2;
+        }
+
         /* Before any thread exists, so every later thread inherits the mask. */
         if (kl_signals_block(&mask) < 0) {
                 log_error("pthread_sigmask failed");
@@ -143,6 +191,10 @@ int main(int argc, char **argv)
                 goto out;
         acfg.ek_ca_dir = o.ek_ca_dir;
         acfg.require_ek_cert = o.require_ek_cert;
+        acfg.platform_ca_dir = o.platform_ca_dir;
+        acfg.require_platform_cert = o.require_platform_cert;
+        acfg.ak_hash_algs = o.ak_hash_algs;
+        acfg.ak_sign_algs = o.ak_sign_algs;
         if (reg_api_init(&api, store, &acfg) < 0)
                 goto out;
         api_ready = true;
