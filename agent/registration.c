@@ -16,6 +16,7 @@
 #include "http_client.h"
 #include "json.h"
 #include "log.h"
+#include "notify.h"
 
 #define REQUEST_TIMEOUT_MS 30000L
 #define URL_MAX            512
@@ -65,16 +66,15 @@ int registration_enabled_versions(const char *api_versions, const char **out, si
  */
 static int cancel_fd = -1;
 
-/* Sleeps ms, or returns KL_ERR_CANCELED as soon as a termination signal is pending. */
+/*
+ * Sleeps ms (telling systemd's watchdog we are alive meanwhile), or returns
+ * KL_ERR_CANCELED as soon as a termination signal is pending.
+ */
 static int sleep_or_cancel(uint64_t ms)
 {
         struct pollfd pfd = {.fd = cancel_fd, .events = POLLIN};
-        int n;
 
-        do {
-                n = poll(&pfd, cancel_fd >= 0 ? 1 : 0, ms > INT32_MAX ? INT32_MAX : (int)ms);
-        } while (n < 0 && errno == EINTR);
-        return n > 0 ? KL_ERR_CANCELED : 0;
+        return kl_notify_poll(&pfd, cancel_fd >= 0 ? 1 : 0, (int64_t)ms) > 0 ? KL_ERR_CANCELED : 0;
 }
 
 static int format_url(char *out, size_t len, const char *fmt, ...)
@@ -115,10 +115,18 @@ static int request_with_retry(const struct kl_agent_config *cfg, const char *met
                 if (r == 0) {
                         log_warn("%s %s answered %ld; retrying in %llu ms", method, url,
                                  ret->status, (unsigned long long)delay);
+                        kl_notify_status("registrar answered %ld; retry %u of %u in %llu ms",
+                                         ret->status, attempt + 1,
+                                         cfg->exponential_backoff_max_retries,
+                                         (unsigned long long)delay);
                         kl_http_response_clear(ret);
                 } else {
                         log_warn("registrar at %s not reachable (%s); retrying in %llu ms", url,
                                  kl_err_str(r), (unsigned long long)delay);
+                        kl_notify_status("registrar not reachable (%s); retry %u of %u in %llu ms",
+                                         kl_err_str(r), attempt + 1,
+                                         cfg->exponential_backoff_max_retries,
+                                         (unsigned long long)delay);
                 }
                 if (sleep_or_cancel(delay) < 0) {
                         kl_http_response_clear(ret);
@@ -157,34 +165,17 @@ static bool list_has(const char **list, size_t n, const char *v)
         return false;
 }
 
-/*
- * Picks the registrar API version as upstream does: its current_version if
- * we enable it, else the newest common one from supported_versions. Leaves
- * *ret NULL when the registrar has no /version (older than API 2.3).
- */
-static int negotiate_version(const struct kl_agent_config *cfg, const char *base,
-                             const char **enabled, size_t n_enabled, const char **ret)
+int registration_pick_version(const char *body, size_t len, const char **enabled, size_t n_enabled,
+                              const char **ret)
 {
-        struct kl_http_response resp = {0};
         struct json_object *env = NULL, *results = NULL, *list = NULL;
         const char *current = NULL;
-        char url[URL_MAX];
-        int r;
+        int r = KL_ERR_INVAL;
 
         *ret = NULL;
-        if ((r = format_url(url, sizeof(url), "%s/version", base)) < 0)
-                return r;
-        if ((r = request_with_retry(cfg, "GET", url, NULL, &resp)) < 0) {
-                log_error("registrar at %s not reachable: %s", base, kl_err_str(r));
-                return r;
-        }
-        if (resp.status != 200 || kl_json_parse_object(resp.body, resp.body_len, &env) < 0 ||
-            kl_json_get_object(env, "results", &results) < 0) {
-                log_info("registrar has no usable /version (HTTP %ld); will probe versions",
-                         resp.status);
-                r = 0;
+        if (kl_json_parse_object(body, len, &env) < 0 ||
+            kl_json_get_object(env, "results", &results) < 0)
                 goto out;
-        }
         if (kl_json_get_string(results, "current_version", &current) == 0) {
                 for (size_t i = 0; i < n_enabled; i++) {
                         if (strcmp(enabled[i], current) == 0)
@@ -209,7 +200,6 @@ static int negotiate_version(const struct kl_agent_config *cfg, const char *base
                         }
                 }
                 if (*ret == NULL) {
-                        log_error("registrar supports none of the agent's API versions");
                         r = KL_ERR_UNSUPPORTED;
                         goto out;
                 }
@@ -217,6 +207,37 @@ static int negotiate_version(const struct kl_agent_config *cfg, const char *base
         r = 0;
 out:
         json_object_put(env);
+        return r;
+}
+
+/*
+ * Picks the registrar API version as upstream does (registration_pick_version).
+ * Leaves *ret NULL when the registrar has no /version (older than API 2.3).
+ */
+static int negotiate_version(const struct kl_agent_config *cfg, const char *base,
+                             const char **enabled, size_t n_enabled, const char **ret)
+{
+        struct kl_http_response resp = {0};
+        char url[URL_MAX];
+        int r;
+
+        *ret = NULL;
+        if ((r = format_url(url, sizeof(url), "%s/version", base)) < 0)
+                return r;
+        if ((r = request_with_retry(cfg, "GET", url, NULL, &resp)) < 0) {
+                log_error("registrar at %s not reachable: %s", base, kl_err_str(r));
+                return r;
+        }
+        r = resp.status == 200
+                ? registration_pick_version(resp.body, resp.body_len, enabled, n_enabled, ret)
+                : KL_ERR_INVAL;
+        if (r == KL_ERR_UNSUPPORTED) {
+                log_error("registrar supports none of the agent's API versions");
+        } else if (r < 0) {
+                log_info("registrar has no usable /version (HTTP %ld); will probe versions",
+                         resp.status);
+                r = 0;
+        }
         kl_http_response_clear(&resp);
         return r;
 }
@@ -262,13 +283,27 @@ out:
  * POSTs the identity; on 200 returns the decoded challenge blob. A 403 (the
  * ID belongs to another TPM) is KL_ERR_EXISTS, other refusals KL_ERR_HTTP_STATUS.
  */
+int registration_parse_challenge(const char *body, size_t len, uint8_t **ret_blob, size_t *ret_len)
+{
+        struct json_object *env = NULL, *results = NULL;
+        const char *blob = NULL;
+        int r = KL_ERR_INVAL;
+
+        if (kl_json_parse_object(body, len, &env) == 0 &&
+            kl_json_get_object(env, "results", &results) == 0 &&
+            kl_json_get_string(results, "blob", &blob) == 0 &&
+            kl_b64_decode(blob, strlen(blob), ret_blob, ret_len) == 0)
+                r = 0;
+        json_object_put(env);
+        return r;
+}
+
 static int post_registration(const struct kl_agent_config *cfg, const char *base,
                              const char *version, const struct agent_identity *id, const char *body,
                              uint8_t **ret_blob, size_t *ret_len)
 {
         struct kl_http_response resp = {0};
-        struct json_object *env = NULL, *results = NULL;
-        const char *blob = NULL;
+        struct json_object *env = NULL;
         char url[URL_MAX];
         int r;
 
@@ -293,9 +328,7 @@ static int post_registration(const struct kl_agent_config *cfg, const char *base
                 r = KL_ERR_HTTP_STATUS;
                 goto out;
         }
-        if (kl_json_get_object(env, "results", &results) < 0 ||
-            kl_json_get_string(results, "blob", &blob) < 0 ||
-            kl_b64_decode(blob, strlen(blob), ret_blob, ret_len) < 0) {
+        if (registration_parse_challenge(resp.body, resp.body_len, ret_blob, ret_len) < 0) {
                 log_error("registrar answered without a valid challenge blob");
                 r = KL_ERR_INVAL;
                 goto out;
@@ -378,6 +411,7 @@ int registration_run(struct kl_tpm *tpm, const struct kl_agent_config *cfg,
                 r = KL_ERR_NOMEM;
                 goto out;
         }
+        kl_notify_status("registering with the registrar at %s", base);
         if ((r = negotiate_version(cfg, base, enabled, n_enabled, &version)) < 0)
                 goto out;
         if (version != NULL) {
@@ -395,6 +429,7 @@ int registration_run(struct kl_tpm *tpm, const struct kl_agent_config *cfg,
                 goto out;
         log_info("registered agent %s with the registrar (API %s); activating", id->agent_id,
                  version);
+        kl_notify_status("registered with %s (API %s); activating the AK", base, version);
         if ((r = activate(tpm, cfg, base, version, id, blob, blob_len)) < 0)
                 goto out;
         log_info("agent %s activated at the registrar", id->agent_id);
