@@ -247,201 +247,234 @@ static bool identity_changed(const struct reg_agent *old, const struct reg_agent
         return false;
 }
 
-void reg_api_register(struct reg_api *api, const char *agent_id, const char *body, size_t len,
-                      struct kl_http_reply *reply)
+/* One registration on its way through the steps of reg_api_register. */
+struct registration {
+        const char *agent_id;    /* lent: from the path, or from req */
+        struct json_object *req; /* the parsed body; the strings below are lent from it */
+        const char *ekcert_text; /* NULL or "" = none */
+        const char *mtls;
+        const char *ip;
+        struct reg_agent rec; /* what is stored; owns ek_tpm, aik_tpm, ekcert, platform */
+        struct kl_tpm_public *ek;
+        struct kl_tpm_public *ak;
+        X509 *cert; /* the EK certificate, NULL = none */
+        STACK_OF(X509) * chain;
+        char *key;      /* base64 credential, the activation HMAC key: secret */
+        char *blob_b64; /* the MakeCredential blob the agent activates with */
+};
+
+static void registration_clear(struct registration *g)
 {
-        struct json_object *req = NULL;
-        struct json_object *results = NULL;
-        struct kl_tpm_public *ek = NULL;
-        struct kl_tpm_public *ak = NULL;
-        EVP_PKEY *ek_key = NULL;
-        EVP_PKEY *cert_key = NULL;
-        X509 *cert = NULL;
-        STACK_OF(X509) *chain = NULL;
-        struct reg_agent rec = {0};
-        struct reg_agent *old = NULL;
-        uint8_t credential[CREDENTIAL_LEN];
-        uint8_t ak_name[2 + KL_MAX_DIGEST_LEN];
-        size_t ak_name_len = 0;
-        uint8_t *blob = NULL;
-        size_t blob_len = 0;
-        char *blob_b64 = NULL;
-        char *key = NULL;
-        const char *ekcert_text = NULL;
-        const char *mtls = NULL;
-        const char *ip = NULL;
-        char why[256];
-        bool locked = false;
-        int r;
+        if (g->key != NULL)
+                kl_secure_free(g->key, strlen(g->key));
+        free(g->blob_b64);
+        free(g->rec.ek_tpm);
+        free(g->rec.aik_tpm);
+        free(g->rec.ekcert);
+        free(g->rec.platform);
+        X509_free(g->cert);
+        sk_X509_pop_free(g->chain, X509_free);
+        kl_tpm_public_free(g->ek);
+        kl_tpm_public_free(g->ak);
+        json_object_put(g->req);
+}
 
-        if (kl_rest_parse_body(reply, body, len, &req) < 0)
-                goto out;
-        if (agent_id == NULL && kl_json_get_string(req, "agent_id", &agent_id) < 0) {
-                kl_rest_refuse(reply, 400, "Missing or invalid field 'agent_id'");
-                goto out;
-        }
-        if (!kl_agent_id_is_valid(agent_id, strlen(agent_id))) {
+/* Step 1: the body's fields, each checked and capped; 400 names the first bad one. */
+static int parse_fields(struct registration *g, const char *body, size_t len,
+                        struct kl_http_reply *reply)
+{
+        const char *bad = NULL;
+
+        if (kl_rest_parse_body(reply, body, len, &g->req) < 0)
+                return -1;
+        if (g->agent_id == NULL && kl_json_get_string(g->req, "agent_id", &g->agent_id) < 0)
+                bad = "agent_id";
+        else if (!kl_agent_id_is_valid(g->agent_id, strlen(g->agent_id))) {
                 kl_rest_refuse(reply, 400, "Invalid agent ID");
-                goto out;
+                return -1;
+        } else if (get_binary(g->req, "aik_tpm", &g->rec.aik_tpm, &g->rec.aik_tpm_len) < 0)
+                bad = "aik_tpm";
+        else if (get_binary(g->req, "ek_tpm", &g->rec.ek_tpm, &g->rec.ek_tpm_len) < 0)
+                bad = "ek_tpm";
+        else if (get_opt_string(g->req, "ekcert", CERT_TEXT_MAX, &g->ekcert_text) < 0)
+                bad = "ekcert";
+        else if (get_opt_string(g->req, "mtls_cert", CERT_TEXT_MAX, &g->mtls) < 0 ||
+                 (g->mtls != NULL && !mtls_cert_ok(g->mtls)))
+                bad = "mtls_cert";
+        else if (get_opt_string(g->req, "ip", IP_TEXT_MAX, &g->ip) < 0)
+                bad = "ip";
+        else if (get_port(g->req, &g->rec.port) < 0)
+                bad = "port";
+        if (bad != NULL) {
+                kl_rest_refuse(reply, 400, "Missing or invalid field '%s'", bad);
+                return -1;
         }
-        if (get_binary(req, "aik_tpm", &rec.aik_tpm, &rec.aik_tpm_len) < 0) {
-                kl_rest_refuse(reply, 400, "Missing or invalid field 'aik_tpm'");
-                goto out;
-        }
-        if (get_binary(req, "ek_tpm", &rec.ek_tpm, &rec.ek_tpm_len) < 0) {
-                kl_rest_refuse(reply, 400, "Missing or invalid field 'ek_tpm'");
-                goto out;
-        }
-        if (get_opt_string(req, "ekcert", CERT_TEXT_MAX, &ekcert_text) < 0) {
-                kl_rest_refuse(reply, 400, "Missing or invalid field 'ekcert'");
-                goto out;
-        }
-        if (get_opt_string(req, "mtls_cert", CERT_TEXT_MAX, &mtls) < 0 ||
-            (mtls != NULL && !mtls_cert_ok(mtls))) {
-                kl_rest_refuse(reply, 400, "Missing or invalid field 'mtls_cert'");
-                goto out;
-        }
-        if (get_opt_string(req, "ip", IP_TEXT_MAX, &ip) < 0) {
-                kl_rest_refuse(reply, 400, "Missing or invalid field 'ip'");
-                goto out;
-        }
-        if (get_port(req, &rec.port) < 0) {
-                kl_rest_refuse(reply, 400, "Missing or invalid field 'port'");
-                goto out;
-        }
+        return 0;
+}
 
-        /* (1) TPM public areas must unmarshal completely. */
-        if (kl_tpm_public_parse(rec.ek_tpm, rec.ek_tpm_len, &ek) < 0) {
+/* Step 2: both TPM public areas unmarshal completely, and the AK is a genuine AK. */
+static int check_tpm_keys(struct reg_api *api, struct registration *g, struct kl_http_reply *reply)
+{
+        char why[256];
+
+        if (kl_tpm_public_parse(g->rec.ek_tpm, g->rec.ek_tpm_len, &g->ek) < 0) {
                 kl_rest_refuse(reply, 400, "Invalid TPM2B_PUBLIC in field 'ek_tpm'");
-                goto out;
+                return -1;
         }
-        if (kl_tpm_public_parse(rec.aik_tpm, rec.aik_tpm_len, &ak) < 0) {
+        if (kl_tpm_public_parse(g->rec.aik_tpm, g->rec.aik_tpm_len, &g->ak) < 0) {
                 kl_rest_refuse(reply, 400, "Invalid TPM2B_PUBLIC in field 'aik_tpm'");
-                goto out;
+                return -1;
         }
-        /* (1b) and it must be a genuine AK (beyond upstream, which does not look). */
-        if (kl_ak_check(ak, api->cfg.ak_hash_algs, api->cfg.ak_sign_algs, why, sizeof(why)) < 0) {
-                kl_rest_refuse(reply, 400, "Refused 'aik_tpm' of agent '%s': %s", agent_id, why);
-                goto out;
+        /* beyond upstream, which does not look */
+        if (kl_ak_check(g->ak, api->cfg.ak_hash_algs, api->cfg.ak_sign_algs, why, sizeof(why)) <
+            0) {
+                kl_rest_refuse(reply, 400, "Refused 'aik_tpm' of agent '%s': %s", g->agent_id, why);
+                return -1;
         }
-        /* (2) The EK certificate must certify the EK that was sent. */
-        if (ekcert_text != NULL && ekcert_text[0] != '\0') {
-                if (parse_ekcert(ekcert_text, &cert, &chain) < 0) {
+        return 0;
+}
+
+/*
+ * Step 3: the EK certificate certifies the EK that was sent and, by this
+ * stub's policy (stricter than upstream's registrar), is required and chains
+ * to --ek-ca-dir.
+ */
+static int check_ek_cert(struct reg_api *api, struct registration *g, struct kl_http_reply *reply)
+{
+        EVP_PKEY *ek_key = NULL, *cert_key = NULL;
+        char why[256] = "";
+        int r = -1, e;
+
+        if (g->ekcert_text != NULL && g->ekcert_text[0] != '\0') {
+                if (parse_ekcert(g->ekcert_text, &g->cert, &g->chain) < 0) {
                         kl_rest_refuse(reply, 400, "Missing or invalid field 'ekcert'");
                         goto out;
                 }
-                if ((cert_key = X509_get_pubkey(cert)) == NULL ||
-                    kl_tpm_public_to_pkey(ek, &ek_key) < 0 || !kl_pubkey_equal(ek_key, cert_key)) {
-                        kl_rest_refuse(
-                            reply, 400,
-                            "EK certificate public key does not match 'ek_tpm' for agent "
-                            "'%s'",
-                            agent_id);
+                if ((cert_key = X509_get_pubkey(g->cert)) == NULL ||
+                    kl_tpm_public_to_pkey(g->ek, &ek_key) < 0 ||
+                    !kl_pubkey_equal(ek_key, cert_key)) {
+                        kl_rest_refuse(reply, 400,
+                                       "EK certificate public key does not match 'ek_tpm' for "
+                                       "agent '%s'",
+                                       g->agent_id);
                         goto out;
                 }
-                if ((r = kl_x509_to_der(cert, &rec.ekcert, &rec.ekcert_len)) < 0) {
-                        kl_rest_reply_internal(reply, r);
+                if ((e = kl_x509_to_der(g->cert, &g->rec.ekcert, &g->rec.ekcert_len)) < 0) {
+                        kl_rest_reply_internal(reply, e);
                         goto out;
                 }
         }
-        /* (3) Trust: policy of this stub, stricter than upstream's registrar. */
-        if (cert == NULL && api->cfg.require_ek_cert) {
-                kl_rest_refuse(reply, 403, "EK certificate required for agent '%s'", agent_id);
+        if (g->cert == NULL && api->cfg.require_ek_cert) {
+                kl_rest_refuse(reply, 403, "EK certificate required for agent '%s'", g->agent_id);
                 goto out;
         }
-        if (cert != NULL && api->cfg.ek_ca_dir != NULL) {
-                why[0] = '\0';
-                if (kl_x509_verify_with_ca_dir(cert, api->cfg.ek_ca_dir, chain, why, sizeof(why)) <
-                    0) {
-                        kl_rest_refuse(reply, 403,
-                                       "EK certificate of agent '%s' is not trusted: %s", agent_id,
-                                       why[0] != '\0' ? why : "verification failed");
-                        goto out;
-                }
-        }
-
-        /* (3b) The platform certificate must name that EK certificate (platform.h). */
-        if (reg_platform_check(&api->cfg, req, agent_id, cert, &rec.platform, reply) < 0)
+        if (g->cert != NULL && api->cfg.ek_ca_dir != NULL &&
+            kl_x509_verify_with_ca_dir(g->cert, api->cfg.ek_ca_dir, g->chain, why, sizeof(why)) <
+                0) {
+                kl_rest_refuse(reply, 403, "EK certificate of agent '%s' is not trusted: %s",
+                               g->agent_id, why[0] != '\0' ? why : "verification failed");
                 goto out;
+        }
+        r = 0;
+out:
+        EVP_PKEY_free(ek_key);
+        EVP_PKEY_free(cert_key);
+        return r;
+}
 
-        /* (5, prepared before the store is touched) the MakeCredential challenge. */
-        if (kl_tpm_public_name(ak, ak_name, &ak_name_len) < 0 ||
+/* Step 5, prepared before the store is touched: the MakeCredential challenge. */
+static int make_challenge(struct registration *g, struct kl_http_reply *reply)
+{
+        uint8_t credential[CREDENTIAL_LEN];
+        uint8_t ak_name[2 + KL_MAX_DIGEST_LEN];
+        size_t ak_name_len = 0, blob_len = 0;
+        uint8_t *blob = NULL;
+        int r = -1;
+
+        if (kl_tpm_public_name(g->ak, ak_name, &ak_name_len) < 0 ||
             random_credential(credential) < 0 ||
-            kl_b64_encode(credential, sizeof(credential), &key) < 0 ||
-            kl_makecred(ek, ak_name, ak_name_len, credential, sizeof(credential), &blob,
+            kl_b64_encode(credential, sizeof(credential), &g->key) < 0 ||
+            kl_makecred(g->ek, ak_name, ak_name_len, credential, sizeof(credential), &blob,
                         &blob_len) < 0 ||
-            kl_b64_encode(blob, blob_len, &blob_b64) < 0) {
+            kl_b64_encode(blob, blob_len, &g->blob_b64) < 0)
                 kl_rest_refuse(reply, 400, "Could not register agent with invalid data");
-                goto out;
-        }
+        else
+                r = 0;
+        kl_wipe(credential, sizeof(credential));
+        free(blob);
+        return r;
+}
 
-        /* (4) Identity immutability, then commit, as one step against racing registrations. */
+/*
+ * Step 4, then the commit, as one step against racing registrations: a known
+ * ID keeps its TPM identity, an active one its pinned mtls_cert, and an
+ * active record stays active (its EK, AK and EK certificate stay proven), so
+ * a re-registration followed by a wrong auth tag cannot delete it.
+ */
+static int commit(struct reg_api *api, struct registration *g, struct kl_http_reply *reply)
+{
+        struct reg_agent *old = NULL;
+        int r;
+
         pthread_mutex_lock(&api->lock);
-        locked = true;
-        r = reg_store_get(api->store, agent_id, &old);
+        r = reg_store_get(api->store, g->agent_id, &old);
         if (r < 0 && r != KL_ERR_NOT_FOUND) {
                 kl_rest_reply_internal(reply, r);
                 goto out;
         }
-        if (old != NULL && identity_changed(old, &rec)) {
+        r = KL_ERR_EXISTS;
+        if (old != NULL && identity_changed(old, &g->rec)) {
                 kl_rest_refuse(reply, 403,
                                "Agent re-registration with different TPM identity is forbidden for "
                                "security reasons (agent '%s')",
-                               agent_id);
+                               g->agent_id);
                 goto out;
         }
-        if (old != NULL && old->active && !text_equal(old->mtls_cert, mtls)) {
+        if (old != NULL && old->active && !text_equal(old->mtls_cert, g->mtls)) {
                 /* the verifier pins this certificate: only an administrator may re-point it */
                 kl_rest_refuse(reply, 403,
                                "Agent '%s' is active; its mtls_cert changes only after it is "
                                "deleted through the registrar's mTLS listener",
-                               agent_id);
+                               g->agent_id);
                 goto out;
         }
-        rec.agent_id = (char *)(uintptr_t)agent_id;
-        rec.mtls_cert = (char *)(uintptr_t)mtls;
-        rec.ip = (char *)(uintptr_t)ip;
-        rec.key = key;
-        /*
-         * The same EK, AK and EK certificate stay proven: an active record stays
-         * active, so a re-registration followed by a wrong auth tag cannot delete it.
-         */
-        rec.active = old != NULL && old->active;
-        rec.regcount = old != NULL ? old->regcount + 1 : 1;
-        if ((r = reg_store_put(api->store, &rec)) < 0) {
+        g->rec.agent_id = (char *)(uintptr_t)g->agent_id;
+        g->rec.mtls_cert = (char *)(uintptr_t)g->mtls;
+        g->rec.ip = (char *)(uintptr_t)g->ip;
+        g->rec.key = g->key;
+        g->rec.active = old != NULL && old->active;
+        g->rec.regcount = old != NULL ? old->regcount + 1 : 1;
+        if ((r = reg_store_put(api->store, &g->rec)) < 0)
                 kl_rest_reply_internal(reply, r);
+out:
+        pthread_mutex_unlock(&api->lock);
+        reg_agent_free(old);
+        return r;
+}
+
+void reg_api_register(struct reg_api *api, const char *agent_id, const char *body, size_t len,
+                      struct kl_http_reply *reply)
+{
+        struct registration g = {.agent_id = agent_id};
+        struct json_object *results = NULL;
+
+        if (parse_fields(&g, body, len, reply) < 0 || check_tpm_keys(api, &g, reply) < 0 ||
+            check_ek_cert(api, &g, reply) < 0 ||
+            /* the platform certificate must name that EK certificate (platform.h) */
+            reg_platform_check(&api->cfg, g.req, g.agent_id, g.cert, &g.rec.platform, reply) < 0 ||
+            make_challenge(&g, reply) < 0 || commit(api, &g, reply) < 0)
                 goto out;
-        }
         if ((results = json_object_new_object()) == NULL ||
-            json_object_object_add(results, "blob", json_object_new_string(blob_b64)) != 0) {
+            json_object_object_add(results, "blob", json_object_new_string(g.blob_b64)) != 0) {
+                json_object_put(results);
                 kl_rest_reply_internal(reply, KL_ERR_NOMEM);
                 goto out;
         }
-        log_info("registered agent '%.80s' (regcount %lld%s)", agent_id, (long long)rec.regcount,
-                 cert != NULL ? ", EK certificate checked" : "");
+        log_info("registered agent '%.80s' (regcount %lld%s)", g.agent_id,
+                 (long long)g.rec.regcount, g.cert != NULL ? ", EK certificate checked" : "");
         kl_http_reply_json(reply, 200, "Success", results);
-        results = NULL;
 out:
-        if (locked)
-                pthread_mutex_unlock(&api->lock);
-        kl_wipe(credential, sizeof(credential));
-        if (key != NULL)
-                kl_secure_free(key, strlen(key));
-        free(blob);
-        free(blob_b64);
-        free(rec.ek_tpm);
-        free(rec.aik_tpm);
-        free(rec.ekcert);
-        free(rec.platform);
-        reg_agent_free(old);
-        json_object_put(results);
-        EVP_PKEY_free(ek_key);
-        EVP_PKEY_free(cert_key);
-        X509_free(cert);
-        sk_X509_pop_free(chain, X509_free);
-        kl_tpm_public_free(ek);
-        kl_tpm_public_free(ak);
-        json_object_put(req);
+        registration_clear(&g);
 }
 
 void reg_api_activate(struct reg_api *api, const char *agent_id, const char *body, size_t len,

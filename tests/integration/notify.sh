@@ -54,7 +54,7 @@ grep -q '^READY=1' "$T/agent.notify" && fail "READY=1 before the registrar was e
 registrar_start_on "$REG_PORT" reg
 wait_notify agent '^READY=1' 60 || fail "no READY=1: $(cat "$T/agent.notify") $(tail -5 "$T/agent.log")"
 # activation came first: the registrar already has the agent as active
-[ "$(http_get "$REG_URL/v2.6/agents/$UUID" "$T/get.json")" = 200 ] ||
+[ "$(reg_get "/v2.6/agents/$UUID" "$T/get.json")" = 200 ] ||
         fail "READY=1 but the registrar does not have the agent active"
 (exec 3<>"/dev/tcp/127.0.0.1/$APORT") 2>/dev/null || fail "READY=1 but the API is not listening"
 # the phases, in order, with READY=1 last

@@ -55,8 +55,9 @@ expect4xx POST "/v2.6/agents/" '{}'
 pass "routes refuse with 4xx envelopes"
 
 log "a slow client and a huge body do not stop the server"
+# a client that connects and never finishes its TLS handshake (writing to it could
+# raise SIGPIPE here once the server gives up on it)
 exec {fd}<>"/dev/tcp/127.0.0.1/${VER_URL##*:}"
-printf 'POST /v2.6/agents/%s HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{' "$U" >&$fd
 code=$(head -c $((9 * 1024 * 1024)) /dev/zero | curl -s -o /dev/null -w '%{http_code}' \
         --max-time 20 "${STUB_TLS[@]}" -X POST --data-binary @- "$VER_URL/v2.6/agents/$U")
 [ "$code" = 413 ] || [ "$code" = 400 ] || fail "9 MiB body: HTTP $code"
