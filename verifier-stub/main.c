@@ -23,6 +23,7 @@
 #include "log.h"
 #include "notifier.h"
 #include "poller.h"
+#include "push_api.h"
 #include "service.h"
 #include "store.h"
 
@@ -33,7 +34,7 @@
 #define MAX_PCRS         64
 
 /* long-only options: values outside the short-option range */
-enum { OPT_REV_PUB = 1000, OPT_REV_KEY, OPT_REV_CERT, OPT_REV_REST };
+enum { OPT_REV_PUB = 1000, OPT_REV_KEY, OPT_REV_CERT, OPT_REV_REST, OPT_MODE };
 
 struct options {
         const char *listen;
@@ -42,6 +43,7 @@ struct options {
         const char *client_cert;
         const char *client_key;
         const char *port_file;
+        bool push; /* --mode push: agents push evidence (API 3.0), nothing is polled */
         struct ver_notifier_config revocation; /* --revocation-* */
         unsigned interval_ms;
         unsigned max_retries;
@@ -75,6 +77,9 @@ static void usage(FILE *f)
                 "  --max-retries N        retries on timeouts/500/unreachable before \"Failed\"\n"
                 "                         (default 5, back-off doubling up to 16 intervals)\n"
                 "  --port-file FILE       write the bound port number to FILE once listening\n"
+                "  --mode pull|push       pull (default): poll agents; push: serve the API 3.0\n"
+                "                         push routes (sessions, attestations) instead, with\n"
+                "                         --interval as the shortest time between evidence\n"
                 "  --revocation-pub ENDPOINT  ZeroMQ PUB endpoint for signed revocation notices\n"
                 "                         (default " VER_NOTIFIER_DEFAULT_PUB "; \"\" disables)\n"
                 "  --revocation-key FILE  RSA key that signs notices\n"
@@ -114,6 +119,8 @@ static int serve(const struct options *o)
         struct ver_poller_config pcfg = {0};
         struct kl_http_server *srv = NULL;
         struct ver_poller *poller = NULL;
+        struct ver_push *push = NULL;
+        struct ver_push_config push_cfg = {0};
         struct ver_notifier *notifier = NULL;
         struct ver_notifier_config ncfg = o->revocation;
         struct ver_store *store = NULL;
@@ -172,8 +179,6 @@ static int serve(const struct options *o)
         hopts.max_body = MAX_BODY;
         hopts.threads = 2;
         hopts.per_ip_limit = 64;
-        if (kl_http_server_start(&hopts, ver_api_handle, &api, &srv) < 0)
-                goto out;
         pcfg.interval_ms = o->interval_ms;
         pcfg.max_retries = o->max_retries;
         pcfg.timeout_ms = 10000;
@@ -187,7 +192,13 @@ static int serve(const struct options *o)
         if (ver_notifier_start(store, &ncfg, &notifier) < 0)
                 goto out;
         pcfg.notifier = notifier;
-        if (ver_poller_start(store, &pcfg, &poller) < 0) {
+        push_cfg = (struct ver_push_config){.interval_ms = o->interval_ms, .notifier = notifier};
+        if (o->push && ver_push_new(store, &push_cfg, &push) < 0)
+                goto out;
+        api.push = push; /* before the server: its threads only read it */
+        if (kl_http_server_start(&hopts, ver_api_handle, &api, &srv) < 0)
+                goto out;
+        if (!o->push && ver_poller_start(store, &pcfg, &poller) < 0) {
                 log_error("cannot start the poller thread");
                 goto out;
         }
@@ -205,8 +216,9 @@ static int serve(const struct options *o)
 out:
         /* Reverse order: no request or poll may be running when the store goes away. */
         kl_http_server_stop(srv);
-        ver_poller_stop(poller);     /* removes the pinned certificates it wrote */
-        ver_notifier_stop(notifier); /* after the poller, its only caller */
+        ver_poller_stop(poller); /* removes the pinned certificates it wrote */
+        ver_push_free(push);
+        ver_notifier_stop(notifier); /* after the poller and push routes, its callers */
         ver_store_close(store);
         if (tmp_dir[0] != '\0' && rmdir(tmp_dir) != 0 && errno != ENOENT)
                 log_warn("cannot remove %s: %s; ignoring", tmp_dir, strerror(errno));
@@ -237,6 +249,7 @@ int main(int argc, char **argv)
             {"interval", required_argument, NULL, 'i'},
             {"max-retries", required_argument, NULL, 'R'},
             {"port-file", required_argument, NULL, 'p'},
+            {"mode", required_argument, NULL, OPT_MODE},
             {"verifier", required_argument, NULL, 'v'},
             {"uuid", required_argument, NULL, 'u'},
             {"agent", required_argument, NULL, 'a'},
@@ -355,6 +368,13 @@ int main(int argc, char **argv)
                         break;
                 case OPT_REV_CERT:
                         o.revocation.cert_file = optarg;
+                        break;
+                case OPT_MODE:
+                        if (strcmp(optarg, "push") != 0 && strcmp(optarg, "pull") != 0) {
+                                fprintf(stderr, "invalid --mode '%s' (pull or push)\n", optarg);
+                                return 2;
+                        }
+                        o.push = strcmp(optarg, "push") == 0;
                         break;
                 case OPT_REV_REST:
                         o.revocation.rest = true;

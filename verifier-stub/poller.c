@@ -34,6 +34,7 @@
 #include "tpm_public.h"
 #include "uefi_log.h"
 #include "verify.h"
+#include "verify_evidence.h"
 
 #define ST_START    "Start"
 #define ST_GET      "Get Quote"
@@ -55,9 +56,7 @@ struct agent_rt {
         char api_version[8];
         char *nk_pem;
         size_t nk_pem_len;
-        struct ver_clock prev;
-        struct kl_ima_replay ima;
-        bool ima_started;
+        struct ver_evidence_state ev; /* clock and IMA position of the last good quote */
         struct ver_tpm_policy tpm;
         struct kl_ima_policy *ima_policy;
         struct kl_mb_policy *mb_policy;
@@ -311,8 +310,10 @@ out:
 }
 
 /*
- * Checks one 200 answer. Returns 0 when the quote verifies (runtime state
- * advanced), KL_ERR_VERIFY/KL_ERR_INVAL with why otherwise.
+ * Checks one 200 answer: decodes the pull-mode fields into struct
+ * ver_evidence (the IMA entry bookkeeping is this API's), then the shared
+ * checks. Returns 0 when the quote verifies (runtime state advanced),
+ * KL_ERR_VERIFY/KL_ERR_INVAL with why otherwise.
  */
 static int check_answer(struct agent_rt *rt, const char *nonce, uint32_t mask, bool partial,
                         uint64_t ima_entry_asked, const struct kl_http_response *resp, char *why,
@@ -320,10 +321,7 @@ static int check_answer(struct agent_rt *rt, const char *nonce, uint32_t mask, b
 {
         struct json_object *obj = NULL;
         struct json_object *res = NULL;
-        struct kl_pcr_set pcrs;
-        struct kl_attest_info info;
-        struct kl_ima_replay ima = rt->ima;
-        struct kl_uefi_pcrs *uefi = NULL;
+        struct ver_evidence ev = {0};
         const char *quote = NULL;
         const char *hash_alg = NULL;
         const char *pubkey = NULL;
@@ -332,7 +330,6 @@ static int check_answer(struct agent_rt *rt, const char *nonce, uint32_t mask, b
         size_t mb_len = 0;
         char *nk = NULL;
         size_t nk_len = 0;
-        struct ver_quote_input in = {0};
         struct timespec t0, t1;
         int r = KL_ERR_INVAL;
 
@@ -355,94 +352,64 @@ static int check_answer(struct agent_rt *rt, const char *nonce, uint32_t mask, b
                         goto out;
                 }
         }
-        in.quote = quote;
-        in.quote_len = strlen(quote);
-        in.hash_alg = hash_alg;
-        in.expected_alg = rt->tpm.hash_alg;
-        in.nonce = nonce;
-        in.ak = rt->ak;
-        in.mask = mask;
-        in.prev = &rt->prev;
-        if ((r = ver_check_quote(&in, &pcrs, &info, why, why_len)) < 0)
-                goto out;
-        r = KL_ERR_VERIFY;
-        if (ver_check_pcr16(&pcrs, partial ? rt->nk_pem : nk, partial ? rt->nk_pem_len : nk_len,
-                            why, why_len) < 0)
-                goto out;
-        if (ver_check_tpm_policy(&rt->tpm, &pcrs, why, why_len) < 0)
-                goto out;
+        ev.quote.quote = quote;
+        ev.quote.quote_len = strlen(quote);
+        ev.quote.hash_alg = hash_alg;
+        ev.quote.expected_alg = rt->tpm.hash_alg;
+        ev.quote.nonce = nonce;
+        ev.quote.ak = rt->ak;
+        ev.quote.mask = mask;
+        ev.pcr16_pem = partial ? rt->nk_pem : nk;
+        ev.pcr16_pem_len = partial ? rt->nk_pem_len : nk_len;
+        ev.tpm = &rt->tpm;
+        ev.ima_policy = rt->ima_policy;
+        ev.mb_policy = rt->mb_policy;
         if (rt->ima_policy != NULL) {
                 struct json_object *v = NULL;
-                const char *text;
                 int64_t entry = 0;
 
-                if (!json_object_object_get_ex(res, "ima_measurement_list", &v) ||
-                    !json_object_is_type(v, json_type_string)) {
-                        snprintf(why, why_len, "PCR 10 quoted but no ima_measurement_list sent");
-                        goto out;
+                if (json_object_object_get_ex(res, "ima_measurement_list", &v) &&
+                    json_object_is_type(v, json_type_string)) {
+                        ev.ima_text = json_object_get_string(v);
+                        ev.ima_len = (size_t)json_object_get_string_len(v);
                 }
-                text = json_object_get_string(v);
                 if (kl_json_get_int(res, "ima_measurement_list_entry", &entry) == KL_ERR_INVAL ||
                     entry < 0) {
                         snprintf(why, why_len, "invalid ima_measurement_list_entry");
                         goto out;
                 }
-                log_debug("agent '%s': asked ima_ml_entry=%llu, got entry %lld (%d bytes)", rt->id,
-                          (unsigned long long)ima_entry_asked, (long long)entry,
-                          json_object_get_string_len(v));
-                if (entry == 0 || !rt->ima_started) {
-                        /* the agent restarted the list (or we never started): replay from 0 */
-                        if (entry != 0) {
-                                snprintf(why, why_len,
-                                         "ima_measurement_list_entry %lld, expected 0",
-                                         (long long)entry);
-                                goto out;
-                        }
-                        kl_ima_replay_init(&ima, pcrs.hash_alg);
-                } else if ((uint64_t)entry != ima_entry_asked) {
+                log_debug("agent '%s': asked ima_ml_entry=%llu, got entry %lld (%zu bytes)", rt->id,
+                          (unsigned long long)ima_entry_asked, (long long)entry, ev.ima_len);
+                /* entry 0: the agent restarted the list (or we never started): replay from 0 */
+                if (!rt->ev.ima_started && entry != 0) {
+                        snprintf(why, why_len, "ima_measurement_list_entry %lld, expected 0",
+                                 (long long)entry);
+                        goto out;
+                }
+                if (rt->ev.ima_started && entry != 0 && (uint64_t)entry != ima_entry_asked) {
                         snprintf(why, why_len,
                                  "ima_measurement_list_entry %lld, expected %llu (invalid_ima_"
                                  "entry_nb)",
                                  (long long)entry, (unsigned long long)ima_entry_asked);
                         goto out;
                 }
-                if ((r = kl_ima_replay(&ima, text, (size_t)json_object_get_string_len(v),
-                                       rt->ima_policy, pcrs.values[VER_IMA_PCR], why, why_len)) < 0)
-                        goto out;
-                r = KL_ERR_VERIFY;
+                ev.ima_from_start = entry == 0;
         }
-        if (rt->mb_policy != NULL) {
-                if (kl_json_get_string(res, "mb_measurement_list", &mb) < 0) {
-                        snprintf(why, why_len, "mb policy set but no mb_measurement_list sent");
-                        goto out;
-                }
-                if ((uefi = calloc(1, sizeof(*uefi))) == NULL) {
-                        r = KL_ERR_NOMEM;
-                        goto out;
-                }
+        if (rt->mb_policy != NULL && kl_json_get_string(res, "mb_measurement_list", &mb) == 0) {
                 if (kl_b64_decode(mb, strlen(mb), &mb_bin, &mb_len) < 0) {
                         snprintf(why, why_len, "mb_measurement_list is not base64");
                         goto out;
                 }
-                if (kl_uefi_log_replay(mb_bin, mb_len, uefi, why, why_len) < 0 ||
-                    ver_check_mb_replay(uefi, &pcrs, why, why_len) < 0 ||
-                    kl_mb_policy_check(rt->mb_policy, uefi, why, why_len) < 0)
-                        goto out;
+                ev.mb_log = mb_bin;
+                ev.mb_len = mb_len;
         }
-        /* Everything verified: now the runtime state may advance. */
+        if ((r = ver_check_evidence(&ev, &rt->ev, why, why_len)) < 0)
+                goto out;
         if (nk != NULL) {
                 free(rt->nk_pem);
                 rt->nk_pem = nk;
                 rt->nk_pem_len = nk_len;
                 nk = NULL;
-        }
-        rt->prev.valid = true;
-        rt->prev.clock = info.clock;
-        rt->prev.reset_count = info.reset_count;
-        rt->prev.restart_count = info.restart_count;
-        if (rt->ima_policy != NULL) {
-                rt->ima = ima;
-                rt->ima_started = true;
         }
         clock_gettime(CLOCK_MONOTONIC, &t1);
         log_debug("agent '%s': quote verified in %ld us", rt->id,
@@ -451,7 +418,6 @@ static int check_answer(struct agent_rt *rt, const char *nonce, uint32_t mask, b
 out:
         free(nk);
         free(mb_bin);
-        free(uefi);
         json_object_put(obj);
         return r;
 }
@@ -481,7 +447,7 @@ static void poll_one(struct ver_poller *p, struct agent_rt *rt)
         char path[256];
         char why[WHY_MAX];
         uint32_t mask = ver_quote_mask(&rt->tpm, rt->ima_policy != NULL, rt->mb_policy != NULL);
-        uint64_t entry = rt->ima_started ? rt->ima.entries : 0;
+        uint64_t entry = rt->ev.ima_started ? rt->ev.ima.entries : 0;
         bool partial = rt->nk_pem != NULL;
         int n;
         int r;

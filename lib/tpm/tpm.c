@@ -1401,6 +1401,61 @@ out:
         return r;
 }
 
+int kl_tpm_certify_ak(struct kl_tpm *t, const uint8_t *qual_data, size_t qual_len,
+                      uint8_t **ret_attest, size_t *ret_attest_len, uint8_t **ret_sig,
+                      size_t *ret_sig_len)
+{
+        TPM2B_DATA qual = {0};
+        TPMT_SIG_SCHEME scheme = {.scheme = TPM2_ALG_NULL};
+        TPM2B_ATTEST *certified = NULL;
+        TPMT_SIGNATURE *signature = NULL;
+        uint8_t *attest = NULL, *sig = NULL;
+        size_t sig_len = 0;
+        int r = KL_ERR_INVAL;
+        TSS2_RC rc;
+
+        if (t == NULL || qual_data == NULL || qual_len == 0 || qual_len > sizeof(qual.buffer) ||
+            t->ak == ESYS_TR_NONE)
+                goto out;
+        memcpy(qual.buffer, qual_data, qual_len);
+        qual.size = (UINT16)qual_len;
+        /* inScheme NULL: the AK's own scheme, which the verifier negotiated from our config */
+        rc = Esys_Certify(t->esys, t->ak, t->ak, ESYS_TR_PASSWORD, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                          &qual, &scheme, &certified, &signature);
+        if (rc != TSS2_RC_SUCCESS && tpm_rc_base(rc) == TPM2_RC_SIZE) {
+                log_debug("Esys_Certify: %zu-byte challenge too long for this TPM (%s)", qual_len,
+                          Tss2_RC_Decode(rc));
+                goto out;
+        }
+        if (rc != TSS2_RC_SUCCESS) {
+                r = tss_fail("Esys_Certify", rc);
+                goto out;
+        }
+        r = KL_ERR_NOMEM;
+        if ((attest = malloc(certified->size)) == NULL ||
+            (sig = malloc(sizeof(TPMT_SIGNATURE))) == NULL)
+                goto out;
+        memcpy(attest, certified->attestationData, certified->size);
+        rc = Tss2_MU_TPMT_SIGNATURE_Marshal(signature, sig, sizeof(TPMT_SIGNATURE), &sig_len);
+        if (rc != TSS2_RC_SUCCESS) {
+                r = tss_fail("Tss2_MU_TPMT_SIGNATURE_Marshal", rc);
+                goto out;
+        }
+        *ret_attest = attest;
+        *ret_attest_len = certified->size;
+        *ret_sig = sig;
+        *ret_sig_len = sig_len;
+        attest = NULL;
+        sig = NULL;
+        r = 0;
+out:
+        Esys_Free(certified);
+        Esys_Free(signature);
+        free(attest);
+        free(sig);
+        return r;
+}
+
 const char *kl_tpm_hash_alg_name(const struct kl_tpm *t)
 {
         switch (t->hash_alg) {
