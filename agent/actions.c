@@ -3,27 +3,26 @@
  * Revocation actions (see actions.h). The action names come from the
  * configuration and from a payload the tenant delivered; a name is only ever
  * looked up as a plain file in two fixed directories, so a notice can choose
- * nothing: it only supplies the JSON the actions read. The child runs with
- * the agent's (dropped) privileges and an empty signal mask.
+ * nothing: it only supplies the JSON the actions read. The child is run by
+ * kl_spawn_run (lib/core/spawn.h): the agent's (dropped) privileges, nothing
+ * else of the agent's.
  */
 #include "actions.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "err.h"
 #include "fileio.h"
 #include "log.h"
+#include "spawn.h"
 
 bool actions_name_ok(const char *name)
 {
@@ -130,109 +129,35 @@ int actions_find(const struct actions_opts *o, const char *name, char *ret_path,
         return KL_ERR_NOT_FOUND;
 }
 
-static long elapsed_ms(const struct timespec *start)
-{
-        struct timespec now;
-
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        return (now.tv_sec - start->tv_sec) * 1000L + (now.tv_nsec - start->tv_nsec) / 1000000L;
-}
-
 int actions_run_one(const char *path, const char *json_file, const char *work_dir,
                     unsigned timeout_s, const atomic_bool *cancel, int *ret_status,
                     bool *ret_timed_out)
 {
         char out[ACTIONS_OUTPUT_MAX];
-        size_t out_len = 0;
-        struct timespec start;
-        sigset_t none;
-        int pipefd[2] = {-1, -1};
-        int devnull = -1, ws = 0, r = KL_ERR_SYSTEM;
-        bool timed_out = false, eof = false;
-        long max_fd = kl_fd_limit();
-        pid_t pid;
+        const char *argv[] = {path, json_file, NULL};
+        struct kl_spawn_opts so = {
+            .path = path,
+            .argv = argv,
+            .timeout_s = timeout_s != 0 ? timeout_s : ACTIONS_TIMEOUT_S,
+            .cancel = cancel,
+            .out = out,
+            .out_max = sizeof(out),
+            .kill_leftovers = true, /* an action has no business leaving processes behind */
+        };
+        struct kl_spawn_result res;
+        int r;
 
-        if (timeout_s == 0)
-                timeout_s = ACTIONS_TIMEOUT_S;
-        if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
-            pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) != 0)
-                goto out;
-        sigemptyset(&none);
-        clock_gettime(CLOCK_MONOTONIC, &start);
-        if ((pid = fork()) < 0)
-                goto out;
-        if (pid == 0) {
-                /* async-signal-safe calls only: the agent has threads */
-                setpgid(0, 0);
-                sigprocmask(SIG_SETMASK, &none, NULL); /* the agent blocks SIGTERM */
-                signal(SIGPIPE, SIG_DFL);
-                if (chdir(work_dir) != 0 || dup2(devnull, STDIN_FILENO) < 0 ||
-                    dup2(pipefd[1], STDOUT_FILENO) < 0 || dup2(pipefd[1], STDERR_FILENO) < 0)
-                        _exit(126);
-                kl_fd_close_from(STDERR_FILENO + 1, max_fd); /* e.g. the TCTI's TPM socket */
-                execl(path, path, json_file, (char *)NULL);
-                _exit(127);
-        }
-        setpgid(pid, pid); /* also here, so the kill below cannot miss the group */
-        close(pipefd[1]);
-        pipefd[1] = -1;
-        for (;;) {
-                struct pollfd pfd = {.fd = pipefd[0], .events = POLLIN};
-                pid_t got;
-
-                if (!eof && poll(&pfd, 1, 50) > 0) {
-                        char buf[1024];
-                        ssize_t n = read(pipefd[0], buf, sizeof(buf));
-
-                        if (n == 0) {
-                                eof = true;
-                        } else if (n > 0) {
-                                size_t keep = sizeof(out) - out_len;
-
-                                if ((size_t)n < keep)
-                                        keep = (size_t)n;
-                                memcpy(out + out_len, buf, keep);
-                                out_len += keep;
-                        }
-                } else if (eof) {
-                        struct timespec ts = {0, 50 * 1000000L};
-
-                        nanosleep(&ts, NULL);
-                }
-                got = waitpid(pid, &ws, WNOHANG);
-                if (got == pid || (got < 0 && errno != EINTR))
-                        break;
-                if (elapsed_ms(&start) > (long)timeout_s * 1000L ||
-                    (cancel != NULL && atomic_load(cancel))) {
-                        timed_out = true;
-                        kill(-pid, SIGKILL);
-                        while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-                                ;
-                        break;
-                }
-        }
-        /* what the action printed before it exited */
-        while (!eof && out_len < sizeof(out)) {
-                ssize_t n = read(pipefd[0], out + out_len, sizeof(out) - out_len);
-
-                if (n <= 0)
-                        break;
-                out_len += (size_t)n;
-        }
-        if (out_len > 0)
-                log_info("revocation action %s said: %.*s", path, (int)out_len, out);
-        kill(-pid, SIGKILL); /* children it left behind in its group */
-        *ret_status = ws;
-        *ret_timed_out = timed_out;
-        r = 0;
-out:
-        if (devnull >= 0)
-                close(devnull);
-        if (pipefd[0] >= 0)
-                close(pipefd[0]);
-        if (pipefd[1] >= 0)
-                close(pipefd[1]);
-        return r;
+        if ((so.dir_fd = open(work_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+                return KL_ERR_SYSTEM;
+        r = kl_spawn_run(&so, &res);
+        close(so.dir_fd);
+        if (r < 0)
+                return r;
+        if (res.out_len > 0)
+                log_info("revocation action %s said: %.*s", path, (int)res.out_len, out);
+        *ret_status = res.status;
+        *ret_timed_out = res.timed_out;
+        return 0;
 }
 
 int actions_run_all(const struct actions_opts *o, const char *event_json, const atomic_bool *cancel,

@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "agent_data.h"
-#include "b64.h"
 #include "crypto.h"
 #include "err.h"
+#include "hex.h"
 #include "log.h"
 #include "tpm_public.h"
 #include "uuid.h"

@@ -15,6 +15,7 @@
 
 #include "b64.h"
 #include "err.h"
+#include "hex.h"
 #include "json.h"
 #include "log.h"
 

@@ -15,13 +15,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <zip.h>
 
@@ -30,6 +28,7 @@
 #include "fileio.h"
 #include "keys.h"
 #include "log.h"
+#include "spawn.h"
 
 #define GCM_IV_LEN   16
 #define GCM_TAG_LEN  16
@@ -473,25 +472,22 @@ out:
 
 /* ---- script ---- */
 
-static void sleep_ms(long ms)
-{
-        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-                ;
-}
-
 int payload_run_script(const struct payload_opts *o, const atomic_bool *cancel, int *ret_status,
                        bool *ret_timed_out)
 {
         char dir[PATH_MAX], path[PATH_MAX];
+        /* "$0" keeps the path one word; sh runs a script without a #! line itself */
+        const char *argv[] = {"sh", "-c", "\"$0\"", path, NULL};
+        struct kl_spawn_opts so = {
+            .path = "/bin/sh",
+            .argv = argv,
+            .dir_fd = -1,
+            .timeout_s = o->script_timeout_s,
+            .cancel = cancel,
+        };
+        struct kl_spawn_result res;
         struct stat st;
-        struct timespec start, now;
-        sigset_t none;
-        pid_t pid;
-        long max_fd = kl_fd_limit();
-        int zfd = -1, devnull = -1, ws = 0, w, r = KL_ERR_NOT_FOUND;
-        bool timed_out = false;
+        int w, r = KL_ERR_NOT_FOUND;
 
         if (o->script == NULL || o->script[0] == '\0')
                 return KL_ERR_NOT_FOUND;
@@ -506,59 +502,21 @@ int payload_run_script(const struct payload_opts *o, const atomic_bool *cancel, 
         w = snprintf(path, sizeof(path), "%s/%s", dir, o->script);
         if (w < 0 || (size_t)w >= sizeof(path))
                 return KL_ERR_TOO_LONG;
-        if ((zfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        if ((so.dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
                 goto out;
-        if (fstatat(zfd, o->script, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+        if (fstatat(so.dir_fd, o->script, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
                 goto out;
         r = KL_ERR_SYSTEM;
-        if (fchmodat(zfd, o->script, 0700, 0) != 0 ||
-            (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+        if (fchmodat(so.dir_fd, o->script, 0700, 0) != 0)
                 goto out;
-        sigemptyset(&none);
-        clock_gettime(CLOCK_MONOTONIC, &start);
-        if ((pid = fork()) < 0)
+        log_info("running payload script %s", path);
+        if ((r = kl_spawn_run(&so, &res)) < 0)
                 goto out;
-        if (pid == 0) {
-                /* async-signal-safe calls only: the parent has threads */
-                setpgid(0, 0);
-                sigprocmask(SIG_SETMASK, &none, NULL); /* the agent blocks SIGTERM */
-                signal(SIGPIPE, SIG_DFL);
-                if (fchdir(zfd) != 0 || dup2(devnull, STDIN_FILENO) < 0)
-                        _exit(126);
-                kl_fd_close_from(STDERR_FILENO + 1, max_fd); /* e.g. the TCTI's TPM socket */
-                /* "$0" keeps the path one word; sh runs a script without a #! line itself */
-                execl("/bin/sh", "sh", "-c", "\"$0\"", path, (char *)NULL);
-                _exit(127);
-        }
-        setpgid(pid, pid); /* also here, so the kill below cannot miss the group */
-        log_info("running payload script %s (pid %d)", path, (int)pid);
-        for (;;) {
-                pid_t got = waitpid(pid, &ws, WNOHANG);
-                long elapsed_ms;
-
-                if (got == pid || (got < 0 && errno != EINTR))
-                        break;
-                clock_gettime(CLOCK_MONOTONIC, &now);
-                elapsed_ms =
-                    (now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L;
-                if (elapsed_ms > (long)o->script_timeout_s * 1000L ||
-                    (cancel != NULL && atomic_load(cancel))) {
-                        timed_out = true;
-                        kill(-pid, SIGKILL);
-                        while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-                                ;
-                        break;
-                }
-                sleep_ms(50);
-        }
-        *ret_status = ws;
-        *ret_timed_out = timed_out;
-        r = 0;
+        *ret_status = res.status;
+        *ret_timed_out = res.timed_out;
 out:
-        if (devnull >= 0)
-                close(devnull);
-        if (zfd >= 0)
-                close(zfd);
+        if (so.dir_fd >= 0)
+                close(so.dir_fd);
         return r;
 }
 

@@ -21,6 +21,7 @@
 #include "b64.h"
 #include "crypto.h"
 #include "err.h"
+#include "hex.h"
 #include "http_client.h"
 #include "ima_log.h"
 #include "log.h"

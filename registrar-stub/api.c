@@ -23,6 +23,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "err.h"
+#include "hex.h"
 #include "json.h"
 #include "log.h"
 #include "makecred.h"

@@ -395,8 +395,10 @@ static int check_answer(struct agent_rt *rt, const char *nonce, uint32_t mask, b
                 }
                 ev.ima_from_start = entry == 0;
         }
-        if (rt->mb_policy != NULL && kl_json_get_string(res, "mb_measurement_list", &mb) == 0) {
-                if (kl_b64_decode(mb, strlen(mb), &mb_bin, &mb_len) < 0) {
+        /* the boot log also gives the IMA policy its accepted boot_aggregates */
+        if ((rt->mb_policy != NULL || rt->ima_policy != NULL) &&
+            kl_json_get_string(res, "mb_measurement_list", &mb) == 0) {
+                if (kl_b64_decode(mb, strlen(mb), &mb_bin, &mb_len) < 0 && rt->mb_policy != NULL) {
                         snprintf(why, why_len, "mb_measurement_list is not base64");
                         goto out;
                 }

@@ -14,6 +14,7 @@
 #include "b64.h"
 #include "crypto.h"
 #include "err.h"
+#include "hex.h"
 #include "rest.h"
 
 #define SECRET_LEN 32

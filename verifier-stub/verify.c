@@ -7,7 +7,6 @@
  */
 #include "verify.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "b64.h"
 #include "crypto.h"
 #include "err.h"
+#include "hex.h"
 #include "ima.h"
 #include "json.h"
 #include "uefi_log.h"
@@ -22,19 +22,6 @@
 #define ADD_BODY_MAX    (4u << 20) /* policies included */
 #define IP_TEXT_MAX     255
 #define POLICY_TEXT_MAX (4u << 20)
-
-__attribute__((format(printf, 3, 4))) static void say(char *why, size_t why_len, const char *fmt,
-                                                      ...)
-{
-        va_list ap;
-
-        if (why == NULL || why_len == 0)
-                return;
-        va_start(ap, fmt);
-        if (vsnprintf(why, why_len, fmt, ap) < 0)
-                why[0] = '\0';
-        va_end(ap);
-}
 
 static size_t alg_len(uint16_t alg)
 {
@@ -68,12 +55,14 @@ static int policy_add(struct ver_tpm_policy *p, uint16_t alg, unsigned idx, cons
         int r = KL_ERR_INVAL;
 
         if (p->hash_alg != 0 && p->hash_alg != alg) {
-                say(why, why_len, "all PCR policy entries must use one bank (%s and %s given)",
-                    kl_hash_alg_name(p->hash_alg), kl_hash_alg_name(alg));
+                kl_why_set(why, why_len,
+                           "all PCR policy entries must use one bank (%s and %s given)",
+                           kl_hash_alg_name(p->hash_alg), kl_hash_alg_name(alg));
                 goto out;
         }
         if (idx >= KL_PCR_COUNT || idx == VER_DATA_PCR) {
-                say(why, why_len, "PCR index %u not allowed in a policy (0-23, not 16)", idx);
+                kl_why_set(why, why_len, "PCR index %u not allowed in a policy (0-23, not 16)",
+                           idx);
                 goto out;
         }
         if (hex_len >= 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) {
@@ -81,12 +70,13 @@ static int policy_add(struct ver_tpm_policy *p, uint16_t alg, unsigned idx, cons
                 hex_len -= 2;
         }
         if (hex_len > 128 || kl_hex_decode(hex, hex_len, &val, &len) < 0 || len != alg_len(alg)) {
-                say(why, why_len, "PCR %u: value must be %zu hex bytes for %s", idx, alg_len(alg),
-                    kl_hash_alg_name(alg));
+                kl_why_set(why, why_len, "PCR %u: value must be %zu hex bytes for %s", idx,
+                           alg_len(alg), kl_hash_alg_name(alg));
                 goto out;
         }
         if (p->n_allowed[idx] >= VER_PCR_ALLOWED_MAX) {
-                say(why, why_len, "PCR %u: more than %d allowed values", idx, VER_PCR_ALLOWED_MAX);
+                kl_why_set(why, why_len, "PCR %u: more than %d allowed values", idx,
+                           VER_PCR_ALLOWED_MAX);
                 goto out;
         }
         memcpy(p->allowed[idx][p->n_allowed[idx]++], val, len);
@@ -123,17 +113,17 @@ int ver_pcr_spec_add(struct ver_tpm_policy *p, const char *spec, char *why, size
         uint16_t alg;
 
         if (c1 == NULL || c2 == NULL || (size_t)(c1 - spec) >= sizeof(bank)) {
-                say(why, why_len, "PCR policy '%.80s': expected BANK:INDEX:HEX", spec);
+                kl_why_set(why, why_len, "PCR policy '%.80s': expected BANK:INDEX:HEX", spec);
                 return KL_ERR_INVAL;
         }
         memcpy(bank, spec, (size_t)(c1 - spec));
         bank[c1 - spec] = '\0';
         if ((alg = kl_hash_alg_from_name(bank)) == 0) {
-                say(why, why_len, "PCR policy '%.80s': unknown bank '%s'", spec, bank);
+                kl_why_set(why, why_len, "PCR policy '%.80s': unknown bank '%s'", spec, bank);
                 return KL_ERR_INVAL;
         }
         if (parse_index(c1 + 1, (size_t)(c2 - c1 - 1), &idx) < 0) {
-                say(why, why_len, "PCR policy '%.80s': index must be 0-23", spec);
+                kl_why_set(why, why_len, "PCR policy '%.80s': index must be 0-23", spec);
                 return KL_ERR_INVAL;
         }
         return policy_add(p, alg, idx, c2 + 1, strlen(c2 + 1), why, why_len);
@@ -148,16 +138,16 @@ int ver_tpm_policy_from_json(struct json_object *obj, struct ver_tpm_policy *p, 
 
         memset(p, 0, sizeof(*p));
         if (!json_object_is_type(obj, json_type_object)) {
-                say(why, why_len, "tpm_policy must be an object");
+                kl_why_set(why, why_len, "tpm_policy must be an object");
                 return KL_ERR_INVAL;
         }
         r = kl_json_get_string(obj, "hash_alg", &name);
         if (r == 0 && (alg = kl_hash_alg_from_name(name)) == 0) {
-                say(why, why_len, "tpm_policy: unknown hash_alg '%.20s'", name);
+                kl_why_set(why, why_len, "tpm_policy: unknown hash_alg '%.20s'", name);
                 return KL_ERR_INVAL;
         }
         if (r < 0 && r != KL_ERR_NOT_FOUND) {
-                say(why, why_len, "tpm_policy: hash_alg must be a string");
+                kl_why_set(why, why_len, "tpm_policy: hash_alg must be a string");
                 return KL_ERR_INVAL;
         }
         json_object_object_foreach(obj, key, val)
@@ -168,7 +158,8 @@ int ver_tpm_policy_from_json(struct json_object *obj, struct ver_tpm_policy *p, 
                 if (strcmp(key, "hash_alg") == 0 || strcmp(key, "mask") == 0)
                         continue;
                 if (parse_index(key, strlen(key), &idx) < 0) {
-                        say(why, why_len, "tpm_policy: key '%.20s' is not a PCR index 0-23", key);
+                        kl_why_set(why, why_len, "tpm_policy: key '%.20s' is not a PCR index 0-23",
+                                   key);
                         return KL_ERR_INVAL;
                 }
                 if (json_object_is_type(val, json_type_string)) {
@@ -180,15 +171,16 @@ int ver_tpm_policy_from_json(struct json_object *obj, struct ver_tpm_policy *p, 
                 }
                 if (!json_object_is_type(val, json_type_array) ||
                     (n = json_object_array_length(val)) == 0) {
-                        say(why, why_len, "tpm_policy: PCR %u needs a hex string or a list", idx);
+                        kl_why_set(why, why_len, "tpm_policy: PCR %u needs a hex string or a list",
+                                   idx);
                         return KL_ERR_INVAL;
                 }
                 for (size_t i = 0; i < n; i++) {
                         struct json_object *e = json_object_array_get_idx(val, i);
 
                         if (!json_object_is_type(e, json_type_string)) {
-                                say(why, why_len, "tpm_policy: PCR %u: values must be strings",
-                                    idx);
+                                kl_why_set(why, why_len,
+                                           "tpm_policy: PCR %u: values must be strings", idx);
                                 return KL_ERR_INVAL;
                         }
                         r = policy_add(p, alg, idx, json_object_get_string(e),
@@ -246,25 +238,25 @@ int ver_check_clock(const struct ver_clock *prev, const struct kl_attest_info *c
                     size_t why_len)
 {
         if (!cur->safe) {
-                say(why, why_len, "TPM clock is not safe (safe = 0)");
+                kl_why_set(why, why_len, "TPM clock is not safe (safe = 0)");
                 return KL_ERR_VERIFY;
         }
         if (prev == NULL || !prev->valid)
                 return 0;
         if (cur->reset_count < prev->reset_count) {
-                say(why, why_len, "TPM resetCount went back from %u to %u", prev->reset_count,
-                    cur->reset_count);
+                kl_why_set(why, why_len, "TPM resetCount went back from %u to %u",
+                           prev->reset_count, cur->reset_count);
                 return KL_ERR_VERIFY;
         }
         if (cur->restart_count < prev->restart_count) {
-                say(why, why_len, "TPM restartCount went back from %u to %u", prev->restart_count,
-                    cur->restart_count);
+                kl_why_set(why, why_len, "TPM restartCount went back from %u to %u",
+                           prev->restart_count, cur->restart_count);
                 return KL_ERR_VERIFY;
         }
         if (cur->reset_count == prev->reset_count && cur->restart_count == prev->restart_count &&
             cur->clock <= prev->clock) {
-                say(why, why_len, "TPM clock did not advance (%llu after %llu)",
-                    (unsigned long long)cur->clock, (unsigned long long)prev->clock);
+                kl_why_set(why, why_len, "TPM clock did not advance (%llu after %llu)",
+                           (unsigned long long)cur->clock, (unsigned long long)prev->clock);
                 return KL_ERR_VERIFY;
         }
         return 0;
@@ -291,39 +283,40 @@ int ver_check_quote(const struct ver_quote_input *in, struct kl_pcr_set *ret_pcr
 
         /* 1. algorithms */
         if (alg == 0 || !hash_accepted(alg) || alg != want) {
-                say(why, why_len, "hash_alg '%.16s' not accepted (expected %s)",
-                    in->hash_alg != NULL ? in->hash_alg : "(none)", kl_hash_alg_name(want));
+                kl_why_set(why, why_len, "hash_alg '%.16s' not accepted (expected %s)",
+                           in->hash_alg != NULL ? in->hash_alg : "(none)", kl_hash_alg_name(want));
                 goto out;
         }
         /* 2. split and decode */
         if ((r = kl_quote_decode(in->quote, in->quote_len, &q)) < 0) {
-                say(why, why_len, "quote is malformed (%s)", kl_err_str(r));
+                kl_why_set(why, why_len, "quote is malformed (%s)", kl_err_str(r));
                 r = KL_ERR_INVAL;
                 goto out;
         }
         /* 3. the AK signature, before anything inside is believed */
         if ((r = kl_quote_verify_signature(in->ak, alg, q.attest, q.attest_len, q.sig, q.sig_len)) <
             0) {
-                say(why, why_len, "quote signature does not verify with the agent's AK (%s)",
-                    kl_err_str(r));
+                kl_why_set(why, why_len, "quote signature does not verify with the agent's AK (%s)",
+                           kl_err_str(r));
                 r = KL_ERR_VERIFY;
                 goto out;
         }
         r = KL_ERR_VERIFY;
         /* 4. TPMS_ATTEST and the nonce */
         if (kl_attest_parse(q.attest, q.attest_len, &info) < 0) {
-                say(why, why_len, "signed TPMS_ATTEST is malformed");
+                kl_why_set(why, why_len, "signed TPMS_ATTEST is malformed");
                 goto out;
         }
         if (info.nonce_len != nlen || nlen == 0 || memcmp(info.nonce, in->nonce, nlen) != 0) {
-                say(why, why_len, "nonce in quote does not match the nonce sent ('%.20s')",
-                    in->nonce != NULL ? in->nonce : "");
+                kl_why_set(why, why_len, "nonce in quote does not match the nonce sent ('%.20s')",
+                           in->nonce != NULL ? in->nonce : "");
                 goto out;
         }
         /* 5. selection (stricter than upstream: attested == blob == requested) and digest */
         if (info.sel_hash != alg || info.sel_mask != sel || q.pcrs.hash_alg != alg ||
             q.pcrs.mask != sel) {
-                say(why, why_len,
+                kl_why_set(
+                    why, why_len,
                     "PCR selection 0x%06x (%s) in quote, PCR blob 0x%06x, requested 0x%06x (%s)",
                     (unsigned)info.sel_mask, alg_name(info.sel_hash), (unsigned)q.pcrs.mask,
                     (unsigned)sel, kl_hash_alg_name(alg));
@@ -331,7 +324,7 @@ int ver_check_quote(const struct ver_quote_input *in, struct kl_pcr_set *ret_pcr
         }
         if (kl_pcr_set_digest(&q.pcrs, digest, &digest_len) < 0 ||
             digest_len != info.pcr_digest_len || memcmp(digest, info.pcr_digest, digest_len) != 0) {
-                say(why, why_len, "PCR values do not match the quoted pcrDigest");
+                kl_why_set(why, why_len, "PCR values do not match the quoted pcrDigest");
                 goto out;
         }
         /* 6. clock */
@@ -355,21 +348,21 @@ int ver_check_pcr16(const struct kl_pcr_set *pcrs, const char *nk_pem, size_t nk
         size_t len = pcrs->digest_len;
 
         if (!(pcrs->mask & (1u << VER_DATA_PCR)) || name == NULL) {
-                say(why, why_len, "PCR 16 is not in the quote");
+                kl_why_set(why, why_len, "PCR 16 is not in the quote");
                 return KL_ERR_VERIFY;
         }
         if (nk_pem == NULL || nk_pem_len == 0) {
-                say(why, why_len, "no NK public key to check PCR 16 against");
+                kl_why_set(why, why_len, "no NK public key to check PCR 16 against");
                 return KL_ERR_VERIFY;
         }
         memset(buf, 0, len);
         if (kl_digest(name, nk_pem, nk_pem_len, buf + len, &n) < 0 || n != len ||
             kl_digest(name, buf, 2 * len, want, &n) < 0 || n != len) {
-                say(why, why_len, "cannot hash the NK public key");
+                kl_why_set(why, why_len, "cannot hash the NK public key");
                 return KL_ERR_CRYPTO;
         }
         if (memcmp(want, pcrs->values[VER_DATA_PCR], len) != 0) {
-                say(why, why_len, "PCR 16 does not bind the agent's NK public key");
+                kl_why_set(why, why_len, "PCR 16 does not bind the agent's NK public key");
                 return KL_ERR_VERIFY;
         }
         return 0;
@@ -384,8 +377,8 @@ int ver_check_tpm_policy(const struct ver_tpm_policy *p, const struct kl_pcr_set
         if (p->mask == 0)
                 return 0;
         if (p->hash_alg != pcrs->hash_alg) {
-                say(why, why_len, "quote is in bank %s, the PCR policy in %s",
-                    alg_name(pcrs->hash_alg), kl_hash_alg_name(p->hash_alg));
+                kl_why_set(why, why_len, "quote is in bank %s, the PCR policy in %s",
+                           alg_name(pcrs->hash_alg), kl_hash_alg_name(p->hash_alg));
                 return KL_ERR_VERIFY;
         }
         for (unsigned i = 0; i < KL_PCR_COUNT; i++) {
@@ -394,7 +387,8 @@ int ver_check_tpm_policy(const struct ver_tpm_policy *p, const struct kl_pcr_set
                 if (!(p->mask & (1u << i)))
                         continue;
                 if (!(pcrs->mask & (1u << i))) {
-                        say(why, why_len, "PCR %u is in the policy but missing from the quote", i);
+                        kl_why_set(why, why_len,
+                                   "PCR %u is in the policy but missing from the quote", i);
                         return KL_ERR_VERIFY;
                 }
                 for (unsigned k = 0; k < p->n_allowed[i] && !ok; k++)
@@ -402,9 +396,9 @@ int ver_check_tpm_policy(const struct ver_tpm_policy *p, const struct kl_pcr_set
                 if (!ok) {
                         kl_hex_encode_to(pcrs->values[i], pcrs->digest_len, got);
                         kl_hex_encode_to(p->allowed[i][0], pcrs->digest_len, exp);
-                        say(why, why_len, "PCR %u (%s) is %s, policy allows %s%s", i,
-                            kl_hash_alg_name(pcrs->hash_alg), got, exp,
-                            p->n_allowed[i] > 1 ? " (and others)" : "");
+                        kl_why_set(why, why_len, "PCR %u (%s) is %s, policy allows %s%s", i,
+                                   kl_hash_alg_name(pcrs->hash_alg), got, exp,
+                                   p->n_allowed[i] > 1 ? " (and others)" : "");
                         return KL_ERR_VERIFY;
                 }
         }
@@ -418,8 +412,9 @@ int ver_check_mb_replay(const struct kl_uefi_pcrs *replay, const struct kl_pcr_s
         char exp[129];
 
         if (pcrs->hash_alg != 0x0004 && pcrs->hash_alg != 0x000b) {
-                say(why, why_len, "measured boot replay supports sha1 and sha256 banks, not %s",
-                    alg_name(pcrs->hash_alg));
+                kl_why_set(why, why_len,
+                           "measured boot replay supports sha1 and sha256 banks, not %s",
+                           alg_name(pcrs->hash_alg));
                 return KL_ERR_VERIFY;
         }
         for (unsigned i = 0; i < KL_PCR_COUNT; i++) {
@@ -431,8 +426,9 @@ int ver_check_mb_replay(const struct kl_uefi_pcrs *replay, const struct kl_pcr_s
                 if (memcmp(v, pcrs->values[i], pcrs->digest_len) != 0) {
                         kl_hex_encode_to(pcrs->values[i], pcrs->digest_len, got);
                         kl_hex_encode_to(v, pcrs->digest_len, exp);
-                        say(why, why_len, "PCR %u (%s) is %s, the boot event log replays to %s", i,
-                            kl_hash_alg_name(pcrs->hash_alg), got, exp);
+                        kl_why_set(why, why_len,
+                                   "PCR %u (%s) is %s, the boot event log replays to %s", i,
+                                   kl_hash_alg_name(pcrs->hash_alg), got, exp);
                         return KL_ERR_VERIFY;
                 }
         }
@@ -485,14 +481,15 @@ static int take_policy(struct json_object *req, const char *key, bool ima, char 
         if (text == NULL)
                 return KL_ERR_NOMEM;
         if (strlen(text) > POLICY_TEXT_MAX) {
-                say(why, why_len, "%s is too large", key);
+                kl_why_set(why, why_len, "%s is too large", key);
                 goto out;
         }
         sub[0] = '\0';
         r = ima ? kl_ima_policy_parse(text, strlen(text), &ip, sub, sizeof(sub))
                 : kl_mb_policy_parse(text, strlen(text), &mp, sub, sizeof(sub));
         if (r < 0) {
-                say(why, why_len, "invalid %s: %s", key, sub[0] != '\0' ? sub : kl_err_str(r));
+                kl_why_set(why, why_len, "invalid %s: %s", key,
+                           sub[0] != '\0' ? sub : kl_err_str(r));
                 r = KL_ERR_INVAL;
                 goto out;
         }
@@ -518,7 +515,7 @@ static int take_v(struct json_object *req, char **ret, char *why, size_t why_len
                 return 0;
         if (r < 0 || kl_b64_decode(s, strlen(s), &v, &n) < 0 || (n != 16 && n != 32)) {
                 kl_secure_free(v, n);
-                say(why, why_len, "invalid field 'v': expected base64 of 16 or 32 bytes");
+                kl_why_set(why, why_len, "invalid field 'v': expected base64 of 16 or 32 bytes");
                 return KL_ERR_INVAL;
         }
         kl_secure_free(v, n);
@@ -538,7 +535,7 @@ int ver_add_request_parse(const char *body, size_t len, struct ver_add_request *
         int r = KL_ERR_INVAL;
 
         if (len > ADD_BODY_MAX || kl_json_parse_object(body, len, &req) < 0) {
-                say(why, why_len, "malformed JSON body: expected a JSON object");
+                kl_why_set(why, why_len, "malformed JSON body: expected a JSON object");
                 goto out;
         }
         r = kl_json_get_string(req, "ip", &ip);
@@ -547,7 +544,7 @@ int ver_add_request_parse(const char *body, size_t len, struct ver_add_request *
                     strspn(ip, "0123456789abcdefABCDEF.:-_"
                                "ghijklmnopqrstuvwxyz"
                                "GHIJKLMNOPQRSTUVWXYZ") != strlen(ip)) {
-                        say(why, why_len, "invalid field 'ip'");
+                        kl_why_set(why, why_len, "invalid field 'ip'");
                         r = KL_ERR_INVAL;
                         goto out;
                 }
@@ -556,7 +553,7 @@ int ver_add_request_parse(const char *body, size_t len, struct ver_add_request *
                         goto out;
                 }
         } else if (r != KL_ERR_NOT_FOUND) {
-                say(why, why_len, "invalid field 'ip'");
+                kl_why_set(why, why_len, "invalid field 'ip'");
                 goto out;
         }
         if (json_object_object_get_ex(req, "port", &v) && v != NULL) {
@@ -572,7 +569,7 @@ int ver_add_request_parse(const char *body, size_t len, struct ver_add_request *
                                 port = strtol(s, NULL, 10);
                 }
                 if (port < 1 || port > 65535) {
-                        say(why, why_len, "invalid field 'port'");
+                        kl_why_set(why, why_len, "invalid field 'port'");
                         r = KL_ERR_INVAL;
                         goto out;
                 }
@@ -587,7 +584,7 @@ int ver_add_request_parse(const char *body, size_t len, struct ver_add_request *
                         const char *s = json_object_get_string(v);
 
                         if (kl_json_parse_object(s, strlen(s), &parsed) < 0) {
-                                say(why, why_len, "tpm_policy is not a JSON object");
+                                kl_why_set(why, why_len, "tpm_policy is not a JSON object");
                                 goto out;
                         }
                         v = parsed;

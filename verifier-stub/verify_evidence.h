@@ -31,12 +31,12 @@ struct ver_evidence {
         const char *pcr16_pem;        /* the key PCR 16 binds (NK in pull, AK in push) */
         size_t pcr16_pem_len;
         const struct ver_tpm_policy *tpm;
-        const struct kl_ima_policy *ima_policy; /* NULL = no IMA check */
-        const char *ima_text;                   /* NULL = the agent sent no list */
+        struct kl_ima_policy *ima_policy; /* NULL = no IMA check; gets the boot aggregates */
+        const char *ima_text;             /* NULL = the agent sent no list */
         size_t ima_len;
         bool ima_from_start;                  /* the list starts at entry 0: replay from scratch */
         const struct kl_mb_policy *mb_policy; /* NULL = no measured boot check */
-        const uint8_t *mb_log;                /* decoded UEFI event log; NULL = none sent */
+        const uint8_t *mb_log; /* decoded UEFI event log; NULL = none sent (or undecodable) */
         size_t mb_len;
 };
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Base64 (RFC 4648 section 4) and hex codecs. Decoders see outside input
- * (registrar blobs, TPM structures, payloads), so they are strict and
+ * Base64 (RFC 4648 section 4). The decoder sees outside input
+ * (registrar blobs, TPM structures, payloads), so it is strict and
  * canonical: padding is required, whitespace is refused, and the unused low
  * bits of the last symbol must be zero, which makes decode(encode(x)) == x and
  * encode(decode(s)) == s for every accepted s (the fuzz target checks this).
@@ -16,7 +16,6 @@
 
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char hex_digits[] = "0123456789abcdef";
 
 /* Value of one base64 symbol, or -1. No table: keeps the code obviously bounded. */
 static int b64_value(unsigned char c)
@@ -31,17 +30,6 @@ static int b64_value(unsigned char c)
                 return 62;
         if (c == '/')
                 return 63;
-        return -1;
-}
-
-int kl_hex_digit_value(int c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
         return -1;
 }
 
@@ -134,59 +122,6 @@ int kl_b64_decode(const char *in, size_t len, uint8_t **ret_buf, size_t *ret_len
         out[o] = '\0';
         *ret_buf = out;
         *ret_len = o;
-        out = NULL;
-        r = 0;
-out:
-        free(out);
-        return r;
-}
-
-void kl_hex_encode_to(const uint8_t *in, size_t len, char *out)
-{
-        for (size_t i = 0; i < len; i++) {
-                out[2 * i] = hex_digits[in[i] >> 4];
-                out[2 * i + 1] = hex_digits[in[i] & 0x0f];
-        }
-        out[2 * len] = '\0';
-}
-
-int kl_hex_encode(const uint8_t *in, size_t len, char **ret_str)
-{
-        char *out;
-
-        if ((in == NULL && len != 0) || ret_str == NULL)
-                return KL_ERR_INVAL;
-        if (len >= (SIZE_MAX - 1) / 2)
-                return KL_ERR_TOO_LONG;
-        if ((out = malloc(2 * len + 1)) == NULL)
-                return KL_ERR_NOMEM;
-        kl_hex_encode_to(in, len, out);
-        *ret_str = out;
-        return 0;
-}
-
-int kl_hex_decode(const char *in, size_t len, uint8_t **ret_buf, size_t *ret_len)
-{
-        const unsigned char *s = (const unsigned char *)in;
-        uint8_t *out = NULL;
-        int r = KL_ERR_INVAL;
-
-        if ((in == NULL && len != 0) || ret_buf == NULL || ret_len == NULL)
-                return KL_ERR_INVAL;
-        if (len % 2 != 0)
-                return KL_ERR_INVAL;
-        if ((out = malloc(len / 2 + 1)) == NULL)
-                return KL_ERR_NOMEM;
-        for (size_t i = 0; i < len / 2; i++) {
-                int hi = kl_hex_digit_value(s[2 * i]), lo = kl_hex_digit_value(s[2 * i + 1]);
-
-                if (hi < 0 || lo < 0)
-                        goto out;
-                out[i] = (uint8_t)(hi << 4 | lo);
-        }
-        out[len / 2] = '\0';
-        *ret_buf = out;
-        *ret_len = len / 2;
         out = NULL;
         r = 0;
 out:

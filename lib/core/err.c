@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* String table for enum kl_err. */
+/* String table for enum kl_err, and the reason text callers get back. */
 #include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
 
 const char *kl_err_str(int err)
 {
@@ -56,4 +59,16 @@ const char *kl_err_str(int err)
         default:
                 return "unknown error";
         }
+}
+
+void kl_why_set(char *why, size_t why_len, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (why == NULL || why_len == 0)
+                return;
+        va_start(ap, fmt);
+        if (vsnprintf(why, why_len, fmt, ap) < 0)
+                why[0] = '\0';
+        va_end(ap);
 }

@@ -6,6 +6,8 @@
 #ifndef KL_ERR_H
 #define KL_ERR_H
 
+#include <stddef.h>
+
 enum kl_err {
         KL_OK = 0,
         /* generic */
@@ -41,5 +43,13 @@ enum kl_err {
 
 /* Static text for an error code; never NULL. */
 const char *kl_err_str(int err);
+
+/*
+ * Writes a reason for the caller into why (why_len bytes) when why is not
+ * NULL; truncation is fine for a message. Parsers and checks explain a
+ * rejection this way so the caller decides whether to log or answer it.
+ */
+void kl_why_set(char *why, size_t why_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

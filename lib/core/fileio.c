@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Bounded whole-file reads and atomic writes; descriptor hygiene for children. */
+/* Bounded whole-file reads and atomic writes. */
 #include "fileio.h"
 
 #include <errno.h>
@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "b64.h"
 #include "err.h"
+#include "hex.h"
 
 int kl_file_read(const char *path, size_t max, char **ret_data, size_t *ret_len)
 {
@@ -36,9 +36,15 @@ int kl_file_read(const char *path, size_t max, char **ret_data, size_t *ret_len)
                                 r = KL_ERR_TOO_LONG;
                                 goto out;
                         }
-                        if ((p = realloc(buf, grown + 1)) == NULL) {
+                        /* not realloc: it would leave a copy of a key behind, unwiped */
+                        if ((p = malloc(grown + 1)) == NULL) {
                                 r = KL_ERR_NOMEM;
                                 goto out;
+                        }
+                        if (buf != NULL) {
+                                memcpy(p, buf, len);
+                                explicit_bzero(buf, len);
+                                free(buf);
                         }
                         buf = p;
                         cap = grown;
@@ -148,19 +154,4 @@ out:
         if (created)
                 (void)unlink(tmp);
         return r;
-}
-
-void kl_fd_close_from(int lowfd, long max_fd)
-{
-        if (close_range((unsigned)lowfd, ~0U, 0) == 0)
-                return;
-        for (long fd = lowfd; fd < max_fd; fd++)
-                (void)close((int)fd);
-}
-
-long kl_fd_limit(void)
-{
-        long n = sysconf(_SC_OPEN_MAX);
-
-        return n > 0 && n <= (1L << 20) ? n : 1L << 20;
 }

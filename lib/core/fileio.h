@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Bounded whole-file reads and atomic writes; descriptor hygiene for children. */
+/* Bounded whole-file reads and atomic writes. */
 #ifndef KL_FILEIO_H
 #define KL_FILEIO_H
 
@@ -20,16 +20,5 @@ int kl_file_read(const char *path, size_t max, char **ret_data, size_t *ret_len)
  * the temporary name is taken (never follows a planted symlink).
  */
 int kl_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
-/*
- * Closes every descriptor >= lowfd, for a child between fork and exec
- * (async-signal-safe). Needed because not every library opens with
- * O_CLOEXEC: tpm2-tss's TCTIs keep the TPM socket or device open without it,
- * and a script must not inherit the agent's TPM connection. max_fd bounds the
- * fallback loop where close_range(2) is missing: take it from
- * kl_fd_limit() before fork.
- */
-void kl_fd_close_from(int lowfd, long max_fd);
-/* sysconf(_SC_OPEN_MAX), or a sane default; not async-signal-safe. */
-long kl_fd_limit(void);
 
 #endif

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stderr logger. One write(2) per line so lines from threads do not interleave.
- * Peer-supplied strings must be capped by the caller ('%.*s').
+ * Every message is escaped after formatting, so a peer string (a UUID, a path, a
+ * registrar's reason) can never start a forged line or carry a journald "<N>" prefix
+ * onto one. Peer-supplied strings must still be capped by the caller ('%.*s').
  */
 #include "log.h"
 
@@ -63,9 +65,36 @@ static const char *level_name(enum kl_log_level level)
         }
 }
 
+size_t kl_log_escape(char *dst, size_t dst_size, const char *src)
+{
+        static const char hex[] = "0123456789abcdef";
+        size_t o = 0;
+
+        if (dst_size == 0)
+                return 0;
+        for (const unsigned char *p = (const unsigned char *)src; *p != '\0'; p++) {
+                bool ctl = *p < 0x20 || *p == 0x7f;
+                size_t need = ctl ? 4 : 1;
+
+                if (need >= dst_size - o) /* keep room for the NUL; never split an escape */
+                        break;
+                if (ctl) {
+                        dst[o++] = '\\';
+                        dst[o++] = 'x';
+                        dst[o++] = hex[*p >> 4];
+                        dst[o++] = hex[*p & 0xf];
+                } else {
+                        dst[o++] = (char)*p;
+                }
+        }
+        dst[o] = '\0';
+        return o;
+}
+
 void kl_log(enum kl_log_level level, const char *file, int line, const char *func, const char *fmt,
             ...)
 {
+        char raw[2048];
         char msg[2048];
         char out[2304];
         va_list ap;
@@ -74,10 +103,11 @@ void kl_log(enum kl_log_level level, const char *file, int line, const char *fun
         if (level > max_level)
                 return;
         va_start(ap, fmt);
-        n = vsnprintf(msg, sizeof(msg), fmt, ap);
+        n = vsnprintf(raw, sizeof(raw), fmt, ap);
         va_end(ap);
         if (n < 0)
                 return;
+        kl_log_escape(msg, sizeof(msg), raw);
         /* A truncated message is still worth printing. */
         if (getenv("JOURNAL_STREAM") != NULL)
                 n = snprintf(out, sizeof(out), "<%d>%s\n", (int)level, msg);

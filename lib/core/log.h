@@ -9,6 +9,7 @@
 #define KL_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum kl_log_level {
         KL_LOG_ERROR = 3, /* syslog priorities, so the journal prefix is the value */
@@ -23,6 +24,13 @@ enum kl_log_level kl_log_get_level(void);
 bool kl_log_level_parse(const char *s, enum kl_log_level *ret_level);
 /* Name shown in front of each line, e.g. "keylime_agent". */
 void kl_log_set_ident(const char *ident);
+
+/*
+ * Copies src into dst (dst_size > 0), writing each control byte (< 0x20, 0x7f) as
+ * "\xNN"; truncates at a whole character and always NUL-terminates. Returns the
+ * length written. kl_log() applies it to every message.
+ */
+size_t kl_log_escape(char *dst, size_t dst_size, const char *src);
 
 void kl_log(enum kl_log_level level, const char *file, int line, const char *func, const char *fmt,
             ...) __attribute__((format(printf, 5, 6)));

@@ -15,7 +15,7 @@
  * each value is built, lent to the callback, then freed.
  */
 #include "toml.h"
-#include "b64.h"
+#include "hex.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,8 +88,14 @@ static int sbuf_add(struct sbuf *b, const char *data, size_t n)
 
                 while (cap < b->len + n + 1)
                         cap = cap > SIZE_MAX / 2 ? b->len + n + 1 : cap * 2;
-                if ((s = realloc(b->s, cap)) == NULL)
+                /* not realloc: a string may be a password (tpm_ownerpassword) */
+                if ((s = malloc(cap)) == NULL)
                         return KL_ERR_NOMEM;
+                if (b->s != NULL) {
+                        memcpy(s, b->s, b->len);
+                        explicit_bzero(b->s, b->len);
+                        free(b->s);
+                }
                 b->s = s;
                 b->cap = cap;
         }
@@ -97,6 +103,15 @@ static int sbuf_add(struct sbuf *b, const char *data, size_t n)
         b->len += n;
         b->s[b->len] = '\0';
         return 0;
+}
+
+static void sbuf_wipe(struct sbuf *b)
+{
+        if (b->s != NULL)
+                explicit_bzero(b->s, b->len);
+        free(b->s);
+        b->s = NULL;
+        b->len = b->cap = 0;
 }
 
 static uint64_t hash_bytes(const char *s, size_t len)
@@ -191,9 +206,33 @@ static char *seen_name(char kind, const char *a, const char *b, size_t *ret_len)
         return s;
 }
 
+/*
+ * Records a table ('T', table) or key ('K', table, key) as defined.
+ * KL_ERR_EXISTS when it already was: the caller words the error.
+ */
+static int claim_name(struct parser *ps, char kind, const char *a, const char *b)
+{
+        size_t idlen;
+        char *id = seen_name(kind, a, b, &idlen);
+
+        if (id == NULL)
+                return KL_ERR_NOMEM;
+        if (seen_contains(&ps->seen, id, idlen)) {
+                free(id);
+                return KL_ERR_EXISTS;
+        }
+        if (ps->seen.n >= MAX_KEYS) {
+                free(id);
+                return fail(ps, "more than %u keys and tables", MAX_KEYS);
+        }
+        return seen_add(&ps->seen, id, idlen);
+}
+
 static void value_clear(struct kl_toml_value *v)
 {
         if (v->type == KL_TOML_STRING) {
+                if (v->u.str.ptr != NULL)
+                        explicit_bzero(v->u.str.ptr, v->u.str.len); /* may be a password */
                 free(v->u.str.ptr);
         } else if (v->type == KL_TOML_ARRAY) {
                 /* Recursion is bounded by the parse depth limit. */
@@ -477,7 +516,7 @@ static int parse_string(struct parser *ps, char **ret_s, size_t *ret_len)
         b.s = NULL;
         r = 0;
 out:
-        free(b.s);
+        sbuf_wipe(&b);
         return r;
 }
 
@@ -707,20 +746,8 @@ static int parse_table_header(struct parser *ps)
                 goto out;
         }
         ps->p++;
-        if ((id = seen_name('T', name, NULL, &idlen)) == NULL) {
-                r = KL_ERR_NOMEM;
-                goto out;
-        }
-        if (seen_contains(&ps->seen, id, idlen)) {
+        if ((r = claim_name(ps, 'T', name, NULL)) == KL_ERR_EXISTS)
                 r = fail(ps, "duplicate table [%.64s]", name);
-                goto out;
-        }
-        if (ps->seen.n >= MAX_KEYS) {
-                r = fail(ps, "more than %u keys and tables", MAX_KEYS);
-                goto out;
-        }
-        r = seen_add(&ps->seen, id, idlen);
-        id = NULL;
         if (r < 0)
                 goto out;
         /* A root key of the same name would already define it. */
@@ -747,9 +774,8 @@ out:
 static int parse_keyval(struct parser *ps, kl_toml_cb cb, void *ctx)
 {
         struct kl_toml_value v = {.type = KL_TOML_BOOL};
-        char *key = NULL, *id = NULL;
+        char *key = NULL;
         unsigned key_line = ps->line;
-        size_t idlen;
         int r;
 
         if ((r = parse_key(ps, &key)) < 0)
@@ -765,20 +791,8 @@ static int parse_keyval(struct parser *ps, kl_toml_cb cb, void *ctx)
         }
         ps->p++;
         skip_ws(ps);
-        if ((id = seen_name('K', ps->table, key, &idlen)) == NULL) {
-                r = KL_ERR_NOMEM;
-                goto out;
-        }
-        if (seen_contains(&ps->seen, id, idlen)) {
+        if ((r = claim_name(ps, 'K', ps->table, key)) == KL_ERR_EXISTS)
                 r = fail(ps, "duplicate key '%.64s'", key);
-                goto out;
-        }
-        if (ps->seen.n >= MAX_KEYS) {
-                r = fail(ps, "more than %u keys and tables", MAX_KEYS);
-                goto out;
-        }
-        r = seen_add(&ps->seen, id, idlen);
-        id = NULL;
         if (r < 0)
                 goto out;
         if ((r = parse_value(ps, &v, 0)) < 0)
@@ -793,7 +807,6 @@ static int parse_keyval(struct parser *ps, kl_toml_cb cb, void *ctx)
         r = 0;
 out:
         value_clear(&v);
-        free(id);
         free(key);
         return r;
 }

@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +34,7 @@
 #include "b64.h"
 #include "err.h"
 #include "fileio.h"
+#include "hex.h"
 #include "log.h"
 
 /* Certificates and key files are small; anything bigger is not ours. */
@@ -902,35 +902,21 @@ out:
         return r;
 }
 
-__attribute__((format(printf, 3, 4))) static void set_why(char *why, size_t why_len,
-                                                          const char *fmt, ...)
-{
-        va_list ap;
-
-        if (why == NULL || why_len == 0)
-                return;
-        va_start(ap, fmt);
-        (void)vsnprintf(why, why_len, fmt, ap); /* truncation is fine for a reason text */
-        va_end(ap);
-}
-
-int kl_x509_verify_with_ca_dir(X509 *cert, const char *ca_dir, STACK_OF(X509) * untrusted,
-                               char *why, size_t why_len)
+int kl_x509_store_from_dir(const char *ca_dir, X509_STORE **ret_store, char *why, size_t why_len)
 {
         X509_STORE *store = NULL;
-        X509_STORE_CTX *ctx = NULL;
         DIR *d = NULL;
         struct dirent *e;
-        int r = KL_ERR_NOMEM, loaded = 0, ok;
+        int r = KL_ERR_NOMEM, loaded = 0;
 
         if (why != NULL && why_len > 0)
                 why[0] = '\0';
-        if (cert == NULL || ca_dir == NULL)
+        if (ca_dir == NULL)
                 return KL_ERR_INVAL;
-        if ((store = X509_STORE_new()) == NULL || (ctx = X509_STORE_CTX_new()) == NULL)
+        if ((store = X509_STORE_new()) == NULL)
                 goto out;
         if ((d = opendir(ca_dir)) == NULL) {
-                set_why(why, why_len, "cannot open CA directory %s", ca_dir);
+                kl_why_set(why, why_len, "cannot open CA directory %s", ca_dir);
                 r = errno == ENOENT ? KL_ERR_NOT_FOUND : KL_ERR_IO;
                 goto out;
         }
@@ -954,10 +940,36 @@ int kl_x509_verify_with_ca_dir(X509 *cert, const char *ca_dir, STACK_OF(X509) * 
                 loaded += n;
         }
         if (loaded == 0) {
-                set_why(why, why_len, "no CA certificates in %s", ca_dir);
+                kl_why_set(why, why_len, "no CA certificates in %s", ca_dir);
                 r = KL_ERR_VERIFY;
                 goto out;
         }
+        *ret_store = store;
+        store = NULL;
+        r = 0;
+out:
+        if (d != NULL)
+                closedir(d);
+        X509_STORE_free(store);
+        return r;
+}
+
+int kl_x509_verify_with_ca_dir(X509 *cert, const char *ca_dir, STACK_OF(X509) * untrusted,
+                               char *why, size_t why_len)
+{
+        X509_STORE *store = NULL;
+        X509_STORE_CTX *ctx = NULL;
+        int r, ok;
+
+        if (why != NULL && why_len > 0)
+                why[0] = '\0';
+        if (cert == NULL || ca_dir == NULL)
+                return KL_ERR_INVAL;
+        if ((r = kl_x509_store_from_dir(ca_dir, &store, why, why_len)) < 0)
+                goto out;
+        r = KL_ERR_NOMEM;
+        if ((ctx = X509_STORE_CTX_new()) == NULL)
+                goto out;
         if (X509_STORE_CTX_init(ctx, store, cert, untrusted) != 1) {
                 r = kl_crypto_err("X509_STORE_CTX_init");
                 goto out;
@@ -971,15 +983,13 @@ int kl_x509_verify_with_ca_dir(X509 *cert, const char *ca_dir, STACK_OF(X509) * 
         if (ok != 1) {
                 int err = X509_STORE_CTX_get_error(ctx);
 
-                set_why(why, why_len, "%s", X509_verify_cert_error_string(err));
+                kl_why_set(why, why_len, "%s", X509_verify_cert_error_string(err));
                 ERR_clear_error();
                 r = KL_ERR_VERIFY;
                 goto out;
         }
         r = 0;
 out:
-        if (d != NULL)
-                closedir(d);
         X509_STORE_CTX_free(ctx);
         X509_STORE_free(store);
         return r;

@@ -95,5 +95,10 @@ int kl_x509_self_signed(EVP_PKEY *key, const char *cn, const char *san, unsigned
  */
 int kl_x509_verify_with_ca_dir(X509 *cert, const char *ca_dir, STACK_OF(X509) * untrusted,
                                char *why, size_t why_len);
+/*
+ * An X509_STORE of every certificate in the PEM files (.pem, .crt, .cer) of
+ * ca_dir; caller frees. KL_ERR_VERIFY with a reason when there are none.
+ */
+int kl_x509_store_from_dir(const char *ca_dir, X509_STORE **ret_store, char *why, size_t why_len);
 
 #endif

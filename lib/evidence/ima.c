@@ -11,18 +11,18 @@
  */
 #include <limits.h>
 #include <regex.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64.h"
 #include "crypto.h"
 #include "err.h"
+#include "hex.h"
 #include "ima.h"
 #include "json.h"
 #include "quote.h"
+#include "uefi_log.h"
 
 /* The legacy "ima" template hashes the name padded to IMA_EVENT_NAME_LEN_MAX + 1 bytes. */
 #define IMA_NAME_PAD 256
@@ -54,21 +54,10 @@ struct kl_ima_policy {
         size_t table_size; /* power of two, at least twice n_entries */
         regex_t *excludes;
         size_t n_excludes;
+        /* boot_aggregate values computed from the last measured-boot replay (see ima.h) */
+        struct pol_digest boot[KL_IMA_BOOT_AGGREGATES_MAX];
+        size_t n_boot;
 };
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (why == NULL || why_len == 0)
-                return;
-        va_start(ap, fmt);
-        (void)vsnprintf(why, why_len, fmt, ap);
-        va_end(ap);
-}
 
 /* FNV-1a: cheap and good enough for paths; the table is sized so chains stay short. */
 static uint64_t path_hash(const char *s, size_t len)
@@ -81,47 +70,6 @@ static uint64_t path_hash(const char *s, size_t len)
                 h *= 0x100000001b3ULL;
         }
         return h;
-}
-
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
-/* Decodes hex into out (which holds len / 2 bytes) without allocating: called per line. */
-static bool unhex(const char *s, size_t len, uint8_t *out)
-{
-        size_t i;
-
-        if (len % 2 != 0)
-                return false;
-        for (i = 0; i < len; i += 2) {
-                int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-
-                if (hi < 0 || lo < 0)
-                        return false;
-                out[i / 2] = (uint8_t)(hi << 4 | lo);
-        }
-        return true;
-}
-
-static bool is_hex(const char *s, size_t len)
-{
-        size_t i;
-
-        if (len % 2 != 0)
-                return false;
-        for (i = 0; i < len; i++) {
-                if (hexval(s[i]) < 0)
-                        return false;
-        }
-        return true;
 }
 
 /* Copies an untrusted name for an error message: capped, non-printables shown as '?'. */
@@ -181,13 +129,13 @@ static int parse_digest_list(struct json_object *arr, const char *path, struct p
         size_t i, n;
 
         if (!json_object_is_type(arr, json_type_array)) {
-                set_why(why, why_len, "digests: %.200s: not an array", path);
+                kl_why_set(why, why_len, "digests: %.200s: not an array", path);
                 return KL_ERR_INVAL;
         }
         n = json_object_array_length(arr);
         if (n > POLICY_MAX_PER_PATH) {
-                set_why(why, why_len, "digests: %.200s: more than %d digests", path,
-                        POLICY_MAX_PER_PATH);
+                kl_why_set(why, why_len, "digests: %.200s: more than %d digests", path,
+                           POLICY_MAX_PER_PATH);
                 return KL_ERR_TOO_LONG;
         }
         if (n > 0 && (e->digests = calloc(n, sizeof(*e->digests))) == NULL)
@@ -198,15 +146,16 @@ static int parse_digest_list(struct json_object *arr, const char *path, struct p
                 size_t hl;
 
                 if (!json_object_is_type(s, json_type_string)) {
-                        set_why(why, why_len, "digests: %.200s: entry %zu is not a string", path,
-                                i);
+                        kl_why_set(why, why_len, "digests: %.200s: entry %zu is not a string", path,
+                                   i);
                         return KL_ERR_INVAL;
                 }
                 hex = json_object_get_string(s);
                 hl = (size_t)json_object_get_string_len(s);
-                if (hl < 2 || hl > 2 * KL_MAX_DIGEST_LEN || !unhex(hex, hl, e->digests[i].d)) {
-                        set_why(why, why_len, "digests: %.200s: entry %zu is not a hex digest",
-                                path, i);
+                if (hl < 2 || hl > 2 * KL_MAX_DIGEST_LEN ||
+                    !kl_hex_decode_to(hex, hl, e->digests[i].d)) {
+                        kl_why_set(why, why_len, "digests: %.200s: entry %zu is not a hex digest",
+                                   path, i);
                         return KL_ERR_INVAL;
                 }
                 e->digests[i].len = (uint8_t)(hl / 2);
@@ -222,12 +171,12 @@ static int parse_digests(struct kl_ima_policy *p, struct json_object *digests, c
         int r;
 
         if (!json_object_is_type(digests, json_type_object)) {
-                set_why(why, why_len, "digests: not an object");
+                kl_why_set(why, why_len, "digests: not an object");
                 return KL_ERR_INVAL;
         }
         n = (size_t)json_object_object_length(digests);
         if (n > POLICY_MAX_PATHS) {
-                set_why(why, why_len, "digests: more than %u paths", POLICY_MAX_PATHS);
+                kl_why_set(why, why_len, "digests: more than %u paths", POLICY_MAX_PATHS);
                 return KL_ERR_TOO_LONG;
         }
         while (size < 2 * n)
@@ -323,12 +272,12 @@ static int parse_excludes(struct kl_ima_policy *p, struct json_object *ex, char 
         size_t i, n;
 
         if (!json_object_is_type(ex, json_type_array)) {
-                set_why(why, why_len, "excludes: not an array");
+                kl_why_set(why, why_len, "excludes: not an array");
                 return KL_ERR_INVAL;
         }
         n = json_object_array_length(ex);
         if (n > POLICY_MAX_EXCLUDES) {
-                set_why(why, why_len, "excludes: more than %d entries", POLICY_MAX_EXCLUDES);
+                kl_why_set(why, why_len, "excludes: more than %d entries", POLICY_MAX_EXCLUDES);
                 return KL_ERR_TOO_LONG;
         }
         if (n > 0 && (p->excludes = calloc(n, sizeof(*p->excludes))) == NULL)
@@ -341,16 +290,17 @@ static int parse_excludes(struct kl_ima_policy *p, struct json_object *ex, char 
                 int rc;
 
                 if (!json_object_is_type(s, json_type_string)) {
-                        set_why(why, why_len, "excludes: entry %zu is not a string", i);
+                        kl_why_set(why, why_len, "excludes: entry %zu is not a string", i);
                         return KL_ERR_INVAL;
                 }
                 sl = (size_t)json_object_get_string_len(s);
                 if (sl > POLICY_MAX_REGEX_LEN || memchr(json_object_get_string(s), 0, sl)) {
-                        set_why(why, why_len, "excludes: entry %zu is too long or has NUL", i);
+                        kl_why_set(why, why_len, "excludes: entry %zu is too long or has NUL", i);
                         return KL_ERR_INVAL;
                 }
                 if ((bad = regex_untamed(json_object_get_string(s))) != NULL) {
-                        set_why(why, why_len, "excludes: entry %zu: %s is not supported", i, bad);
+                        kl_why_set(why, why_len, "excludes: entry %zu: %s is not supported", i,
+                                   bad);
                         return KL_ERR_INVAL;
                 }
                 /* Keylime applies excludes with re.match: anchored at the start only */
@@ -359,7 +309,7 @@ static int parse_excludes(struct kl_ima_policy *p, struct json_object *ex, char 
                         char msg[128];
 
                         regerror(rc, &p->excludes[i], msg, sizeof(msg));
-                        set_why(why, why_len, "excludes: entry %zu: %s", i, msg);
+                        kl_why_set(why, why_len, "excludes: entry %zu: %s", i, msg);
                         return KL_ERR_INVAL;
                 }
                 p->n_excludes++;
@@ -374,16 +324,16 @@ int kl_ima_policy_parse(const char *json, size_t len, struct kl_ima_policy **ret
         struct kl_ima_policy *p = NULL;
         int r = KL_ERR_INVAL;
 
-        set_why(why, why_len, "%s", "");
+        kl_why_set(why, why_len, "%s", "");
         if (json == NULL || ret == NULL)
                 goto out;
         if (len > KL_IMA_POLICY_MAX_LEN) {
-                set_why(why, why_len, "policy larger than %u bytes", KL_IMA_POLICY_MAX_LEN);
+                kl_why_set(why, why_len, "policy larger than %u bytes", KL_IMA_POLICY_MAX_LEN);
                 r = KL_ERR_TOO_LONG;
                 goto out;
         }
         if ((r = kl_json_parse_object(json, len, &root)) != 0) {
-                set_why(why, why_len, "not a JSON object");
+                kl_why_set(why, why_len, "not a JSON object");
                 goto out;
         }
         if ((p = calloc(1, sizeof(*p))) == NULL) {
@@ -476,7 +426,7 @@ static size_t build_template(enum tmpl t, const struct ima_line *l, bool with_ex
         /* sig or buf: raw bytes, possibly empty (ima-sig of an unsigned file) */
         if (with_extra) {
                 put_u32le(buf + o, l->extra_len / 2);
-                (void)unhex(l->extra, l->extra_len, buf + o + 4);
+                (void)kl_hex_decode_to(l->extra, l->extra_len, buf + o + 4);
                 o += 4 + l->extra_len / 2;
         } else {
                 put_u32le(buf + o, 0);
@@ -502,8 +452,8 @@ static int parse_line(const char *s, size_t len, enum tmpl *ret_t, struct ima_li
 
         memset(l, 0, sizeof(*l));
         if (len == 0 || memchr(s, '\0', len) != NULL || memchr(s, '\r', len) != NULL) {
-                set_why(why, why_len, "line %llu: empty or contains NUL/CR",
-                        (unsigned long long)lineno);
+                kl_why_set(why, why_len, "line %llu: empty or contains NUL/CR",
+                           (unsigned long long)lineno);
                 return KL_ERR_INVAL;
         }
         p = next_field(p, end, &pcr_len);
@@ -514,12 +464,12 @@ static int parse_line(const char *s, size_t len, enum tmpl *ret_t, struct ima_li
         l->digest = p;
         p = next_field(p, end, &l->digest_len);
         if (pcr_len != 2 || memcmp(pcr, "10", 2) != 0) {
-                set_why(why, why_len, "line %llu: PCR is not 10", (unsigned long long)lineno);
+                kl_why_set(why, why_len, "line %llu: PCR is not 10", (unsigned long long)lineno);
                 return KL_ERR_INVAL;
         }
-        if (l->thash_len != 2 * KL_SHA1_LEN || !is_hex(l->thash, l->thash_len) || p >= end) {
-                set_why(why, why_len, "line %llu: malformed template hash or missing name",
-                        (unsigned long long)lineno);
+        if (l->thash_len != 2 * KL_SHA1_LEN || !kl_hex_is(l->thash, l->thash_len) || p >= end) {
+                kl_why_set(why, why_len, "line %llu: malformed template hash or missing name",
+                           (unsigned long long)lineno);
                 return KL_ERR_INVAL;
         }
         l->violation = true;
@@ -536,8 +486,8 @@ static int parse_line(const char *s, size_t len, enum tmpl *ret_t, struct ima_li
         else if (l->tname_len == 7 && memcmp(l->tname, "ima-buf", 7) == 0)
                 *ret_t = TMPL_IMA_BUF;
         else {
-                set_why(why, why_len, "line %llu: unsupported template",
-                        (unsigned long long)lineno);
+                kl_why_set(why, why_len, "line %llu: unsupported template",
+                           (unsigned long long)lineno);
                 return KL_ERR_INVAL;
         }
         /* digest column: plain SHA-1 hex for "ima", "alg:hex" for the others */
@@ -545,7 +495,7 @@ static int parse_line(const char *s, size_t len, enum tmpl *ret_t, struct ima_li
                 if (l->digest_len != 2 * KL_SHA1_LEN)
                         goto bad_digest;
                 l->file_digest_len = KL_SHA1_LEN;
-                if (!unhex(l->digest, l->digest_len, l->file_digest))
+                if (!kl_hex_decode_to(l->digest, l->digest_len, l->file_digest))
                         goto bad_digest;
         } else {
                 colon = memchr(l->digest, ':', l->digest_len);
@@ -556,7 +506,7 @@ static int parse_line(const char *s, size_t len, enum tmpl *ret_t, struct ima_li
                 l->file_digest_len = (l->digest_len - l->alg_len - 1) / 2;
                 if (l->alg_len > 16 || l->file_digest_len == 0 ||
                     l->file_digest_len > KL_MAX_DIGEST_LEN ||
-                    !unhex(colon + 1, l->digest_len - l->alg_len - 1, l->file_digest))
+                    !kl_hex_decode_to(colon + 1, l->digest_len - l->alg_len - 1, l->file_digest))
                         goto bad_digest;
         }
         /* the name runs to the end of the line, except that sig/buf hex comes after it */
@@ -571,25 +521,25 @@ static int parse_line(const char *s, size_t len, enum tmpl *ret_t, struct ima_li
                                 break;
                         }
                 }
-                if (sp != NULL && is_hex(sp + 1, (size_t)(end - sp - 1))) {
+                if (sp != NULL && kl_hex_is(sp + 1, (size_t)(end - sp - 1))) {
                         l->has_extra = true;
                         l->extra = sp + 1;
                         l->extra_len = (size_t)(end - sp - 1);
                         l->name_len = (size_t)(sp - p);
                 } else if (*ret_t == TMPL_IMA_BUF) {
-                        set_why(why, why_len, "line %llu: ima-buf without buffer",
-                                (unsigned long long)lineno);
+                        kl_why_set(why, why_len, "line %llu: ima-buf without buffer",
+                                   (unsigned long long)lineno);
                         return KL_ERR_INVAL;
                 }
         }
         if (*ret_t == TMPL_IMA && l->name_len >= IMA_NAME_PAD) {
-                set_why(why, why_len, "line %llu: name longer than %d bytes",
-                        (unsigned long long)lineno, IMA_NAME_PAD - 1);
+                kl_why_set(why, why_len, "line %llu: name longer than %d bytes",
+                           (unsigned long long)lineno, IMA_NAME_PAD - 1);
                 return KL_ERR_INVAL;
         }
         return 0;
 bad_digest:
-        set_why(why, why_len, "line %llu: malformed file digest", (unsigned long long)lineno);
+        kl_why_set(why, why_len, "line %llu: malformed file digest", (unsigned long long)lineno);
         return KL_ERR_INVAL;
 }
 
@@ -600,8 +550,15 @@ static bool policy_allows(const struct kl_ima_policy *p, const char *name, size_
         char path[4096 + 1];
         size_t i;
 
-        if (p == NULL || (name_len == 14 && memcmp(name, "boot_aggregate", 14) == 0))
+        if (p == NULL)
                 return true;
+        /* boot_aggregate is a policy entry like any file, plus what the boot log gives */
+        if (name_len == 14 && memcmp(name, "boot_aggregate", 14) == 0) {
+                for (i = 0; i < p->n_boot; i++) {
+                        if (p->boot[i].len == d_len && memcmp(p->boot[i].d, d, d_len) == 0)
+                                return true;
+                }
+        }
         if ((e = policy_find(p, name, name_len)) != NULL) {
                 for (i = 0; i < e->n_digests; i++) {
                         if (e->digests[i].len == d_len && memcmp(e->digests[i].d, d, d_len) == 0)
@@ -620,6 +577,47 @@ static bool policy_allows(const struct kl_ima_policy *p, const char *name, size_
         return false;
 }
 
+/* H(PCR 0 || ... || PCR n-1) of one bank, for n = 8 and 10, added to p->boot. */
+static int add_boot_aggregates(struct kl_ima_policy *p, const char *alg, const uint8_t *bank,
+                               size_t dlen)
+{
+        static const size_t counts[] = {8, 10};
+        size_t i, out_len = 0;
+        bool extended = false;
+        int r;
+
+        for (i = 0; i < 10 * dlen; i++)
+                extended |= bank[i] != 0;
+        if (!extended) /* a bank the log's header does not list stays all zeros: no aggregate */
+                return 0;
+        for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+                struct pol_digest *d = &p->boot[p->n_boot];
+
+                if ((r = kl_digest(alg, bank, counts[i] * dlen, d->d, &out_len)) != 0)
+                        return r;
+                d->len = (uint8_t)out_len;
+                p->n_boot++;
+        }
+        return 0;
+}
+
+int kl_ima_policy_set_boot_aggregates(struct kl_ima_policy *p, const struct kl_uefi_pcrs *replay)
+{
+        int r;
+
+        if (p == NULL)
+                return KL_ERR_INVAL;
+        p->n_boot = 0;
+        if (replay == NULL)
+                return 0;
+        /* a bank is PCRs 0-23 back to back, so PCRs 0-9 are its first 10 digests */
+        if ((r = add_boot_aggregates(p, "sha1", (const uint8_t *)replay->sha1, KL_SHA1_LEN)) != 0 ||
+            (r = add_boot_aggregates(p, "sha256", (const uint8_t *)replay->sha256,
+                                     sizeof(replay->sha256[0]))) != 0)
+                p->n_boot = 0;
+        return r;
+}
+
 static int check_line(struct kl_ima_replay *st, const char *bank, const char *s, size_t len,
                       const struct kl_ima_policy *policy, uint8_t *tbuf, char *why, size_t why_len)
 {
@@ -633,7 +631,7 @@ static int check_line(struct kl_ima_replay *st, const char *bank, const char *s,
 
         if ((r = parse_line(s, len, &t, &l, why, why_len, lineno)) != 0)
                 return r;
-        if (!unhex(l.thash, l.thash_len, thash))
+        if (!kl_hex_decode_to(l.thash, l.thash_len, thash))
                 return KL_ERR_INTERNAL;
         tlen = build_template(t, &l, l.has_extra, tbuf);
         if ((r = kl_digest("sha1", tbuf, tlen, got, &dlen)) != 0)
@@ -648,8 +646,8 @@ static int check_line(struct kl_ima_replay *st, const char *bank, const char *s,
                         return r;
         }
         if (!l.violation && memcmp(got, thash, KL_SHA1_LEN) != 0) {
-                set_why(why, why_len, "line %llu: template hash mismatch",
-                        (unsigned long long)lineno);
+                kl_why_set(why, why_len, "line %llu: template hash mismatch",
+                           (unsigned long long)lineno);
                 return KL_ERR_VERIFY;
         }
         if (!policy_allows(policy, l.name, l.name_len, l.file_digest, l.file_digest_len)) {
@@ -657,9 +655,9 @@ static int check_line(struct kl_ima_replay *st, const char *bank, const char *s,
 
                 safe_name(l.name, l.name_len, name);
                 kl_hex_encode_to(l.file_digest, l.file_digest_len, hex);
-                set_why(why, why_len, "line %llu: %s: digest %.*s%s%s not in allowlist",
-                        (unsigned long long)lineno, name, (int)l.alg_len, l.alg ? l.alg : "",
-                        l.alg ? ":" : "", hex);
+                kl_why_set(why, why_len, "line %llu: %s: digest %.*s%s%s not in allowlist",
+                           (unsigned long long)lineno, name, (int)l.alg_len, l.alg ? l.alg : "",
+                           l.alg ? ":" : "", hex);
                 return KL_ERR_VERIFY;
         }
         if (l.violation)
@@ -687,17 +685,17 @@ int kl_ima_replay(struct kl_ima_replay *st, const char *text, size_t len,
         bool matched;
         int r = KL_ERR_INVAL;
 
-        set_why(why, why_len, "%s", "");
+        kl_why_set(why, why_len, "%s", "");
         if (st == NULL || (text == NULL && len != 0) ||
             (bank = kl_hash_alg_name(st->bank_alg)) == NULL || st->digest_len == 0 ||
             st->digest_len > KL_MAX_DIGEST_LEN) {
-                set_why(why, why_len, "bad arguments or unsupported bank");
+                kl_why_set(why, why_len, "bad arguments or unsupported bank");
                 goto out;
         }
         /* a state not made by kl_ima_replay_init for this bank would hash the wrong length */
         kl_ima_replay_init(&work, st->bank_alg);
         if (work.digest_len != st->digest_len) {
-                set_why(why, why_len, "replay state does not match its bank");
+                kl_why_set(why, why_len, "replay state does not match its bank");
                 goto out;
         }
         work = *st;
@@ -709,8 +707,8 @@ int kl_ima_replay(struct kl_ima_replay *st, const char *text, size_t len,
                         break; /* a partial line is the agent reading while the kernel writes */
                 ll = (size_t)(nl - p);
                 if (ll > KL_IMA_MAX_LINE) {
-                        set_why(why, why_len, "line %llu: longer than %u bytes",
-                                (unsigned long long)(work.entries + 1), KL_IMA_MAX_LINE);
+                        kl_why_set(why, why_len, "line %llu: longer than %u bytes",
+                                   (unsigned long long)(work.entries + 1), KL_IMA_MAX_LINE);
                         r = KL_ERR_INVAL;
                         goto out;
                 }
@@ -731,7 +729,7 @@ int kl_ima_replay(struct kl_ima_replay *st, const char *text, size_t len,
                         matched = true;
         }
         if (!matched) {
-                set_why(why, why_len, "PCR 10 does not match the IMA log");
+                kl_why_set(why, why_len, "PCR 10 does not match the IMA log");
                 r = KL_ERR_VERIFY;
                 goto out;
         }

@@ -33,6 +33,19 @@ int kl_ima_policy_parse(const char *json, size_t len, struct kl_ima_policy **ret
 /* NULL-safe. */
 void kl_ima_policy_free(struct kl_ima_policy *p);
 
+/* sha1 and sha256, each over PCRs 0-7 and over PCRs 0-9 */
+#define KL_IMA_BOOT_AGGREGATES_MAX 4
+struct kl_uefi_pcrs;
+/*
+ * The "boot_aggregate" line of an IMA list is checked like any file: its digest must be in the
+ * policy's digests["boot_aggregate"] (or the name excluded). As upstream Keylime does, the values
+ * a measured-boot log gives are accepted too: for each bank the log extended (sha1, sha256), the
+ * bank's hash over PCRs 0-7 and over PCRs 0-9 (Linux >= 5.8 adds PCRs 8 and 9 for non-sha1 banks),
+ * each PCR its full digest size. This replaces the values of the previous call; replay NULL clears
+ * them (no boot log with this quote). Call before kl_ima_replay for each quote.
+ */
+int kl_ima_policy_set_boot_aggregates(struct kl_ima_policy *p, const struct kl_uefi_pcrs *replay);
+
 /* Running replay state kept by the verifier between polls. */
 struct kl_ima_replay {
         uint16_t bank_alg; /* TPM_ALG_ID of the quoted bank (0x0004 sha1, 0x000B sha256) */
@@ -48,7 +61,7 @@ void kl_ima_replay_init(struct kl_ima_replay *st, uint16_t bank_alg);
  * (for every template except "ima": fields as u32le length + bytes; "ima": 20-byte digest +
  * name padded to 256), or all-0xff of the bank size for a violation (template hash column all
  * zeros); check that column 2 == SHA-1(template data) (else KL_ERR_VERIFY "line N: template hash
- * mismatch"); check the entry against policy (NULL = accept all; boot_aggregate is accepted);
+ * mismatch"); check the entry against policy (NULL = accept all; boot_aggregate: see above);
  * PCR10 = H(PCR10 || value). quoted_pcr10 is the PCR 10 value in the quote: it must equal the
  * running value at some line boundary from the starting state up to the last line (the agent
  * reads the log after quoting, so extra trailing lines are fine); otherwise KL_ERR_VERIFY with

@@ -8,15 +8,14 @@
  * untrusted: each length is compared with what is left (subtracting, never adding) before
  * it is used, and nothing is allocated from a stated length.
  */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64.h"
 #include "crypto.h"
 #include "err.h"
+#include "hex.h"
 #include "json.h"
 #include "uefi_log.h"
 
@@ -73,20 +72,6 @@ static bool rd_u32(struct rd *r, uint32_t *v)
         return true;
 }
 
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (why == NULL || why_len == 0)
-                return;
-        va_start(ap, fmt);
-        (void)vsnprintf(why, why_len, fmt, ap);
-        va_end(ap);
-}
-
 struct alg_size {
         uint16_t alg;
         uint16_t size;
@@ -104,52 +89,52 @@ static int parse_header(struct rd *r, struct alg_size *algs, uint32_t *ret_n, ch
 
         if (!rd_u32(r, &pcr) || !rd_u32(r, &type) || !rd_bytes(r, 20, &digest) ||
             !rd_u32(r, &size) || !rd_bytes(r, size, &data)) {
-                set_why(why, why_len, "header event truncated");
+                kl_why_set(why, why_len, "header event truncated");
                 return KL_ERR_INVAL;
         }
         if (pcr != 0 || type != EV_NO_ACTION) {
-                set_why(why, why_len, "first event is not an EV_NO_ACTION in PCR 0");
+                kl_why_set(why, why_len, "first event is not an EV_NO_ACTION in PCR 0");
                 return KL_ERR_INVAL;
         }
         ev.p = data;
         ev.left = size;
         if (!rd_bytes(&ev, 16, &sig) || memcmp(sig, SPEC_ID_SIG, 16) != 0) {
-                set_why(why, why_len, "no Spec ID Event03 header (not a crypto-agile log)");
+                kl_why_set(why, why_len, "no Spec ID Event03 header (not a crypto-agile log)");
                 return KL_ERR_INVAL;
         }
         /* platformClass u32, specVersionMinor, specVersionMajor, specErrata u8 */
         if (!rd_bytes(&ev, 7, &skip) || !rd_u8(&ev, &uintn) || !rd_u32(&ev, &n)) {
-                set_why(why, why_len, "Spec ID event truncated");
+                kl_why_set(why, why_len, "Spec ID event truncated");
                 return KL_ERR_INVAL;
         }
         if (n == 0 || n > MAX_ALGS) {
-                set_why(why, why_len, "Spec ID event lists %u algorithms", n);
+                kl_why_set(why, why_len, "Spec ID event lists %u algorithms", n);
                 return KL_ERR_INVAL;
         }
         for (i = 0; i < n; i++) {
                 uint32_t j;
 
                 if (!rd_u16(&ev, &algs[i].alg) || !rd_u16(&ev, &algs[i].size)) {
-                        set_why(why, why_len, "Spec ID event truncated");
+                        kl_why_set(why, why_len, "Spec ID event truncated");
                         return KL_ERR_INVAL;
                 }
                 if (algs[i].size == 0 || algs[i].size > KL_MAX_DIGEST_LEN ||
                     (algs[i].alg == ALG_SHA1 && algs[i].size != KL_SHA1_LEN) ||
                     (algs[i].alg == ALG_SHA256 && algs[i].size != KL_SHA256_LEN)) {
-                        set_why(why, why_len, "Spec ID event: algorithm 0x%04x size %u",
-                                algs[i].alg, algs[i].size);
+                        kl_why_set(why, why_len, "Spec ID event: algorithm 0x%04x size %u",
+                                   algs[i].alg, algs[i].size);
                         return KL_ERR_INVAL;
                 }
                 for (j = 0; j < i; j++) {
                         if (algs[j].alg == algs[i].alg) {
-                                set_why(why, why_len, "Spec ID event: algorithm 0x%04x twice",
-                                        algs[i].alg);
+                                kl_why_set(why, why_len, "Spec ID event: algorithm 0x%04x twice",
+                                           algs[i].alg);
                                 return KL_ERR_INVAL;
                         }
                 }
         }
         if (!rd_u8(&ev, &vendor_size) || !rd_bytes(&ev, vendor_size, &skip) || ev.left != 0) {
-                set_why(why, why_len, "Spec ID event: bad vendorInfo or trailing bytes");
+                kl_why_set(why, why_len, "Spec ID event: bad vendorInfo or trailing bytes");
                 return KL_ERR_INVAL;
         }
         *ret_n = n;
@@ -175,7 +160,7 @@ int kl_uefi_log_replay(const uint8_t *log, size_t len, struct kl_uefi_pcrs *ret,
         struct rd r;
         int rc = KL_ERR_INVAL;
 
-        set_why(why, why_len, "%s", "");
+        kl_why_set(why, why_len, "%s", "");
         if (log == NULL || ret == NULL)
                 goto out;
         if ((res = calloc(1, sizeof(*res))) == NULL) {
@@ -193,17 +178,17 @@ int kl_uefi_log_replay(const uint8_t *log, size_t len, struct kl_uefi_pcrs *ret,
                 unsigned ev = res->n_events + 1;
 
                 if (!rd_u32(&r, &pcr) || !rd_u32(&r, &type) || !rd_u32(&r, &count)) {
-                        set_why(why, why_len, "event %u: truncated", ev);
+                        kl_why_set(why, why_len, "event %u: truncated", ev);
                         goto out;
                 }
                 if (pcr >= MAX_PCR) {
-                        set_why(why, why_len, "event %u: PCR %u out of range", ev, pcr);
+                        kl_why_set(why, why_len, "event %u: PCR %u out of range", ev, pcr);
                         goto out;
                 }
                 /* TCG: one digest per algorithm of the header, in any order */
                 if (count != n_algs) {
-                        set_why(why, why_len, "event %u: %u digests, header lists %u", ev, count,
-                                n_algs);
+                        kl_why_set(why, why_len, "event %u: %u digests, header lists %u", ev, count,
+                                   n_algs);
                         goto out;
                 }
                 for (i = 0; i < count; i++) {
@@ -211,23 +196,24 @@ int kl_uefi_log_replay(const uint8_t *log, size_t len, struct kl_uefi_pcrs *ret,
                         uint32_t j;
 
                         if (!rd_u16(&r, &alg)) {
-                                set_why(why, why_len, "event %u: truncated", ev);
+                                kl_why_set(why, why_len, "event %u: truncated", ev);
                                 goto out;
                         }
                         for (j = 0; j < n_algs && algs[j].alg != alg; j++)
                                 ;
                         if (j == n_algs) {
-                                set_why(why, why_len, "event %u: algorithm 0x%04x not in header",
-                                        ev, alg);
+                                kl_why_set(why, why_len, "event %u: algorithm 0x%04x not in header",
+                                           ev, alg);
                                 goto out;
                         }
                         if (!rd_bytes(&r, algs[j].size, &d)) {
-                                set_why(why, why_len, "event %u: truncated digest", ev);
+                                kl_why_set(why, why_len, "event %u: truncated digest", ev);
                                 goto out;
                         }
                         if ((alg == ALG_SHA1 && sha1 != NULL) ||
                             (alg == ALG_SHA256 && sha256 != NULL)) {
-                                set_why(why, why_len, "event %u: algorithm 0x%04x twice", ev, alg);
+                                kl_why_set(why, why_len, "event %u: algorithm 0x%04x twice", ev,
+                                           alg);
                                 goto out;
                         }
                         if (alg == ALG_SHA1)
@@ -236,7 +222,7 @@ int kl_uefi_log_replay(const uint8_t *log, size_t len, struct kl_uefi_pcrs *ret,
                                 sha256 = d;
                 }
                 if (!rd_u32(&r, &size) || !rd_bytes(&r, size, &data)) {
-                        set_why(why, why_len, "event %u: truncated event data", ev);
+                        kl_why_set(why, why_len, "event %u: truncated event data", ev);
                         goto out;
                 }
                 res->n_events++;
@@ -274,7 +260,7 @@ static int parse_bank(struct json_object *bank, const char *name, size_t dlen, u
                       uint8_t *values, char *why, size_t why_len)
 {
         if (!json_object_is_type(bank, json_type_object)) {
-                set_why(why, why_len, "%s: not an object", name);
+                kl_why_set(why, why_len, "%s: not an object", name);
                 return KL_ERR_INVAL;
         }
         json_object_object_foreach(bank, key, val)
@@ -287,22 +273,22 @@ static int parse_bank(struct json_object *bank, const char *name, size_t dlen, u
 
                 /* "0".."23", decimal, no sign, no leading zero */
                 if (kl == 0 || kl > 2 || (kl == 2 && key[0] == '0')) {
-                        set_why(why, why_len, "%s: bad PCR index '%.8s'", name, key);
+                        kl_why_set(why, why_len, "%s: bad PCR index '%.8s'", name, key);
                         return KL_ERR_INVAL;
                 }
                 for (i = 0; i < kl; i++) {
                         if (key[i] < '0' || key[i] > '9') {
-                                set_why(why, why_len, "%s: bad PCR index '%.8s'", name, key);
+                                kl_why_set(why, why_len, "%s: bad PCR index '%.8s'", name, key);
                                 return KL_ERR_INVAL;
                         }
                         pcr = pcr * 10 + (unsigned)(key[i] - '0');
                 }
                 if (pcr >= MAX_PCR) {
-                        set_why(why, why_len, "%s: PCR %u out of range", name, pcr);
+                        kl_why_set(why, why_len, "%s: PCR %u out of range", name, pcr);
                         return KL_ERR_INVAL;
                 }
                 if (!json_object_is_type(val, json_type_string)) {
-                        set_why(why, why_len, "%s: PCR %u: not a string", name, pcr);
+                        kl_why_set(why, why_len, "%s: PCR %u: not a string", name, pcr);
                         return KL_ERR_INVAL;
                 }
                 hex = json_object_get_string(val);
@@ -310,8 +296,8 @@ static int parse_bank(struct json_object *bank, const char *name, size_t dlen, u
                 if (hl != 2 * dlen || kl_hex_decode(hex, hl, &dec, &dec_len) != 0 ||
                     dec_len != dlen) {
                         free(dec);
-                        set_why(why, why_len, "%s: PCR %u: not %zu hex digits", name, pcr,
-                                2 * dlen);
+                        kl_why_set(why, why_len, "%s: PCR %u: not %zu hex digits", name, pcr,
+                                   2 * dlen);
                         return KL_ERR_INVAL;
                 }
                 memcpy(values + pcr * dlen, dec, dlen);
@@ -335,7 +321,7 @@ static int parse_banks(struct json_object *root, struct kl_mb_policy *p, char *w
                         r = parse_bank(val, "sha256", KL_SHA256_LEN, &p->sha256_mask,
                                        &p->sha256[0][0], why, why_len);
                 else {
-                        set_why(why, why_len, "unknown key '%.32s' (want sha1, sha256)", key);
+                        kl_why_set(why, why_len, "unknown key '%.32s' (want sha1, sha256)", key);
                         r = KL_ERR_INVAL;
                 }
                 if (r != 0)
@@ -351,16 +337,16 @@ int kl_mb_policy_parse(const char *json, size_t len, struct kl_mb_policy **ret, 
         struct kl_mb_policy *p = NULL;
         int r = KL_ERR_INVAL;
 
-        set_why(why, why_len, "%s", "");
+        kl_why_set(why, why_len, "%s", "");
         if (json == NULL || ret == NULL)
                 goto out;
         if (len > 1024 * 1024) {
-                set_why(why, why_len, "policy too large");
+                kl_why_set(why, why_len, "policy too large");
                 r = KL_ERR_TOO_LONG;
                 goto out;
         }
         if ((r = kl_json_parse_object(json, len, &root)) != 0) {
-                set_why(why, why_len, "not a JSON object");
+                kl_why_set(why, why_len, "not a JSON object");
                 goto out;
         }
         if ((p = calloc(1, sizeof(*p))) == NULL) {
@@ -393,15 +379,15 @@ static int check_bank(const char *name, uint32_t mask, uint32_t extended, const 
                 if (!(mask & 1u << i))
                         continue;
                 if (!(extended & 1u << i)) {
-                        set_why(why, why_len, "PCR %u: no event in the log extends it (%s)", i,
-                                name);
+                        kl_why_set(why, why_len, "PCR %u: no event in the log extends it (%s)", i,
+                                   name);
                         return KL_ERR_VERIFY;
                 }
                 if (memcmp(want + i * dlen, got + i * dlen, dlen) != 0) {
                         kl_hex_encode_to(got + i * dlen, dlen, a);
                         kl_hex_encode_to(want + i * dlen, dlen, b);
-                        set_why(why, why_len, "PCR %u: event log gives %s:%s, policy expects %s", i,
-                                name, a, b);
+                        kl_why_set(why, why_len, "PCR %u: event log gives %s:%s, policy expects %s",
+                                   i, name, a, b);
                         return KL_ERR_VERIFY;
                 }
         }
@@ -413,7 +399,7 @@ int kl_mb_policy_check(const struct kl_mb_policy *p, const struct kl_uefi_pcrs *
 {
         int r;
 
-        set_why(why, why_len, "%s", "");
+        kl_why_set(why, why_len, "%s", "");
         if (p == NULL || replay == NULL)
                 return KL_ERR_INVAL;
         if ((r = check_bank("sha256", p->sha256_mask, replay->mask, &p->sha256[0][0],

@@ -8,7 +8,7 @@
  * unauthenticated peer learns nothing about the routes.
  */
 #include "http_server.h"
-#include "b64.h"
+#include "hex.h"
 
 #include <errno.h>
 #include <gnutls/gnutls.h>

@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <netdb.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +28,8 @@
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
-#include "b64.h"
 #include "err.h"
+#include "hex.h"
 #include "log.h"
 #include "makecred.h"
 #include "quote.h"
@@ -129,21 +128,6 @@ static void flush(struct kl_tpm *t, ESYS_TR *h)
 
 /* ---- options ------------------------------------------------------------ */
 
-static int why_set(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int why_set(char *why, size_t why_len, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (why == NULL || why_len == 0)
-                return 0;
-        va_start(ap, fmt);
-        (void)vsnprintf(why, why_len, fmt, ap); /* truncation of a message is fine */
-        va_end(ap);
-        return 0;
-}
-
 static bool str_is(const char *s, const char *a)
 {
         return strcasecmp(s, a) == 0;
@@ -160,10 +144,10 @@ static int parse_hash(const char *s, TPMI_ALG_HASH *ret, char *why, size_t why_l
         else if (str_is(s, "sha512"))
                 *ret = TPM2_ALG_SHA512;
         else if (str_is(s, "sm3_256")) {
-                why_set(why, why_len, "tpm_hash_alg '%s' is not supported", s);
+                kl_why_set(why, why_len, "tpm_hash_alg '%s' is not supported", s);
                 return KL_ERR_UNSUPPORTED;
         } else {
-                why_set(why, why_len, "unknown tpm_hash_alg '%.40s'", s);
+                kl_why_set(why, why_len, "unknown tpm_hash_alg '%.40s'", s);
                 return KL_ERR_CONFIG;
         }
         return 0;
@@ -188,13 +172,13 @@ static int parse_enc(const char *s, TPMI_ALG_PUBLIC *ret, char *why, size_t why_
         }
         for (i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
                 if (str_is(s, later[i])) {
-                        why_set(why, why_len,
-                                "tpm_encryption_alg '%s' is not supported (use rsa2048 or ecc256)",
-                                s);
+                        kl_why_set(
+                            why, why_len,
+                            "tpm_encryption_alg '%s' is not supported (use rsa2048 or ecc256)", s);
                         return KL_ERR_UNSUPPORTED;
                 }
         }
-        why_set(why, why_len, "unknown tpm_encryption_alg '%.40s'", s);
+        kl_why_set(why, why_len, "unknown tpm_encryption_alg '%.40s'", s);
         return KL_ERR_CONFIG;
 }
 
@@ -214,12 +198,12 @@ static int parse_sign(const char *s, TPMI_ALG_PUBLIC key, TPMI_ALG_SIG_SCHEME *r
         else if (str_is(s, "ecschnorr"))
                 a = TPM2_ALG_ECSCHNORR;
         else {
-                why_set(why, why_len, "unknown tpm_signing_alg '%.40s'", s);
+                kl_why_set(why, why_len, "unknown tpm_signing_alg '%.40s'", s);
                 return KL_ERR_CONFIG;
         }
         if ((key == TPM2_ALG_RSA) != (a == TPM2_ALG_RSASSA || a == TPM2_ALG_RSAPSS)) {
-                why_set(why, why_len, "tpm_signing_alg '%s' does not fit the %s key", s,
-                        key == TPM2_ALG_RSA ? "RSA" : "ECC");
+                kl_why_set(why, why_len, "tpm_signing_alg '%s' does not fit the %s key", s,
+                           key == TPM2_ALG_RSA ? "RSA" : "ECC");
                 return KL_ERR_CONFIG;
         }
         *ret = a;
@@ -259,10 +243,10 @@ static int parse_auth(const char *s, TPM2B_AUTH *ret, char *why, size_t why_len)
 bad:
         explicit_bzero(ret, sizeof(*ret));
         /* never quote the password itself */
-        why_set(why, why_len,
-                "tpm_ownerpassword is not valid (at most %zu bytes; hex: needs "
-                "an even number of hex digits)",
-                sizeof(ret->buffer));
+        kl_why_set(why, why_len,
+                   "tpm_ownerpassword is not valid (at most %zu bytes; hex: needs "
+                   "an even number of hex digits)",
+                   sizeof(ret->buffer));
         return KL_ERR_CONFIG;
 }
 
@@ -279,10 +263,10 @@ static int parse_ek_handle(const char *s, TPM2_HANDLE *ret, char *why, size_t wh
         v = strtoul(s, &end, 16);
         if (kl_hex_digit_value(s[0]) < 0 || errno != 0 || end == s || *end != '\0' ||
             v < PERSISTENT_FIRST || v > PERSISTENT_LAST) {
-                why_set(why, why_len,
-                        "ek_handle '%.40s' is not a persistent handle "
-                        "(0x81000000..0x81ffffff) nor 'generate'",
-                        s);
+                kl_why_set(why, why_len,
+                           "ek_handle '%.40s' is not a persistent handle "
+                           "(0x81000000..0x81ffffff) nor 'generate'",
+                           s);
                 return KL_ERR_CONFIG;
         }
         *ret = (TPM2_HANDLE)v;
@@ -332,8 +316,9 @@ static bool explain_socket_tcti(const char *tcti, char *why, size_t why_len)
                 return false;
         fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-                why_set(why, why_len, "cannot open TPM via '%s': cannot connect to %s port %s: %s",
-                        tcti, host, ctrl, strerror(errno));
+                kl_why_set(why, why_len,
+                           "cannot open TPM via '%s': cannot connect to %s port %s: %s", tcti, host,
+                           ctrl, strerror(errno));
                 explained = true;
         }
         if (fd >= 0)
@@ -354,10 +339,10 @@ static void explain_tcti(const char *tcti, TSS2_RC rc, char *why, size_t why_len
         else if (strncmp(tcti, "device:", 7) == 0)
                 path = tcti + 7;
         if (path != NULL && access(path, R_OK | W_OK) != 0) {
-                why_set(why, why_len, "cannot open TPM via '%s': %s", tcti, strerror(errno));
+                kl_why_set(why, why_len, "cannot open TPM via '%s': %s", tcti, strerror(errno));
                 return;
         }
-        why_set(why, why_len, "cannot open TPM via '%s': %s", tcti, Tss2_RC_Decode(rc));
+        kl_why_set(why, why_len, "cannot open TPM via '%s': %s", tcti, Tss2_RC_Decode(rc));
 }
 
 int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *why, size_t why_len)
@@ -368,7 +353,7 @@ int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *wh
         TSS2_RC rc;
         int r;
 
-        why_set(why, why_len, "%s", "");
+        kl_why_set(why, why_len, "%s", "");
         if (opts == NULL)
                 opts = &none;
         if ((t = calloc(1, sizeof(*t))) == NULL) {
@@ -408,7 +393,8 @@ int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *wh
         rc = Esys_Initialize(&t->esys, t->tcti_ctx, NULL);
         if (rc != TSS2_RC_SUCCESS) {
                 log_debug("Esys_Initialize: 0x%08x %s", rc, Tss2_RC_Decode(rc));
-                why_set(why, why_len, "cannot open TPM via '%s': %s", t->tcti, Tss2_RC_Decode(rc));
+                kl_why_set(why, why_len, "cannot open TPM via '%s': %s", t->tcti,
+                           Tss2_RC_Decode(rc));
                 t->esys = NULL;
                 r = KL_ERR_TPM_OPEN;
                 goto out;
@@ -416,15 +402,15 @@ int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *wh
         rc = Esys_Startup(t->esys, TPM2_SU_CLEAR);
         if (rc != TSS2_RC_SUCCESS && tpm_rc_base(rc) != TPM2_RC_INITIALIZE) {
                 log_debug("Esys_Startup: 0x%08x %s", rc, Tss2_RC_Decode(rc));
-                why_set(why, why_len, "TPM via '%s' does not answer TPM2_Startup: %s", t->tcti,
-                        Tss2_RC_Decode(rc));
+                kl_why_set(why, why_len, "TPM via '%s' does not answer TPM2_Startup: %s", t->tcti,
+                           Tss2_RC_Decode(rc));
                 r = KL_ERR_TPM_OPEN;
                 goto out;
         }
         rc = Esys_TR_SetAuth(t->esys, ESYS_TR_RH_ENDORSEMENT, &t->endorsement_auth);
         if (rc != TSS2_RC_SUCCESS) {
                 r = tss_fail("Esys_TR_SetAuth", rc);
-                why_set(why, why_len, "cannot set the endorsement authorisation");
+                kl_why_set(why, why_len, "cannot set the endorsement authorisation");
                 r = KL_ERR_TPM_OPEN;
                 goto out;
         }
@@ -1306,6 +1292,35 @@ out:
         return r;
 }
 
+/* The TPMS_ATTEST bytes and marshalled TPMT_SIGNATURE of a signed attestation (caller frees). */
+static int attest_out(const TPM2B_ATTEST *attest, const TPMT_SIGNATURE *signature,
+                      uint8_t **ret_attest, size_t *ret_attest_len, uint8_t **ret_sig,
+                      size_t *ret_sig_len)
+{
+        uint8_t *a = malloc(attest->size > 0 ? attest->size : 1);
+        uint8_t *sig = malloc(sizeof(TPMT_SIGNATURE));
+        size_t sig_len = 0;
+        TSS2_RC rc;
+
+        if (a == NULL || sig == NULL) {
+                free(a);
+                free(sig);
+                return KL_ERR_NOMEM;
+        }
+        memcpy(a, attest->attestationData, attest->size);
+        rc = Tss2_MU_TPMT_SIGNATURE_Marshal(signature, sig, sizeof(TPMT_SIGNATURE), &sig_len);
+        if (rc != TSS2_RC_SUCCESS) {
+                free(a);
+                free(sig);
+                return tss_fail("Tss2_MU_TPMT_SIGNATURE_Marshal", rc);
+        }
+        *ret_attest = a;
+        *ret_attest_len = attest->size;
+        *ret_sig = sig;
+        *ret_sig_len = sig_len;
+        return 0;
+}
+
 int kl_tpm_quote(struct kl_tpm *t, const uint8_t *nonce, size_t nonce_len, uint32_t mask,
                  uint8_t **ret_attest, size_t *ret_attest_len, uint8_t **ret_sig,
                  size_t *ret_sig_len, struct kl_pcr_set *ret_pcrs)
@@ -1317,9 +1332,8 @@ int kl_tpm_quote(struct kl_tpm *t, const uint8_t *nonce, size_t nonce_len, uint3
         TPML_PCR_SELECTION sel;
         TPM2B_ATTEST *quoted = NULL;
         TPMT_SIGNATURE *signature = NULL;
-        uint8_t *attest = NULL, *sig = NULL;
         uint8_t digest[64];
-        size_t digest_len = 0, sig_len = 0;
+        size_t digest_len = 0;
         int attempt, r = KL_ERR_INVAL;
         TSS2_RC rc;
 
@@ -1375,29 +1389,13 @@ int kl_tpm_quote(struct kl_tpm *t, const uint8_t *nonce, size_t nonce_len, uint3
                 r = KL_ERR_TPM_RETRY;
                 goto out;
         }
-        r = KL_ERR_NOMEM;
-        if ((attest = malloc(quoted->size)) == NULL ||
-            (sig = malloc(sizeof(TPMT_SIGNATURE))) == NULL)
+        if ((r = attest_out(quoted, signature, ret_attest, ret_attest_len, ret_sig, ret_sig_len)) <
+            0)
                 goto out;
-        memcpy(attest, quoted->attestationData, quoted->size);
-        rc = Tss2_MU_TPMT_SIGNATURE_Marshal(signature, sig, sizeof(TPMT_SIGNATURE), &sig_len);
-        if (rc != TSS2_RC_SUCCESS) {
-                r = tss_fail("Tss2_MU_TPMT_SIGNATURE_Marshal", rc);
-                goto out;
-        }
-        *ret_attest = attest;
-        *ret_attest_len = quoted->size;
-        *ret_sig = sig;
-        *ret_sig_len = sig_len;
         *ret_pcrs = pcrs;
-        attest = NULL;
-        sig = NULL;
-        r = 0;
 out:
         Esys_Free(quoted);
         Esys_Free(signature);
-        free(attest);
-        free(sig);
         return r;
 }
 
@@ -1409,8 +1407,6 @@ int kl_tpm_certify_ak(struct kl_tpm *t, const uint8_t *qual_data, size_t qual_le
         TPMT_SIG_SCHEME scheme = {.scheme = TPM2_ALG_NULL};
         TPM2B_ATTEST *certified = NULL;
         TPMT_SIGNATURE *signature = NULL;
-        uint8_t *attest = NULL, *sig = NULL;
-        size_t sig_len = 0;
         int r = KL_ERR_INVAL;
         TSS2_RC rc;
 
@@ -1431,28 +1427,10 @@ int kl_tpm_certify_ak(struct kl_tpm *t, const uint8_t *qual_data, size_t qual_le
                 r = tss_fail("Esys_Certify", rc);
                 goto out;
         }
-        r = KL_ERR_NOMEM;
-        if ((attest = malloc(certified->size)) == NULL ||
-            (sig = malloc(sizeof(TPMT_SIGNATURE))) == NULL)
-                goto out;
-        memcpy(attest, certified->attestationData, certified->size);
-        rc = Tss2_MU_TPMT_SIGNATURE_Marshal(signature, sig, sizeof(TPMT_SIGNATURE), &sig_len);
-        if (rc != TSS2_RC_SUCCESS) {
-                r = tss_fail("Tss2_MU_TPMT_SIGNATURE_Marshal", rc);
-                goto out;
-        }
-        *ret_attest = attest;
-        *ret_attest_len = certified->size;
-        *ret_sig = sig;
-        *ret_sig_len = sig_len;
-        attest = NULL;
-        sig = NULL;
-        r = 0;
+        r = attest_out(certified, signature, ret_attest, ret_attest_len, ret_sig, ret_sig_len);
 out:
         Esys_Free(certified);
         Esys_Free(signature);
-        free(attest);
-        free(sig);
         return r;
 }
 

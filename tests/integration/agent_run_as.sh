@@ -6,16 +6,11 @@
 # AK. Needs root to switch users: skipped otherwise.
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-if [ "$(id -u)" != 0 ]; then
-        echo "SKIP: run_as needs root"
-        exit 0
-fi
+[ "$(id -u)" = 0 ] || skip "run_as needs root"
 RUN_USER=nobody
 RUN_GROUP=nogroup
-getent passwd "$RUN_USER" >/dev/null && getent group "$RUN_GROUP" >/dev/null || {
-        echo "SKIP: no $RUN_USER:$RUN_GROUP on this machine"
-        exit 0
-}
+getent passwd "$RUN_USER" >/dev/null && getent group "$RUN_GROUP" >/dev/null ||
+        skip "no $RUN_USER:$RUN_GROUP on this machine"
 want_uid=$(id -u "$RUN_USER")
 want_gid=$(getent group "$RUN_GROUP" | cut -d: -f3)
 

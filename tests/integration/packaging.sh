@@ -128,14 +128,10 @@ grep -qF "ok    config: $X/etc/keylime/agent.conf" "$T/conf-check.out" ||
 grep -q 'ERROR' "$T/conf-check.err" && fail "errors loading the shipped config: $(cat "$T/conf-check.err")"
 pass "shipped agent.conf accepted"
 
-if [ "$(id -u)" != 0 ]; then
-        echo "SKIP: install and purge need root"
-        exit 0
-fi
+[ "$(id -u)" = 0 ] || skip "install and purge need root"
 if dpkg-query -W keylime-agent-c >/dev/null 2>&1 || [ -e /etc/keylime ] || [ -e /var/lib/keylime ] ||
         [ -e /run/keylime ]; then
-        echo "SKIP: install test: this machine already has a Keylime agent installation"
-        exit 0
+        skip "install test: this machine already has a Keylime agent installation"
 fi
 
 log "dpkg -i, --version, --check on a software TPM"
@@ -144,7 +140,7 @@ purge() {
         [ "$installed" = 1 ] && dpkg --purge keylime-agent-c >/dev/null 2>&1 || true
         installed=0
 }
-trap 'purge; it_cleanup' EXIT
+trap 'rc=$?; purge; (exit "$rc"); it_cleanup' EXIT
 dpkg -i "$DEB" >"$T/dpkg-i.log" 2>&1 || { installed=1; fail "dpkg -i: $(tail -5 "$T/dpkg-i.log")"; }
 installed=1
 [ "$(stat -c '%a %U %G' /etc/keylime/agent.conf)" = "640 keylime tss" ] ||

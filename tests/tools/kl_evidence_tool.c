@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64.h"
 #include "err.h"
 #include "fileio.h"
+#include "hex.h"
 #include "ima.h"
 #include "quote.h"
 #include "uefi_log.h"

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64.h"
 #include "crypto.h"
 #include "fileio.h"
+#include "hex.h"
 #include "tenant.h"
 
 static int usage(void)

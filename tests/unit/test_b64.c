@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for lib/b64.c: RFC 4648 vectors, strictness, hex. */
+/* Unit tests for lib/core/b64.c: RFC 4648 vectors, strictness. */
 /* cmocka.h needs these four first */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -95,38 +95,6 @@ static void test_b64_roundtrip_all_byte_values(void **state)
         }
 }
 
-static void test_hex_encode_decode(void **state)
-{
-        const uint8_t in[] = {0x00, 0x01, 0xab, 0xff};
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        char *s = NULL, fixed[9];
-
-        (void)state;
-        assert_int_equal(kl_hex_encode(in, sizeof(in), &s), 0);
-        assert_string_equal(s, "0001abff");
-        kl_hex_encode_to(in, sizeof(in), fixed);
-        assert_string_equal(fixed, "0001abff");
-        assert_int_equal(kl_hex_decode("0001ABff", 8, &buf, &len), 0);
-        assert_int_equal(len, 4);
-        assert_memory_equal(buf, in, 4);
-        free(buf);
-        free(s);
-}
-
-static void test_hex_decode_rejects_malformed(void **state)
-{
-        uint8_t *buf = NULL;
-        size_t len = 0;
-
-        (void)state;
-        assert_int_equal(kl_hex_decode("abc", 3, &buf, &len), KL_ERR_INVAL);
-        assert_int_equal(kl_hex_decode("zz", 2, &buf, &len), KL_ERR_INVAL);
-        assert_int_equal(kl_hex_decode("0x12", 4, &buf, &len), KL_ERR_INVAL);
-        assert_int_equal(kl_hex_decode("1 ", 2, &buf, &len), KL_ERR_INVAL);
-        assert_null(buf);
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -134,8 +102,6 @@ int main(void)
             cmocka_unit_test(test_b64_decode_rfc4648_vectors),
             cmocka_unit_test(test_b64_decode_rejects_malformed),
             cmocka_unit_test(test_b64_roundtrip_all_byte_values),
-            cmocka_unit_test(test_hex_encode_decode),
-            cmocka_unit_test(test_hex_decode_rejects_malformed),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

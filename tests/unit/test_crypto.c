@@ -30,6 +30,7 @@
 #include <openssl/x509v3.h>
 
 #include "b64.h"
+#include "hex.h"
 #include "crypto.h"
 #include "err.h"
 #include "json.h"

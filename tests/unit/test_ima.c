@@ -15,12 +15,13 @@
 
 #include <cmocka.h>
 
-#include "b64.h"
+#include "hex.h"
 #include "crypto.h"
 #include "err.h"
 #include "fileio.h"
 #include "ima.h"
 #include "test_util.h"
+#include "uefi_log.h"
 
 #define ALG_SHA1   0x0004
 #define ALG_SHA256 0x000B
@@ -218,29 +219,27 @@ static void test_ima_policy_pass_fail_exclude(void **state)
         const char *d2 = "2222222222222222222222222222222222222222222222222222222222222222";
         struct kl_ima_policy *p = NULL;
         struct kl_ima_replay st;
-        char l1[512], l2[512], l3[512], l4[512], text[4096], why[512], policy[1024];
+        char l1[512], l2[512], l3[512], text[4096], why[512], policy[1024];
 
         (void)state;
         make_line(l1, sizeof(l1), "ima-ng", "sha256", d1, "/usr/bin/foo", NULL, NULL);
         make_line(l2, sizeof(l2), "ima-ng", "sha256", d2, "/tmp/scratch/x", NULL, NULL);
         make_line(l3, sizeof(l3), "ima-ng", "sha256", d2, "/usr/bin/foo", NULL, NULL);
-        make_line(l4, sizeof(l4), "ima-ng", "sha1", "0000000000000000000000000000000000000000",
-                  "boot_aggregate", NULL, NULL);
         snprintf(policy, sizeof(policy),
                  "{\"meta\": {\"version\": 1}, \"digests\": {\"/usr/bin/foo\": [\"%s\", \"%s\"]},"
                  " \"excludes\": [\"/tmp/.*\"], \"keyrings\": {}}",
                  "abcd", d1);
         assert_int_equal(kl_ima_policy_parse(policy, strlen(policy), &p, why, sizeof(why)), 0);
-        snprintf(text, sizeof(text), "%s%s%s", l4, l1, l2);
+        snprintf(text, sizeof(text), "%s%s", l1, l2);
         kl_ima_replay_init(&st, ALG_SHA256);
         assert_int_equal(kl_ima_replay(&st, text, strlen(text), p, NULL, why, sizeof(why)), 0);
-        assert_int_equal(st.entries, 3);
+        assert_int_equal(st.entries, 2);
         /* right path, wrong digest */
         assert_int_equal(kl_ima_replay(&st, l3, strlen(l3), p, NULL, why, sizeof(why)),
                          KL_ERR_VERIFY);
-        assert_non_null(strstr(why, "line 4: /usr/bin/foo: digest sha256:2222"));
+        assert_non_null(strstr(why, "line 3: /usr/bin/foo: digest sha256:2222"));
         assert_non_null(strstr(why, "not in allowlist"));
-        assert_int_equal(st.entries, 3);
+        assert_int_equal(st.entries, 2);
         kl_ima_policy_free(p);
         /* excludes are anchored at the start, like Keylime's re.match */
         p = NULL;
@@ -250,6 +249,76 @@ static void test_ima_policy_pass_fail_exclude(void **state)
                          KL_ERR_VERIFY);
         kl_ima_policy_free(p);
         kl_ima_policy_free(NULL);
+}
+
+/* A boot_aggregate line replays against a policy only with a digest it or the boot log allows. */
+static void test_ima_boot_aggregate_checked(void **state)
+{
+        struct kl_uefi_pcrs *boot = calloc(1, sizeof(*boot));
+        struct kl_ima_policy *p = NULL;
+        struct kl_ima_replay st;
+        uint8_t d[32];
+        char good10[65], good8[65], sha1_8[41], line[512], why[512], policy[256];
+        const char *wrong = "0000000000000000000000000000000000000000000000000000000000000000";
+        size_t dl = 0, i;
+
+        (void)state;
+        assert_non_null(boot);
+        for (i = 0; i < 10; i++) {
+                memset(boot->sha256[i], (int)(0x10 + i), 32);
+                memset(boot->sha1[i], (int)(0x40 + i), 20);
+        }
+        /* what the kernel logs: H(PCR 0 || ... || PCR 9) of the sha256 bank (Linux >= 5.8) */
+        assert_int_equal(kl_digest("sha256", boot->sha256, 10 * 32, d, &dl), 0);
+        kl_hex_encode_to(d, 32, good10);
+        assert_int_equal(kl_digest("sha256", boot->sha256, 8 * 32, d, &dl), 0);
+        kl_hex_encode_to(d, 32, good8);
+        assert_int_equal(kl_digest("sha1", boot->sha1, 8 * 20, d, &dl), 0);
+        kl_hex_encode_to(d, 20, sha1_8);
+        assert_int_equal(kl_ima_policy_parse("{\"digests\": {}}", 15, &p, why, sizeof(why)), 0);
+
+        /* no boot log and not in the policy: any digest is refused (it was accepted before) */
+        make_line(line, sizeof(line), "ima-ng", "sha256", good10, "boot_aggregate", NULL, NULL);
+        kl_ima_replay_init(&st, ALG_SHA256);
+        assert_int_equal(kl_ima_replay(&st, line, strlen(line), p, NULL, why, sizeof(why)),
+                         KL_ERR_VERIFY);
+        assert_non_null(strstr(why, "line 1: boot_aggregate: digest sha256:"));
+        /* the boot log's PCRs 0-9 give the right value: accepted */
+        assert_int_equal(kl_ima_policy_set_boot_aggregates(p, boot), 0);
+        assert_int_equal(kl_ima_replay(&st, line, strlen(line), p, NULL, why, sizeof(why)), 0);
+        /* PCRs 0-7 (older kernels) and the sha1 bank over PCRs 0-7 too */
+        make_line(line, sizeof(line), "ima-ng", "sha256", good8, "boot_aggregate", NULL, NULL);
+        kl_ima_replay_init(&st, ALG_SHA256);
+        assert_int_equal(kl_ima_replay(&st, line, strlen(line), p, NULL, why, sizeof(why)), 0);
+        make_line(line, sizeof(line), "ima", "sha1", sha1_8, "boot_aggregate", NULL, NULL);
+        kl_ima_replay_init(&st, ALG_SHA1);
+        assert_int_equal(kl_ima_replay(&st, line, strlen(line), p, NULL, why, sizeof(why)), 0);
+        /* a wrong boot_aggregate (all zeros: the TPM was not used at boot) is refused */
+        make_line(line, sizeof(line), "ima-ng", "sha256", wrong, "boot_aggregate", NULL, NULL);
+        kl_ima_replay_init(&st, ALG_SHA256);
+        assert_int_equal(kl_ima_replay(&st, line, strlen(line), p, NULL, why, sizeof(why)),
+                         KL_ERR_VERIFY);
+        assert_non_null(strstr(why, "boot_aggregate: digest sha256:0000"));
+        assert_int_equal(st.entries, 0);
+        /* the next quote's log has another boot: the old values no longer count */
+        boot->sha256[3][0] ^= 1;
+        assert_int_equal(kl_ima_policy_set_boot_aggregates(p, boot), 0);
+        make_line(line, sizeof(line), "ima-ng", "sha256", good10, "boot_aggregate", NULL, NULL);
+        assert_int_equal(kl_ima_replay(&st, line, strlen(line), p, NULL, why, sizeof(why)),
+                         KL_ERR_VERIFY);
+        assert_int_equal(kl_ima_policy_set_boot_aggregates(p, NULL), 0);
+        kl_ima_policy_free(p);
+
+        /* a policy that lists the value accepts it without a boot log, as upstream does */
+        snprintf(policy, sizeof(policy), "{\"digests\": {\"boot_aggregate\": [\"%s\"]}}", good10);
+        assert_int_equal(kl_ima_policy_parse(policy, strlen(policy), &p, why, sizeof(why)), 0);
+        kl_ima_replay_init(&st, ALG_SHA256);
+        assert_int_equal(kl_ima_replay(&st, line, strlen(line), p, NULL, why, sizeof(why)), 0);
+        /* a NULL policy still accepts everything (tools only) */
+        assert_int_equal(kl_ima_replay(&st, line, strlen(line), NULL, NULL, why, sizeof(why)), 0);
+        assert_int_equal(kl_ima_policy_set_boot_aggregates(NULL, boot), KL_ERR_INVAL);
+        kl_ima_policy_free(p);
+        free(boot);
 }
 
 static void test_ima_policy_parse_errors(void **state)
@@ -459,6 +528,7 @@ int main(void)
             cmocka_unit_test(test_ima_replay_trailing_lines_after_quote),
             cmocka_unit_test(test_ima_replay_tampered_line),
             cmocka_unit_test(test_ima_policy_pass_fail_exclude),
+            cmocka_unit_test(test_ima_boot_aggregate_checked),
             cmocka_unit_test(test_ima_policy_parse_errors),
             cmocka_unit_test(test_ima_policy_excludes_untamed_regex),
             cmocka_unit_test(test_ima_violation_extends_ff),

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "b64.h"
+#include "hex.h"
 #include "crypto.h"
 #include "err.h"
 #include "fileio.h"

@@ -27,7 +27,7 @@
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_tpm2_types.h>
 
-#include "b64.h"
+#include "hex.h"
 #include "crypto.h"
 #include "err.h"
 #include "json.h"

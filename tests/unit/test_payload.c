@@ -419,6 +419,28 @@ static void test_payload_run_script_no_inherited_fds(void **state)
         free(zip);
 }
 
+/* The owner password an administrator set for the agent is not the tenant script's business. */
+static void test_payload_run_script_clean_environment(void **state)
+{
+        const char script[] = "[ -n \"$KEYLIME_AGENT_TPM_OWNERPASSWORD\" ] && exit 4\n"
+                              "env | grep -q '^KEYLIME' && exit 5\nexit 0\n";
+        const struct entry e[] = {{"autorun.sh", script, sizeof(script) - 1, 0, false}};
+        size_t len = 0;
+        uint8_t *zip = make_zip(e, 1, &len);
+        bool timed_out = true;
+        int status = -1;
+
+        (void)state;
+        setenv("KEYLIME_AGENT_TPM_OWNERPASSWORD", "owner-secret", 1);
+        assert_int_equal(payload_deliver(&opts, key, sizeof(key), zip, len), 0);
+        assert_int_equal(payload_run_script(&opts, NULL, &status, &timed_out), 0);
+        unsetenv("KEYLIME_AGENT_TPM_OWNERPASSWORD");
+        assert_false(timed_out);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        free(zip);
+}
+
 static uint8_t *junk_blob(size_t len)
 {
         uint8_t *b = calloc(1, len);
@@ -496,6 +518,7 @@ int main(void)
             T(test_payload_run_script),
             T(test_payload_run_script_timeout_kills_group),
             T(test_payload_run_script_no_inherited_fds),
+            T(test_payload_run_script_clean_environment),
             T(test_payload_worker_submit_drops_older_key),
             cmocka_unit_test(test_secure_mount_lookup),
         };

@@ -199,6 +199,28 @@ static void test_action_no_inherited_fds(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* The owner password an administrator set for the agent is not an action's business. */
+static void test_action_clean_environment(void **state)
+{
+        struct fx *f = *state;
+        char path[600];
+        bool timed_out = true;
+        int status = -1;
+
+        write_file(f->actions_dir, "env_action",
+                   "#!/bin/sh\n[ -n \"$KEYLIME_AGENT_TPM_OWNERPASSWORD\" ] && exit 4\n"
+                   "env | grep -q '^KEYLIME' && exit 5\nexit 0\n",
+                   0700);
+        assert_int_equal(actions_find(&f->o.actions, "env_action", path, sizeof(path)), 0);
+        setenv("KEYLIME_AGENT_TPM_OWNERPASSWORD", "owner-secret", 1);
+        assert_int_equal(actions_run_one(path, "/dev/null", f->dir, 5, NULL, &status, &timed_out),
+                         0);
+        unsetenv("KEYLIME_AGENT_TPM_OWNERPASSWORD");
+        assert_false(timed_out);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_process_vector(void **state)
 {
         struct fx *f = *state;
@@ -260,6 +282,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_failure_does_not_stop_others, setup, teardown),
             cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
             cmocka_unit_test_setup_teardown(test_action_no_inherited_fds, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_action_clean_environment, setup, teardown),
             cmocka_unit_test_setup_teardown(test_process_vector, setup, teardown),
             cmocka_unit_test_setup_teardown(test_worker, setup, teardown),
         };

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "b64.h"
+#include "hex.h"
 #include "crypto.h"
 #include "err.h"
 #include "quote.h"

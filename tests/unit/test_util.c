@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "b64.h"
+#include "hex.h"
 #include "fileio.h"
 #include "json.h"
 #include "test_util.h"
