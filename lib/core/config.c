@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "hash_alg.h"
 #include "log.h"
 #include "toml.h"
 
@@ -807,11 +808,7 @@ static bool in_set(const char *v, const char *const *set, size_t n)
 
 static const char *check_hash_alg(const char *v)
 {
-        static const char *const algs[] = {"sha1", "sha256", "sha384", "sha512", "sm3_256"};
-
-        return in_set(v, algs, ARRAY_SIZE(algs)) ? NULL
-                                                 : "expected sha1, sha256, sha384, sha512 or "
-                                                   "sm3_256";
+        return kl_hash_alg_by_name(v) != NULL ? NULL : "expected " KL_HASH_ALG_NAMES;
 }
 
 static const char *check_encryption_alg(const char *v)

@@ -18,6 +18,7 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "hash_alg.h"
 #include "hex.h"
 #include "ima.h"
 #include "json.h"
@@ -357,16 +358,9 @@ out:
 
 void kl_ima_replay_init(struct kl_ima_replay *st, uint16_t bank_alg)
 {
-        const char *name = kl_hash_alg_name(bank_alg);
-
         memset(st, 0, sizeof(*st));
         st->bank_alg = bank_alg;
-        if (name != NULL && (strcmp(name, "sha1") == 0 || strcmp(name, "sha256") == 0 ||
-                             strcmp(name, "sha384") == 0 || strcmp(name, "sha512") == 0)) {
-                uint8_t tmp[KL_MAX_DIGEST_LEN];
-
-                (void)kl_digest(name, "", 0, tmp, &st->digest_len);
-        }
+        st->digest_len = kl_hash_alg_digest_len(bank_alg); /* 0: a bank we cannot replay */
 }
 
 /* One line split into its columns; every pointer points into the caller's text. */
@@ -662,7 +656,7 @@ static int check_line(struct kl_ima_replay *st, const char *bank, const char *s,
         }
         if (l.violation)
                 memset(value, 0xff, st->digest_len);
-        else if (strcmp(bank, "sha1") == 0)
+        else if (st->bank_alg == KL_ALG_SHA1)
                 memcpy(value, got, KL_SHA1_LEN);
         else if ((r = kl_digest(bank, tbuf, tlen, value, &dlen)) != 0)
                 return r;

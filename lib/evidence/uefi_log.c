@@ -15,13 +15,12 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "hash_alg.h"
 #include "hex.h"
 #include "json.h"
 #include "uefi_log.h"
 
 #define EV_NO_ACTION    0x00000003u
-#define ALG_SHA1        0x0004u
-#define ALG_SHA256      0x000Bu
 #define MAX_ALGS        16 /* banks a header may list; real firmware has 1-4 */
 #define MAX_PCR         24
 #define SPEC_ID_SIG     "Spec ID Event03"
@@ -112,15 +111,16 @@ static int parse_header(struct rd *r, struct alg_size *algs, uint32_t *ret_n, ch
                 return KL_ERR_INVAL;
         }
         for (i = 0; i < n; i++) {
+                const struct kl_hash_alg *known;
                 uint32_t j;
 
                 if (!rd_u16(&ev, &algs[i].alg) || !rd_u16(&ev, &algs[i].size)) {
                         kl_why_set(why, why_len, "Spec ID event truncated");
                         return KL_ERR_INVAL;
                 }
+                known = kl_hash_alg_by_id(algs[i].alg);
                 if (algs[i].size == 0 || algs[i].size > KL_MAX_DIGEST_LEN ||
-                    (algs[i].alg == ALG_SHA1 && algs[i].size != KL_SHA1_LEN) ||
-                    (algs[i].alg == ALG_SHA256 && algs[i].size != KL_SHA256_LEN)) {
+                    (known != NULL && algs[i].size != known->digest_len)) {
                         kl_why_set(why, why_len, "Spec ID event: algorithm 0x%04x size %u",
                                    algs[i].alg, algs[i].size);
                         return KL_ERR_INVAL;
@@ -210,15 +210,15 @@ int kl_uefi_log_replay(const uint8_t *log, size_t len, struct kl_uefi_pcrs *ret,
                                 kl_why_set(why, why_len, "event %u: truncated digest", ev);
                                 goto out;
                         }
-                        if ((alg == ALG_SHA1 && sha1 != NULL) ||
-                            (alg == ALG_SHA256 && sha256 != NULL)) {
+                        if ((alg == KL_ALG_SHA1 && sha1 != NULL) ||
+                            (alg == KL_ALG_SHA256 && sha256 != NULL)) {
                                 kl_why_set(why, why_len, "event %u: algorithm 0x%04x twice", ev,
                                            alg);
                                 goto out;
                         }
-                        if (alg == ALG_SHA1)
+                        if (alg == KL_ALG_SHA1)
                                 sha1 = d;
-                        else if (alg == ALG_SHA256)
+                        else if (alg == KL_ALG_SHA256)
                                 sha256 = d;
                 }
                 if (!rd_u32(&r, &size) || !rd_bytes(&r, size, &data)) {

@@ -17,6 +17,7 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "hash_alg.h"
 #include "log.h"
 #include "tpm_public.h"
 
@@ -53,17 +54,7 @@ static size_t get_u16(const uint8_t *p)
 
 static size_t digest_size(const char *hash)
 {
-        if (hash == NULL)
-                return 0;
-        if (strcmp(hash, "sha1") == 0)
-                return KL_SHA1_LEN;
-        if (strcmp(hash, "sha256") == 0)
-                return KL_SHA256_LEN;
-        if (strcmp(hash, "sha384") == 0)
-                return KL_SHA384_LEN;
-        if (strcmp(hash, "sha512") == 0)
-                return KL_SHA512_LEN;
-        return 0;
+        return kl_hash_alg_digest_len(kl_hash_alg_from_name(hash));
 }
 
 /* Label bytes including the terminating NUL that both KDFs hash (Part 1, 11.4.10). */

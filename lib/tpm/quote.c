@@ -24,13 +24,10 @@
 #include "b64.h"
 #include "crypto.h"
 #include "err.h"
+#include "hash_alg.h"
 #include "log.h"
 #include "tpm_public.h"
 
-#define ALG_SHA1          0x0004u
-#define ALG_SHA256        0x000Bu
-#define ALG_SHA384        0x000Cu
-#define ALG_SHA512        0x000Du
 #define ALG_RSASSA        0x0014u
 #define ALG_RSAPSS        0x0016u
 #define ALG_ECDSA         0x0018u
@@ -46,54 +43,6 @@
 #define BLOB_PER_LIST    8u
 #define BLOB_MAX_LISTS   ((KL_PCR_COUNT + BLOB_PER_LIST - 1) / BLOB_PER_LIST)
 
-/* ---- algorithms -------------------------------------------------------- */
-
-static const struct {
-        uint16_t alg;
-        const char *name;
-        size_t len;
-} hashes[] = {
-    {ALG_SHA1, "sha1", 20},
-    {ALG_SHA256, "sha256", 32},
-    {ALG_SHA384, "sha384", 48},
-    {ALG_SHA512, "sha512", 64},
-};
-
-uint16_t kl_hash_alg_from_name(const char *name)
-{
-        size_t i;
-
-        if (name == NULL)
-                return 0;
-        for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++) {
-                if (strcmp(name, hashes[i].name) == 0)
-                        return hashes[i].alg;
-        }
-        return 0;
-}
-
-const char *kl_hash_alg_name(uint16_t alg)
-{
-        size_t i;
-
-        for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++) {
-                if (hashes[i].alg == alg)
-                        return hashes[i].name;
-        }
-        return NULL;
-}
-
-static size_t hash_len(uint16_t alg)
-{
-        size_t i;
-
-        for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++) {
-                if (hashes[i].alg == alg)
-                        return hashes[i].len;
-        }
-        return 0;
-}
-
 static unsigned popcount24(uint32_t mask)
 {
         return (unsigned)__builtin_popcount(mask & 0xffffffu);
@@ -102,7 +51,8 @@ static unsigned popcount24(uint32_t mask)
 /* A set the encoders and the digest can trust: known bank, PCRs < 24. */
 static bool pcr_set_ok(const struct kl_pcr_set *p)
 {
-        return p != NULL && hash_len(p->hash_alg) != 0 && p->digest_len == hash_len(p->hash_alg) &&
+        return p != NULL && kl_hash_alg_digest_len(p->hash_alg) != 0 &&
+               p->digest_len == kl_hash_alg_digest_len(p->hash_alg) &&
                (p->mask >> KL_PCR_COUNT) == 0;
 }
 
@@ -192,7 +142,7 @@ int kl_pcrblob_decode(const uint8_t *blob, size_t len, struct kl_pcr_set *ret)
         if (get_le32(blob) != 1)
                 return KL_ERR_INVAL;
         p.hash_alg = get_le16(blob + 4);
-        if ((p.digest_len = hash_len(p.hash_alg)) == 0)
+        if ((p.digest_len = kl_hash_alg_digest_len(p.hash_alg)) == 0)
                 return KL_ERR_INVAL;
         /* sizeofSelect 3 (or 0: nothing selected); the 4th select byte is never used */
         if ((blob[6] != 3 && blob[6] != 0) || blob[10] != 0)
@@ -418,7 +368,7 @@ int kl_attest_parse(const uint8_t *attest, size_t len, struct kl_attest_info *re
                 return KL_ERR_INVAL;
         a.sel_hash = (uint16_t)get_be(&c, 2);
         sel_size = (size_t)get_be(&c, 1);
-        if (c.bad || sel_size > 4 || hash_len(a.sel_hash) == 0)
+        if (c.bad || sel_size > 4 || kl_hash_alg_digest_len(a.sel_hash) == 0)
                 return KL_ERR_INVAL;
         for (i = 0; i < sel_size; i++)
                 a.sel_mask |= (uint32_t)get_be(&c, 1) << (8 * i);

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hash_alg.h" /* kl_hash_alg_name() and friends, for existing callers */
+
 struct kl_tpm_public;
 
 #define KL_PCR_COUNT 24
@@ -101,9 +103,5 @@ int kl_pcr_set_digest(const struct kl_pcr_set *pcrs, uint8_t *out, size_t *ret_l
 int kl_quote_verify_signature(const struct kl_tpm_public *ak, uint16_t expected_hash_alg,
                               const uint8_t *attest, size_t attest_len, const uint8_t *sig,
                               size_t sig_len);
-
-/* TPM_ALG_ID <-> "sha1"/"sha256"/"sha384"/"sha512"; 0 / NULL if unknown. */
-uint16_t kl_hash_alg_from_name(const char *name);
-const char *kl_hash_alg_name(uint16_t alg);
 
 #endif

@@ -29,6 +29,7 @@
 #include <tss2/tss2_tctildr.h>
 
 #include "err.h"
+#include "hash_alg.h"
 #include "hex.h"
 #include "log.h"
 #include "makecred.h"
@@ -133,23 +134,24 @@ static bool str_is(const char *s, const char *a)
         return strcasecmp(s, a) == 0;
 }
 
+/* Spellings and case rule: hash_alg.h, the same table config.c checks against. */
 static int parse_hash(const char *s, TPMI_ALG_HASH *ret, char *why, size_t why_len)
 {
-        if (s == NULL || *s == '\0' || str_is(s, "sha256"))
+        const struct kl_hash_alg *h;
+
+        if (s == NULL || *s == '\0') {
                 *ret = TPM2_ALG_SHA256;
-        else if (str_is(s, "sha1"))
-                *ret = TPM2_ALG_SHA1;
-        else if (str_is(s, "sha384"))
-                *ret = TPM2_ALG_SHA384;
-        else if (str_is(s, "sha512"))
-                *ret = TPM2_ALG_SHA512;
-        else if (str_is(s, "sm3_256")) {
-                kl_why_set(why, why_len, "tpm_hash_alg '%s' is not supported", s);
-                return KL_ERR_UNSUPPORTED;
-        } else {
+                return 0;
+        }
+        if ((h = kl_hash_alg_by_name(s)) == NULL) {
                 kl_why_set(why, why_len, "unknown tpm_hash_alg '%.40s'", s);
                 return KL_ERR_CONFIG;
         }
+        if (!h->supported) {
+                kl_why_set(why, why_len, "tpm_hash_alg '%s' is not supported", s);
+                return KL_ERR_UNSUPPORTED;
+        }
+        *ret = h->id;
         return 0;
 }
 
@@ -1021,16 +1023,8 @@ int kl_tpm_ak_public(struct kl_tpm *t, uint8_t **ret_buf, size_t *ret_len)
 
 const char *kl_tpm_hash_alg_rust_name(const struct kl_tpm *t)
 {
-        switch (t->hash_alg) {
-        case TPM2_ALG_SHA1:
-                return "Sha1";
-        case TPM2_ALG_SHA384:
-                return "Sha384";
-        case TPM2_ALG_SHA512:
-                return "Sha512";
-        default:
-                return "Sha256";
-        }
+        /* parse_hash only stores supported algorithms */
+        return kl_hash_alg_by_id(t->hash_alg)->rust_name;
 }
 
 const char *kl_tpm_sign_alg_rust_name(const struct kl_tpm *t)
@@ -1103,24 +1097,6 @@ out:
 
 /* ---- PCR banks (for the agent's --check) ------------------------------- */
 
-static const char *pcr_bank_name(TPMI_ALG_HASH alg)
-{
-        switch (alg) {
-        case TPM2_ALG_SHA1:
-                return "sha1";
-        case TPM2_ALG_SHA256:
-                return "sha256";
-        case TPM2_ALG_SHA384:
-                return "sha384";
-        case TPM2_ALG_SHA512:
-                return "sha512";
-        case TPM2_ALG_SM3_256:
-                return "sm3_256";
-        default:
-                return NULL;
-        }
-}
-
 int kl_tpm_pcr_banks(struct kl_tpm *tpm, char *out, size_t len)
 {
         TPMS_CAPABILITY_DATA *cap = NULL;
@@ -1141,7 +1117,7 @@ int kl_tpm_pcr_banks(struct kl_tpm *tpm, char *out, size_t len)
         r = 0;
         for (UINT32 i = 0; i < cap->data.assignedPCR.count && i < TPM2_NUM_PCR_BANKS; i++) {
                 const TPMS_PCR_SELECTION *sel = &cap->data.assignedPCR.pcrSelections[i];
-                const char *name = pcr_bank_name(sel->hash);
+                const struct kl_hash_alg *h = kl_hash_alg_by_id(sel->hash); /* sm3_256 too */
                 bool allocated = false;
                 int n;
 
@@ -1150,8 +1126,8 @@ int kl_tpm_pcr_banks(struct kl_tpm *tpm, char *out, size_t len)
                         allocated = allocated || sel->pcrSelect[b] != 0;
                 if (!allocated)
                         continue;
-                if (name != NULL)
-                        n = snprintf(out + used, len - used, "%s%s", used ? "," : "", name);
+                if (h != NULL)
+                        n = snprintf(out + used, len - used, "%s%s", used ? "," : "", h->name);
                 else
                         n = snprintf(out + used, len - used, "%s0x%04x", used ? "," : "",
                                      (unsigned)sel->hash);
@@ -1171,22 +1147,6 @@ out:
 /* PCR_Read and Quote disagree when a PCR is extended in between: try again. */
 #define QUOTE_ATTEMPTS 5
 
-static size_t pcr_digest_size(TPMI_ALG_HASH alg)
-{
-        switch (alg) {
-        case TPM2_ALG_SHA1:
-                return TPM2_SHA1_DIGEST_SIZE;
-        case TPM2_ALG_SHA256:
-                return TPM2_SHA256_DIGEST_SIZE;
-        case TPM2_ALG_SHA384:
-                return TPM2_SHA384_DIGEST_SIZE;
-        case TPM2_ALG_SHA512:
-                return TPM2_SHA512_DIGEST_SIZE;
-        default:
-                return 0;
-        }
-}
-
 /* One bank, PCRs 0..23 of mask. */
 static void pcr_selection(TPMI_ALG_HASH alg, uint32_t mask, TPML_PCR_SELECTION *sel)
 {
@@ -1205,7 +1165,7 @@ int kl_tpm_pcr_reset_extend(struct kl_tpm *t, unsigned pcr, const uint8_t *diges
         TSS2_RC rc;
 
         if (t == NULL || digest == NULL || pcr >= KL_PCR_COUNT ||
-            len != pcr_digest_size(t->hash_alg))
+            len != kl_hash_alg_digest_len(t->hash_alg))
                 return KL_ERR_INVAL;
         rc = Esys_PCR_Reset(t->esys, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                             ESYS_TR_NONE);
@@ -1235,7 +1195,7 @@ int kl_tpm_pcr_read(struct kl_tpm *t, uint16_t hash_alg, uint32_t mask, struct k
 
         memset(&p, 0, sizeof(p));
         if (t == NULL || ret == NULL || (mask >> KL_PCR_COUNT) != 0 ||
-            (p.digest_len = pcr_digest_size(hash_alg)) == 0)
+            (p.digest_len = kl_hash_alg_digest_len(hash_alg)) == 0)
                 goto out;
         p.hash_alg = hash_alg;
         p.mask = mask;
@@ -1436,16 +1396,7 @@ out:
 
 const char *kl_tpm_hash_alg_name(const struct kl_tpm *t)
 {
-        switch (t->hash_alg) {
-        case TPM2_ALG_SHA1:
-                return "sha1";
-        case TPM2_ALG_SHA384:
-                return "sha384";
-        case TPM2_ALG_SHA512:
-                return "sha512";
-        default:
-                return "sha256";
-        }
+        return kl_hash_alg_name(t->hash_alg); /* parse_hash only stores supported ones */
 }
 
 const char *kl_tpm_enc_alg_name(const struct kl_tpm *t, bool sized_names)

@@ -21,27 +21,12 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "hash_alg.h"
 #include "log.h"
 
 struct kl_tpm_public {
         TPMT_PUBLIC pub;
 };
-
-static const char *hash_name(TPMI_ALG_HASH alg)
-{
-        switch (alg) {
-        case TPM2_ALG_SHA1:
-                return "sha1";
-        case TPM2_ALG_SHA256:
-                return "sha256";
-        case TPM2_ALG_SHA384:
-                return "sha384";
-        case TPM2_ALG_SHA512:
-                return "sha512";
-        default:
-                return NULL;
-        }
-}
 
 int kl_tpm_public_parse(const uint8_t *buf, size_t len, struct kl_tpm_public **ret)
 {
@@ -105,7 +90,7 @@ int kl_tpm_public_name(const struct kl_tpm_public *p, uint8_t *out, size_t *ret_
 
         if (p == NULL || out == NULL || ret_len == NULL)
                 return KL_ERR_INVAL;
-        if ((alg = hash_name(p->pub.nameAlg)) == NULL)
+        if ((alg = kl_hash_alg_name(p->pub.nameAlg)) == NULL)
                 return KL_ERR_UNSUPPORTED;
         if (Tss2_MU_TPMT_PUBLIC_Marshal(&p->pub, buf, sizeof(buf), &len) != TSS2_RC_SUCCESS)
                 return KL_ERR_INTERNAL; /* it unmarshalled, so it must marshal */
@@ -120,7 +105,12 @@ int kl_tpm_public_name(const struct kl_tpm_public *p, uint8_t *out, size_t *ret_
 
 const char *kl_tpm_public_name_alg(const struct kl_tpm_public *p)
 {
-        return p == NULL ? NULL : hash_name(p->pub.nameAlg);
+        return p == NULL ? NULL : kl_hash_alg_name(p->pub.nameAlg);
+}
+
+const struct TPMT_PUBLIC *kl_tpm_public_area(const struct kl_tpm_public *p)
+{
+        return &p->pub;
 }
 
 bool kl_tpm_public_is_rsa(const struct kl_tpm_public *p)
