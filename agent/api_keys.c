@@ -6,6 +6,7 @@
  * the worker in payload.c. Nothing secret is logged here.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "api.h"
@@ -42,6 +43,7 @@ static void add_share(const struct api_call *c, enum keys_kind kind, struct kl_h
         size_t len = 0, payload_len = 0, k_len = 0;
         uint64_t seq = 0;
         const char *body = kl_http_request_body(c->req, &len);
+        const char *peer = kl_http_request_peer_cn(c->req);
         bool matched = false;
         char err[256];
         int code;
@@ -59,7 +61,15 @@ static void add_share(const struct api_call *c, enum keys_kind kind, struct kl_h
                 s->payload = NULL;
                 s->payload_len = 0;
         }
-        if (keys_add(a->keys, s, &matched, &payload, &payload_len, k, &k_len, &seq) < 0) {
+        snprintf(s->sender, sizeof(s->sender), "%s", peer != NULL ? peer : "");
+        if ((code = keys_add(a->keys, s, &matched, &payload, &payload_len, k, &k_len, &seq)) ==
+            KL_ERR_EXISTS) {
+                api_error(reply, 403,
+                          "Bootstrap key already delivered by another verifier; restart the "
+                          "agent to accept a new one");
+                return;
+        }
+        if (code < 0) {
                 api_error(reply, 500, "Failed to send %s message to keys worker",
                           kind == KEYS_U ? "UKey" : "VKey");
                 return;

@@ -32,6 +32,8 @@ struct keys_state {
         uint8_t k[KEYS_KEY_MAX];
         size_t k_len; /* 0: no K yet */
         uint64_t seq; /* matches so far */
+        /* sender of the V that completed K: only it may send the next V */
+        char k_owner[KEYS_SENDER_MAX];
 };
 
 void keys_share_free(struct keys_share *s)
@@ -240,6 +242,16 @@ int keys_add(struct keys_state *st, struct keys_share *share, bool *ret_matched,
         *ret_k_len = 0;
         *ret_seq = 0;
         pthread_mutex_lock(&st->lock);
+        if (share->kind == KEYS_V && st->k_len > 0 &&
+            (share->sender[0] == '\0' || strcmp(share->sender, st->k_owner) != 0)) {
+                pthread_mutex_unlock(&st->lock);
+                log_warn("refusing a V share from '%.64s': the bootstrap key was delivered by "
+                         "'%.64s'; only it (or an agent restart) may replace the key",
+                         share->sender[0] != '\0' ? share->sender : "an unauthenticated client",
+                         st->k_owner);
+                keys_share_free(share);
+                return KL_ERR_EXISTS;
+        }
         if (share->kind == KEYS_U)
                 push_bounded(st->u, &st->n_u, share);
         else
@@ -250,6 +262,7 @@ int keys_add(struct keys_state *st, struct keys_share *share, bool *ret_matched,
                         if (pair_matches(st, st->u[i], st->v[j], k)) {
                                 matched = true;
                                 u = st->u[i];
+                                memcpy(st->k_owner, st->v[j]->sender, sizeof(st->k_owner));
                         }
                 }
         }

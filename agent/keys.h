@@ -20,6 +20,8 @@
 #define KEYS_KEY_MAX     32
 /* A payload is at most the request body (4 MiB); the decoded ciphertext is smaller. */
 #define KEYS_PAYLOAD_MAX (4u << 20)
+/* Room for the sender's certificate CN (the server caps it below this). */
+#define KEYS_SENDER_MAX 256
 
 enum keys_kind { KEYS_U, KEYS_V };
 
@@ -31,6 +33,8 @@ struct keys_share {
         uint8_t auth_tag[KL_SHA384_LEN]; /* U only */
         uint8_t *payload; /* U only, optional: IV || ciphertext || tag; NULL = none */
         size_t payload_len;
+        /* subject CN of the client certificate that sent it; "" = unauthenticated */
+        char sender[KEYS_SENDER_MAX];
 };
 
 /* Wipes the key and the payload and frees the share. NULL-safe. */
@@ -56,7 +60,15 @@ void keys_state_free(struct keys_state *st); /* NULL-safe; wipes everything */
  * Adds a share (ownership moves in, even on error) and tries every waiting
  * (U, V) pair: K' = U xor V of equal lengths is accepted when
  * HMAC-SHA-384(K', uuid) equals the U's auth tag (constant-time). On a match
- * both lists are emptied and K' replaces the current K. *ret_matched tells
+ * both lists are emptied and K' replaces the current K.
+ *
+ * Once a K exists it is bound to the verifier that delivered its V (the V
+ * share's sender): a V from anyone else is refused with KL_ERR_EXISTS, so a
+ * client with some other certificate from the trusted CA cannot replace K
+ * (CVE-2021-43310 class). A V from that same verifier resets the binding
+ * (re-adding the agent); an unauthenticated V ("" sender) never does, and a
+ * restart clears it. U shares are still accepted: a U alone cannot complete
+ * a pair without that verifier's V. *ret_matched tells
  * whether that happened; then, if the U carried a payload, *ret_payload /
  * *ret_payload_len hand it over (caller wipes and frees) and *ret_k gets a
  * copy of K (*ret_k_len bytes; the caller wipes it). Otherwise these stay

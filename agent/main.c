@@ -5,10 +5,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <openssl/evp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include "agent.h"
 #include "api.h"
+#include "cli.h"
 #include "config.h"
 #include "err.h"
 #include "http_client.h"
@@ -27,6 +29,7 @@
 #include "keys.h"
 #include "log.h"
 #include "nk.h"
+#include "notify.h"
 #include "payload.h"
 #include "preflight.h"
 #include "privileges.h"
@@ -42,86 +45,40 @@ struct agent_options {
         const char *check_ek_ca; /* --check-ek-ca DIR */
 };
 
-static void usage(FILE *out)
-{
-        fprintf(out,
-                "Usage: keylime_agent [OPTIONS]\n"
-                "\n"
-                "Keylime-compatible TPM 2.0 attestation agent. Reads the Keylime agent\n"
-                "configuration (/etc/keylime/agent.conf and agent.conf.d/, or the file named\n"
-                "by KEYLIME_AGENT_CONFIG; KEYLIME_AGENT_<OPTION> variables override it), opens\n"
-                "the TPM named by the TCTI variable (default device:/dev/tpmrm0), registers\n"
-                "with the registrar and activates its attestation key.\n"
-                "\n"
-                "Options:\n"
-                "  --register-only     exit 0 once the registrar marked the agent active\n"
-                "  --check             check configuration, TPM, EK, logs and registrar,\n"
-                "                      print one line per check, do not register\n"
-                "  --check-ek-ca DIR   with --check: verify the EK certificate against the\n"
-                "                      CA certificates in DIR\n"
-                "  --log-level LEVEL   error, warn, info (default) or debug;\n"
-                "                      also KEYLIME_LOG_LEVEL\n"
-                "  -h, --help          show this help\n"
-                "  -V, --version       show the version\n");
-}
+/* One row per option (cli.h); --log-level, --help and --version are common. */
+static const struct kl_cli_option agent_cli[] = {
+    {.name = "register-only",
+     .help = "exit 0 once the registrar marked the agent active",
+     .group = "Options:",
+     .kind = KL_CLI_FLAG,
+     .offset = offsetof(struct agent_options, register_only)},
+    {.name = "check",
+     .help = "check configuration, TPM, EK, logs and registrar,\n"
+             "print one line per check, do not register",
+     .kind = KL_CLI_FLAG,
+     .offset = offsetof(struct agent_options, check)},
+    {.name = "check-ek-ca",
+     .arg = "DIR",
+     .help = "with --check: verify the EK certificate against the\n"
+             "CA certificates in DIR",
+     .kind = KL_CLI_STRING,
+     .offset = offsetof(struct agent_options, check_ek_ca)},
+};
 
-static int parse_args(int argc, char **argv, struct agent_options *o)
-{
-        static const struct option longopts[] = {
-            {"register-only", no_argument, NULL, 'r'},
-            {"check", no_argument, NULL, 'c'},
-            {"check-ek-ca", required_argument, NULL, 'C'},
-            {"log-level", required_argument, NULL, 'l'},
-            {"help", no_argument, NULL, 'h'},
-            {"version", no_argument, NULL, 'V'},
-            {NULL, 0, NULL, 0},
-        };
-        const char *env_level = getenv("KEYLIME_LOG_LEVEL");
-        enum kl_log_level level;
-        int c;
-
-        if (env_level != NULL && env_level[0] != '\0') {
-                if (!kl_log_level_parse(env_level, &level)) {
-                        fprintf(stderr, "keylime_agent: bad KEYLIME_LOG_LEVEL '%s'\n", env_level);
-                        return 2;
-                }
-                kl_log_set_level(level);
-        }
-        while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
-                switch (c) {
-                case 'r':
-                        o->register_only = true;
-                        break;
-                case 'c':
-                        o->check = true;
-                        break;
-                case 'C':
-                        o->check_ek_ca = optarg;
-                        break;
-                case 'l':
-                        if (!kl_log_level_parse(optarg, &level)) {
-                                fprintf(stderr, "keylime_agent: bad --log-level '%s'\n", optarg);
-                                return 2;
-                        }
-                        kl_log_set_level(level);
-                        break;
-                case 'h':
-                        usage(stdout);
-                        exit(0);
-                case 'V':
-                        printf("keylime_agent %s\n", KL_VERSION);
-                        exit(0);
-                default:
-                        usage(stderr);
-                        return 2;
-                }
-        }
-        if (optind != argc) {
-                usage(stderr);
-                return 2;
-        }
-        return 0;
-}
+static const struct kl_cli_program agent_program = {
+    .name = "keylime_agent",
+    .synopsis = "[OPTIONS]",
+    .about = "Keylime-compatible TPM 2.0 attestation agent. Reads the Keylime agent\n"
+             "configuration (/etc/keylime/agent.conf and agent.conf.d/, or the file named\n"
+             "by KEYLIME_AGENT_CONFIG; KEYLIME_AGENT_<OPTION> variables override it), opens\n"
+             "the TPM named by the TCTI variable (default device:/dev/tpmrm0), registers\n"
+             "with the registrar and activates its attestation key.",
+    .version = "keylime_agent " KL_VERSION,
+    .man_page = "keylime_agent(8) and keylime-agent.conf(5)",
+    .log_level_env = "KEYLIME_LOG_LEVEL",
+    .options = agent_cli,
+    .n_options = sizeof(agent_cli) / sizeof(agent_cli[0]),
+};
 
 static void report_unsupported(const struct kl_agent_config *cfg)
 {
@@ -195,12 +152,12 @@ static void agent_fini(struct agent *a)
                 pthread_mutex_destroy(&a->tpm_lock);
 }
 
-/* Serves the API (and processes payloads) until SIGINT or SIGTERM. */
-/* Serves the API until SIGINT or SIGTERM arrives on sfd. */
+/* Serves the API (and processes payloads) until SIGINT or SIGTERM arrives on sfd. */
 static int serve(struct agent *a, const struct payload_opts *po, int sfd)
 {
         struct kl_http_server *srv = NULL;
         struct signalfd_siginfo si;
+        struct pollfd pfd = {.fd = sfd, .events = POLLIN};
         int r;
 
         /* signals are blocked since main's start: no thread can take SIGTERM and die */
@@ -212,8 +169,13 @@ static int serve(struct agent *a, const struct payload_opts *po, int sfd)
                 goto out;
         if ((r = api_start(a, &srv)) < 0)
                 goto out;
+        kl_notify_ready("registered and activated as %s; serving the agent API on %s:%u",
+                        a->agent_id, a->cfg->ip, (unsigned)a->cfg->port);
+        /* the watchdog is fed while we wait: the API runs in the server's threads */
+        (void)kl_notify_poll(&pfd, 1, -1);
         while (read(sfd, &si, sizeof(si)) < 0 && errno == EINTR)
                 ;
+        kl_notify_stopping();
         log_info("received signal %u, shutting down", si.ssi_signo);
 out:
         kl_http_server_stop(srv);
@@ -224,6 +186,7 @@ out:
 int main(int argc, char **argv)
 {
         struct agent_options opts = {0};
+        struct kl_cli *cli = NULL;
         struct kl_agent_config *cfg = NULL;
         struct kl_tpm *tpm = NULL;
         struct agent_identity id = {0};
@@ -237,14 +200,20 @@ int main(int argc, char **argv)
         int r, sfd = -1, status = 1;
 
         kl_log_set_ident("keylime_agent");
-        if ((r = parse_args(argc, argv, &opts)) != 0)
-                return r;
+        switch (kl_cli_parse(&agent_program, argc, argv, &opts, &cli)) {
+        case KL_CLI_RUN:
+                break;
+        case KL_CLI_EXIT:
+                return 0;
+        case KL_CLI_USAGE:
+                return 2;
+        }
         signal(SIGPIPE, SIG_IGN);
         /* Before any thread: a stop request becomes an event (signalfd), so the
          * TPM objects are flushed on every way out, registration retries included. */
         if ((sfd = block_signals()) < 0) {
                 log_error("cannot block signals: %s", strerror(errno));
-                return 1;
+                goto out;
         }
         if (kl_agent_config_load(NULL, &cfg) < 0) {
                 log_error("invalid configuration; not starting");
@@ -279,6 +248,7 @@ int main(int argc, char **argv)
         /* tpm2-tss logs expected failures (an absent NV index) to stderr itself; we
          * translate every TSS error once, so keep its own log quiet unless asked. */
         setenv("TSS2_LOG", "all+none", 0);
+        kl_notify_status("opening the TPM");
         tpm_opts = (struct kl_tpm_options){
             .ek_handle = cfg->ek_handle,
             .owner_password = cfg->tpm_ownerpassword,
@@ -291,6 +261,7 @@ int main(int argc, char **argv)
                 goto out;
         }
         log_info("TPM opened via %s", kl_tpm_tcti(tpm));
+        kl_notify_status("loading the TPM identity (EK, AK)");
         if ((r = identity_load(tpm, cfg, &id)) < 0) {
                 log_error("cannot establish the TPM identity: %s", kl_err_str(r));
                 goto out;
@@ -339,5 +310,6 @@ out:
         identity_clear(&id);
         kl_tpm_free(tpm);
         kl_agent_config_free(cfg);
+        kl_cli_free(cli);
         return status;
 }

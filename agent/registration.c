@@ -16,6 +16,7 @@
 #include "http_client.h"
 #include "json.h"
 #include "log.h"
+#include "notify.h"
 
 #define REQUEST_TIMEOUT_MS 30000L
 #define URL_MAX            512
@@ -65,16 +66,15 @@ int registration_enabled_versions(const char *api_versions, const char **out, si
  */
 static int cancel_fd = -1;
 
-/* Sleeps ms, or returns KL_ERR_CANCELED as soon as a termination signal is pending. */
+/*
+ * Sleeps ms (telling systemd's watchdog we are alive meanwhile), or returns
+ * KL_ERR_CANCELED as soon as a termination signal is pending.
+ */
 static int sleep_or_cancel(uint64_t ms)
 {
         struct pollfd pfd = {.fd = cancel_fd, .events = POLLIN};
-        int n;
 
-        do {
-                n = poll(&pfd, cancel_fd >= 0 ? 1 : 0, ms > INT32_MAX ? INT32_MAX : (int)ms);
-        } while (n < 0 && errno == EINTR);
-        return n > 0 ? KL_ERR_CANCELED : 0;
+        return kl_notify_poll(&pfd, cancel_fd >= 0 ? 1 : 0, (int64_t)ms) > 0 ? KL_ERR_CANCELED : 0;
 }
 
 static int format_url(char *out, size_t len, const char *fmt, ...)
@@ -115,10 +115,18 @@ static int request_with_retry(const struct kl_agent_config *cfg, const char *met
                 if (r == 0) {
                         log_warn("%s %s answered %ld; retrying in %llu ms", method, url,
                                  ret->status, (unsigned long long)delay);
+                        kl_notify_status("registrar answered %ld; retry %u of %u in %llu ms",
+                                         ret->status, attempt + 1,
+                                         cfg->exponential_backoff_max_retries,
+                                         (unsigned long long)delay);
                         kl_http_response_clear(ret);
                 } else {
                         log_warn("registrar at %s not reachable (%s); retrying in %llu ms", url,
                                  kl_err_str(r), (unsigned long long)delay);
+                        kl_notify_status("registrar not reachable (%s); retry %u of %u in %llu ms",
+                                         kl_err_str(r), attempt + 1,
+                                         cfg->exponential_backoff_max_retries,
+                                         (unsigned long long)delay);
                 }
                 if (sleep_or_cancel(delay) < 0) {
                         kl_http_response_clear(ret);
@@ -378,6 +386,7 @@ int registration_run(struct kl_tpm *tpm, const struct kl_agent_config *cfg,
                 r = KL_ERR_NOMEM;
                 goto out;
         }
+        kl_notify_status("registering with the registrar at %s", base);
         if ((r = negotiate_version(cfg, base, enabled, n_enabled, &version)) < 0)
                 goto out;
         if (version != NULL) {
@@ -395,6 +404,7 @@ int registration_run(struct kl_tpm *tpm, const struct kl_agent_config *cfg,
                 goto out;
         log_info("registered agent %s with the registrar (API %s); activating", id->agent_id,
                  version);
+        kl_notify_status("registered with %s (API %s); activating the AK", base, version);
         if ((r = activate(tpm, cfg, base, version, id, blob, blob_len)) < 0)
                 goto out;
         log_info("agent %s activated at the registrar", id->agent_id);

@@ -5,8 +5,9 @@
  * only then parse msg and run actions, so an unsigned or forged notice never
  * reaches an action. The certificate is read for every notice instead of
  * once at start: the tenant may deliver it later inside a payload
- * (secure/unzipped/RevocationNotifier-cert.crt), and its expiry is ignored
- * as upstream does.
+ * (secure/unzipped/RevocationNotifier-cert.crt). Unlike upstream, a
+ * certificate outside its validity dates is refused, and a verified event
+ * must pass revocation_admit (replay, age, addressee).
  */
 #include "revocation.h"
 
@@ -78,13 +79,13 @@ static long ms_since(const struct timespec *t0)
         return (t1.tv_sec - t0->tv_sec) * 1000L + (t1.tv_nsec - t0->tv_nsec) / 1000000L;
 }
 
-int revocation_process(const struct revocation_opts *o, const char *data, size_t len,
-                       const atomic_bool *cancel)
+int revocation_process(const struct revocation_opts *o, struct revocation_seen *seen,
+                       const char *data, size_t len, const atomic_bool *cancel)
 {
         struct kl_revocation *rv = NULL;
         struct json_object *ev = NULL;
         const char *agent_id = NULL, *event_id = NULL;
-        char *json = NULL;
+        char *json = NULL, why[256];
         X509 *cert = NULL;
         struct timespec t0;
         size_t ran = 0, failed = 0;
@@ -109,6 +110,13 @@ int revocation_process(const struct revocation_opts *o, const char *data, size_t
                 r = KL_ERR_NOT_FOUND;
                 goto out;
         }
+        if (!kl_revocation_cert_current(cert, time(NULL))) {
+                log_drop("dropping a revocation notice: the revocation certificate %s is not "
+                         "valid now (outside its notBefore..notAfter)",
+                         o->cert_path);
+                r = KL_ERR_VERIFY;
+                goto out;
+        }
         if ((r = kl_revocation_verify_cert(rv, cert)) < 0) {
                 log_drop("dropping a revocation notice: %s signature does not verify with %s",
                          rv->sig_len == 0 ? "empty" : "its", o->cert_path);
@@ -118,6 +126,10 @@ int revocation_process(const struct revocation_opts *o, const char *data, size_t
         /* signed by the verifier from here on, but still checked as data */
         if ((r = kl_revocation_event(rv, &ev)) < 0) {
                 log_drop("dropping a signed revocation notice: msg is not a JSON object");
+                goto out;
+        }
+        if ((r = revocation_admit(seen, ev, o->agent_id, time(NULL), why, sizeof(why))) < 0) {
+                log_drop("dropping a signed revocation notice: %s", why);
                 goto out;
         }
         (void)kl_json_get_string(ev, "agent_id", &agent_id);
@@ -151,7 +163,8 @@ struct notice {
 
 struct revocation_worker {
         struct revocation_opts o;
-        char *unzipped; /* our copy of o.actions.unzipped_dir */
+        struct revocation_seen seen; /* the worker thread's alone */
+        char *unzipped;              /* our copy of o.actions.unzipped_dir */
         pthread_t thread;
         pthread_mutex_t lock;
         pthread_cond_t cond;
@@ -180,7 +193,7 @@ static void *worker_run(void *arg)
                 w->head = (w->head + 1) % REVOCATION_QUEUE_MAX;
                 w->n--;
                 pthread_mutex_unlock(&w->lock);
-                (void)revocation_process(&w->o, job.data, job.len, &w->stop);
+                (void)revocation_process(&w->o, &w->seen, job.data, job.len, &w->stop);
                 free(job.data);
         }
         return NULL;
@@ -273,6 +286,12 @@ void revocation_worker_stop(struct revocation_worker *w)
 
 /* ---- agent glue and REST ---- */
 
+/* The listener's delivery callback: frames go to the worker like REST bodies. */
+static void deliver_zmq(void *ctx, const char *data, size_t len)
+{
+        (void)revocation_worker_submit(ctx, data, len, "ZeroMQ");
+}
+
 int revocation_agent_start(struct agent *a, const char *secure_dir)
 {
         const struct kl_agent_config *cfg = a->cfg;
@@ -288,6 +307,7 @@ int revocation_agent_start(struct agent *a, const char *secure_dir)
         if (n < 0 || (size_t)n >= sizeof(unzipped))
                 return KL_ERR_TOO_LONG;
         o.cert_path = cfg->revocation_cert;
+        o.agent_id = a->agent_id;
         o.actions = (struct actions_opts){
             .actions = cfg->revocation_actions,
             .actions_dir = cfg->revocation_actions_dir,
@@ -310,8 +330,8 @@ int revocation_agent_start(struct agent *a, const char *secure_dir)
         if (!cfg->enable_revocation_notifications)
                 return 0;
         if ((r = revocation_listener_start(cfg->revocation_notification_ip,
-                                           cfg->revocation_notification_port, a->revocation,
-                                           &a->revocation_listener)) < 0) {
+                                           cfg->revocation_notification_port, deliver_zmq,
+                                           a->revocation, &a->revocation_listener)) < 0) {
                 log_error("cannot start the revocation listener: %s", kl_err_str(r));
                 return r;
         }

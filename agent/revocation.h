@@ -4,8 +4,10 @@
  * route POST /v2.x/notifications/revocation and the worker thread that both
  * channels (REST and the ZeroMQ listener) hand notices to. The worker checks
  * the signature against the revocation certificate first and runs the
- * revocation actions (actions.h) only for a notice that verifies. Nothing a
- * peer sends is logged unbounded: drops are rate-limited.
+ * revocation actions (actions.h) only for a notice that verifies and is
+ * admitted (revocation_replay.h: this agent, recent, not seen before).
+ * Nothing a peer sends is logged unbounded: drops are rate-limited. Talks to
+ * the ZeroMQ listener only through its start/stop and a delivery callback.
  */
 #ifndef AGENT_REVOCATION_H
 #define AGENT_REVOCATION_H
@@ -14,6 +16,7 @@
 #include <stddef.h>
 
 #include "actions.h"
+#include "revocation_replay.h"
 
 struct agent;
 struct api_call;
@@ -23,17 +26,20 @@ struct kl_http_reply;
 
 struct revocation_opts {
         const char *cert_path; /* revocation_cert, read for every notice */
+        const char *agent_id;  /* this agent: notices for others are dropped */
         struct actions_opts actions;
 };
 
 /*
  * Verifies and acts on one body (data[0..len)). KL_ERR_NOT_FOUND when the
- * certificate is missing, KL_ERR_VERIFY for a bad signature, KL_ERR_INVAL for
- * a malformed body or event; 0 once the actions ran (failures inside are
+ * certificate is missing, KL_ERR_VERIFY for a bad signature or a certificate
+ * outside its validity dates, KL_ERR_INVAL for a malformed body or an event
+ * that is not for this agent or not recent, KL_ERR_EXISTS for an event in
+ * seen (revocation_replay.h); 0 once the actions ran (failures inside are
  * logged). Synchronous: the worker's job, exported for tests.
  */
-int revocation_process(const struct revocation_opts *o, const char *data, size_t len,
-                       const atomic_bool *cancel);
+int revocation_process(const struct revocation_opts *o, struct revocation_seen *seen,
+                       const char *data, size_t len, const atomic_bool *cancel);
 
 struct revocation_worker;
 

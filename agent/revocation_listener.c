@@ -5,7 +5,7 @@
  * that stop() writes, so shutdown never waits for a timeout. ZeroMQ itself
  * drops frames above ZMQ_MAXMSGSIZE (it closes that connection and
  * reconnects); multi-part messages are not upstream's format and are dropped
- * whole here. Everything that arrives goes to the worker, which verifies it.
+ * whole here. Everything that arrives goes to the callback; the worker behind it verifies.
  *
  * libzmq reconnects after a connection error but ends the session for good
  * after a protocol error, and an oversized frame is one: a single huge frame
@@ -26,7 +26,6 @@
 
 #include "err.h"
 #include "log.h"
-#include "revocation.h"
 /* the notice format's frame cap lives in lib/crypto/revocation_notice.h (same base name) */
 #include "revocation_notice.h"
 
@@ -37,7 +36,8 @@ struct revocation_listener {
         int efd;
         pthread_t thread;
         bool started;
-        struct revocation_worker *worker;
+        revocation_deliver_fn deliver;
+        void *deliver_ctx;
         char endpoint[300];
 };
 
@@ -73,8 +73,7 @@ static bool drain(struct revocation_listener *l)
                                  "frame",
                                  l->endpoint);
                 else
-                        (void)revocation_worker_submit(l->worker, zmq_msg_data(&msg),
-                                                       zmq_msg_size(&msg), "ZeroMQ");
+                        l->deliver(l->deliver_ctx, zmq_msg_data(&msg), zmq_msg_size(&msg));
                 zmq_msg_close(&msg);
         }
 }
@@ -166,8 +165,8 @@ void revocation_listener_stop(struct revocation_listener *l)
         free(l);
 }
 
-int revocation_listener_start(const char *ip, uint16_t port, struct revocation_worker *w,
-                              struct revocation_listener **ret)
+int revocation_listener_start(const char *ip, uint16_t port, revocation_deliver_fn deliver,
+                              void *ctx, struct revocation_listener **ret)
 {
         struct revocation_listener *l = calloc(1, sizeof(*l));
         const int64_t max_size = KL_REVOCATION_MAX;
@@ -180,7 +179,8 @@ int revocation_listener_start(const char *ip, uint16_t port, struct revocation_w
         if (l == NULL)
                 return r;
         l->efd = -1;
-        l->worker = w;
+        l->deliver = deliver;
+        l->deliver_ctx = ctx;
         r = KL_ERR_TOO_LONG;
         n = snprintf(l->endpoint, sizeof(l->endpoint), v6 ? "tcp://[%s]:%u" : "tcp://%s:%u", ip,
                      (unsigned)port);

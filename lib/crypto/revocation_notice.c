@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "b64.h"
 #include "crypto.h"
@@ -103,12 +104,21 @@ out:
         return r;
 }
 
+bool kl_revocation_cert_current(X509 *cert, time_t now)
+{
+        time_t t = now;
+
+        /* X509_cmp_time: -1 when the certificate's time is before t, 1 after, 0 on error */
+        return cert != NULL && X509_cmp_time(X509_get0_notBefore(cert), &t) < 0 &&
+               X509_cmp_time(X509_get0_notAfter(cert), &t) > 0;
+}
+
 int kl_revocation_verify_cert(const struct kl_revocation *rv, X509 *cert)
 {
-        /* X509_get0_pubkey: the key stays the certificate's; dates are not looked at */
+        /* X509_get0_pubkey: the key stays the certificate's */
         EVP_PKEY *pub = cert != NULL ? X509_get0_pubkey(cert) : NULL;
 
-        if (pub == NULL) {
+        if (pub == NULL || !kl_revocation_cert_current(cert, time(NULL))) {
                 ERR_clear_error();
                 return KL_ERR_VERIFY;
         }

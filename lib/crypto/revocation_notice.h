@@ -11,8 +11,10 @@
 #define KL_REVOCATION_NOTICE_H
 
 #include <openssl/types.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct json_object;
 
@@ -37,11 +39,18 @@ void kl_revocation_free(struct kl_revocation *rv); /* NULL-safe */
 /*
  * 0 when the signature verifies with pub (an RSA key), KL_ERR_VERIFY when it
  * does not (including an empty signature or a non-RSA key). The certificate
- * variant takes the key from cert and deliberately ignores its validity
- * dates and issuer, as upstream does.
+ * variant takes the key from cert and also refuses (KL_ERR_VERIFY) a
+ * certificate that is not valid now (kl_revocation_cert_current); its issuer
+ * is not looked at: the agent trusts exactly this certificate.
  */
 int kl_revocation_verify(const struct kl_revocation *rv, EVP_PKEY *pub);
 int kl_revocation_verify_cert(const struct kl_revocation *rv, X509 *cert);
+
+/*
+ * True when now lies within cert's notBefore..notAfter. Upstream ignores the
+ * dates; here an expired signing certificate cannot keep signing notices.
+ */
+bool kl_revocation_cert_current(X509 *cert, time_t now);
 
 /* Base64 signature of msg[0..len) with the RSA private key; caller frees. */
 int kl_revocation_sign(EVP_PKEY *key, const char *msg, size_t len, char **ret_b64);

@@ -103,6 +103,11 @@ const char *kl_tpm_public_name_alg(const struct kl_tpm_public *p)
         return p == NULL ? NULL : kl_hash_alg_name(p->pub.nameAlg);
 }
 
+const struct TPMT_PUBLIC *kl_tpm_public_area(const struct kl_tpm_public *p)
+{
+        return &p->pub;
+}
+
 bool kl_tpm_public_is_rsa(const struct kl_tpm_public *p)
 {
         return p != NULL && p->pub.type == TPM2_ALG_RSA;

@@ -26,6 +26,9 @@ int kl_tpm_public_name(const struct kl_tpm_public *p, uint8_t *out, size_t *ret_
 int kl_tpm_public_to_pkey(const struct kl_tpm_public *p, EVP_PKEY **ret_key);
 /* "sha1", "sha256", ... for the nameAlg; NULL if unknown. */
 const char *kl_tpm_public_name_alg(const struct kl_tpm_public *p);
+/* The unmarshalled TPMT_PUBLIC (tss2_tpm2_types.h), borrowed from p. */
+struct TPMT_PUBLIC;
+const struct TPMT_PUBLIC *kl_tpm_public_area(const struct kl_tpm_public *p);
 bool kl_tpm_public_is_rsa(const struct kl_tpm_public *p);
 /*
  * Key bits of the object's symmetric definition (what MakeCredential needs):

@@ -48,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         if (kl_revocation_parse((const char *)data, size, &rv) < 0)
                 return 0;
-        (void)kl_revocation_verify_cert(rv, cert);
+        /* the test certificate expired: verify with its key so the signature check runs */
+        (void)kl_revocation_verify(rv, X509_get0_pubkey(cert));
         if (kl_revocation_event(rv, &ev) == 0)
                 json_object_put(ev);
         kl_revocation_free(rv);

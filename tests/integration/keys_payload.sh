@@ -3,7 +3,8 @@
 # Secret delivery end to end, with this test as the tenant and the verifier:
 # K split into U and V (kl_tenant_tool), U with an encrypted zip payload and V
 # posted over mTLS in both orders; the payload's autorun.sh runs in
-# secure/unzipped; /keys/verify proves K. Refusals: a bad auth tag, a ukey
+# secure/unzipped; /keys/verify proves K; once K exists only the client that
+# sent its V may send another. Refusals: a bad auth tag, a ukey
 # without a client certificate, hostile zips (slip, symlink, bomb), mTLS off
 # with a payload script, and a planted mount or symlink at secure/.
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -84,6 +85,10 @@ expect_post() { # expect_post PATH JSON CODE [STATUS-SUBSTRING]
         fi
 }
 rejected() { grep -c "payload rejected" "$T/agent.log" || true; }
+k_is() { # k_is NAME [API]: /keys/verify proves the K of shares NAME
+        api "/${2:-v2.6}/keys/verify?challenge=$CH" "$T/v.json" >/dev/null
+        [ "$(jq -r .results.hmac "$T/v.json")" = "$("$TOOL" hmac "$(cat "$T/$1.k")" "$CH")" ]
+}
 nothing_left() { # no unzipped/, no temporary directory, nothing escaped
         [ ! -e "$SECURE/unzipped" ] || fail "$1: $SECURE/unzipped exists: $(ls -la "$SECURE/unzipped")"
         [ -z "$(ls -A "$SECURE")" ] || fail "$1: left in $SECURE: $(ls -A "$SECURE")"
@@ -138,10 +143,34 @@ expect_post /v2.1/keys/vkey "$vkey" 200
 expect_post /v2.1/keys/ukey "$ukey" 200
 wait_for_file "$T/marker-2" 30 || fail "payload 2 did not run"
 [ "$(cat "$SECURE/unzipped/data.txt")" = "data of p2" ] || fail "payload 2 not in place"
-api "/v2.1/keys/verify?challenge=$CH" "$T/v.json" >/dev/null
-[ "$(jq -r .results.hmac "$T/v.json")" = "$("$TOOL" hmac "$(cat "$T/p2.k")" "$CH")" ] ||
-        fail "K was not replaced by the newer one"
+k_is p2 v2.1 || fail "K was not replaced by the newer one"
 pass "V then U"
+
+log "another client certificate from the trusted CA cannot replace K (CVE-2021-43310 class)"
+issue_client "$T/pki" intruder intruder
+OTHER=(--cacert "$T/kl/server-cert.crt" --cert "$T/pki/intruder-cert.crt" --key "$T/pki/intruder-private.pem")
+make_payload p3 "$T/marker-3"
+shares p3 "$T/p3.zip"
+code=$(curl -s -o "$T/p.json" -w '%{http_code}' --max-time 20 "${OTHER[@]}" \
+        -H 'Content-Type: application/json' --data-binary "$ukey" "$BASE/v2.6/keys/ukey")
+[ "$code" = 200 ] || fail "intruder ukey: HTTP $code"
+code=$(curl -s -o "$T/p.json" -w '%{http_code}' --max-time 20 "${OTHER[@]}" \
+        -H 'Content-Type: application/json' --data-binary "$vkey" "$BASE/v2.6/keys/vkey")
+[ "$code" = 403 ] || fail "intruder vkey: HTTP $code, expected 403: $(cat "$T/p.json")"
+grep -q "restart the agent" "$T/p.json" || fail "403 text: $(cat "$T/p.json")"
+sleep 1
+[ ! -e "$T/marker-3" ] || fail "the intruder's payload ran"
+k_is p2 || fail "K was replaced by the intruder's pair"
+pass "intruder's U/V pair refused (403), K unchanged"
+
+log "the verifier that delivered V may reset K (re-adding the agent)"
+make_payload p4 "$T/marker-4"
+shares p4 "$T/p4.zip"
+expect_post /v2.6/keys/ukey "$ukey" 200
+expect_post /v2.6/keys/vkey "$vkey" 200
+wait_for_file "$T/marker-4" 30 || fail "payload 4 did not run"
+k_is p4 || fail "K was not replaced by the delivering verifier's new pair"
+pass "same verifier replaces K"
 
 log "exact 400s"
 expect_post /v2.6/keys/ukey '{"auth_tag":"ab","encrypted_key":"***"}' 400 \

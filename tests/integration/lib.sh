@@ -135,6 +135,18 @@ free_port() {
         return 1
 }
 
+# issue_client PKI NAME CN: PKI/NAME-cert.crt and PKI/NAME-private.pem, a
+# client certificate with subject CN from PKI's CA (made by certs/make-pki.sh).
+issue_client() {
+        local d=$1 n=$2
+        printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' >"$d/$n.ext"
+        openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/$n-private.pem" 2>/dev/null
+        openssl req -new -key "$d/$n-private.pem" -subj "/CN=$3" -out "$d/$n.csr"
+        openssl x509 -req -in "$d/$n.csr" -CA "$d/cacert.crt" -CAkey "$d/cacert-private.pem" \
+                -CAcreateserial -days 30 -sha256 -extfile "$d/$n.ext" -out "$d/$n-cert.crt" 2>/dev/null
+        rm -f -- "$d/$n.csr" "$d/$n.ext"
+}
+
 # agent_conf FILE KEYLIME_DIR UUID [EXTRA TOML LINES...]: an agent.conf for the tests.
 agent_conf() {
         local file=$1 dir=$2 uuid=$3

@@ -232,6 +232,74 @@ static void test_keys_pending_lists_are_bounded(void **state)
         keys_state_free(st);
 }
 
+static struct keys_share *from(struct keys_share *s, const char *sender)
+{
+        snprintf(s->sender, sizeof(s->sender), "%s", sender);
+        return s;
+}
+
+/* keys_add's answer for a share that must be refused */
+static int add_refused(struct keys_state *st, struct keys_share *s)
+{
+        uint8_t k[KEYS_KEY_MAX], *payload = NULL;
+        size_t payload_len = 0, k_len = 0;
+        uint64_t seq = 0;
+        bool matched = true;
+        int r = keys_add(st, s, &matched, &payload, &payload_len, k, &k_len, &seq);
+
+        assert_false(matched);
+        assert_null(payload);
+        return r;
+}
+
+static void test_keys_add_other_verifier_cannot_replace_k(void **state)
+{
+        struct keys_state *st = NULL;
+        uint8_t k2[32], v2[32], tag2[KL_SHA384_LEN];
+        size_t nu = 0, nv = 0, tag_len = 0;
+
+        (void)state;
+        assert_int_equal(keys_state_new(vec.uuid, &st), 0);
+        add(st, from(share(KEYS_U, vec.u, vec.u_len, vec.tag, false), "tenant"), false, false);
+        add(st, from(share(KEYS_V, vec.v, vec.v_len, NULL, false), "verifier"), true, false);
+        /* a complete, valid pair for a new K from another certificate of the same CA */
+        memset(k2, 0x11, sizeof(k2));
+        memset(v2, 0x22, sizeof(v2));
+        assert_int_equal(kl_hmac("sha384", k2, 32, (const uint8_t *)vec.uuid, strlen(vec.uuid),
+                                 tag2, &tag_len),
+                         0);
+        for (size_t i = 0; i < 32; i++)
+                k2[i] ^= v2[i]; /* now U */
+        add(st, from(share(KEYS_U, k2, 32, tag2, false), "intruder"), false, false);
+        assert_int_equal(add_refused(st, from(share(KEYS_V, v2, 32, NULL, false), "intruder")),
+                         KL_ERR_EXISTS);
+        /* nor may an unauthenticated client */
+        assert_int_equal(add_refused(st, share(KEYS_V, v2, 32, NULL, false)), KL_ERR_EXISTS);
+        assert_verify_vector(st);
+        keys_pending(st, &nu, &nv);
+        assert_int_equal(nv, 0);
+        /* the verifier that delivered V resets it: its new V completes the waiting U */
+        add(st, from(share(KEYS_V, v2, 32, NULL, false), "verifier"), true, false);
+        keys_state_free(st);
+}
+
+static void test_keys_add_unauthenticated_k_is_final(void **state)
+{
+        struct keys_state *st = NULL;
+
+        (void)state;
+        assert_int_equal(keys_state_new(vec.uuid, &st), 0);
+        add(st, share(KEYS_U, vec.u, vec.u_len, vec.tag, false), false, false);
+        add(st, share(KEYS_V, vec.v, vec.v_len, NULL, false), true, false);
+        /* no identity to match: no V is accepted until a restart */
+        assert_int_equal(add_refused(st, share(KEYS_V, vec.v, vec.v_len, NULL, false)),
+                         KL_ERR_EXISTS);
+        assert_int_equal(add_refused(st, from(share(KEYS_V, vec.v, vec.v_len, NULL, false), "x")),
+                         KL_ERR_EXISTS);
+        assert_verify_vector(st);
+        keys_state_free(st);
+}
+
 /* ---- parsing with a throwaway NK ---- */
 
 static EVP_PKEY *nk;
@@ -345,6 +413,8 @@ int main(void)
             cmocka_unit_test(test_keys_add_v_then_u),
             cmocka_unit_test(test_keys_add_wrong_auth_tag_rejected),
             cmocka_unit_test(test_keys_add_length_mismatch_rejected),
+            cmocka_unit_test(test_keys_add_other_verifier_cannot_replace_k),
+            cmocka_unit_test(test_keys_add_unauthenticated_k_is_final),
             cmocka_unit_test(test_keys_pending_lists_are_bounded),
             cmocka_unit_test_setup_teardown(test_keys_parse_request_ukey_and_vkey, setup_nk,
                                             teardown_nk),

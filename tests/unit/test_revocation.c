@@ -2,7 +2,8 @@
 /*
  * Unit tests for lib/crypto/revocation_notice.c: the upstream vectors in
  * tests/data/revocation (test_ok.json signed in revocation.sig, and a full
- * verifier-format body) verify with the expired test-cert.pem; tampering,
+ * verifier-format body) verify with the key of test-cert.pem, which itself
+ * is refused since it expired (as is any certificate outside its dates); tampering,
  * unsigned, malformed and oversized bodies are refused; sign/verify round
  * trip with a key made here (no private key is committed).
  */
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crypto.h"
 #include "err.h"
@@ -84,17 +86,21 @@ static void test_upstream_vector(void **state)
         assert_int_equal(kl_revocation_parse(body, strlen(body), &rv), 0);
         assert_int_equal(rv->msg_len, 25);
         assert_int_equal(rv->sig_len, 256);
-        /* expired in 2023: expiry must not matter */
-        assert_int_equal(kl_revocation_verify_cert(rv, cert), 0);
+        /* expired in 2023: the signature is good, the certificate no longer counts */
+        assert_int_equal(kl_revocation_verify(rv, X509_get0_pubkey(cert)), 0);
+        assert_int_equal(kl_revocation_verify_cert(rv, cert), KL_ERR_VERIFY);
+        assert_false(kl_revocation_cert_current(cert, time(NULL)));
+        assert_true(kl_revocation_cert_current(cert, 1650000000));  /* April 2022 */
+        assert_false(kl_revocation_cert_current(cert, 1000000000)); /* 2001: not yet valid */
         assert_int_equal(kl_revocation_event(rv, &ev), 0);
         assert_int_equal(kl_json_get_string(ev, "hello", &hello), 0);
         assert_string_equal(hello, "there");
         /* one byte less (the final newline) is another message */
         rv->msg_len--;
-        assert_int_equal(kl_revocation_verify_cert(rv, cert), KL_ERR_VERIFY);
+        assert_int_equal(kl_revocation_verify(rv, X509_get0_pubkey(cert)), KL_ERR_VERIFY);
         rv->msg_len++;
         rv->sig[10] ^= 1;
-        assert_int_equal(kl_revocation_verify_cert(rv, cert), KL_ERR_VERIFY);
+        assert_int_equal(kl_revocation_verify(rv, X509_get0_pubkey(cert)), KL_ERR_VERIFY);
         json_object_put(ev);
         kl_revocation_free(rv);
         X509_free(cert);
@@ -113,7 +119,7 @@ static void test_verifier_format_vector(void **state)
 
         (void)state;
         assert_int_equal(kl_revocation_parse(body, len, &rv), 0);
-        assert_int_equal(kl_revocation_verify_cert(rv, cert), 0);
+        assert_int_equal(kl_revocation_verify(rv, X509_get0_pubkey(cert)), 0);
         assert_int_equal(kl_revocation_event(rv, &ev), 0);
         assert_int_equal(kl_json_get_string(ev, "type", &s), 0);
         assert_string_equal(s, "revocation");
@@ -125,7 +131,7 @@ static void test_verifier_format_vector(void **state)
         assert_int_equal(port, 9002);
         /* a changed msg does not verify */
         rv->msg[rv->msg_len - 2] ^= 0x20;
-        assert_int_equal(kl_revocation_verify_cert(rv, cert), KL_ERR_VERIFY);
+        assert_int_equal(kl_revocation_verify(rv, X509_get0_pubkey(cert)), KL_ERR_VERIFY);
         json_object_put(ev);
         kl_revocation_free(rv);
         X509_free(cert);
@@ -181,7 +187,7 @@ static void test_sign_round_trip(void **state)
         struct kl_revocation *rv = NULL;
         EVP_PKEY *key = NULL, *other = NULL, *ec = NULL;
         char *sig = NULL, *body = NULL;
-        X509 *cert = test_cert();
+        X509 *cert = test_cert(), *mine = NULL;
 
         (void)state;
         assert_int_equal(kl_key_generate_rsa(2048, &key), 0);
@@ -196,6 +202,15 @@ static void test_sign_round_trip(void **state)
         assert_int_equal(kl_revocation_verify(rv, ec), KL_ERR_VERIFY);
         /* the wrong certificate */
         assert_int_equal(kl_revocation_verify_cert(rv, cert), KL_ERR_VERIFY);
+        /* the right key in a current certificate, then in one that expired yesterday */
+        assert_int_equal(kl_x509_self_signed(key, "RevocationNotifier", NULL, 30, &mine), 0);
+        assert_int_equal(kl_revocation_verify_cert(rv, mine), 0);
+        assert_non_null(X509_gmtime_adj(X509_getm_notBefore(mine), -2 * 86400));
+        assert_non_null(X509_gmtime_adj(X509_getm_notAfter(mine), -86400));
+        assert_true(X509_sign(mine, key, EVP_sha256()) > 0);
+        assert_false(kl_revocation_cert_current(mine, time(NULL)));
+        assert_int_equal(kl_revocation_verify_cert(rv, mine), KL_ERR_VERIFY);
+        X509_free(mine);
         assert_int_equal(kl_revocation_sign(ec, msg, strlen(msg), &body), KL_ERR_INVAL);
         kl_revocation_free(rv);
         free(sig);

@@ -3,8 +3,8 @@
  * Unit tests for agent/actions.c and agent/revocation.c: action names and
  * lookup, action_list, running actions (JSON file argument, a failing action
  * does not stop the next, timeout kills the group), and revocation_process
- * on the verifier-format vector: runs actions only when the signature
- * verifies with tests/data/revocation/test-cert.pem.
+ * on notices signed here: actions run only for a good signature from a
+ * certificate within its dates, for this agent, recent and not seen before.
  */
 /* cmocka.h needs these four first */
 #include <setjmp.h>
@@ -23,11 +23,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "actions.h"
 #include "config.h"
+#include "crypto.h"
 #include "err.h"
 #include "fileio.h"
+#include "json.h"
 #include "revocation.h"
+#include "revocation_notice.h"
+#include "revocation_replay.h"
+
+#define AGENT "d432fbb3-d2f1-4a97-9ef7-75bd81c0beef"
 
 struct fx {
         char dir[256];
@@ -60,7 +69,7 @@ static int setup(void **state)
         snprintf(f->actions_dir, sizeof(f->actions_dir), "%s/actions", f->dir);
         snprintf(f->unzipped, sizeof(f->unzipped), "%s/unzipped", f->dir);
         snprintf(f->marker, sizeof(f->marker), "%s/marker", f->dir);
-        snprintf(f->cert, sizeof(f->cert), "%s/revocation/test-cert.pem", data);
+        snprintf(f->cert, sizeof(f->cert), "%s/revocation.crt", f->dir);
         assert_int_equal(mkdir(f->actions_dir, 0700), 0);
         assert_int_equal(mkdir(f->unzipped, 0700), 0);
         /* appends the JSON argument to the marker: order and content are visible */
@@ -72,6 +81,7 @@ static int setup(void **state)
         write_file(f->actions_dir, "not_executable", "#!/bin/sh\n", 0600);
         write_file(f->unzipped, "payload_action", script, 0700);
         f->o.cert_path = f->cert;
+        f->o.agent_id = AGENT;
         f->o.actions = (struct actions_opts){
             .actions = "marker_action",
             .actions_dir = f->actions_dir,
@@ -221,49 +231,198 @@ static void test_action_clean_environment(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-static void test_process_vector(void **state)
-{
-        struct fx *f = *state;
-        char path[600];
-        char *body = NULL, *m;
-        size_t len;
+static EVP_PKEY *signer; /* the verifier's revocation key, made once */
 
-        snprintf(path, sizeof(path), "%s/revocation/revocation-message.json",
-                 getenv("KL_TEST_DATA"));
-        assert_int_equal(kl_file_read(path, 1 << 20, &body, &len), 0);
-        assert_int_equal(revocation_process(&f->o, body, len, NULL), 0);
-        m = marker(f);
-        assert_non_null(m);
-        assert_non_null(strstr(m, "\"agent_id\":\"d432fbb3-d2f1-4a97-9ef7-75bd81c00000\""));
-        assert_non_null(strstr(m, "\"event_id\":\"pcr_validation.invalid_pcr_10\""));
+/* A certificate for signer in f->cert, valid from now + from_s to now + to_s. */
+static void write_cert(struct fx *f, long from_s, long to_s)
+{
+        X509 *cert = NULL;
+
+        assert_int_equal(kl_x509_self_signed(signer, "RevocationNotifier", NULL, 1, &cert), 0);
+        assert_non_null(X509_gmtime_adj(X509_getm_notBefore(cert), from_s));
+        assert_non_null(X509_gmtime_adj(X509_getm_notAfter(cert), to_s));
+        assert_true(X509_sign(cert, signer, EVP_sha256()) > 0);
+        assert_int_equal(kl_x509_save_pem(f->cert, cert), 0);
+        X509_free(cert);
+}
+
+/* A signed notice in the verifier's format; when NULL leaves event_time out. */
+static char *notice(const char *agent_id, const char *event_id, const time_t *when)
+{
+        struct json_object *ev = json_object_new_object();
+        char stamp[64], *msg, *sig = NULL, *body = NULL;
+        struct tm tm;
+
+        assert_non_null(ev);
+        json_object_object_add(ev, "type", json_object_new_string("revocation"));
+        json_object_object_add(ev, "agent_id", json_object_new_string(agent_id));
+        if (when != NULL) {
+                assert_non_null(localtime_r(when, &tm));
+                assert_true(strftime(stamp, sizeof(stamp), "%a %b %e %H:%M:%S %Y", &tm) > 0);
+                json_object_object_add(ev, "event_time", json_object_new_string(stamp));
+        }
+        json_object_object_add(ev, "event_id", json_object_new_string(event_id));
+        assert_non_null(msg = kl_json_to_string(ev));
+        assert_int_equal(kl_revocation_sign(signer, msg, strlen(msg), &sig), 0);
+        assert_int_equal(kl_revocation_body(msg, sig, &body), 0);
+        free(msg);
+        free(sig);
+        json_object_put(ev);
+        return body;
+}
+
+/* revocation_process on body; asserts whether an action ran, returns the result. */
+static int process(struct fx *f, struct revocation_seen *seen, char *body, bool want_action)
+{
+        int r = revocation_process(&f->o, seen, body, strlen(body), NULL);
+        char *m = marker(f);
+
+        if (want_action) {
+                assert_non_null(m);
+                assert_non_null(strstr(m, "\"agent_id\":\"" AGENT "\""));
+        } else {
+                assert_null(m);
+        }
         free(m);
         unlink(f->marker);
+        free(body);
+        return r;
+}
+
+static void test_process_signed_notice(void **state)
+{
+        struct fx *f = *state;
+        static struct revocation_seen seen;
+        time_t now = time(NULL), later = now + 1;
+        char *body = notice(AGENT, "pcr_validation.invalid_pcr_23", &now);
+
+        write_cert(f, -60, 86400);
+        assert_int_equal(process(f, &seen, body, true), 0);
         /* the same body with one signature character changed: nothing runs */
-        body[len - 10] = body[len - 10] == 'A' ? 'B' : 'A';
-        assert_int_equal(revocation_process(&f->o, body, len, NULL), KL_ERR_VERIFY);
-        assert_null(marker(f));
+        body = notice(AGENT, "pcr_validation.invalid_pcr_23", &later);
+        body[strlen(body) - 10] = body[strlen(body) - 10] == 'A' ? 'B' : 'A';
+        assert_int_equal(process(f, &seen, body, false), KL_ERR_VERIFY);
+        assert_int_equal(process(f, &seen, strdup("{}"), false), KL_ERR_INVAL);
         /* no certificate yet: dropped */
         f->o.cert_path = f->marker;
-        assert_int_equal(revocation_process(&f->o, body, len, NULL), KL_ERR_NOT_FOUND);
-        assert_int_equal(revocation_process(&f->o, "{}", 2, NULL), KL_ERR_INVAL);
-        assert_null(marker(f));
-        free(body);
+        assert_int_equal(process(f, &seen, notice(AGENT, "x", &now), false), KL_ERR_NOT_FOUND);
+}
+
+static void test_process_replay_refused(void **state)
+{
+        struct fx *f = *state;
+        static struct revocation_seen seen;
+        time_t now = time(NULL), later = now + 5;
+        char *body = notice(AGENT, "pcr_validation.invalid_pcr_23", &now);
+        char *copy = strdup(body);
+
+        write_cert(f, -60, 86400);
+        assert_int_equal(process(f, &seen, body, true), 0);
+        assert_int_equal(process(f, &seen, copy, false), KL_ERR_EXISTS);
+        /* the next failure of the same kind is a new event */
+        assert_int_equal(
+            process(f, &seen, notice(AGENT, "pcr_validation.invalid_pcr_23", &later), true), 0);
+}
+
+static void test_process_stale_or_future_refused(void **state)
+{
+        struct fx *f = *state;
+        static struct revocation_seen seen;
+        time_t now = time(NULL);
+        time_t old = now - REVOCATION_MAX_AGE_S - 60, ahead = now + REVOCATION_MAX_AHEAD_S + 60;
+        time_t recent = now - REVOCATION_MAX_AGE_S + 60;
+
+        write_cert(f, -3600, 86400);
+        assert_int_equal(process(f, &seen, notice(AGENT, "a", &old), false), KL_ERR_INVAL);
+        assert_int_equal(process(f, &seen, notice(AGENT, "a", &ahead), false), KL_ERR_INVAL);
+        assert_int_equal(process(f, &seen, notice(AGENT, "a", NULL), false), KL_ERR_INVAL);
+        assert_int_equal(process(f, &seen, notice(AGENT, "a", &recent), true), 0);
+}
+
+static void test_process_other_agent_refused(void **state)
+{
+        struct fx *f = *state;
+        static struct revocation_seen seen;
+        time_t now = time(NULL);
+
+        write_cert(f, -60, 86400);
+        assert_int_equal(
+            process(f, &seen, notice("d432fbb3-d2f1-4a97-9ef7-75bd81c0f00d", "a", &now), false),
+            KL_ERR_INVAL);
+        assert_int_equal(process(f, &seen, notice(AGENT, "a", &now), true), 0);
+}
+
+static void test_process_certificate_dates(void **state)
+{
+        struct fx *f = *state;
+        static struct revocation_seen seen;
+        time_t now = time(NULL);
+
+        write_cert(f, -2 * 86400, -86400); /* expired yesterday */
+        assert_int_equal(process(f, &seen, notice(AGENT, "a", &now), false), KL_ERR_VERIFY);
+        write_cert(f, 3600, 86400); /* valid from in an hour */
+        assert_int_equal(process(f, &seen, notice(AGENT, "a", &now), false), KL_ERR_VERIFY);
+        write_cert(f, -60, 86400);
+        assert_int_equal(process(f, &seen, notice(AGENT, "a", &now), true), 0);
+}
+
+static void test_seen_forgets_oldest_when_full(void **state)
+{
+        static struct revocation_seen seen;
+        time_t now = time(NULL);
+        struct json_object *ev = NULL;
+        char text[300], why[256];
+
+        (void)state;
+        for (unsigned i = 0; i <= REVOCATION_SEEN_MAX; i++) {
+                char stamp[64];
+                struct tm tm;
+
+                localtime_r(&now, &tm);
+                strftime(stamp, sizeof(stamp), "%a %b %e %H:%M:%S %Y", &tm);
+                snprintf(text, sizeof(text),
+                         "{\"agent_id\":\"" AGENT "\",\"event_id\":\"e%u\",\"event_time\":\"%s\"}",
+                         i, stamp);
+                assert_int_equal(kl_json_parse_object(text, strlen(text), &ev), 0);
+                assert_int_equal(revocation_admit(&seen, ev, AGENT, now, why, sizeof(why)), 0);
+                assert_int_equal(revocation_admit(&seen, ev, AGENT, now, why, sizeof(why)),
+                                 KL_ERR_EXISTS);
+                json_object_put(ev);
+        }
+        assert_int_equal(seen.n, REVOCATION_SEEN_MAX);
+}
+
+static void test_parse_asctime(void **state)
+{
+        time_t t = 0;
+        struct tm tm = {.tm_year = 126,
+                        .tm_mon = 2,
+                        .tm_mday = 3,
+                        .tm_hour = 14,
+                        .tm_min = 2,
+                        .tm_sec = 11,
+                        .tm_isdst = -1};
+
+        (void)state;
+        assert_int_equal(revocation_parse_asctime("Tue Mar  3 14:02:11 2026", &t), 0);
+        assert_int_equal(t, mktime(&tm));
+        assert_int_equal(revocation_parse_asctime("Tue Mar 13 14:02:11 2026", &t), 0);
+        assert_int_equal(revocation_parse_asctime("Tue Mar  3 14:02:11 2026x", &t), KL_ERR_INVAL);
+        assert_int_equal(revocation_parse_asctime("2026-03-03T14:02:11Z", &t), KL_ERR_INVAL);
+        assert_int_equal(revocation_parse_asctime("", &t), KL_ERR_INVAL);
 }
 
 static void test_worker(void **state)
 {
         struct fx *f = *state;
         struct revocation_worker *w = NULL;
-        char path[600];
-        char *body = NULL, *m = NULL;
-        size_t len;
+        time_t now = time(NULL);
+        char *body = notice(AGENT, "ima.invalid_entry", &now), *m = NULL;
 
-        snprintf(path, sizeof(path), "%s/revocation/revocation-message.json",
-                 getenv("KL_TEST_DATA"));
-        assert_int_equal(kl_file_read(path, 1 << 20, &body, &len), 0);
+        write_cert(f, -60, 86400);
         assert_int_equal(revocation_worker_start(&f->o, &w), 0);
         assert_int_equal(revocation_worker_submit(w, "junk", 4, "test"), 0);
-        assert_int_equal(revocation_worker_submit(w, body, len, "test"), 0);
+        assert_int_equal(revocation_worker_submit(w, body, strlen(body), "test"), 0);
         for (int i = 0; i < 100 && m == NULL; i++) {
                 usleep(50000);
                 m = marker(f);
@@ -272,6 +431,19 @@ static void test_worker(void **state)
         revocation_worker_stop(w);
         free(m);
         free(body);
+}
+
+static int group_setup(void **state)
+{
+        (void)state;
+        return kl_key_generate_rsa(2048, &signer) == 0 ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+        (void)state;
+        EVP_PKEY_free(signer);
+        return 0;
 }
 
 int main(void)
@@ -283,9 +455,15 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
             cmocka_unit_test_setup_teardown(test_action_no_inherited_fds, setup, teardown),
             cmocka_unit_test_setup_teardown(test_action_clean_environment, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_process_vector, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_process_signed_notice, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_process_replay_refused, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_process_stale_or_future_refused, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_process_other_agent_refused, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_process_certificate_dates, setup, teardown),
+            cmocka_unit_test(test_seen_forgets_oldest_when_full),
+            cmocka_unit_test(test_parse_asctime),
             cmocka_unit_test_setup_teardown(test_worker, setup, teardown),
         };
 
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
