@@ -200,6 +200,6 @@ int kl_tpm_public_to_pem(const struct kl_tpm_public *p, char **ret_pem)
 
         if ((r = kl_tpm_public_to_pkey(p, &key)) == 0)
                 r = kl_pubkey_to_pem(key, ret_pem);
-        EVP_PKEY_free(key);
+        kl_pkey_free(key);
         return r;
 }
