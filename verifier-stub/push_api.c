@@ -31,7 +31,7 @@
 #include "store.h"
 #include "tpm_public.h"
 #include "uefi_log.h"
-#include "verify_evidence.h"
+#include "verify.h"
 
 #define ST_GET     "Get Quote"
 #define ST_INVALID "Invalid Quote"
@@ -45,12 +45,8 @@ struct push_agent {
         pthread_mutex_t lock;
         char id[KL_REST_AGENT_ID_MAX + 1];
         int64_t gen; /* -1: not loaded */
-        struct kl_tpm_public *ak;
-        char *ak_pem;
-        struct ver_tpm_policy tpm;
-        struct kl_ima_policy *ima_policy;
-        struct kl_mb_policy *mb_policy;
-        struct ver_evidence_state ev;
+        /* verify.h's running state; nk_pem holds the AK's PEM, which PCR 16 binds here */
+        struct ver_attest_state att;
         char boot_time[40]; /* of the last verified evidence */
         bool failed;        /* attestations refused until the agent is added again */
         int64_t count;
@@ -123,14 +119,12 @@ static void reply_json(struct kl_http_reply *reply, int code, struct json_object
 
 static void agent_unload(struct push_agent *a)
 {
-        kl_tpm_public_free(a->ak);
-        free(a->ak_pem);
-        kl_ima_policy_free(a->ima_policy);
-        kl_mb_policy_free(a->mb_policy);
-        a->ak = NULL;
-        a->ak_pem = NULL;
-        a->ima_policy = NULL;
-        a->mb_policy = NULL;
+        kl_tpm_public_free(a->att.ak);
+        free(a->att.nk_pem);
+        kl_ima_policy_free(a->att.ima_policy);
+        kl_mb_policy_free(a->att.mb_policy);
+        memset(&a->att, 0, sizeof(a->att));
+        a->att.agent_id = a->id;
 }
 
 /* Builds the slot's verification state from the stored record (AK, policies). */
@@ -140,8 +134,6 @@ static int agent_load(struct push_agent *a, const struct ver_agent *rec, char *w
         int r = KL_ERR_INVAL;
 
         agent_unload(a);
-        memset(&a->ev, 0, sizeof(a->ev));
-        memset(&a->tpm, 0, sizeof(a->tpm));
         a->boot_time[0] = '\0';
         a->stage = STAGE_NONE;
         a->index = -1;
@@ -151,20 +143,21 @@ static int agent_load(struct push_agent *a, const struct ver_agent *rec, char *w
         a->count = rec->attestation_count;
         a->last_success = rec->last_success;
         if (rec->aik_tpm == NULL ||
-            kl_tpm_public_parse(rec->aik_tpm, rec->aik_tpm_len, &a->ak) < 0 ||
-            kl_tpm_public_to_pem(a->ak, &a->ak_pem) < 0) {
+            kl_tpm_public_parse(rec->aik_tpm, rec->aik_tpm_len, &a->att.ak) < 0 ||
+            kl_tpm_public_to_pem(a->att.ak, &a->att.nk_pem) < 0) {
                 snprintf(why, why_len, "stored aik_tpm is not a usable TPM2B_PUBLIC");
                 goto out;
         }
         if (kl_json_parse_object(rec->tpm_policy, strlen(rec->tpm_policy), &pol) < 0 ||
-            ver_tpm_policy_from_json(pol, &a->tpm, why, why_len) < 0)
+            ver_tpm_policy_from_json(pol, &a->att.tpm, why, why_len) < 0)
                 goto out;
         if (rec->ima_policy != NULL && kl_ima_policy_parse(rec->ima_policy, strlen(rec->ima_policy),
-                                                           &a->ima_policy, why, why_len) < 0)
+                                                           &a->att.ima_policy, why, why_len) < 0)
                 goto out;
         if (rec->mb_policy != NULL && kl_mb_policy_parse(rec->mb_policy, strlen(rec->mb_policy),
-                                                         &a->mb_policy, why, why_len) < 0)
+                                                         &a->att.mb_policy, why, why_len) < 0)
                 goto out;
+        a->att.nk_pem_len = strlen(a->att.nk_pem);
         a->gen = rec->gen;
         r = 0;
 out:
@@ -336,10 +329,10 @@ static int check_pop(const struct push_agent *a, const struct ver_push_pop *pop,
         struct kl_certify_info info;
         uint8_t name[2 + 64];
         size_t name_len = 0;
-        uint16_t hash = a->tpm.hash_alg != 0 ? a->tpm.hash_alg : 0x000b;
+        uint16_t hash = a->att.tpm.hash_alg != 0 ? a->att.tpm.hash_alg : 0x000b;
 
-        if (kl_quote_verify_signature(a->ak, hash, pop->message, pop->message_len, pop->signature,
-                                      pop->signature_len) < 0) {
+        if (kl_quote_verify_signature(a->att.ak, hash, pop->message, pop->message_len,
+                                      pop->signature, pop->signature_len) < 0) {
                 snprintf(why, why_len, "proof does not verify with the agent's AK");
                 return KL_ERR_VERIFY;
         }
@@ -351,7 +344,7 @@ static int check_pop(const struct push_agent *a, const struct ver_push_pop *pop,
                 snprintf(why, why_len, "proof does not carry the session's challenge");
                 return KL_ERR_VERIFY;
         }
-        if (kl_tpm_public_name(a->ak, name, &name_len) < 0 || name_len != info.name_len ||
+        if (kl_tpm_public_name(a->att.ak, name, &name_len) < 0 || name_len != info.name_len ||
             memcmp(name, info.name, name_len) != 0) {
                 snprintf(why, why_len, "proof certifies another key than the agent's AK");
                 return KL_ERR_VERIFY;
@@ -488,7 +481,7 @@ static struct json_object *quote_params(const struct push_agent *a, const char *
                 goto fail;
         subj = NULL;
         if (kl_rest_add_str(key, "key_class", "asymmetric") < 0 ||
-            kl_rest_add_str(key, "key_algorithm", kl_tpm_public_is_rsa(a->ak) ? "rsa" : "ecc") <
+            kl_rest_add_str(key, "key_algorithm", kl_tpm_public_is_rsa(a->att.ak) ? "rsa" : "ecc") <
                 0 ||
             kl_rest_add_str(key, "server_identifier", "ak") < 0 ||
             json_object_object_add(o, "certification_key", key) != 0)
@@ -521,12 +514,12 @@ static struct json_object *log_params(const char *format, bool ima, uint64_t off
 static int choose(struct push_agent *a, const struct ver_push_caps *c, const char **ret_bank,
                   const char **ret_scheme, char *why, size_t why_len)
 {
-        uint16_t alg = a->tpm.hash_alg != 0 ? a->tpm.hash_alg : 0x000b;
+        uint16_t alg = a->att.tpm.hash_alg != 0 ? a->att.tpm.hash_alg : 0x000b;
         const char *bank = kl_hash_alg_name(alg);
         int b = bank != NULL ? ver_push_bank_index(bank) : BANK_NONE;
-        bool rsa = kl_tpm_public_is_rsa(a->ak);
+        bool rsa = kl_tpm_public_is_rsa(a->att.ak);
 
-        a->mask = ver_quote_mask(&a->tpm, a->ima_policy != NULL, a->mb_policy != NULL);
+        a->mask = ver_quote_mask(&a->att.tpm, a->att.ima_policy != NULL, a->att.mb_policy != NULL);
         if (b == BANK_NONE || !(c->hash_algs & (1u << b)) ||
             (c->subjects[b] & a->mask) != a->mask) {
                 snprintf(why, why_len, "tpm_quote must offer PCRs 0x%06x of bank %s",
@@ -537,18 +530,18 @@ static int choose(struct push_agent *a, const struct ver_push_caps *c, const cha
                 snprintf(why, why_len, "signature_schemes offer none usable with the agent's AK");
                 return KL_ERR_INVAL;
         }
-        if (a->ima_policy != NULL && !c->ima) {
+        if (a->att.ima_policy != NULL && !c->ima) {
                 snprintf(why, why_len, "an IMA policy is set: ima_log with partial access needed");
                 return KL_ERR_INVAL;
         }
-        if (a->mb_policy != NULL && !c->uefi) {
+        if (a->att.mb_policy != NULL && !c->uefi) {
                 snprintf(why, why_len, "a measured boot policy is set: uefi_log needed");
                 return KL_ERR_INVAL;
         }
         /* upstream's _determine_ima_offset: go on after the last verified line on the same boot */
         a->ima_offset =
-            a->ev.ima_started && strcmp(c->boot_time, a->boot_time) == 0 ? a->ev.ima.entries : 0;
-        if (a->ima_policy != NULL && a->ima_offset > (uint64_t)c->ima_entry_count) {
+            a->att.ima_started && strcmp(c->boot_time, a->boot_time) == 0 ? a->att.ima.entries : 0;
+        if (a->att.ima_policy != NULL && a->ima_offset > (uint64_t)c->ima_entry_count) {
                 snprintf(why, why_len, "ima_log entry_count %lld is below the next entry %llu",
                          (long long)c->ima_entry_count, (unsigned long long)a->ima_offset);
                 return KL_ERR_INVAL;
@@ -608,10 +601,10 @@ static void attestation_create(struct ver_push *p, const char *id, const char *b
         if ((attrs = json_object_new_object()) == NULL ||
             (list = json_object_new_array()) == NULL ||
             add_requested(list, "certification", "tpm_quote", quote_params(a, bank, scheme)) < 0 ||
-            (a->ima_policy != NULL &&
+            (a->att.ima_policy != NULL &&
              add_requested(list, "log", "ima_log", log_params("text/plain", true, a->ima_offset)) <
                  0) ||
-            (a->mb_policy != NULL &&
+            (a->att.mb_policy != NULL &&
              add_requested(list, "log", "uefi_log",
                            log_params("application/octet-stream", false, 0)) < 0))
                 goto nomem;
@@ -640,34 +633,49 @@ out:
         pthread_mutex_unlock(&a->lock);
 }
 
+/*
+ * The evidence in the pull model's answer shape, checked by ver_check_answer
+ * exactly as a polled quote: PCR 16 binds the AK (att.nk_pem), the IMA list
+ * starts at the offset we asked for.
+ */
 static int verify(struct push_agent *a, const struct ver_push_evidence *e, char *why,
                   size_t why_len)
 {
-        uint16_t alg = a->tpm.hash_alg != 0 ? a->tpm.hash_alg : 0x000b;
-        struct ver_evidence ev = {
-            .quote =
-                {
-                    .quote = e->quote,
-                    .quote_len = strlen(e->quote),
-                    .hash_alg = kl_hash_alg_name(alg),
-                    .expected_alg = alg,
-                    .nonce = a->nonce,
-                    .ak = a->ak,
-                    .mask = a->mask,
-                },
-            .pcr16_pem = a->ak_pem,
-            .pcr16_pem_len = strlen(a->ak_pem),
-            .tpm = &a->tpm,
-            .ima_policy = a->ima_policy,
-            .ima_text = e->ima_entries,
-            .ima_len = e->ima_len,
-            .ima_from_start = a->ima_offset == 0,
-            .mb_policy = a->mb_policy,
-            .mb_log = e->uefi_log,
-            .mb_len = e->uefi_len,
+        uint16_t alg = a->att.tpm.hash_alg != 0 ? a->att.tpm.hash_alg : 0x000b;
+        struct ver_quote_request q = {
+            .nonce = a->nonce,
+            .mask = a->mask,
+            .partial = true,
+            .ima_entry = a->ima_offset,
         };
+        struct json_object *root = json_object_new_object();
+        struct json_object *res = json_object_new_object();
+        char *body = NULL;
+        int r = KL_ERR_NOMEM;
 
-        return ver_check_evidence(&ev, &a->ev, why, why_len);
+        if (root == NULL || res == NULL || kl_rest_add_str(res, "quote", e->quote) < 0 ||
+            kl_rest_add_str(res, "hash_alg", kl_hash_alg_name(alg)) < 0 ||
+            (e->ima_entries != NULL &&
+             (json_object_object_add(res, "ima_measurement_list",
+                                     json_object_new_string_len(e->ima_entries, (int)e->ima_len)) !=
+                  0 ||
+              json_object_object_add(res, "ima_measurement_list_entry",
+                                     json_object_new_int64((int64_t)a->ima_offset)) != 0)) ||
+            (e->uefi_log != NULL && kl_rest_add_str(res, "mb_measurement_list", e->uefi_log) < 0))
+                goto out;
+        if (json_object_object_add(root, "results", res) != 0)
+                goto out;
+        res = NULL;
+        if ((body = kl_json_to_string(root)) == NULL)
+                goto out;
+        r = ver_check_answer(&a->att, &q, body, strlen(body), why, why_len);
+out:
+        if (r == KL_ERR_NOMEM)
+                snprintf(why, why_len, "out of memory");
+        free(body);
+        json_object_put(res);
+        json_object_put(root);
+        return r;
 }
 
 static void attestation_update(struct ver_push *p, const char *id, const char *index,

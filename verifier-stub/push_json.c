@@ -333,8 +333,15 @@ static int parse_item(struct json_object *item, struct ver_push_evidence *e, cha
         } else if (str_is(item, "evidence_type", "uefi_log")) {
                 if (e->uefi_log != NULL)
                         return bad(why, why_len, "more than one uefi_log");
-                if (b64_member(data, "entries", UEFI_B64_MAX, &e->uefi_log, &e->uefi_len) < 0)
+                uint8_t *bin = NULL;
+                size_t bin_len = 0;
+
+                if (b64_member(data, "entries", UEFI_B64_MAX, &bin, &bin_len) < 0)
                         return bad(why, why_len, "uefi_log needs base64 entries");
+                free(bin); /* checked here for a 400; the checks decode it again */
+                (void)kl_json_get_string(data, "entries", &s);
+                if ((e->uefi_log = strdup(s)) == NULL)
+                        return KL_ERR_NOMEM;
         }
         return 0;
 }

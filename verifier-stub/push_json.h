@@ -57,8 +57,7 @@ struct ver_push_evidence {
         char *quote;       /* "r<message>:<signature>:<subject_data>", the pull-mode form */
         char *ima_entries; /* NULL when no ima_log item */
         size_t ima_len;
-        uint8_t *uefi_log; /* decoded; NULL when no uefi_log item */
-        size_t uefi_len;
+        char *uefi_log; /* base64 (checked); NULL when no uefi_log item */
 };
 int ver_push_parse_evidence(const char *body, size_t len, struct ver_push_evidence *ret, char *why,
                             size_t why_len);
