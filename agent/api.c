@@ -340,8 +340,11 @@ int api_start(struct agent *a, struct kl_http_server **ret)
         struct kl_http_server_options o = {
             .host = cfg->ip,
             .port = cfg->port,
-            .max_body = 4u << 20, /* a 1 MiB payload arrives base64-encoded in JSON */
+            .max_body = 4u << 20,        /* a 1 MiB payload arrives base64-encoded in JSON */
+            .max_body_total = 16u << 20, /* all bodies in flight: four whole payloads */
             .connection_limit = 1000,
+            /* one host holding sockets open must not lock the verifier out (CVE-2023-38200) */
+            .per_ip_limit = 32,
             .timeout_s = 10, /* idle or slow clients are dropped, not waited for */
             .threads = 2,
         };
