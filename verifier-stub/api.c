@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "add_request.h"
 #include "ak_check.h"
 #include "b64.h"
 #include "db.h"
