@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "add_request.h"
+#include "ak_check.h"
 #include "b64.h"
 #include "db.h"
 #include "err.h"
@@ -45,6 +46,7 @@ static int registrar_lookup(struct ver_api *api, const char *id, struct ver_agen
         struct kl_tpm_public *ak = NULL;
         const char *s = NULL;
         char url[1024];
+        char ak_why[256] = "";
         int n = snprintf(url, sizeof(url), "%s/v2.6/agents/%s", api->registrar_url, id);
         int r = KL_ERR_TOO_LONG;
 
@@ -67,6 +69,12 @@ static int registrar_lookup(struct ver_api *api, const char *id, struct ver_agen
             kl_b64_decode(s, strlen(s), &rec->aik_tpm, &rec->aik_tpm_len) < 0 ||
             kl_tpm_public_parse(rec->aik_tpm, rec->aik_tpm_len, &ak) < 0) {
                 snprintf(why, why_len, "registrar record of '%s' has no valid aik_tpm", id);
+                goto out;
+        }
+        /* The registrar may be one that does not look at the AK (upstream's does not). */
+        if (kl_ak_check(ak, NULL, NULL, ak_why, sizeof(ak_why)) < 0) {
+                snprintf(why, why_len, "refusing the AK of '%s' from the registrar: %s", id,
+                         ak_why);
                 goto out;
         }
         if (kl_json_get_string(res, "mtls_cert", &s) == 0 && strlen(s) <= CERT_MAX &&

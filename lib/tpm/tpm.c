@@ -749,6 +749,11 @@ int kl_tpm_ek_cert(struct kl_tpm *t, uint8_t **ret_der, size_t *ret_len)
                            ret_len);
 }
 
+int kl_tpm_nv_read_der(struct kl_tpm *t, uint32_t index, uint8_t **ret_der, size_t *ret_len)
+{
+        return nv_read_der(t, index, ret_der, ret_len);
+}
+
 void kl_tpm_der_list_free(uint8_t **ders, size_t *lens, size_t n)
 {
         size_t i;

@@ -57,6 +57,14 @@ int kl_tpm_ek_cert(struct kl_tpm *tpm, uint8_t **ret_der, size_t *ret_len);
  */
 int kl_tpm_ek_chain(struct kl_tpm *tpm, uint8_t ***ret_ders, size_t **ret_lens, size_t *ret_n);
 void kl_tpm_der_list_free(uint8_t **ders, size_t *lens, size_t n);
+/* TCG EK Credential Profile 2.5, 2.2.1.5: the platform certificate's NV index. */
+#define KL_TPM_NV_PLATFORM_CERT 0x01c08000u
+/*
+ * The DER object stored in NV index (owner or index auth, chunked, trimmed to
+ * the object, as for EK certificates). KL_ERR_NOT_FOUND when it is not defined,
+ * KL_ERR_INVAL when it holds no DER SEQUENCE.
+ */
+int kl_tpm_nv_read_der(struct kl_tpm *tpm, uint32_t index, uint8_t **ret_der, size_t *ret_len);
 
 /* Persisted AK material: marshalled TPMT_PUBLIC (no size prefix) and TPM2B_PRIVATE buffer
  * (no size prefix), as Keylime's agent_data.json holds them. */
