@@ -173,7 +173,7 @@ static void check_platform_cert(struct report *rep, struct kl_tpm *tpm,
                      source, a->manufacturer, a->model, a->version,
                      a->serial != NULL ? a->serial : "none", nb, na);
 out:
-        X509_free(ek);
+        kl_x509_free(ek);
         free(ek_der);
         kl_platform_cert_free(pc);
         free(der);
