@@ -24,6 +24,7 @@
 #include "http_client.h"
 #include "json.h"
 #include "log.h"
+#include "push_api.h"
 #include "rest.h"
 #include "store.h"
 #include "tpm_public.h"
@@ -238,6 +239,10 @@ void ver_api_handle(void *ctx, const struct kl_http_request *req, struct kl_http
         size_t blen = 0;
         bool is_get = strcmp(method, "GET") == 0;
 
+        if (api->push != NULL && ver_push_path(kl_http_request_path(req))) {
+                ver_push_handle(api->push, req, reply);
+                return;
+        }
         body = kl_http_request_body(req, &blen);
         kl_rest_path_parse(kl_http_request_path(req), &p);
         switch (p.route) {

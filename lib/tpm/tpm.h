@@ -125,6 +125,15 @@ int kl_tpm_quote(struct kl_tpm *tpm, const uint8_t *nonce, size_t nonce_len, uin
 /* Reads the PCRs of mask (bits 0..23) in bank hash_alg (TPM_ALG_ID). */
 int kl_tpm_pcr_read(struct kl_tpm *tpm, uint16_t hash_alg, uint32_t mask, struct kl_pcr_set *ret);
 /*
+ * TPM2_Certify of the AK by itself (push model proof of possession, proto
+ * push-model.md section 3): qualifying data = the verifier's decoded
+ * challenge (1..64 bytes, KL_ERR_INVAL otherwise). Returns the marshalled
+ * TPMS_ATTEST (type CERTIFY, without TPM2B size) and TPMT_SIGNATURE; caller frees.
+ */
+int kl_tpm_certify_ak(struct kl_tpm *tpm, const uint8_t *qual, size_t qual_len,
+                      uint8_t **ret_attest, size_t *ret_attest_len, uint8_t **ret_sig,
+                      size_t *ret_sig_len);
+/*
  * Configured algorithms as the agent API reports them: hash "sha256"; enc
  * "rsa"/"ecc", or "rsa2048"/"ecc256" with sized_names (API >= 2.5); sign
  * "rsassa"/"rsapss"/"ecdsa"/"ecschnorr". Static strings.
