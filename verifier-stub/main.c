@@ -25,6 +25,7 @@
 #include "notifier.h"
 #include "notify.h"
 #include "poller.h"
+#include "push_api.h"
 #include "service.h"
 #include "store.h"
 #include "tls_files.h"
@@ -45,6 +46,9 @@ struct options {
         const char *tls_key;
         const char *ca; /* the verifier/tenant CA: API clients, registrar, verifier */
         const char *port_file;
+        const char *push_listen; /* push mode: the agents' listener (TLS, no client certs) */
+        const char *push_port_file;
+        bool push; /* --mode push: agents push evidence (API 3.0), nothing is polled */
         struct ver_notifier_config revocation; /* --revocation-* */
         unsigned interval_ms;
         unsigned max_retries;
@@ -59,6 +63,11 @@ static int check_serve_options(const struct options *o, char *host, size_t host_
         if (kl_parse_host_port(o->listen, host, host_len, ret_port) < 0) {
                 fprintf(stderr, "invalid --listen '%s' (expected HOST:PORT or [V6]:PORT)\n",
                         o->listen);
+                return -1;
+        }
+        if (o->push && o->push_listen == NULL) {
+                fprintf(stderr, "--mode push needs --push-listen (agents have no client "
+                                "certificate for the mTLS API)\n");
                 return -1;
         }
         if ((o->client_cert == NULL) != (o->client_key == NULL)) {
@@ -117,9 +126,50 @@ static int start_api(const struct options *o, const char *host, uint16_t port, s
         return r;
 }
 
-/* The notifier (revocation notices) and the poller thread that feeds it. */
+/*
+ * Push mode: the agents' listener. Agents have no certificate from --ca and
+ * authenticate with their TPM (push_api.h), so this TLS listener asks for no
+ * client certificate and serves the push routes only.
+ */
+static int start_push_api(const struct options *o, struct ver_api *api,
+                          struct kl_http_server **ret_srv)
+{
+        struct kl_http_server_options hopts = {
+            .max_body = MAX_BODY,
+            .threads = 2,
+            .per_ip_limit = 64,
+        };
+        struct kl_tls_files tls;
+        char host[256];
+        int r;
+
+        if (kl_parse_host_port(o->push_listen, host, sizeof(host), &hopts.port) < 0) {
+                log_error("invalid --push-listen '%s' (expected HOST:PORT or [V6]:PORT)",
+                          o->push_listen);
+                return KL_ERR_CONFIG;
+        }
+        hopts.host = host;
+        if ((r = kl_tls_files_load(&tls, o->tls_cert, o->tls_key, o->ca, &hopts)) == 0) {
+                hopts.tls_client_ca_pem = NULL; /* server authentication only */
+                r = kl_http_server_start(&hopts, ver_api_handle_push, api, ret_srv);
+        }
+        kl_tls_files_clear(&tls);
+        if (r < 0)
+                return r;
+        log_info("push agents' listener on %s port %u", host,
+                 (unsigned)kl_http_server_port(*ret_srv));
+        if (o->push_port_file != NULL &&
+            kl_write_port_file(o->push_port_file, kl_http_server_port(*ret_srv)) < 0) {
+                log_error("cannot write port file '%s': %s", o->push_port_file, strerror(errno));
+                return KL_ERR_IO;
+        }
+        return 0;
+}
+
+/* The notifier (revocation notices) and what feeds it: the poller, or the push routes. */
 static int start_attestation(const struct options *o, struct ver_store *store, const char *tmp_dir,
-                             struct ver_notifier **ret_notifier, struct ver_poller **ret_poller)
+                             struct ver_notifier **ret_notifier, struct ver_poller **ret_poller,
+                             struct ver_push **ret_push)
 {
         struct ver_notifier_config ncfg = o->revocation;
         struct ver_poller_config pcfg = {
@@ -138,6 +188,12 @@ static int start_attestation(const struct options *o, struct ver_store *store, c
         if (ver_notifier_start(store, &ncfg, ret_notifier) < 0)
                 return -1;
         pcfg.notifier = *ret_notifier;
+        if (o->push) {
+                struct ver_push_config push = {.interval_ms = o->interval_ms,
+                                               .notifier = *ret_notifier};
+
+                return ver_push_new(store, &push, ret_push) < 0 ? -1 : 0;
+        }
         if (ver_poller_start(store, &pcfg, ret_poller) < 0) {
                 log_error("cannot start the poller thread");
                 return -1;
@@ -148,7 +204,9 @@ static int start_attestation(const struct options *o, struct ver_store *store, c
 static int serve(const struct options *o)
 {
         struct kl_http_server *srv = NULL;
+        struct kl_http_server *push_srv = NULL;
         struct ver_poller *poller = NULL;
+        struct ver_push *push = NULL;
         struct ver_notifier *notifier = NULL;
         struct ver_store *store = NULL;
         struct ver_api api = {0};
@@ -179,8 +237,11 @@ static int serve(const struct options *o)
         api.registrar_tls = (struct kl_http_tls){
             .ca_file = o->ca, .cert_file = o->client_cert, .key_file = o->client_key};
         api.timeout_ms = 10000;
+        if (start_attestation(o, store, tmp_dir, &notifier, &poller, &push) < 0)
+                goto out;
+        api.push = push; /* before the server: its threads only read it */
         if (start_api(o, host, port, &api, &srv) < 0 ||
-            start_attestation(o, store, tmp_dir, &notifier, &poller) < 0)
+            (o->push && start_push_api(o, &api, &push_srv) < 0))
                 goto out;
         log_info("listening on %s port %u (db %s, registrar %s, interval %u ms)", host,
                  (unsigned)kl_http_server_port(srv), o->db,
@@ -199,13 +260,25 @@ static int serve(const struct options *o)
         ret = 0;
 out:
         /* Reverse order: no request or poll may be running when the store goes away. */
+        kl_http_server_stop(push_srv);
         kl_http_server_stop(srv);
-        ver_poller_stop(poller);     /* removes the pinned certificates it wrote */
-        ver_notifier_stop(notifier); /* after the poller, its only caller */
+        ver_poller_stop(poller); /* removes the pinned certificates it wrote */
+        ver_push_free(push);
+        ver_notifier_stop(notifier); /* after the poller and push routes, its callers */
         ver_store_close(store);
         if (tmp_dir[0] != '\0' && rmdir(tmp_dir) != 0 && errno != ENOENT)
                 log_warn("cannot remove %s: %s; ignoring", tmp_dir, strerror(errno));
         return ret;
+}
+
+static const char *parse_mode(const char *s, void *opts)
+{
+        struct options *o = opts;
+
+        if (strcmp(s, "push") != 0 && strcmp(s, "pull") != 0)
+                return "expected pull or push";
+        o->push = strcmp(s, "push") == 0;
+        return NULL;
 }
 
 static const char *parse_interval(const char *s, void *opts)
@@ -309,6 +382,24 @@ static const struct kl_cli_option verifier_cli[] = {
      .parse = parse_max_retries,
      .help = "retries on timeouts/500/unreachable before \"Failed\"\n"
              "(default 5, back-off doubling up to 16 intervals)"},
+    {.name = "mode",
+     .arg = "pull|push",
+     .kind = KL_CLI_PARSE,
+     .parse = parse_mode,
+     .help = "pull (default): poll agents; push: serve the API 3.0 push routes\n"
+             "(sessions, attestations) instead, --interval being the shortest\n"
+             "time between one agent's evidence"},
+    {.name = "push-listen",
+     .arg = "HOST:PORT",
+     .kind = KL_CLI_STRING,
+     .offset = OPT(push_listen),
+     .help = "push mode: the agents' HTTPS listener (--tls-cert, no client\n"
+             "certificates; push routes only). Required with --mode push"},
+    {.name = "push-port-file",
+     .arg = "FILE",
+     .kind = KL_CLI_STRING,
+     .offset = OPT(push_port_file),
+     .help = "write the push listener's port to FILE"},
     {.name = "port-file",
      .arg = "FILE",
      .kind = KL_CLI_STRING,
