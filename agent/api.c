@@ -6,7 +6,6 @@
  */
 #include "api.h"
 
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -381,7 +380,7 @@ int api_start(struct agent *a, struct kl_http_server **ret)
                  a->versions[a->n_versions - 1], cfg->ip, (unsigned)kl_http_server_port(*ret),
                  cfg->enable_agent_mtls ? "HTTPS with client certificates" : "plain HTTP");
 out:
-        EVP_PKEY_free(pkey);
+        kl_pkey_free(pkey);
         free(cert);
         if (key != NULL)
                 kl_secure_free(key, strlen(key));

@@ -7,8 +7,7 @@
 #include "identity.h"
 
 #include <netdb.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,7 +36,7 @@ int identity_hash_ek(const uint8_t *ek_public, size_t len, char out[65])
         kl_hex_encode_to(digest, dlen, out);
 out:
         free(pem);
-        EVP_PKEY_free(key);
+        kl_pkey_free(key);
         kl_tpm_public_free(pub);
         return r;
 }
@@ -105,7 +104,7 @@ static int append_pem(char **acc, const uint8_t *der, size_t der_len)
         *acc = joined;
 out:
         free(pem);
-        X509_free(cert);
+        kl_x509_free(cert);
         return r;
 }
 

@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -146,7 +145,7 @@ static void agent_fini(struct agent *a)
         if (a->mb_fd >= 0)
                 close(a->mb_fd);
         kl_ima_log_free(a->ima);
-        EVP_PKEY_free(a->nk);
+        kl_pkey_free(a->nk);
         free(a->nk_pem);
         if (a->cfg != NULL)
                 pthread_mutex_destroy(&a->tpm_lock);

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -88,7 +87,6 @@ static void check_keylime_dir(struct report *rep, const struct kl_agent_config *
 /* EK certificate from NV, and its chain to ek_ca_dir when one was given. */
 static void check_ek_cert(struct report *rep, struct kl_tpm *tpm, const char *ek_ca_dir)
 {
-        STACK_OF(X509) *untrusted = NULL;
         uint8_t **chain = NULL;
         size_t *chain_lens = NULL;
         size_t n_chain = 0;
@@ -112,26 +110,17 @@ static void check_ek_cert(struct report *rep, struct kl_tpm *tpm, const char *ek
                 line(rep, OK, "EK certificate", "found in NV (issuer's chain not checked)");
                 goto out;
         }
-        if ((untrusted = sk_X509_new_null()) == NULL)
-                goto out;
-        if (kl_tpm_ek_chain(tpm, &chain, &chain_lens, &n_chain) == 0) {
-                for (size_t i = 0; i < n_chain; i++) {
-                        X509 *c = NULL;
-
-                        if (kl_x509_parse_any(chain[i], chain_lens[i], &c) == 0 &&
-                            sk_X509_push(untrusted, c) <= 0)
-                                X509_free(c);
-                }
-        }
-        if (kl_x509_verify_with_ca_dir(cert, ek_ca_dir, untrusted, why, sizeof(why)) < 0)
+        if (kl_tpm_ek_chain(tpm, &chain, &chain_lens, &n_chain) < 0)
+                n_chain = 0; /* no intermediates in NV: verify against the CAs alone */
+        if (kl_x509_verify_with_ca_dir_blobs(cert, ek_ca_dir, chain, chain_lens, n_chain, why,
+                                             sizeof(why)) < 0)
                 line(rep, FAIL, "EK certificate", "does not chain to a CA in %s: %s", ek_ca_dir,
                      why);
         else
                 line(rep, OK, "EK certificate", "found in NV, chains to a CA in %s", ek_ca_dir);
 out:
         kl_tpm_der_list_free(chain, chain_lens, n_chain);
-        sk_X509_pop_free(untrusted, X509_free);
-        X509_free(cert);
+        kl_x509_free(cert);
         free(der);
 }
 

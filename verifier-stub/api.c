@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "add_request.h"
 #include "b64.h"
 #include "db.h"
 #include "err.h"

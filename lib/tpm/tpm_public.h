@@ -2,16 +2,17 @@
 /*
  * Software view of TPM public areas (TPM 2.0 Part 2, TPM2B_PUBLIC) as they
  * travel in Keylime messages (ek_tpm, aik_tpm): strict unmarshalling, the
- * object Name, and conversion to an OpenSSL public key. No TPM needed; used
+ * object Name, and conversion to a public key object (kl_crypto). No TPM needed; used
  * by the registrar stub and the agent alike.
  */
 #ifndef KL_TPM_PUBLIC_H
 #define KL_TPM_PUBLIC_H
 
-#include <openssl/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "pkey.h" /* EVP_PKEY, the crypto room's key object */
 
 struct kl_tpm_public; /* opaque: an unmarshalled TPMT_PUBLIC */
 
