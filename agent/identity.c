@@ -17,6 +17,7 @@
 #include "err.h"
 #include "hex.h"
 #include "log.h"
+#include "platform.h"
 #include "tpm_public.h"
 #include "uuid.h"
 
@@ -183,6 +184,7 @@ out:
 int identity_load(struct kl_tpm *tpm, const struct kl_agent_config *cfg, struct agent_identity *ret)
 {
         struct agent_identity id = {0};
+        const char *platform_source = NULL;
         char ek_hash[65];
         int r;
 
@@ -205,6 +207,12 @@ int identity_load(struct kl_tpm *tpm, const struct kl_agent_config *cfg, struct 
                          "registrar decides whether to accept that)");
         else
                 log_info("EK certificate read from NV");
+        if ((r = platform_cert_read(tpm, cfg, &id.platform_cert, &id.platform_cert_len,
+                                    &platform_source)) < 0)
+                goto out;
+        if (id.platform_cert != NULL)
+                log_info("platform certificate read from %s (%zu bytes)", platform_source,
+                         id.platform_cert_len);
         if ((r = resolve_agent_id(cfg->uuid, ek_hash, id.agent_id, sizeof(id.agent_id))) < 0)
                 goto out;
         if ((r = load_or_create_ak(tpm, cfg->agent_data_path, ek_hash, &id.ak_reused)) < 0 ||
@@ -223,6 +231,7 @@ void identity_clear(struct agent_identity *id)
 {
         free(id->ek_public);
         free(id->ek_cert_pem);
+        free(id->platform_cert);
         free(id->ak_public);
         memset(id, 0, sizeof(*id));
 }

@@ -247,11 +247,13 @@ static struct json_object *registration_body(const struct kl_agent_config *cfg,
                                              const char *mtls_cert_pem)
 {
         struct json_object *body = json_object_new_object();
-        char *aik = NULL, *ek = NULL;
+        char *aik = NULL, *ek = NULL, *platform = NULL;
         bool ok;
 
         if (body == NULL || kl_b64_encode(id->ak_public, id->ak_public_len, &aik) < 0 ||
-            kl_b64_encode(id->ek_public, id->ek_public_len, &ek) < 0) {
+            kl_b64_encode(id->ek_public, id->ek_public_len, &ek) < 0 ||
+            (id->platform_cert != NULL &&
+             kl_b64_encode(id->platform_cert, id->platform_cert_len, &platform) < 0)) {
                 json_object_put(body);
                 body = NULL;
                 goto out;
@@ -269,6 +271,10 @@ static struct json_object *registration_body(const struct kl_agent_config *cfg,
                  body, "mtls_cert",
                  json_object_new_string(mtls_cert_pem != NULL ? mtls_cert_pem : "disabled")) == 0 &&
              json_object_object_add(body, "port", json_object_new_int(cfg->contact_port)) == 0;
+        /* Beyond upstream, which ignores fields it does not know; only when there is one. */
+        if (ok && platform != NULL)
+                ok = json_object_object_add(body, "platform_cert",
+                                            json_object_new_string(platform)) == 0;
         if (!ok) {
                 json_object_put(body);
                 body = NULL;
@@ -276,6 +282,7 @@ static struct json_object *registration_body(const struct kl_agent_config *cfg,
 out:
         free(aik);
         free(ek);
+        free(platform);
         return body;
 }
 

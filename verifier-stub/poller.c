@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ak_check.h"
 #include "b64.h"
 #include "crypto.h"
 #include "err.h"
@@ -136,6 +137,8 @@ static int rt_load(struct ver_poller *p, const struct ver_agent *a, struct agent
                 snprintf(why, why_len, "stored aik_tpm is not a TPM2B_PUBLIC");
                 goto out;
         }
+        if (kl_ak_check(rt->att.ak, NULL, NULL, why, why_len) < 0)
+                goto out; /* a quote signed by it proves nothing */
         if (kl_json_parse_object(a->tpm_policy, strlen(a->tpm_policy), &pol) < 0 ||
             ver_tpm_policy_from_json(pol, &rt->att.tpm, why, why_len) < 0)
                 goto out;

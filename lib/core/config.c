@@ -191,6 +191,10 @@ static const struct opt options[] = {
         STR(tpm_signing_alg, "rsassa", 0, check_signing_alg),
         STR(ek_handle, "generate", 0, check_ek_handle),
         STR(tpm_ownerpassword, "", OPTF_SECRET, check_password),
+        /* beyond upstream: "" = the TCG platform certificate from NV 0x01c08000 */
+        {.name = "platform_cert", .kind = KIND_OF(platform_cert, OPT_STR),
+         .offset = offsetof(struct kl_agent_config, platform_cert), .def_str = "",
+         .path = PATH_KEYLIME_DIR_OR_EMPTY, .path_default = "platform-cert.der"},
         /* IAK / IDevID */
         BOOLOPT(enable_iak_idevid, false, OPTF_UNSUPPORTED),
         STR(iak_idevid_template, "H-1", 0, NULL),

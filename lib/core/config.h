@@ -75,6 +75,7 @@ struct kl_agent_config {
         char *tpm_signing_alg;
         char *ek_handle;
         char *tpm_ownerpassword;
+        char *platform_cert; /* resolved file, or "" = from NV (not upstream) */
         /* IAK / IDevID */
         bool enable_iak_idevid;
         char *iak_idevid_template;

@@ -111,6 +111,14 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
         *con_cls = NULL;
 }
 
+static int add_retry_after(struct MHD_Response *resp, unsigned seconds)
+{
+        char v[16];
+
+        snprintf(v, sizeof(v), "%u", seconds);
+        return MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v) == MHD_YES ? 0 : -1;
+}
+
 static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct kl_http_reply *reply)
 {
         struct MHD_Response *resp;
@@ -138,7 +146,10 @@ static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct kl_http_r
                                     reply->content_type != NULL ? reply->content_type
                                                                 : "application/json") != MHD_YES ||
             (reply->allow != NULL &&
-             MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow) != MHD_YES)) {
+             MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow) != MHD_YES) ||
+            (reply->location[0] != '\0' &&
+             MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, reply->location) != MHD_YES) ||
+            (reply->retry_after > 0 && add_retry_after(resp, reply->retry_after) < 0)) {
                 MHD_destroy_response(resp);
                 return MHD_NO;
         }

@@ -27,6 +27,8 @@ struct kl_http_reply {
         char *body;               /* heap; freed by the server after sending; NULL = empty */
         const char *content_type; /* NULL = "application/json" */
         const char *allow;        /* Allow header (for 405), NULL = none */
+        char location[256];       /* Location header (for 201); "" = none */
+        unsigned retry_after;     /* Retry-After seconds (for 429, 503); 0 = none */
 };
 
 typedef void (*kl_http_handler)(void *ctx, const struct kl_http_request *req,

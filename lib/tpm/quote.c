@@ -23,11 +23,12 @@
 #include "log.h"
 #include "tpm_public.h"
 
-#define ALG_RSASSA      0x0014u
-#define ALG_RSAPSS      0x0016u
-#define ALG_ECDSA       0x0018u
-#define TPM_GENERATED   0xFF544347u
-#define ST_ATTEST_QUOTE 0x8018u
+#define ALG_RSASSA        0x0014u
+#define ALG_RSAPSS        0x0016u
+#define ALG_ECDSA         0x0018u
+#define TPM_GENERATED     0xFF544347u
+#define ST_ATTEST_QUOTE   0x8018u
+#define ST_ATTEST_CERTIFY 0x8017u
 
 /* tpm2-tools blob layout (x86-64 tpm2-tss structs). */
 #define BLOB_SEL_SLOTS   16u
@@ -369,6 +370,34 @@ int kl_attest_parse(const uint8_t *attest, size_t len, struct kl_attest_info *re
         if ((a.sel_mask >> KL_PCR_COUNT) != 0)
                 return KL_ERR_INVAL;
         a.pcr_digest_len = get_2b(&c, a.pcr_digest, sizeof(a.pcr_digest));
+        if (c.bad || c.left != 0)
+                return KL_ERR_INVAL;
+        *ret = a;
+        return 0;
+}
+
+int kl_certify_parse(const uint8_t *attest, size_t len, struct kl_certify_info *ret)
+{
+        struct kl_certify_info a;
+        struct cur c = {.p = attest, .left = len};
+        const uint8_t *skip;
+
+        memset(&a, 0, sizeof(a));
+        if (attest == NULL || ret == NULL)
+                return KL_ERR_INVAL;
+        if (get_be(&c, 4) != TPM_GENERATED || get_be(&c, 2) != ST_ATTEST_CERTIFY)
+                return KL_ERR_INVAL;
+        (void)take_2b(&c, 2 + 64, &skip); /* qualifiedSigner */
+        a.nonce_len = get_2b(&c, a.nonce, sizeof(a.nonce));
+        /* clockInfo and firmwareVersion: skipped, the challenge is what makes it fresh */
+        (void)get_be(&c, 8);
+        (void)get_be(&c, 4);
+        (void)get_be(&c, 4);
+        if (get_be(&c, 1) > 1) /* safe */
+                return KL_ERR_INVAL;
+        (void)get_be(&c, 8); /* firmwareVersion */
+        a.name_len = get_2b(&c, a.name, sizeof(a.name));
+        (void)take_2b(&c, 2 + 64, &skip); /* qualifiedName */
         if (c.bad || c.left != 0)
                 return KL_ERR_INVAL;
         *ret = a;

@@ -4,10 +4,10 @@
  * operator-readable reason when the TPM cannot be reached), TSS error
  * translation, and what the configured algorithms are called on the wire.
  * The other parts: tpm_ek.c (EK and its NV certificates), tpm_ak.c (AK and
- * credential activation), tpm_pcr.c (PCRs and quotes). Only lib/tpm's kl_tpm
- * files include tss2_esys.h. They flush every transient object and session
- * they create on every path, because swtpm and /dev/tpm0 without a resource
- * manager keep them after we exit and offer only three object slots.
+ * credential activation), tpm_pcr.c (PCRs, quotes, AK certification). Only
+ * these files include tss2_esys.h. They flush every transient object and
+ * session they create on every path, because swtpm and /dev/tpm0 without a
+ * resource manager keep them after we exit and offer only three object slots.
  *
  * References: TCG EK Credential Profile 2.5, TPM 2.0 Part 2 (response codes).
  */

@@ -2,8 +2,8 @@
 /*
  * The agent's TPM, part 2: the EK, created from the TCG default templates
  * (EK Credential Profile 2.5, L-1 RSA-2048 and L-2 P-256) or used at a
- * persistent handle, and its certificates in NV (the EK certificate and the
- * chain of intermediates at 0x01c00100..0x01c001ff).
+ * persistent handle, and DER objects in NV: the EK certificate, the chain of
+ * intermediates at 0x01c00100..0x01c001ff, the platform certificate.
  */
 #include "tpm_internal.h"
 
@@ -307,6 +307,11 @@ int kl_tpm_ek_cert(struct kl_tpm *t, uint8_t **ret_der, size_t *ret_len)
 
         return nv_read_der(t, alg == TPM2_ALG_RSA ? NV_EK_CERT_RSA2048 : NV_EK_CERT_P256, ret_der,
                            ret_len);
+}
+
+int kl_tpm_nv_read_der(struct kl_tpm *t, uint32_t index, uint8_t **ret_der, size_t *ret_len)
+{
+        return nv_read_der(t, index, ret_der, ret_len);
 }
 
 void kl_tpm_der_list_free(uint8_t **ders, size_t *lens, size_t n)

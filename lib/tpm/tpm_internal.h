@@ -37,7 +37,7 @@ struct kl_tpm {
 TSS2_RC kl_tpm_rc_base(TSS2_RC rc);
 /* Keeps apart the codes a caller acts on: KL_ERR_TPM_RETRY, _AUTH, _LOCKOUT, _HANDLE. */
 int kl_tpm_err(TSS2_RC rc);
-/* Logs "fn: 0x… decoded" and returns kl_tpm_err(rc). */
+/* Logs "fn: 0x... decoded" and returns kl_tpm_err(rc). */
 int kl_tpm_fail(const char *fn, TSS2_RC rc);
 /* Flushes a transient object or session and sets *h to ESYS_TR_NONE; failures only logged. */
 void kl_tpm_flush(struct kl_tpm *t, ESYS_TR *h);

@@ -192,3 +192,14 @@ int kl_tpm_public_to_pkey(const struct kl_tpm_public *p, EVP_PKEY **ret_key)
                 return ecc_to_pkey(&p->pub, ret_key);
         return KL_ERR_UNSUPPORTED;
 }
+
+int kl_tpm_public_to_pem(const struct kl_tpm_public *p, char **ret_pem)
+{
+        EVP_PKEY *key = NULL;
+        int r;
+
+        if ((r = kl_tpm_public_to_pkey(p, &key)) == 0)
+                r = kl_pubkey_to_pem(key, ret_pem);
+        kl_pkey_free(key);
+        return r;
+}

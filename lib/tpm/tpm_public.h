@@ -24,6 +24,8 @@ void kl_tpm_public_free(struct kl_tpm_public *p);
 int kl_tpm_public_name(const struct kl_tpm_public *p, uint8_t *out, size_t *ret_len);
 /* RSA or ECC public key as an EVP_PKEY (caller frees). */
 int kl_tpm_public_to_pkey(const struct kl_tpm_public *p, EVP_PKEY **ret_key);
+/* Its SubjectPublicKeyInfo PEM (kl_pubkey_to_pem); the push model binds it in PCR 16. */
+int kl_tpm_public_to_pem(const struct kl_tpm_public *p, char **ret_pem);
 /* "sha1", "sha256", ... for the nameAlg; NULL if unknown. */
 const char *kl_tpm_public_name_alg(const struct kl_tpm_public *p);
 /* The unmarshalled TPMT_PUBLIC (tss2_tpm2_types.h), borrowed from p. */
