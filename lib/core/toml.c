@@ -13,9 +13,12 @@
  * more than MAX_KEYS keys, and recurses only through nested arrays, at most
  * KL_TOML_MAX_DEPTH deep. It owns nothing beyond one kl_toml_parse() call:
  * each value is built, lent to the callback, then freed.
+ *
+ * One job past 600 lines: lexing, values, tables and the duplicate-name set
+ * all work on one struct parser and one error path, and split apart they
+ * would only pass it around.
  */
 #include "toml.h"
-#include "hex.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +26,8 @@
 #include <string.h>
 
 #include "err.h"
+#include "hex.h"
+#include "mem.h"
 
 #define MAX_ARRAY_ITEMS 4096u
 #define MAX_KEYS        65536u
@@ -89,13 +94,8 @@ static int sbuf_add(struct sbuf *b, const char *data, size_t n)
                 while (cap < b->len + n + 1)
                         cap = cap > SIZE_MAX / 2 ? b->len + n + 1 : cap * 2;
                 /* not realloc: a string may be a password (tpm_ownerpassword) */
-                if ((s = malloc(cap)) == NULL)
+                if ((s = kl_mem_grow_wiped(b->s, b->len, b->cap, cap)) == NULL)
                         return KL_ERR_NOMEM;
-                if (b->s != NULL) {
-                        memcpy(s, b->s, b->len);
-                        explicit_bzero(b->s, b->len);
-                        free(b->s);
-                }
                 b->s = s;
                 b->cap = cap;
         }
