@@ -41,7 +41,8 @@ static int teardown(void **state)
 }
 
 /* create + take + activate: the token of a passing proof. */
-static void login(struct ver_push_sessions *s, const char *agent, char token[VER_PUSH_TOKEN_MAX + 1])
+static void login(struct ver_push_sessions *s, const char *agent,
+                  char token[VER_PUSH_TOKEN_MAX + 1])
 {
         char id[KL_UUID_STR_LEN + 1], nonce[VER_NONCE_LEN + 1], again[VER_NONCE_LEN + 1];
         time_t created, exp;
@@ -66,9 +67,9 @@ static void test_push_session_take_replayed_proof(void **state)
         /* the same challenge again: gone */
         assert_int_equal(ver_push_session_take(f->s, id, "a1", nonce, &created, &exp),
                          KL_ERR_NOT_FOUND);
-        assert_int_equal(ver_push_session_take(f->s, "no-such-session", "a1", nonce, &created,
-                                               &exp),
-                         KL_ERR_NOT_FOUND);
+        assert_int_equal(
+            ver_push_session_take(f->s, "no-such-session", "a1", nonce, &created, &exp),
+            KL_ERR_NOT_FOUND);
 }
 
 static void test_push_session_check_token_owner(void **state)
