@@ -16,6 +16,7 @@
 
 #include "err.h"
 #include "hex.h"
+#include "mem.h"
 
 int kl_file_read(const char *path, size_t max, char **ret_data, size_t *ret_len)
 {
@@ -36,15 +37,10 @@ int kl_file_read(const char *path, size_t max, char **ret_data, size_t *ret_len)
                                 r = KL_ERR_TOO_LONG;
                                 goto out;
                         }
-                        /* not realloc: it would leave a copy of a key behind, unwiped */
-                        if ((p = malloc(grown + 1)) == NULL) {
+                        /* not realloc: callers read keys with this too */
+                        if ((p = kl_mem_grow_wiped(buf, len, cap + 1, grown + 1)) == NULL) {
                                 r = KL_ERR_NOMEM;
                                 goto out;
-                        }
-                        if (buf != NULL) {
-                                memcpy(p, buf, len);
-                                explicit_bzero(buf, len);
-                                free(buf);
                         }
                         buf = p;
                         cap = grown;
