@@ -29,7 +29,7 @@ agent_register "$tpm2_TCTI" "$T/a2.conf" "$T/a2.log" || rc=$?
 [ "$rc" != 0 ] || fail "an agent with another TPM under the same ID registered"
 grep -q "refused agent $UUID (403" "$T/a2.log" || fail "no reason logged: $(tail -3 "$T/a2.log")"
 grep -q "retrying" "$T/a2.log" && fail "a 403 was retried"
-[ "$(http_get "$REG_URL/v2.6/agents/$UUID" "$T/get.json")" = 200 ] || fail "the first agent lost its record"
+[ "$(reg_get "/v2.6/agents/$UUID" "$T/get.json")" = 200 ] || fail "the first agent lost its record"
 pass "403: exit $rc, reason in the log, the registered agent untouched"
 
 log "kill -9 during registration, at 5 points: a restart completes"
@@ -47,10 +47,10 @@ done
 agent_register "$tpm2_TCTI" "$T/a3.conf" "$T/a3.log" ||
         fail "restart after kill -9 did not register: $(tail -3 "$T/a3.log")"
 valid_state "$T/kl3"
-[ "$(http_get "$REG_URL/v2.6/agents/$U3" "$T/get3.json")" = 200 ] || fail "not active after restart"
+[ "$(reg_get "/v2.6/agents/$U3" "$T/get3.json")" = 200 ] || fail "not active after restart"
 aik=$(json_get "$T/get3.json" .results.aik_tpm)
 agent_register "$tpm2_TCTI" "$T/a3.conf" "$T/a3b.log" || fail "second restart failed"
-http_get "$REG_URL/v2.6/agents/$U3" "$T/get3b.json" >/dev/null
+reg_get "/v2.6/agents/$U3" "$T/get3b.json" >/dev/null
 [ "$(json_get "$T/get3b.json" .results.aik_tpm)" = "$aik" ] || fail "AK changed after the kill -9 runs"
 pass "registered after 5 kill -9s; agent_data.json whole each time; AK kept across restarts"
 

@@ -30,7 +30,7 @@ for _ in $(seq 1200); do
         sleep 0.1
 done
 grep -q "serving the agent API" "$T/agent.log" || fail "agent API did not start under valgrind"
-[ "$(http_get "$REG_URL/v2.6/agents/$UUID" "$T/reg.json")" = 200 ] || fail "agent not active"
+[ "$(reg_get "/v2.6/agents/$UUID" "$T/reg.json")" = 200 ] || fail "agent not active"
 api() {
         curl -s -o "$T/out.json" -w '%{http_code}' --max-time 60 --cacert "$T/kl/server-cert.crt" \
                 --cert "$T/pki/client-cert.crt" --key "$T/pki/client-private.pem" \
