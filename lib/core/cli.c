@@ -174,6 +174,12 @@ static int file_value(void *vctx, const char *table, const char *key, const stru
         size_t i;
 
         snprintf(where, sizeof(where), "%s:%u: %s", ctx->path, line, key);
+        if (table[0] == '\0') {
+                fprintf(stderr, "%s: %s:%u: %s is outside the [%s] table\n", p->name, ctx->path,
+                        line, key, p->config_table);
+                ctx->failed = true;
+                return 0;
+        }
         if (strcmp(table, p->config_table) != 0) {
                 fprintf(stderr, "%s: %s:%u: unknown table '[%s]' (expected [%s])\n", p->name,
                         ctx->path, line, table, p->config_table);

@@ -1155,6 +1155,36 @@ size_t kl_agent_config_unsupported(const struct kl_agent_config *cfg, const char
         return n;
 }
 
+/* The table as documentation (keylime-agent.conf(5) is generated from it). */
+bool kl_agent_config_option(size_t i, struct kl_agent_config_option *ret)
+{
+        static const char *const kinds[] = {
+            [OPT_STR] = "string",
+            [OPT_U16] = "integer",
+            [OPT_U32] = "integer",
+            [OPT_BOOL] = "boolean",
+        };
+        const struct opt *o;
+
+        if (i >= N_OPTS)
+                return false;
+        o = &options[i];
+        *ret = (struct kl_agent_config_option){
+            .name = o->name,
+            .type = kinds[o->kind],
+            .def_str = o->kind == OPT_STR ? o->def_str : NULL,
+            .def_num = o->def_num,
+            .min = o->min,
+            .max = o->max,
+            .path_default = o->path_default,
+            .path_relative = o->path == PATH_KEYLIME_DIR || o->path == PATH_KEYLIME_DIR_OR_EMPTY,
+            .secret = (o->flags & OPTF_SECRET) != 0,
+            .unsupported = (o->flags & (OPTF_UNSUPPORTED | OPTF_NOT_YET)) != 0,
+            .root_only_default = (o->flags & OPTF_ROOT_DEFAULT) != 0,
+        };
+        return true;
+}
+
 /* ---- Keylime list syntax ---- */
 
 static bool is_list_sep(char c)
