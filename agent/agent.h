@@ -7,7 +7,6 @@
 #ifndef AGENT_AGENT_H
 #define AGENT_AGENT_H
 
-#include <openssl/types.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>

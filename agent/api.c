@@ -6,7 +6,6 @@
  */
 #include "api.h"
 
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -340,8 +339,11 @@ int api_start(struct agent *a, struct kl_http_server **ret)
         struct kl_http_server_options o = {
             .host = cfg->ip,
             .port = cfg->port,
-            .max_body = 4u << 20, /* a 1 MiB payload arrives base64-encoded in JSON */
+            .max_body = 4u << 20,        /* a 1 MiB payload arrives base64-encoded in JSON */
+            .max_body_total = 16u << 20, /* all bodies in flight: four whole payloads */
             .connection_limit = 1000,
+            /* one host holding sockets open must not lock the verifier out (CVE-2023-38200) */
+            .per_ip_limit = 32,
             .timeout_s = 10, /* idle or slow clients are dropped, not waited for */
             .threads = 2,
         };
@@ -378,7 +380,7 @@ int api_start(struct agent *a, struct kl_http_server **ret)
                  a->versions[a->n_versions - 1], cfg->ip, (unsigned)kl_http_server_port(*ret),
                  cfg->enable_agent_mtls ? "HTTPS with client certificates" : "plain HTTP");
 out:
-        EVP_PKEY_free(pkey);
+        kl_pkey_free(pkey);
         free(cert);
         if (key != NULL)
                 kl_secure_free(key, strlen(key));

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * GET /v2.x/quotes/identity and /quotes/integrity (Keylime agent API 2.1+).
- * Each quote resets PCR 16 and extends it with H(NK PEM) first, so the
+ * Each quote resets PCR 16 and extends it with H(NK PEM) first (quote_evidence.h), so the
  * verifier can bind the served pubkey to this TPM. The IMA list is read after
  * the quote, so it holds at least every event folded into the quoted PCR 10.
  */
@@ -20,27 +20,11 @@
 #include "json.h"
 #include "log.h"
 #include "quote.h"
+#include "quote_evidence.h"
 #include "tpm.h"
 
 #define NONCE_MAX        64
-#define DATA_PCR         16
 #define PCR_MASK_ALLOWED 0x00ffffffu
-#define MB_LOG_MAX       (32u << 20)
-
-struct quote_result {
-        char *quote;
-        char *ima_list;
-        size_t ima_len;
-        uint64_t ima_entry;
-        bool have_ima;
-};
-
-static void quote_result_clear(struct quote_result *q)
-{
-        free(q->quote);
-        free(q->ima_list);
-        memset(q, 0, sizeof(*q));
-}
 
 static bool is_alnum(const char *s)
 {
@@ -49,41 +33,6 @@ static bool is_alnum(const char *s)
                         return false;
         }
         return true;
-}
-
-/*
- * Under the TPM lock: PCR 16 reset + extend, quote over mask | PCR 16, then
- * (integrity only) the IMA list from ima_entry.
- */
-static int take_quote(struct agent *a, const char *nonce, uint32_t mask, bool want_ima,
-                      uint64_t ima_entry, struct quote_result *ret)
-{
-        struct kl_pcr_set pcrs;
-        uint8_t *attest = NULL, *sig = NULL;
-        size_t attest_len = 0, sig_len = 0;
-        int r;
-
-        pthread_mutex_lock(&a->tpm_lock);
-        if ((r = kl_tpm_pcr_reset_extend(a->tpm, DATA_PCR, a->nk_digest, a->nk_digest_len)) < 0 ||
-            (r = kl_tpm_quote(a->tpm, (const uint8_t *)nonce, strlen(nonce),
-                              mask | (1u << DATA_PCR), &attest, &attest_len, &sig, &sig_len,
-                              &pcrs)) < 0)
-                goto out;
-        if (want_ima && a->ima != NULL) {
-                r = kl_ima_log_read_from(a->ima, ima_entry, &ret->ima_list, &ret->ima_len,
-                                         &ret->ima_entry);
-                if (r < 0) {
-                        log_error("cannot read the IMA log: %s", kl_err_str(r));
-                        goto out;
-                }
-                ret->have_ima = true;
-        }
-        r = kl_quote_encode(attest, attest_len, sig, sig_len, &pcrs, &ret->quote);
-out:
-        pthread_mutex_unlock(&a->tpm_lock);
-        free(attest);
-        free(sig);
-        return r;
 }
 
 static int add_string(struct json_object *o, const char *key, const char *value)
@@ -118,7 +67,7 @@ static struct json_object *quote_results(const struct api_call *c, const char *q
 void api_quotes_identity(const struct api_call *c, struct kl_http_reply *reply)
 {
         const char *nonce = kl_http_request_query(c->req, "nonce");
-        struct quote_result q = {0};
+        struct agent_quote q = {0};
         struct json_object *results;
 
         if (nonce == NULL) {
@@ -134,7 +83,8 @@ void api_quotes_identity(const struct api_call *c, struct kl_http_reply *reply)
                           nonce);
                 return;
         }
-        if (take_quote(c->agent, nonce, 0, false, 0, &q) < 0) {
+        if (agent_take_quote(c->agent, (const uint8_t *)nonce, strlen(nonce), c->agent->nk_digest,
+                             c->agent->nk_digest_len, 0, false, 0, &q) < 0) {
                 api_error(reply, 500, "Unable to retrieve quote");
                 goto out;
         }
@@ -144,7 +94,7 @@ void api_quotes_identity(const struct api_call *c, struct kl_http_reply *reply)
         }
         kl_http_reply_json(reply, 200, "Success", results);
 out:
-        quote_result_clear(&q);
+        agent_quote_clear(&q);
 }
 
 /* "0x408400" or "408400": hexadecimal u32 as the verifier sends hex(int). */
@@ -176,43 +126,6 @@ static uint64_t parse_ima_entry(const char *s)
         errno = 0;
         v = strtoull(s, &end, 10);
         return errno == 0 && *end == '\0' ? v : 0;
-}
-
-/*
- * The UEFI event log, base64, read from offset 0 of the descriptor opened at
- * start-up; NULL when it cannot be read (only logged, as upstream).
- */
-static char *read_mb_log(int fd)
-{
-        uint8_t *data = NULL, *grown;
-        size_t len = 0, cap = 0;
-        char *b64 = NULL;
-
-        for (;;) {
-                ssize_t n;
-
-                if (len == cap) {
-                        if (cap >= MB_LOG_MAX || (grown = realloc(data, cap + 65536)) == NULL)
-                                goto out;
-                        data = grown;
-                        cap += 65536;
-                }
-                n = pread(fd, data + len, cap - len, (off_t)len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        log_warn("cannot read the measured boot log: %s", strerror(errno));
-                        goto out;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-        }
-        if (kl_b64_encode(data, len, &b64) < 0)
-                b64 = NULL;
-out:
-        free(data);
-        return b64;
 }
 
 int api_parse_integrity_query(const char *nonce, const char *mask, const char *partial,
@@ -259,7 +172,7 @@ void api_quotes_integrity(const struct api_call *c, struct kl_http_reply *reply)
 {
         const char *nonce = kl_http_request_query(c->req, "nonce");
         struct api_integrity_query iq = {0};
-        struct quote_result q = {0};
+        struct agent_quote q = {0};
         struct json_object *results = NULL;
         char *mb = NULL;
         char err[256];
@@ -272,7 +185,8 @@ void api_quotes_integrity(const struct api_call *c, struct kl_http_reply *reply)
                 api_error(reply, code, "%s", err);
                 return;
         }
-        if (take_quote(c->agent, nonce, iq.mask, true, iq.ima_entry, &q) < 0) {
+        if (agent_take_quote(c->agent, (const uint8_t *)nonce, strlen(nonce), c->agent->nk_digest,
+                             c->agent->nk_digest_len, iq.mask, true, iq.ima_entry, &q) < 0) {
                 api_error(reply, 500, "Unable to retrieve quote");
                 goto out;
         }
@@ -284,7 +198,7 @@ void api_quotes_integrity(const struct api_call *c, struct kl_http_reply *reply)
                                     json_object_new_int64((int64_t)q.ima_entry)) != 0))
                 goto nomem;
         if ((iq.mask & 1u) != 0 && c->agent->mb_fd >= 0 &&
-            (mb = read_mb_log(c->agent->mb_fd)) != NULL &&
+            (mb = agent_read_mb_log(c->agent->mb_fd)) != NULL &&
             add_string(results, "mb_measurement_list", mb) < 0)
                 goto nomem;
         kl_http_reply_json(reply, 200, "Success", results);
@@ -295,5 +209,5 @@ nomem:
 out:
         json_object_put(results);
         free(mb);
-        quote_result_clear(&q);
+        agent_quote_clear(&q);
 }

@@ -7,8 +7,7 @@
 #include "identity.h"
 
 #include <netdb.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +17,7 @@
 #include "err.h"
 #include "hex.h"
 #include "log.h"
+#include "platform.h"
 #include "tpm_public.h"
 #include "uuid.h"
 
@@ -37,7 +37,7 @@ int identity_hash_ek(const uint8_t *ek_public, size_t len, char out[65])
         kl_hex_encode_to(digest, dlen, out);
 out:
         free(pem);
-        EVP_PKEY_free(key);
+        kl_pkey_free(key);
         kl_tpm_public_free(pub);
         return r;
 }
@@ -105,7 +105,7 @@ static int append_pem(char **acc, const uint8_t *der, size_t der_len)
         *acc = joined;
 out:
         free(pem);
-        X509_free(cert);
+        kl_x509_free(cert);
         return r;
 }
 
@@ -184,6 +184,7 @@ out:
 int identity_load(struct kl_tpm *tpm, const struct kl_agent_config *cfg, struct agent_identity *ret)
 {
         struct agent_identity id = {0};
+        const char *platform_source = NULL;
         char ek_hash[65];
         int r;
 
@@ -206,6 +207,12 @@ int identity_load(struct kl_tpm *tpm, const struct kl_agent_config *cfg, struct 
                          "registrar decides whether to accept that)");
         else
                 log_info("EK certificate read from NV");
+        if ((r = platform_cert_read(tpm, cfg, &id.platform_cert, &id.platform_cert_len,
+                                    &platform_source)) < 0)
+                goto out;
+        if (id.platform_cert != NULL)
+                log_info("platform certificate read from %s (%zu bytes)", platform_source,
+                         id.platform_cert_len);
         if ((r = resolve_agent_id(cfg->uuid, ek_hash, id.agent_id, sizeof(id.agent_id))) < 0)
                 goto out;
         if ((r = load_or_create_ak(tpm, cfg->agent_data_path, ek_hash, &id.ak_reused)) < 0 ||
@@ -224,6 +231,7 @@ void identity_clear(struct agent_identity *id)
 {
         free(id->ek_public);
         free(id->ek_cert_pem);
+        free(id->platform_cert);
         free(id->ak_public);
         memset(id, 0, sizeof(*id));
 }

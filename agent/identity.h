@@ -19,7 +19,9 @@ struct agent_identity {
         char agent_id[AGENT_ID_MAX + 1];
         uint8_t *ek_public; /* marshalled TPM2B_PUBLIC */
         size_t ek_public_len;
-        char *ek_cert_pem;  /* EK certificate then NV chain, PEM; NULL when the TPM has none */
+        char *ek_cert_pem;      /* EK certificate then NV chain, PEM; NULL when the TPM has none */
+        uint8_t *platform_cert; /* DER TCG platform certificate; NULL = none (platform.h) */
+        size_t platform_cert_len;
         uint8_t *ak_public; /* marshalled TPM2B_PUBLIC */
         size_t ak_public_len;
         bool ak_reused;

@@ -8,7 +8,6 @@
 #ifndef AGENT_KEYS_H
 #define AGENT_KEYS_H
 
-#include <openssl/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -33,6 +32,7 @@
 #include "payload.h"
 #include "preflight.h"
 #include "privileges.h"
+#include "push.h"
 #include "registration.h"
 #include "revocation.h"
 #include "secure_mount.h"
@@ -146,7 +146,7 @@ static void agent_fini(struct agent *a)
         if (a->mb_fd >= 0)
                 close(a->mb_fd);
         kl_ima_log_free(a->ima);
-        EVP_PKEY_free(a->nk);
+        kl_pkey_free(a->nk);
         free(a->nk_pem);
         if (a->cfg != NULL)
                 pthread_mutex_destroy(&a->tpm_lock);
@@ -198,6 +198,7 @@ int main(int argc, char **argv)
         struct payload_opts payload_opts;
         char why[512] = "";
         int r, sfd = -1, status = 1;
+        bool push;
 
         kl_log_set_ident("keylime_agent");
         switch (kl_cli_parse(&agent_program, argc, argv, &opts, &cli)) {
@@ -222,6 +223,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < cfg->n_sources; i++)
                 log_info("configuration loaded from %s", cfg->sources[i]);
         report_unsupported(cfg);
+        push = push_mode_selected(argv[0], cfg); /* no server, no payloads: see push.h */
         if (opts.check) {
                 setenv("TSS2_LOG", "all+none", 0); /* --check prints its own TPM lines */
                 if (kl_http_client_global_init() == 0)
@@ -229,7 +231,7 @@ int main(int argc, char **argv)
                 goto out;
         }
         /* As upstream: without mTLS anyone on the network could deliver a payload to run. */
-        if (!cfg->enable_agent_mtls && cfg->payload_script[0] != '\0' &&
+        if (!push && !cfg->enable_agent_mtls && cfg->payload_script[0] != '\0' &&
             !cfg->enable_insecure_payload) {
                 log_error("enable_agent_mtls is false and payload_script is set: payloads would "
                           "run without client authentication; set payload_script = \"\" or "
@@ -267,7 +269,8 @@ int main(int argc, char **argv)
                 goto out;
         }
         log_info("agent ID %s", id.agent_id);
-        if (cfg->enable_agent_mtls && server_cert_load_or_create(cfg, id.agent_id, &mtls_cert) < 0)
+        if (cfg->enable_agent_mtls && !push &&
+            server_cert_load_or_create(cfg, id.agent_id, &mtls_cert) < 0)
                 goto out;
         if (agent_init(&agent, cfg) < 0)
                 goto out;
@@ -277,7 +280,8 @@ int main(int argc, char **argv)
                 goto out;
         agent.payload_allowed = cfg->enable_agent_mtls || cfg->enable_insecure_payload;
         /* The tmpfs needs root: before the drop, and only when we will serve. */
-        if (!opts.register_only && secure_mount_setup(cfg, secure_dir, sizeof(secure_dir)) < 0)
+        if (!opts.register_only && !push &&
+            secure_mount_setup(cfg, secure_dir, sizeof(secure_dir)) < 0)
                 goto out;
         /* TPM open, identity and keys written: leave root before the network (STYLE §6) */
         if (privileges_chown_dir(cfg->run_as, cfg->keylime_dir) < 0 ||
@@ -299,7 +303,8 @@ int main(int argc, char **argv)
             .script_timeout_s = PAYLOAD_SCRIPT_TIMEOUT_S,
         };
         payload_limits_default(&payload_opts.lim, secure_mount_size_bytes(cfg->secure_size));
-        if (!opts.register_only && serve(&agent, &payload_opts, sfd) < 0)
+        if (!opts.register_only &&
+            (push ? push_run(&agent, &id, sfd) : serve(&agent, &payload_opts, sfd)) < 0)
                 goto out;
         status = 0;
 out:

@@ -2,7 +2,6 @@
 /* Load or create the payload transport key (see nk.h). */
 #include "nk.h"
 
-#include <openssl/evp.h>
 #include <string.h>
 
 #include "err.h"
@@ -29,7 +28,7 @@ int nk_load_or_create(struct agent *a)
                 log_error("cannot load the payload key %s: %s", cfg->payload_key, kl_err_str(r));
                 goto out;
         }
-        if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
+        if (!kl_pkey_is_rsa(key)) {
                 log_error("the payload key %s is not an RSA key", cfg->payload_key);
                 r = KL_ERR_UNSUPPORTED;
                 goto out;
@@ -41,6 +40,6 @@ int nk_load_or_create(struct agent *a)
         a->nk = key;
         key = NULL;
 out:
-        EVP_PKEY_free(key);
+        kl_pkey_free(key);
         return r;
 }

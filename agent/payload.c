@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Payload decryption, zip extraction and the payload script. The only file
- * that includes zip.h. The archive comes from the tenant and is treated as
+ * Payload decryption, zip extraction (libzip behind lib/archive/zipfile.h)
+ * and the payload script. The archive comes from the tenant and is treated as
  * hostile: names are checked before anything is written, every file is
  * created with openat(O_EXCL | O_NOFOLLOW) below a directory fd, sizes are
  * counted as the data streams out (headers can lie), and the whole result is
@@ -14,14 +14,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <zip.h>
 
 #include "crypto.h"
 #include "err.h"
@@ -29,6 +27,7 @@
 #include "keys.h"
 #include "log.h"
 #include "spawn.h"
+#include "zipfile.h"
 
 #define GCM_IV_LEN   16
 #define GCM_TAG_LEN  16
@@ -147,27 +146,6 @@ static bool name_ok(const char *name)
         return true;
 }
 
-/* Unix file type of an entry from its external attributes; 0 when unknown. */
-static unsigned entry_type(zip_t *za, zip_uint64_t i)
-{
-        zip_uint8_t opsys = 0;
-        zip_uint32_t attr = 0;
-
-        if (zip_file_get_external_attributes(za, i, 0, &opsys, &attr) != 0 ||
-            opsys != ZIP_OPSYS_UNIX)
-                return 0;
-        return (attr >> 16) & S_IFMT;
-}
-
-static bool entry_executable(zip_t *za, zip_uint64_t i)
-{
-        zip_uint8_t opsys = 0;
-        zip_uint32_t attr = 0;
-
-        return zip_file_get_external_attributes(za, i, 0, &opsys, &attr) == 0 &&
-               opsys == ZIP_OPSYS_UNIX && ((attr >> 16) & 0111) != 0;
-}
-
 /*
  * Walks path (modified: '/' become NULs) below root, creating directories
  * (0700) as needed and opening each with O_NOFOLLOW, so a symlink anywhere is
@@ -228,170 +206,156 @@ static int write_all(int fd, const uint8_t *data, size_t len)
         return 0;
 }
 
+/* Where one entry's bytes go, and the caps they count against. */
+struct sink {
+        int fd;
+        uint64_t declared;
+        uint64_t got;
+        uint64_t *total;
+        const struct payload_limits *lim;
+};
+
+static int sink_write(void *ctx, const uint8_t *data, size_t len)
+{
+        struct sink *k = ctx;
+
+        k->got += len;
+        *k->total += len;
+        if (k->got > k->declared || *k->total > k->lim->max_total)
+                return KL_ERR_TOO_LONG;
+        return write_all(k->fd, data, len);
+}
+
 /* Streams one entry into a new file, counting real bytes against both caps. */
-static int extract_file(zip_t *za, zip_uint64_t i, int fd, uint64_t declared, uint64_t *total,
+static int extract_file(struct kl_zip *z, uint64_t i, int fd, uint64_t declared, uint64_t *total,
                         const struct payload_limits *lim, uint8_t *buf)
 {
-        zip_file_t *zf = zip_fopen_index(za, i, 0);
-        uint64_t got = 0;
-        int r = KL_ERR_INVAL;
+        struct sink k = {.fd = fd, .declared = declared, .total = total, .lim = lim};
+        int r = kl_zip_read_entry(z, i, buf, CHUNK, sink_write, &k);
 
-        if (zf == NULL) {
-                log_debug("zip entry %llu: %s", (unsigned long long)i, zip_strerror(za));
-                return KL_ERR_INVAL; /* encrypted, unknown method, ... */
-        }
-        for (;;) {
-                zip_int64_t n = zip_fread(zf, buf, CHUNK);
-
-                if (n < 0) {
-                        log_debug("zip entry %llu: %s", (unsigned long long)i,
-                                  zip_file_strerror(zf));
-                        goto out; /* includes a CRC mismatch at the end */
-                }
-                if (n == 0)
-                        break;
-                got += (uint64_t)n;
-                *total += (uint64_t)n;
-                if (got > declared || *total > lim->max_total) {
-                        r = KL_ERR_TOO_LONG;
-                        goto out;
-                }
-                if ((r = write_all(fd, buf, (size_t)n)) < 0)
-                        goto out;
-                r = KL_ERR_INVAL;
-        }
-        r = got == declared ? 0 : KL_ERR_INVAL;
-out:
-        zip_fclose(zf);
-        return r;
+        if (r < 0)
+                return r;
+        return k.got == declared ? 0 : KL_ERR_INVAL;
 }
 
 /* Everything that can be decided from the central directory, before writing. */
-static int check_entries(zip_t *za, zip_uint64_t n, const struct payload_limits *lim)
+static int check_entries(struct kl_zip *z, const struct payload_limits *lim)
 {
-        uint64_t total = 0;
+        uint64_t total = 0, n = kl_zip_count(z);
 
         if (n > lim->max_entries) {
                 log_warn("payload zip: %llu entries, at most %u allowed", (unsigned long long)n,
                          lim->max_entries);
                 return KL_ERR_TOO_LONG;
         }
-        for (zip_uint64_t i = 0; i < n; i++) {
-                const char *name = zip_get_name(za, i, ZIP_FL_ENC_RAW);
-                unsigned type = entry_type(za, i);
-                zip_stat_t st;
+        for (uint64_t i = 0; i < n; i++) {
+                struct kl_zip_entry e;
+                unsigned type;
 
-                if (name == NULL || zip_stat_index(za, i, ZIP_FL_ENC_RAW, &st) != 0 ||
-                    !(st.valid & ZIP_STAT_SIZE) || !(st.valid & ZIP_STAT_COMP_SIZE))
+                if (kl_zip_stat(z, i, &e) < 0)
                         return KL_ERR_INVAL;
-                if (!name_ok(name)) {
+                type = e.unix_mode & S_IFMT;
+                if (!name_ok(e.name)) {
                         log_warn("payload zip: refusing entry '%.100s' (absolute, '..' or "
                                  "unusual characters)",
-                                 name);
+                                 e.name);
                         return KL_ERR_INVAL;
                 }
                 if (type != 0 && type != S_IFREG && type != S_IFDIR) {
-                        log_warn("payload zip: refusing entry '%.100s': %s", name,
+                        log_warn("payload zip: refusing entry '%.100s': %s", e.name,
                                  type == S_IFLNK ? "symbolic link" : "special file");
                         return KL_ERR_INVAL;
                 }
-                if (__builtin_add_overflow(total, st.size, &total) || total > lim->max_total) {
+                if (__builtin_add_overflow(total, e.size, &total) || total > lim->max_total) {
                         log_warn("payload zip: more than %llu bytes uncompressed",
                                  (unsigned long long)lim->max_total);
                         return KL_ERR_TOO_LONG;
                 }
-                if (st.size > PAYLOAD_RATIO_MIN_SIZE &&
-                    (st.comp_size == 0 || st.size / st.comp_size >= lim->max_ratio)) {
+                if (e.size > PAYLOAD_RATIO_MIN_SIZE &&
+                    (e.comp_size == 0 || e.size / e.comp_size >= lim->max_ratio)) {
                         log_warn("payload zip: entry '%.100s' expands %llu bytes to %llu "
                                  "(more than %u:1)",
-                                 name, (unsigned long long)st.comp_size,
-                                 (unsigned long long)st.size, lim->max_ratio);
+                                 e.name, (unsigned long long)e.comp_size,
+                                 (unsigned long long)e.size, lim->max_ratio);
                         return KL_ERR_TOO_LONG;
                 }
         }
         return 0;
 }
 
+/* Creates entry e (index i) below dirfd: its directories, then the file unless it is one. */
+static int extract_entry(struct kl_zip *z, uint64_t i, const struct kl_zip_entry *e, int dirfd,
+                         uint64_t *total, const struct payload_limits *lim, uint8_t *buf)
+{
+        size_t name_len = strlen(e->name);
+        bool is_dir =
+            name_len > 0 && (e->name[name_len - 1] == '/' || (e->unix_mode & S_IFMT) == S_IFDIR);
+        char path[PAYLOAD_MAX_NAME + 1];
+        const char *base = NULL;
+        int parent = -1, fd, r;
+
+        if (name_len > PAYLOAD_MAX_NAME)
+                return KL_ERR_INVAL;
+        memcpy(path, e->name, name_len + 1);
+        if ((r = walk_dirs(dirfd, path, is_dir, &parent, &base)) < 0) {
+                log_warn("payload zip: cannot create the directories of '%.100s': %s", e->name,
+                         strerror(errno));
+                return r;
+        }
+        if (is_dir) {
+                if (parent != dirfd)
+                        close(parent);
+                return 0;
+        }
+        fd = openat(parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    (e->unix_mode & 0111) != 0 ? 0700 : 0600);
+        if (fd < 0) {
+                log_warn("payload zip: cannot create '%.100s': %s", e->name, strerror(errno));
+                if (parent != dirfd)
+                        close(parent);
+                return KL_ERR_IO;
+        }
+        r = extract_file(z, i, fd, e->size, total, lim, buf);
+        if (close(fd) != 0 && r == 0)
+                r = KL_ERR_IO;
+        if (parent != dirfd)
+                close(parent);
+        if (r < 0)
+                log_warn("payload zip: entry '%.100s' could not be extracted: %s", e->name,
+                         kl_err_str(r));
+        return r;
+}
+
 int payload_unzip(const uint8_t *zip, size_t len, int dirfd, const struct payload_limits *lim)
 {
-        zip_error_t ze;
-        zip_source_t *src = NULL;
-        zip_t *za = NULL;
+        struct kl_zip *z = NULL;
         uint8_t *buf = NULL;
         uint64_t total = 0;
-        zip_int64_t n;
-        int r = KL_ERR_INVAL;
+        char why[200];
+        int r;
 
-        zip_error_init(&ze);
-        if ((src = zip_source_buffer_create(zip, len, 0, &ze)) == NULL) {
-                r = KL_ERR_NOMEM;
-                goto out;
+        if ((r = kl_zip_open_buffer(zip, len, &z, why, sizeof(why))) < 0) {
+                if (r == KL_ERR_INVAL)
+                        log_warn("payload is not a usable zip archive: %s", why);
+                return r;
         }
-        if ((za = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze)) == NULL) {
-                log_warn("payload is not a usable zip archive: %s", zip_error_strerror(&ze));
-                zip_source_free(src);
-                goto out;
-        }
-        if ((n = zip_get_num_entries(za, 0)) < 0)
-                goto out;
-        if ((r = check_entries(za, (zip_uint64_t)n, lim)) < 0)
+        if ((r = check_entries(z, lim)) < 0)
                 goto out;
         if ((buf = malloc(CHUNK)) == NULL) {
                 r = KL_ERR_NOMEM;
                 goto out;
         }
-        for (zip_uint64_t i = 0; i < (zip_uint64_t)n; i++) {
-                const char *name = zip_get_name(za, i, ZIP_FL_ENC_RAW);
-                size_t name_len = name != NULL ? strlen(name) : 0;
-                bool is_dir =
-                    name_len > 0 && (name[name_len - 1] == '/' || entry_type(za, i) == S_IFDIR);
-                char path[PAYLOAD_MAX_NAME + 1];
-                const char *base = NULL;
-                zip_stat_t st;
-                int parent = -1, fd;
+        for (uint64_t i = 0; i < kl_zip_count(z); i++) {
+                struct kl_zip_entry e;
 
-                if (name == NULL || name_len > PAYLOAD_MAX_NAME ||
-                    zip_stat_index(za, i, ZIP_FL_ENC_RAW, &st) != 0) {
-                        r = KL_ERR_INVAL;
+                if ((r = kl_zip_stat(z, i, &e)) < 0 ||
+                    (r = extract_entry(z, i, &e, dirfd, &total, lim, buf)) < 0)
                         goto out;
-                }
-                memcpy(path, name, name_len + 1);
-                if ((r = walk_dirs(dirfd, path, is_dir, &parent, &base)) < 0) {
-                        log_warn("payload zip: cannot create the directories of '%.100s': %s", name,
-                                 strerror(errno));
-                        goto out;
-                }
-                if (is_dir) {
-                        if (parent != dirfd)
-                                close(parent);
-                        continue;
-                }
-                fd = openat(parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                            entry_executable(za, i) ? 0700 : 0600);
-                if (fd < 0) {
-                        log_warn("payload zip: cannot create '%.100s': %s", name, strerror(errno));
-                        if (parent != dirfd)
-                                close(parent);
-                        r = KL_ERR_IO;
-                        goto out;
-                }
-                r = extract_file(za, i, fd, st.size, &total, lim, buf);
-                if (close(fd) != 0 && r == 0)
-                        r = KL_ERR_IO;
-                if (parent != dirfd)
-                        close(parent);
-                if (r < 0) {
-                        log_warn("payload zip: entry '%.100s' could not be extracted: %s", name,
-                                 kl_err_str(r));
-                        goto out;
-                }
         }
         r = 0;
 out:
         free(buf);
-        if (za != NULL)
-                zip_discard(za);
-        zip_error_fini(&ze);
+        kl_zip_close(z);
         return r;
 }
 
@@ -518,160 +482,4 @@ out:
         if (so.dir_fd >= 0)
                 close(so.dir_fd);
         return r;
-}
-
-/* ---- worker ---- */
-
-struct job {
-        uint8_t k[KEYS_KEY_MAX];
-        size_t k_len;
-        uint8_t *blob;
-        size_t blob_len;
-};
-
-struct payload_worker {
-        struct payload_opts o;
-        pthread_t thread;
-        pthread_mutex_t lock;
-        pthread_cond_t cond;
-        bool stop;
-        atomic_bool cancel;
-        struct job *pending;
-        uint64_t last_seq; /* of the newest job submitted */
-};
-
-static void job_free(struct job *j)
-{
-        if (j == NULL)
-                return;
-        kl_secure_free(j->blob, j->blob_len);
-        kl_secure_free(j, sizeof(*j));
-}
-
-static void run_job(struct payload_worker *w, struct job *j)
-{
-        uint8_t *plain = NULL;
-        size_t plain_len = 0;
-        bool timed_out = false;
-        int r, status = 0;
-
-        if ((r = payload_decrypt(j->k, j->k_len, j->blob, j->blob_len, &plain, &plain_len)) < 0) {
-                log_error("cannot decrypt the payload with the bootstrap key: %s", kl_err_str(r));
-                return;
-        }
-        r = payload_deliver(&w->o, j->k, j->k_len, plain, plain_len);
-        kl_secure_free(plain, plain_len);
-        if (r < 0)
-                return;
-        log_info("payload delivered into %s/unzipped", w->o.secure_dir);
-        r = payload_run_script(&w->o, &w->cancel, &status, &timed_out);
-        if (r == KL_ERR_NOT_FOUND)
-                log_info("payload has no %s; nothing to run", w->o.script);
-        else if (r < 0)
-                log_error("cannot run the payload script: %s", kl_err_str(r));
-        else if (timed_out)
-                log_error("payload script %s killed after %u s", w->o.script,
-                          w->o.script_timeout_s);
-        else if (WIFEXITED(status))
-                log_info("payload script %s exited with status %d", w->o.script,
-                         WEXITSTATUS(status));
-        else if (WIFSIGNALED(status))
-                log_warn("payload script %s killed by signal %d", w->o.script, WTERMSIG(status));
-}
-
-static void *worker_main(void *arg)
-{
-        struct payload_worker *w = arg;
-
-        pthread_mutex_lock(&w->lock);
-        for (;;) {
-                struct job *j;
-
-                while (!w->stop && w->pending == NULL)
-                        pthread_cond_wait(&w->cond, &w->lock);
-                if (w->stop)
-                        break;
-                j = w->pending;
-                w->pending = NULL;
-                pthread_mutex_unlock(&w->lock);
-                run_job(w, j);
-                job_free(j);
-                pthread_mutex_lock(&w->lock);
-        }
-        pthread_mutex_unlock(&w->lock);
-        return NULL;
-}
-
-int payload_worker_start(const struct payload_opts *o, struct payload_worker **ret)
-{
-        struct payload_worker *w = calloc(1, sizeof(*w));
-
-        if (w == NULL)
-                return KL_ERR_NOMEM;
-        w->o = *o;
-        atomic_init(&w->cancel, false);
-        if (pthread_mutex_init(&w->lock, NULL) != 0) {
-                free(w);
-                return KL_ERR_SYSTEM;
-        }
-        if (pthread_cond_init(&w->cond, NULL) != 0) {
-                pthread_mutex_destroy(&w->lock);
-                free(w);
-                return KL_ERR_SYSTEM;
-        }
-        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-                pthread_cond_destroy(&w->cond);
-                pthread_mutex_destroy(&w->lock);
-                free(w);
-                return KL_ERR_SYSTEM;
-        }
-        *ret = w;
-        return 0;
-}
-
-int payload_worker_submit(struct payload_worker *w, uint64_t seq, const uint8_t *k, size_t k_len,
-                          uint8_t *blob, size_t blob_len)
-{
-        struct job *j = calloc(1, sizeof(*j));
-
-        if (j == NULL || k_len > sizeof(j->k)) {
-                free(j);
-                kl_secure_free(blob, blob_len);
-                return j == NULL ? KL_ERR_NOMEM : KL_ERR_INVAL;
-        }
-        memcpy(j->k, k, k_len);
-        j->k_len = k_len;
-        j->blob = blob;
-        j->blob_len = blob_len;
-        pthread_mutex_lock(&w->lock);
-        if (seq <= w->last_seq) {
-                pthread_mutex_unlock(&w->lock);
-                log_info("dropping a payload whose key was already replaced by a newer one");
-                job_free(j);
-                return KL_ERR_EXISTS;
-        }
-        w->last_seq = seq;
-        if (w->pending != NULL)
-                log_info("a newer payload replaces one that was not processed yet");
-        job_free(w->pending);
-        w->pending = j;
-        pthread_cond_signal(&w->cond);
-        pthread_mutex_unlock(&w->lock);
-        return 0;
-}
-
-void payload_worker_stop(struct payload_worker *w)
-{
-        if (w == NULL)
-                return;
-        pthread_mutex_lock(&w->lock);
-        w->stop = true;
-        atomic_store(&w->cancel, true);
-        pthread_cond_signal(&w->cond);
-        pthread_mutex_unlock(&w->lock);
-        pthread_join(w->thread, NULL);
-        job_free(w->pending);
-        pthread_cond_destroy(&w->cond);
-        pthread_mutex_destroy(&w->lock);
-        free(w);
 }

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,12 +13,15 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "crypto.h"
 #include "err.h"
 #include "http_client.h"
+#include "platform.h"
+#include "platform_cert.h"
 #include "preflight.h"
 #include "tpm.h"
 
@@ -88,7 +90,6 @@ static void check_keylime_dir(struct report *rep, const struct kl_agent_config *
 /* EK certificate from NV, and its chain to ek_ca_dir when one was given. */
 static void check_ek_cert(struct report *rep, struct kl_tpm *tpm, const char *ek_ca_dir)
 {
-        STACK_OF(X509) *untrusted = NULL;
         uint8_t **chain = NULL;
         size_t *chain_lens = NULL;
         size_t n_chain = 0;
@@ -112,26 +113,69 @@ static void check_ek_cert(struct report *rep, struct kl_tpm *tpm, const char *ek
                 line(rep, OK, "EK certificate", "found in NV (issuer's chain not checked)");
                 goto out;
         }
-        if ((untrusted = sk_X509_new_null()) == NULL)
-                goto out;
-        if (kl_tpm_ek_chain(tpm, &chain, &chain_lens, &n_chain) == 0) {
-                for (size_t i = 0; i < n_chain; i++) {
-                        X509 *c = NULL;
-
-                        if (kl_x509_parse_any(chain[i], chain_lens[i], &c) == 0 &&
-                            sk_X509_push(untrusted, c) <= 0)
-                                X509_free(c);
-                }
-        }
-        if (kl_x509_verify_with_ca_dir(cert, ek_ca_dir, untrusted, why, sizeof(why)) < 0)
+        if (kl_tpm_ek_chain(tpm, &chain, &chain_lens, &n_chain) < 0)
+                n_chain = 0; /* no intermediates in NV: verify against the CAs alone */
+        if (kl_x509_verify_with_ca_dir_blobs(cert, ek_ca_dir, chain, chain_lens, n_chain, why,
+                                             sizeof(why)) < 0)
                 line(rep, FAIL, "EK certificate", "does not chain to a CA in %s: %s", ek_ca_dir,
                      why);
         else
                 line(rep, OK, "EK certificate", "found in NV, chains to a CA in %s", ek_ca_dir);
 out:
         kl_tpm_der_list_free(chain, chain_lens, n_chain);
-        sk_X509_pop_free(untrusted, X509_free);
-        X509_free(cert);
+        kl_x509_free(cert);
+        free(der);
+}
+
+/*
+ * The platform certificate the agent would send: present, its holder is this
+ * TPM's EK certificate, and its dates. The signature is the registrar's to judge.
+ */
+static void check_platform_cert(struct report *rep, struct kl_tpm *tpm,
+                                const struct kl_agent_config *cfg)
+{
+        struct kl_platform_cert *pc = NULL;
+        const struct kl_platform_attrs *a;
+        const char *source = NULL;
+        uint8_t *der = NULL, *ek_der = NULL;
+        size_t len = 0, ek_len = 0;
+        X509 *ek = NULL;
+        char why[512] = "", nb[21] = "?", na[21] = "?";
+        int r;
+
+        if ((r = platform_cert_read(tpm, cfg, &der, &len, &source)) < 0) {
+                line(rep, FAIL, "platform certificate", "cannot read %s: %s", source,
+                     kl_err_str(r));
+                goto out;
+        }
+        if (der == NULL) {
+                line(rep, WARN, "platform certificate", "none in %s (registering without one)",
+                     source);
+                goto out;
+        }
+        if (kl_platform_cert_parse(der, len, &pc) < 0) {
+                line(rep, FAIL, "platform certificate",
+                     "%s is not a DER TCG platform attribute certificate", source);
+                goto out;
+        }
+        a = kl_platform_cert_attrs(pc);
+        (void)kl_platform_cert_validity(pc, nb, na);
+        if (kl_tpm_ek_cert(tpm, &ek_der, &ek_len) < 0 || kl_x509_parse_any(ek_der, ek_len, &ek) < 0)
+                line(rep, FAIL, "platform certificate", "%s: no EK certificate to be bound to",
+                     source);
+        else if (kl_platform_cert_check_holder(pc, ek, why, sizeof(why)) < 0 ||
+                 kl_platform_cert_check_dates(pc, time(NULL), why, sizeof(why)) < 0)
+                line(rep, FAIL, "platform certificate", "%s: %s", source, why);
+        else
+                line(rep, OK, "platform certificate",
+                     "%s: %s %s %s (serial %s), holder is the EK certificate, valid %s .. %s "
+                     "(issuer's signature not checked)",
+                     source, a->manufacturer, a->model, a->version,
+                     a->serial != NULL ? a->serial : "none", nb, na);
+out:
+        kl_x509_free(ek);
+        free(ek_der);
+        kl_platform_cert_free(pc);
         free(der);
 }
 
@@ -178,6 +222,7 @@ static void check_tpm(struct report *rep, const struct kl_agent_config *cfg, con
                      ek_is_transient(cfg->ek_handle) ? "transient" : "persistent",
                      cfg->tpm_encryption_alg);
                 check_ek_cert(rep, tpm, ek_ca_dir);
+                check_platform_cert(rep, tpm, cfg);
                 (void)kl_tpm_ek_flush(tpm);
         }
         if ((r = kl_tpm_pcr_banks(tpm, banks, sizeof(banks))) < 0)

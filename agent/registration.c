@@ -165,34 +165,17 @@ static bool list_has(const char **list, size_t n, const char *v)
         return false;
 }
 
-/*
- * Picks the registrar API version as upstream does: its current_version if
- * we enable it, else the newest common one from supported_versions. Leaves
- * *ret NULL when the registrar has no /version (older than API 2.3).
- */
-static int negotiate_version(const struct kl_agent_config *cfg, const char *base,
-                             const char **enabled, size_t n_enabled, const char **ret)
+int registration_pick_version(const char *body, size_t len, const char **enabled, size_t n_enabled,
+                              const char **ret)
 {
-        struct kl_http_response resp = {0};
         struct json_object *env = NULL, *results = NULL, *list = NULL;
         const char *current = NULL;
-        char url[URL_MAX];
-        int r;
+        int r = KL_ERR_INVAL;
 
         *ret = NULL;
-        if ((r = format_url(url, sizeof(url), "%s/version", base)) < 0)
-                return r;
-        if ((r = request_with_retry(cfg, "GET", url, NULL, &resp)) < 0) {
-                log_error("registrar at %s not reachable: %s", base, kl_err_str(r));
-                return r;
-        }
-        if (resp.status != 200 || kl_json_parse_object(resp.body, resp.body_len, &env) < 0 ||
-            kl_json_get_object(env, "results", &results) < 0) {
-                log_info("registrar has no usable /version (HTTP %ld); will probe versions",
-                         resp.status);
-                r = 0;
+        if (kl_json_parse_object(body, len, &env) < 0 ||
+            kl_json_get_object(env, "results", &results) < 0)
                 goto out;
-        }
         if (kl_json_get_string(results, "current_version", &current) == 0) {
                 for (size_t i = 0; i < n_enabled; i++) {
                         if (strcmp(enabled[i], current) == 0)
@@ -217,7 +200,6 @@ static int negotiate_version(const struct kl_agent_config *cfg, const char *base
                         }
                 }
                 if (*ret == NULL) {
-                        log_error("registrar supports none of the agent's API versions");
                         r = KL_ERR_UNSUPPORTED;
                         goto out;
                 }
@@ -225,6 +207,37 @@ static int negotiate_version(const struct kl_agent_config *cfg, const char *base
         r = 0;
 out:
         json_object_put(env);
+        return r;
+}
+
+/*
+ * Picks the registrar API version as upstream does (registration_pick_version).
+ * Leaves *ret NULL when the registrar has no /version (older than API 2.3).
+ */
+static int negotiate_version(const struct kl_agent_config *cfg, const char *base,
+                             const char **enabled, size_t n_enabled, const char **ret)
+{
+        struct kl_http_response resp = {0};
+        char url[URL_MAX];
+        int r;
+
+        *ret = NULL;
+        if ((r = format_url(url, sizeof(url), "%s/version", base)) < 0)
+                return r;
+        if ((r = request_with_retry(cfg, "GET", url, NULL, &resp)) < 0) {
+                log_error("registrar at %s not reachable: %s", base, kl_err_str(r));
+                return r;
+        }
+        r = resp.status == 200
+                ? registration_pick_version(resp.body, resp.body_len, enabled, n_enabled, ret)
+                : KL_ERR_INVAL;
+        if (r == KL_ERR_UNSUPPORTED) {
+                log_error("registrar supports none of the agent's API versions");
+        } else if (r < 0) {
+                log_info("registrar has no usable /version (HTTP %ld); will probe versions",
+                         resp.status);
+                r = 0;
+        }
         kl_http_response_clear(&resp);
         return r;
 }
@@ -234,11 +247,13 @@ static struct json_object *registration_body(const struct kl_agent_config *cfg,
                                              const char *mtls_cert_pem)
 {
         struct json_object *body = json_object_new_object();
-        char *aik = NULL, *ek = NULL;
+        char *aik = NULL, *ek = NULL, *platform = NULL;
         bool ok;
 
         if (body == NULL || kl_b64_encode(id->ak_public, id->ak_public_len, &aik) < 0 ||
-            kl_b64_encode(id->ek_public, id->ek_public_len, &ek) < 0) {
+            kl_b64_encode(id->ek_public, id->ek_public_len, &ek) < 0 ||
+            (id->platform_cert != NULL &&
+             kl_b64_encode(id->platform_cert, id->platform_cert_len, &platform) < 0)) {
                 json_object_put(body);
                 body = NULL;
                 goto out;
@@ -256,6 +271,10 @@ static struct json_object *registration_body(const struct kl_agent_config *cfg,
                  body, "mtls_cert",
                  json_object_new_string(mtls_cert_pem != NULL ? mtls_cert_pem : "disabled")) == 0 &&
              json_object_object_add(body, "port", json_object_new_int(cfg->contact_port)) == 0;
+        /* Beyond upstream, which ignores fields it does not know; only when there is one. */
+        if (ok && platform != NULL)
+                ok = json_object_object_add(body, "platform_cert",
+                                            json_object_new_string(platform)) == 0;
         if (!ok) {
                 json_object_put(body);
                 body = NULL;
@@ -263,6 +282,7 @@ static struct json_object *registration_body(const struct kl_agent_config *cfg,
 out:
         free(aik);
         free(ek);
+        free(platform);
         return body;
 }
 
@@ -270,13 +290,27 @@ out:
  * POSTs the identity; on 200 returns the decoded challenge blob. A 403 (the
  * ID belongs to another TPM) is KL_ERR_EXISTS, other refusals KL_ERR_HTTP_STATUS.
  */
+int registration_parse_challenge(const char *body, size_t len, uint8_t **ret_blob, size_t *ret_len)
+{
+        struct json_object *env = NULL, *results = NULL;
+        const char *blob = NULL;
+        int r = KL_ERR_INVAL;
+
+        if (kl_json_parse_object(body, len, &env) == 0 &&
+            kl_json_get_object(env, "results", &results) == 0 &&
+            kl_json_get_string(results, "blob", &blob) == 0 &&
+            kl_b64_decode(blob, strlen(blob), ret_blob, ret_len) == 0)
+                r = 0;
+        json_object_put(env);
+        return r;
+}
+
 static int post_registration(const struct kl_agent_config *cfg, const char *base,
                              const char *version, const struct agent_identity *id, const char *body,
                              uint8_t **ret_blob, size_t *ret_len)
 {
         struct kl_http_response resp = {0};
-        struct json_object *env = NULL, *results = NULL;
-        const char *blob = NULL;
+        struct json_object *env = NULL;
         char url[URL_MAX];
         int r;
 
@@ -301,9 +335,7 @@ static int post_registration(const struct kl_agent_config *cfg, const char *base
                 r = KL_ERR_HTTP_STATUS;
                 goto out;
         }
-        if (kl_json_get_object(env, "results", &results) < 0 ||
-            kl_json_get_string(results, "blob", &blob) < 0 ||
-            kl_b64_decode(blob, strlen(blob), ret_blob, ret_len) < 0) {
+        if (registration_parse_challenge(resp.body, resp.body_len, ret_blob, ret_len) < 0) {
                 log_error("registrar answered without a valid challenge blob");
                 r = KL_ERR_INVAL;
                 goto out;

@@ -9,6 +9,9 @@
 #ifndef AGENT_REGISTRATION_H
 #define AGENT_REGISTRATION_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "config.h"
 #include "identity.h"
 #include "tpm.h"
@@ -25,5 +28,18 @@ int registration_run(struct kl_tpm *tpm, const struct kl_agent_config *cfg,
  * static strings. */
 int registration_enabled_versions(const char *api_versions, const char **out, size_t max,
                                   size_t *ret_n);
+
+/*
+ * The registrar answers the agent parses, apart from the HTTP exchange (and
+ * fuzzed alone). registration_pick_version: a GET /version body; picks the
+ * registrar's current_version when enabled, else the newest enabled one in
+ * supported_versions (*ret is one of enabled, or NULL when the body names
+ * neither); KL_ERR_UNSUPPORTED when it lists versions but none is enabled,
+ * KL_ERR_INVAL when the body is not an envelope with results.
+ */
+int registration_pick_version(const char *body, size_t len, const char **enabled, size_t n_enabled,
+                              const char **ret);
+/* A POST /agents/{id} 200 body: results.blob, base64-decoded into *ret_blob (caller frees). */
+int registration_parse_challenge(const char *body, size_t len, uint8_t **ret_blob, size_t *ret_len);
 
 #endif

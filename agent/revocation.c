@@ -12,7 +12,6 @@
 #include "revocation.h"
 
 #include <errno.h>
-#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -149,7 +148,7 @@ int revocation_process(const struct revocation_opts *o, struct revocation_seen *
 out:
         free(json);
         json_object_put(ev);
-        X509_free(cert);
+        kl_x509_free(cert);
         kl_revocation_free(rv);
         return r;
 }

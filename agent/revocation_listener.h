@@ -3,9 +3,9 @@
  * The optional ZeroMQ subscriber for revocation notices
  * (enable_revocation_notifications): a SUB socket connected to the
  * verifier's PUB endpoint, subscribed to everything, read by one thread that
- * hands single-frame messages to a callback (the revocation worker's). ZeroMQ reconnects on
- * its own when the publisher restarts. The only agent file that includes
- * zmq.h.
+ * hands single-frame messages to a callback (the revocation worker's).
+ * ZeroMQ reconnects on its own when the publisher restarts
+ * (lib/net/zeromq.h).
  */
 #ifndef AGENT_REVOCATION_LISTENER_H
 #define AGENT_REVOCATION_LISTENER_H

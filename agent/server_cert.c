@@ -2,8 +2,6 @@
 /* Load or create the agent's TLS key and self-signed certificate (see server_cert.h). */
 #include "server_cert.h"
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
 #include <stdlib.h>
 
 #include "crypto.h"
@@ -36,9 +34,7 @@ int server_cert_load_or_create(const struct kl_agent_config *cfg, const char *ag
 
         r = kl_x509_load_file(cfg->server_cert, &cert);
         if (r == 0) {
-                EVP_PKEY *cert_key = X509_get0_pubkey(cert);
-
-                if (cert_key == NULL || !kl_pubkey_equal(cert_key, key)) {
+                if (!kl_x509_matches_key(cert, key)) {
                         log_error("the TLS certificate %s does not match the key %s",
                                   cfg->server_cert, cfg->server_key);
                         r = KL_ERR_KEY_MISMATCH;
@@ -60,7 +56,7 @@ int server_cert_load_or_create(const struct kl_agent_config *cfg, const char *ag
         }
         r = kl_x509_to_pem(cert, ret_cert_pem);
 out:
-        X509_free(cert);
-        EVP_PKEY_free(key);
+        kl_x509_free(cert);
+        kl_pkey_free(key);
         return r;
 }

@@ -2,7 +2,7 @@
 /*
  * gen_conf_man TEMPLATE DESCRIPTIONS: writes keylime-agent.conf(5) in scdoc
  * to stdout: TEMPLATE with its @OPTIONS@ line replaced by one entry per row
- * of the agent's option table (config.h), so the page lists exactly what the
+ * of the agent's option table (config_options.h), so the page lists exactly what the
  * loader accepts, with its type, default and variable. DESCRIPTIONS gives
  * the prose per option; an option without one, or a description of an
  * option the table lacks, fails the build. Runs at build time only.
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "config_options.h"
 #include "err.h"
 #include "fileio.h"
 
@@ -82,26 +82,40 @@ static int read_descriptions(const char *text, struct desc *d, size_t *ret_n)
         return 0;
 }
 
-static void put_default(const struct kl_agent_config_option *o)
+static const char *type_name(const struct opt *o)
 {
-        if (o->path_default != NULL) {
-                printf("\"default\", which is _");
-                if (o->path_relative)
+        switch (o->kind) {
+        case OPT_STR:
+                return "string";
+        case OPT_U16:
+        case OPT_U32:
+                return "integer";
+        case OPT_BOOL:
+                return "boolean";
+        }
+        return "?";
+}
+
+static void put_default(const struct opt *o)
+{
+        if (o->path != PATH_NONE && o->path_default != NULL) {
+                printf("\"%s\", which is _", o->def_str != NULL ? o->def_str : "");
+                if (o->path != PATH_ROOT)
                         put_escaped("<keylime_dir>/");
                 put_escaped(o->path_default);
                 putchar('_');
-        } else if (o->def_str != NULL) {
+        } else if (o->kind == OPT_STR) {
                 putchar('"');
-                put_escaped(o->def_str);
+                put_escaped(o->def_str != NULL ? o->def_str : "");
                 putchar('"');
-        } else if (strcmp(o->type, "boolean") == 0) {
+        } else if (o->kind == OPT_BOOL) {
                 printf("%s", o->def_num ? "true" : "false");
         } else {
                 printf("%u", (unsigned)o->def_num);
         }
 }
 
-static int put_option(const struct kl_agent_config_option *o, struct desc *d, size_t n)
+static int put_option(const struct opt *o, struct desc *d, size_t n)
 {
         struct desc *found = NULL;
 
@@ -115,11 +129,11 @@ static int put_option(const struct kl_agent_config_option *o, struct desc *d, si
         found->used = true;
         putchar('*');
         put_escaped(o->name);
-        printf("* = _%s_\n\tDefault: ", o->type);
+        printf("* = _%s_\n\tDefault: ", type_name(o));
         put_default(o);
-        if (o->root_only_default)
+        if (o->flags & OPTF_ROOT_DEFAULT)
                 printf(" when started as root, else \"\"");
-        if (strcmp(o->type, "integer") == 0)
+        if (o->kind == OPT_U16 || o->kind == OPT_U32)
                 printf("; range %u to %u", (unsigned)o->min, (unsigned)o->max);
         printf(". Variable: *KEYLIME\\_AGENT\\_");
         for (const char *p = o->name; *p != '\0'; p++) {
@@ -129,7 +143,7 @@ static int put_option(const struct kl_agent_config_option *o, struct desc *d, si
         }
         printf("*.\n\n\t");
         put_escaped(found->text);
-        if (o->unsupported)
+        if (o->flags & (OPTF_UNSUPPORTED | OPTF_NOT_YET))
                 printf(" Accepted for compatibility; this agent does not implement it, and "
                        "reports it at start when set.");
         printf("\n\n");
@@ -139,7 +153,6 @@ static int put_option(const struct kl_agent_config_option *o, struct desc *d, si
 int main(int argc, char **argv)
 {
         static struct desc d[MAX_DESC];
-        struct kl_agent_config_option o;
         char *tmpl = NULL, *descs = NULL, *mark;
         size_t len = 0, n = 0;
         int status = 1;
@@ -162,8 +175,8 @@ int main(int argc, char **argv)
                 goto out;
         }
         fwrite(tmpl, 1, (size_t)(mark - tmpl), stdout);
-        for (size_t i = 0; kl_agent_config_option(i, &o); i++)
-                if (put_option(&o, d, n) < 0)
+        for (size_t i = 0; i < kl_cfg_n_opts; i++)
+                if (put_option(&kl_cfg_options[i], d, n) < 0)
                         goto out;
         for (size_t i = 0; i < n; i++) {
                 if (!d[i].used) {

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ak_check.h"
 #include "b64.h"
 #include "crypto.h"
 #include "db.h"
@@ -27,6 +28,7 @@
 #include "json.h"
 #include "log.h"
 #include "makecred.h"
+#include "platform.h"
 #include "rest.h"
 #include "store.h"
 #include "tpm_public.h"
@@ -309,6 +311,11 @@ void reg_api_register(struct reg_api *api, const char *agent_id, const char *bod
                 kl_rest_refuse(reply, 400, "Invalid TPM2B_PUBLIC in field 'aik_tpm'");
                 goto out;
         }
+        /* (1b) and it must be a genuine AK (beyond upstream, which does not look). */
+        if (kl_ak_check(ak, api->cfg.ak_hash_algs, api->cfg.ak_sign_algs, why, sizeof(why)) < 0) {
+                kl_rest_refuse(reply, 400, "Refused 'aik_tpm' of agent '%s': %s", agent_id, why);
+                goto out;
+        }
         /* (2) The EK certificate must certify the EK that was sent. */
         if (ekcert_text != NULL && ekcert_text[0] != '\0') {
                 if (parse_ekcert(ekcert_text, &cert, &chain) < 0) {
@@ -344,6 +351,10 @@ void reg_api_register(struct reg_api *api, const char *agent_id, const char *bod
                         goto out;
                 }
         }
+
+        /* (3b) The platform certificate must name that EK certificate (platform.h). */
+        if (reg_platform_check(&api->cfg, req, agent_id, cert, &rec.platform, reply) < 0)
+                goto out;
 
         /* (5, prepared before the store is touched) the MakeCredential challenge. */
         if (kl_tpm_public_name(ak, ak_name, &ak_name_len) < 0 ||
@@ -401,6 +412,7 @@ out:
         free(rec.ek_tpm);
         free(rec.aik_tpm);
         free(rec.ekcert);
+        free(rec.platform);
         reg_agent_free(old);
         json_object_put(results);
         EVP_PKEY_free(ek_key);
@@ -532,7 +544,8 @@ static void handle_show(struct reg_api *api, const char *agent_id, struct kl_htt
             kl_rest_add_str(res, "mtls_cert", a->mtls_cert) || kl_rest_add_str(res, "ip", a->ip) ||
             json_object_object_add(res, "port",
                                    a->port >= 0 ? json_object_new_int64(a->port) : NULL) ||
-            json_object_object_add(res, "regcount", json_object_new_int64(a->regcount))) {
+            json_object_object_add(res, "regcount", json_object_new_int64(a->regcount)) ||
+            reg_platform_show(res, a->platform)) {
                 kl_rest_reply_internal(reply, r);
                 goto out;
         }

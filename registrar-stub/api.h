@@ -19,8 +19,12 @@ struct reg_store;
 #define REG_API_CURRENT_VERSION "2.6"
 
 struct reg_api_config {
-        const char *ek_ca_dir; /* NULL = no EK certificate chain check */
-        bool require_ek_cert;  /* refuse registrations without an EK certificate */
+        const char *ek_ca_dir;       /* NULL = no EK certificate chain check */
+        bool require_ek_cert;        /* refuse registrations without an EK certificate */
+        const char *platform_ca_dir; /* NULL = platform certificates are not checked */
+        bool require_platform_cert;  /* refuse registrations without a platform certificate */
+        const char *ak_hash_algs;    /* accepted AK name/scheme hashes; NULL = kl_ak_check's */
+        const char *ak_sign_algs;    /* accepted AK signing schemes; NULL = kl_ak_check's */
 };
 
 struct reg_api {

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ak_check.h"
 #include "api.h"
 #include "cli.h"
 #include "err.h"
@@ -32,6 +33,10 @@ struct options {
         const char *ek_ca_dir;
         const char *port_file;
         bool require_ek_cert;
+        const char *platform_ca_dir;
+        bool require_platform_cert;
+        const char *ak_hash_algs;
+        const char *ak_sign_algs;
 };
 
 #define OPT(field) offsetof(struct options, field)
@@ -60,6 +65,28 @@ static const struct kl_cli_option registrar_cli[] = {
      .kind = KL_CLI_FLAG,
      .offset = OPT(require_ek_cert),
      .help = "refuse registrations without an EK certificate (403)"},
+    {.name = "platform-ca-dir",
+     .arg = "DIR",
+     .kind = KL_CLI_STRING,
+     .offset = OPT(platform_ca_dir),
+     .help = "directory of PEM platform CA certificates; a TCG platform\n"
+             "certificate sent with a registration must be signed by one,\n"
+             "be valid now and name the EK certificate (4xx otherwise)"},
+    {.name = "require-platform-cert",
+     .kind = KL_CLI_FLAG,
+     .offset = OPT(require_platform_cert),
+     .help = "refuse registrations without a platform certificate (403;\n"
+             "needs --platform-ca-dir)"},
+    {.name = "ak-hash-algs",
+     .arg = "LIST",
+     .kind = KL_CLI_STRING,
+     .offset = OPT(ak_hash_algs),
+     .help = "accepted AK name and scheme hashes (default\n" KL_AK_HASH_ALGS_DEFAULT ")"},
+    {.name = "ak-sign-algs",
+     .arg = "LIST",
+     .kind = KL_CLI_STRING,
+     .offset = OPT(ak_sign_algs),
+     .help = "accepted AK signing schemes (default\n" KL_AK_SIGN_ALGS_DEFAULT ")"},
     {.name = "port-file",
      .arg = "FILE",
      .kind = KL_CLI_STRING,
@@ -117,6 +144,27 @@ int main(int argc, char **argv)
                 goto out;
         }
 
+        if (o.platform_ca_dir != NULL && access(o.platform_ca_dir, R_OK | X_OK) != 0) {
+                fprintf(stderr, "cannot read --platform-ca-dir '%s': %s\n", o.platform_ca_dir,
+                        strerror(errno));
+                ret = 2;
+                goto out;
+        }
+        if (o.require_platform_cert && o.platform_ca_dir == NULL) {
+                fprintf(stderr, "--require-platform-cert needs --platform-ca-dir\n");
+                ret = 2;
+                goto out;
+        }
+        if ((o.ak_hash_algs != NULL && !kl_ak_hash_algs_valid(o.ak_hash_algs)) ||
+            (o.ak_sign_algs != NULL && !kl_ak_sign_algs_valid(o.ak_sign_algs))) {
+                fprintf(stderr,
+                        "invalid --ak-hash-algs or --ak-sign-algs (comma-separated names, e.g. "
+                        "%s and %s)\n",
+                        KL_AK_HASH_ALGS_DEFAULT, KL_AK_SIGN_ALGS_DEFAULT);
+                ret = 2;
+                goto out;
+        }
+
         /* Before any thread exists, so every later thread inherits the mask. */
         if (kl_signals_block(&mask) < 0) {
                 log_error("pthread_sigmask failed");
@@ -127,6 +175,10 @@ int main(int argc, char **argv)
                 goto out;
         acfg.ek_ca_dir = o.ek_ca_dir;
         acfg.require_ek_cert = o.require_ek_cert;
+        acfg.platform_ca_dir = o.platform_ca_dir;
+        acfg.require_platform_cert = o.require_platform_cert;
+        acfg.ak_hash_algs = o.ak_hash_algs;
+        acfg.ak_sign_algs = o.ak_sign_algs;
         if (reg_api_init(&api, store, &acfg) < 0)
                 goto out;
         api_ready = true;

@@ -27,7 +27,8 @@ static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS agents ("
                                  "port INTEGER, "
                                  "key TEXT, "
                                  "active INTEGER NOT NULL DEFAULT 0, "
-                                 "regcount INTEGER NOT NULL DEFAULT 0)";
+                                 "regcount INTEGER NOT NULL DEFAULT 0, "
+                                 "platform TEXT)";
 
 int reg_store_open(const char *path, struct reg_store **ret)
 {
@@ -64,6 +65,7 @@ void reg_agent_free(struct reg_agent *a)
         free(a->aik_tpm);
         free(a->mtls_cert);
         free(a->ip);
+        free(a->platform);
         if (a->key != NULL)
                 kl_secure_free(a->key, strlen(a->key));
         free(a);
@@ -71,8 +73,9 @@ void reg_agent_free(struct reg_agent *a)
 
 int reg_store_get(struct reg_store *s, const char *agent_id, struct reg_agent **ret)
 {
-        static const char sql[] = "SELECT agent_id, ek_tpm, ekcert, aik_tpm, mtls_cert, ip, "
-                                  "port, key, active, regcount FROM agents WHERE agent_id = ?";
+        static const char sql[] =
+            "SELECT agent_id, ek_tpm, ekcert, aik_tpm, mtls_cert, ip, "
+            "port, key, active, regcount, platform FROM agents WHERE agent_id = ?";
         struct kl_db_stmt *st = NULL;
         struct reg_agent *a = NULL;
         int r;
@@ -92,7 +95,8 @@ int reg_store_get(struct reg_store *s, const char *agent_id, struct reg_agent **
             kl_db_column_dup_blob(st, 2, &a->ekcert, &a->ekcert_len) < 0 ||
             kl_db_column_dup_blob(st, 3, &a->aik_tpm, &a->aik_tpm_len) < 0 ||
             kl_db_column_dup_text(st, 4, &a->mtls_cert) < 0 ||
-            kl_db_column_dup_text(st, 5, &a->ip) < 0 || kl_db_column_dup_text(st, 7, &a->key) < 0)
+            kl_db_column_dup_text(st, 5, &a->ip) < 0 || kl_db_column_dup_text(st, 7, &a->key) < 0 ||
+            kl_db_column_dup_text(st, 10, &a->platform) < 0)
                 goto out;
         a->port = kl_db_column_is_null(st, 6) ? -1 : kl_db_column_int64(st, 6);
         a->active = kl_db_column_int64(st, 8) != 0;
@@ -113,8 +117,8 @@ out:
 int reg_store_put(struct reg_store *s, const struct reg_agent *a)
 {
         static const char sql[] = "INSERT OR REPLACE INTO agents (agent_id, ek_tpm, ekcert, "
-                                  "aik_tpm, mtls_cert, ip, port, key, active, regcount) "
-                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                                  "aik_tpm, mtls_cert, ip, port, key, active, regcount, platform) "
+                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         struct kl_db_stmt *st = NULL;
         int r;
 
@@ -129,7 +133,8 @@ int reg_store_put(struct reg_store *s, const struct reg_agent *a)
             (r = a->port < 0 ? kl_db_bind_null(st, 7) : kl_db_bind_int64(st, 7, a->port)) < 0 ||
             (r = kl_db_bind_text(st, 8, a->key)) < 0 ||
             (r = kl_db_bind_int64(st, 9, a->active ? 1 : 0)) < 0 ||
-            (r = kl_db_bind_int64(st, 10, a->regcount)) < 0 || (r = kl_db_run(st)) < 0)
+            (r = kl_db_bind_int64(st, 10, a->regcount)) < 0 ||
+            (r = kl_db_bind_text(st, 11, a->platform)) < 0 || (r = kl_db_run(st)) < 0)
                 goto out;
         r = 0;
 out:

@@ -29,6 +29,7 @@ struct reg_agent {
         char *key;       /* base64(credential); secret */
         bool active;
         int64_t regcount;
+        char *platform; /* JSON of the checked platform certificate's attributes; NULL = none */
 };
 
 /* path may be ":memory:". Creates the table when missing. */

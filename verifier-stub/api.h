@@ -11,6 +11,7 @@
 #include "http_server.h"
 
 struct ver_store;
+struct ver_push;
 
 #define VER_API_CURRENT_VERSION "2.6"
 
@@ -18,6 +19,7 @@ struct ver_api {
         struct ver_store *store;   /* lent */
         const char *registrar_url; /* e.g. http://127.0.0.1:8890; NULL = none configured */
         long timeout_ms;           /* for the registrar lookup */
+        struct ver_push *push;     /* push mode: API 3.0 routes (push_api.h); NULL = pull */
 };
 
 /* kl_http_handler: ctx is a struct ver_api. */

@@ -25,6 +25,7 @@
 #include "notifier.h"
 #include "notify.h"
 #include "poller.h"
+#include "push_api.h"
 #include "service.h"
 #include "store.h"
 
@@ -41,6 +42,7 @@ struct options {
         const char *client_cert;
         const char *client_key;
         const char *port_file;
+        bool push; /* --mode push: agents push evidence (API 3.0), nothing is polled */
         struct ver_notifier_config revocation; /* --revocation-* */
         unsigned interval_ms;
         unsigned max_retries;
@@ -104,9 +106,10 @@ static int start_api(const char *host, uint16_t port, struct ver_api *api,
         return kl_http_server_start(&hopts, ver_api_handle, api, ret_srv);
 }
 
-/* The notifier (revocation notices) and the poller thread that feeds it. */
+/* The notifier (revocation notices) and what feeds it: the poller, or the push routes. */
 static int start_attestation(const struct options *o, struct ver_store *store, const char *tmp_dir,
-                             struct ver_notifier **ret_notifier, struct ver_poller **ret_poller)
+                             struct ver_notifier **ret_notifier, struct ver_poller **ret_poller,
+                             struct ver_push **ret_push)
 {
         struct ver_notifier_config ncfg = o->revocation;
         struct ver_poller_config pcfg = {
@@ -125,6 +128,12 @@ static int start_attestation(const struct options *o, struct ver_store *store, c
         if (ver_notifier_start(store, &ncfg, ret_notifier) < 0)
                 return -1;
         pcfg.notifier = *ret_notifier;
+        if (o->push) {
+                struct ver_push_config push = {.interval_ms = o->interval_ms,
+                                               .notifier = *ret_notifier};
+
+                return ver_push_new(store, &push, ret_push) < 0 ? -1 : 0;
+        }
         if (ver_poller_start(store, &pcfg, ret_poller) < 0) {
                 log_error("cannot start the poller thread");
                 return -1;
@@ -136,6 +145,7 @@ static int serve(const struct options *o)
 {
         struct kl_http_server *srv = NULL;
         struct ver_poller *poller = NULL;
+        struct ver_push *push = NULL;
         struct ver_notifier *notifier = NULL;
         struct ver_store *store = NULL;
         struct ver_api api = {0};
@@ -164,8 +174,10 @@ static int serve(const struct options *o)
         api.store = store;
         api.registrar_url = o->registrar;
         api.timeout_ms = 10000;
-        if (start_api(host, port, &api, &srv) < 0 ||
-            start_attestation(o, store, tmp_dir, &notifier, &poller) < 0)
+        if (start_attestation(o, store, tmp_dir, &notifier, &poller, &push) < 0)
+                goto out;
+        api.push = push; /* before the server: its threads only read it */
+        if (start_api(host, port, &api, &srv) < 0)
                 goto out;
         log_info("listening on %s port %u (db %s, registrar %s, interval %u ms)", host,
                  (unsigned)kl_http_server_port(srv), o->db,
@@ -185,12 +197,23 @@ static int serve(const struct options *o)
 out:
         /* Reverse order: no request or poll may be running when the store goes away. */
         kl_http_server_stop(srv);
-        ver_poller_stop(poller);     /* removes the pinned certificates it wrote */
-        ver_notifier_stop(notifier); /* after the poller, its only caller */
+        ver_poller_stop(poller); /* removes the pinned certificates it wrote */
+        ver_push_free(push);
+        ver_notifier_stop(notifier); /* after the poller and push routes, its callers */
         ver_store_close(store);
         if (tmp_dir[0] != '\0' && rmdir(tmp_dir) != 0 && errno != ENOENT)
                 log_warn("cannot remove %s: %s; ignoring", tmp_dir, strerror(errno));
         return ret;
+}
+
+static const char *parse_mode(const char *s, void *opts)
+{
+        struct options *o = opts;
+
+        if (strcmp(s, "push") != 0 && strcmp(s, "pull") != 0)
+                return "expected pull or push";
+        o->push = strcmp(s, "push") == 0;
+        return NULL;
 }
 
 static const char *parse_interval(const char *s, void *opts)
@@ -281,6 +304,13 @@ static const struct kl_cli_option verifier_cli[] = {
      .parse = parse_max_retries,
      .help = "retries on timeouts/500/unreachable before \"Failed\"\n"
              "(default 5, back-off doubling up to 16 intervals)"},
+    {.name = "mode",
+     .arg = "pull|push",
+     .kind = KL_CLI_PARSE,
+     .parse = parse_mode,
+     .help = "pull (default): poll agents; push: serve the API 3.0 push routes\n"
+             "(sessions, attestations) instead, --interval being the shortest\n"
+             "time between one agent's evidence"},
     {.name = "port-file",
      .arg = "FILE",
      .kind = KL_CLI_STRING,

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zmq.h>
 
 #include "crypto.h"
 #include "err.h"
@@ -28,6 +27,7 @@
 #include "log.h"
 #include "revocation_notice.h"
 #include "store.h"
+#include "zeromq.h"
 
 #define SEVERITY_DEFAULT "emergency" /* upstream's default severity_policy maps all here */
 
@@ -35,8 +35,7 @@ struct ver_notifier {
         struct ver_store *store;
         struct ver_notifier_config cfg;
         EVP_PKEY *key;
-        void *zctx;
-        void *pub;
+        struct kl_zmq_pub *pub;
         pthread_t thread;
         bool started;
         pthread_mutex_t lock;
@@ -291,9 +290,9 @@ int ver_notifier_revoke(struct ver_notifier *n, const char *agent_id, const char
         if ((r = kl_revocation_body(msg, sig != NULL ? sig : "", &body)) < 0)
                 goto out;
         if (n->pub != NULL) {
-                if (zmq_send(n->pub, body, strlen(body), ZMQ_DONTWAIT) < 0)
+                if (kl_zmq_pub_send(n->pub, body, strlen(body)) < 0)
                         log_warn("agent '%s': revocation notice not published: %s", agent_id,
-                                 zmq_strerror(zmq_errno()));
+                                 kl_zmq_strerror());
                 else
                         log_info("agent '%s': revocation notice published (%s)", agent_id,
                                  event_id);
@@ -348,15 +347,9 @@ static int load_key(struct ver_notifier *n)
 
 static int bind_pub(struct ver_notifier *n)
 {
-        const int linger = 1000; /* a notice sent just before shutdown still leaves */
-        const int one = 1;
-
-        if ((n->zctx = zmq_ctx_new()) == NULL || (n->pub = zmq_socket(n->zctx, ZMQ_PUB)) == NULL ||
-            zmq_setsockopt(n->pub, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
-            (strchr(n->cfg.pub_endpoint, '[') != NULL &&
-             zmq_setsockopt(n->pub, ZMQ_IPV6, &one, sizeof(one)) != 0) ||
-            zmq_bind(n->pub, n->cfg.pub_endpoint) != 0) {
-                log_error("ZeroMQ PUB on '%s': %s", n->cfg.pub_endpoint, zmq_strerror(zmq_errno()));
+        /* a notice sent just before shutdown still leaves */
+        if (kl_zmq_pub_open(n->cfg.pub_endpoint, 1000, &n->pub) < 0) {
+                log_error("ZeroMQ PUB on '%s': %s", n->cfg.pub_endpoint, kl_zmq_strerror());
                 return KL_ERR_SYSTEM;
         }
         log_info("publishing revocation notices on %s", n->cfg.pub_endpoint);
@@ -390,8 +383,7 @@ int ver_notifier_start(struct ver_store *store, const struct ver_notifier_config
                         goto out;
                 /* the default endpoint may be taken (another verifier): serve without it */
                 log_warn("not publishing revocation notices on ZeroMQ; ignoring");
-                if (n->pub != NULL)
-                        zmq_close(n->pub);
+                kl_zmq_pub_close(n->pub);
                 n->pub = NULL;
         }
         r = KL_ERR_SYSTEM;
@@ -419,10 +411,7 @@ void ver_notifier_stop(struct ver_notifier *n)
         }
         for (size_t i = 0; i < VER_NOTIFIER_QUEUE_MAX; i++)
                 free(n->queue[i]);
-        if (n->pub != NULL)
-                zmq_close(n->pub);
-        if (n->zctx != NULL)
-                zmq_ctx_term(n->zctx);
+        kl_zmq_pub_close(n->pub);
         EVP_PKEY_free(n->key);
         pthread_cond_destroy(&n->cond);
         pthread_mutex_destroy(&n->lock);

@@ -3,9 +3,9 @@
  * Revocation notices from the verifier stub (proto-docs/revocation.md): when
  * the poller moves an agent to "Invalid Quote", build upstream's event,
  * sign it with the revocation key (RSA-PSS, lib/crypto/revocation_notice.h), publish it as
- * one frame on a ZeroMQ PUB socket bound at start-up, and (optionally) POST
- * it to every agent in the store, like upstream's "agent" notifier. The only
- * verifier-stub file that includes zmq.h.
+ * one frame on a ZeroMQ PUB socket bound at start-up (lib/net/zeromq.h),
+ * and (optionally) POST it to every agent in the store, like upstream's
+ * "agent" notifier.
  */
 #ifndef VER_NOTIFIER_H
 #define VER_NOTIFIER_H

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ak_check.h"
 #include "b64.h"
 #include "crypto.h"
 #include "err.h"
@@ -40,7 +41,6 @@
 #define ST_RETRY    "Get Quote (retry)"
 #define ST_INVALID  "Invalid Quote"
 #define ST_FAILED   "Failed"
-#define NK_PEM_MAX  16384
 #define TICK_MS     100
 #define BACKOFF_MAX 16u /* the longest retry delay is 16 intervals */
 #define WHY_MAX     512
@@ -53,15 +53,7 @@ struct agent_rt {
         uint64_t next_due;
         unsigned retries;
         char api_version[8];
-        char *nk_pem;
-        size_t nk_pem_len;
-        struct ver_clock prev;
-        struct kl_ima_replay ima;
-        bool ima_started;
-        struct ver_tpm_policy tpm;
-        struct kl_ima_policy *ima_policy;
-        struct kl_mb_policy *mb_policy;
-        struct kl_tpm_public *ak;
+        struct ver_attest_state att; /* policies, AK, NK, clock, IMA position */
         int64_t count;
         int64_t last_success;
         char ca_path[PATH_MAX];
@@ -96,13 +88,13 @@ static void rt_free(struct agent_rt *rt)
                 return;
         if (rt->ca_path[0] != '\0')
                 unlink(rt->ca_path);
-        free(rt->nk_pem);
+        free(rt->att.nk_pem);
         free(rt->url_host);
         if (rt->v_b64 != NULL)
                 kl_secure_free(rt->v_b64, strlen(rt->v_b64));
-        kl_ima_policy_free(rt->ima_policy);
-        kl_mb_policy_free(rt->mb_policy);
-        kl_tpm_public_free(rt->ak);
+        kl_ima_policy_free(rt->att.ima_policy);
+        kl_mb_policy_free(rt->att.mb_policy);
+        kl_tpm_public_free(rt->att.ak);
         free(rt);
 }
 
@@ -135,22 +127,26 @@ static int rt_load(struct ver_poller *p, const struct ver_agent *a, struct agent
                 goto out;
         }
         memcpy(rt->id, a->agent_id, n + 1);
+        rt->att.agent_id = rt->id;
         rt->gen = a->gen;
         rt->count = a->attestation_count;
         rt->last_success = a->last_success;
         r = KL_ERR_INVAL;
-        if (a->aik_tpm == NULL || kl_tpm_public_parse(a->aik_tpm, a->aik_tpm_len, &rt->ak) < 0) {
+        if (a->aik_tpm == NULL ||
+            kl_tpm_public_parse(a->aik_tpm, a->aik_tpm_len, &rt->att.ak) < 0) {
                 snprintf(why, why_len, "stored aik_tpm is not a TPM2B_PUBLIC");
                 goto out;
         }
+        if (kl_ak_check(rt->att.ak, NULL, NULL, why, why_len) < 0)
+                goto out; /* a quote signed by it proves nothing */
         if (kl_json_parse_object(a->tpm_policy, strlen(a->tpm_policy), &pol) < 0 ||
-            ver_tpm_policy_from_json(pol, &rt->tpm, why, why_len) < 0)
+            ver_tpm_policy_from_json(pol, &rt->att.tpm, why, why_len) < 0)
                 goto out;
         if (a->ima_policy != NULL && kl_ima_policy_parse(a->ima_policy, strlen(a->ima_policy),
-                                                         &rt->ima_policy, why, why_len) < 0)
+                                                         &rt->att.ima_policy, why, why_len) < 0)
                 goto out;
         if (a->mb_policy != NULL && kl_mb_policy_parse(a->mb_policy, strlen(a->mb_policy),
-                                                       &rt->mb_policy, why, why_len) < 0)
+                                                       &rt->att.mb_policy, why, why_len) < 0)
                 goto out;
         if (a->ip == NULL || a->port <= 0) {
                 snprintf(why, why_len, "no agent address");
@@ -230,7 +226,7 @@ static void provide_v(struct ver_poller *p, struct agent_rt *rt)
         int r;
 
         if ((r = kl_b64_decode(rt->v_b64, strlen(rt->v_b64), &v, &v_len)) < 0 ||
-            (r = kl_tenant_wrap_share(rt->nk_pem, v, v_len, &wrapped)) < 0)
+            (r = kl_tenant_wrap_share(rt->att.nk_pem, v, v_len, &wrapped)) < 0)
                 goto out;
         if (asprintf(&body, "{\"encrypted_key\":\"%s\"}", wrapped) < 0) {
                 body = NULL;
@@ -310,160 +306,6 @@ out:
         return r;
 }
 
-/*
- * Checks one 200 answer. Returns 0 when the quote verifies (runtime state
- * advanced), KL_ERR_VERIFY/KL_ERR_INVAL with why otherwise.
- */
-static int check_answer(struct agent_rt *rt, const char *nonce, uint32_t mask, bool partial,
-                        uint64_t ima_entry_asked, const struct kl_http_response *resp, char *why,
-                        size_t why_len)
-{
-        struct json_object *obj = NULL;
-        struct json_object *res = NULL;
-        struct kl_pcr_set pcrs;
-        struct kl_attest_info info;
-        struct kl_ima_replay ima = rt->ima;
-        struct kl_uefi_pcrs *uefi = NULL;
-        const char *quote = NULL;
-        const char *hash_alg = NULL;
-        const char *pubkey = NULL;
-        const char *mb = NULL;
-        uint8_t *mb_bin = NULL;
-        size_t mb_len = 0;
-        char *nk = NULL;
-        size_t nk_len = 0;
-        struct ver_quote_input in = {0};
-        struct timespec t0, t1;
-        int r = KL_ERR_INVAL;
-
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        if (kl_json_parse_object(resp->body, resp->body_len, &obj) < 0 ||
-            kl_json_get_object(obj, "results", &res) < 0 ||
-            kl_json_get_string(res, "quote", &quote) < 0 ||
-            kl_json_get_string(res, "hash_alg", &hash_alg) < 0) {
-                snprintf(why, why_len, "malformed quote answer (no results.quote/hash_alg)");
-                goto out;
-        }
-        if (!partial) {
-                if (kl_json_get_string(res, "pubkey", &pubkey) < 0 ||
-                    (nk_len = strlen(pubkey)) == 0 || nk_len > NK_PEM_MAX) {
-                        snprintf(why, why_len, "partial=0 answer without a usable pubkey");
-                        goto out;
-                }
-                if ((nk = strdup(pubkey)) == NULL) {
-                        r = KL_ERR_NOMEM;
-                        goto out;
-                }
-        }
-        in.quote = quote;
-        in.quote_len = strlen(quote);
-        in.hash_alg = hash_alg;
-        in.expected_alg = rt->tpm.hash_alg;
-        in.nonce = nonce;
-        in.ak = rt->ak;
-        in.mask = mask;
-        in.prev = &rt->prev;
-        if ((r = ver_check_quote(&in, &pcrs, &info, why, why_len)) < 0)
-                goto out;
-        r = KL_ERR_VERIFY;
-        if (ver_check_pcr16(&pcrs, partial ? rt->nk_pem : nk, partial ? rt->nk_pem_len : nk_len,
-                            why, why_len) < 0)
-                goto out;
-        if (ver_check_tpm_policy(&rt->tpm, &pcrs, why, why_len) < 0)
-                goto out;
-        /* the boot log is replayed first: its PCRs 0-9 give the accepted boot_aggregates */
-        if ((rt->mb_policy != NULL || rt->ima_policy != NULL) &&
-            kl_json_get_string(res, "mb_measurement_list", &mb) == 0) {
-                if ((uefi = calloc(1, sizeof(*uefi))) == NULL) {
-                        r = KL_ERR_NOMEM;
-                        goto out;
-                }
-                if (kl_b64_decode(mb, strlen(mb), &mb_bin, &mb_len) < 0 ||
-                    kl_uefi_log_replay(mb_bin, mb_len, uefi, why, why_len) < 0) {
-                        if (rt->mb_policy != NULL) {
-                                if (mb_bin == NULL)
-                                        snprintf(why, why_len, "mb_measurement_list is not base64");
-                                goto out;
-                        }
-                        free(uefi); /* no mb policy: an unusable log only gives no aggregate */
-                        uefi = NULL;
-                }
-        }
-        if (rt->ima_policy != NULL) {
-                struct json_object *v = NULL;
-                const char *text;
-                int64_t entry = 0;
-
-                if (!json_object_object_get_ex(res, "ima_measurement_list", &v) ||
-                    !json_object_is_type(v, json_type_string)) {
-                        snprintf(why, why_len, "PCR 10 quoted but no ima_measurement_list sent");
-                        goto out;
-                }
-                text = json_object_get_string(v);
-                if (kl_json_get_int(res, "ima_measurement_list_entry", &entry) == KL_ERR_INVAL ||
-                    entry < 0) {
-                        snprintf(why, why_len, "invalid ima_measurement_list_entry");
-                        goto out;
-                }
-                log_debug("agent '%s': asked ima_ml_entry=%llu, got entry %lld (%d bytes)", rt->id,
-                          (unsigned long long)ima_entry_asked, (long long)entry,
-                          json_object_get_string_len(v));
-                if (entry == 0 || !rt->ima_started) {
-                        /* the agent restarted the list (or we never started): replay from 0 */
-                        if (entry != 0) {
-                                snprintf(why, why_len,
-                                         "ima_measurement_list_entry %lld, expected 0",
-                                         (long long)entry);
-                                goto out;
-                        }
-                        kl_ima_replay_init(&ima, pcrs.hash_alg);
-                } else if ((uint64_t)entry != ima_entry_asked) {
-                        snprintf(why, why_len,
-                                 "ima_measurement_list_entry %lld, expected %llu (invalid_ima_"
-                                 "entry_nb)",
-                                 (long long)entry, (unsigned long long)ima_entry_asked);
-                        goto out;
-                }
-                if ((r = kl_ima_policy_set_boot_aggregates(rt->ima_policy, uefi)) < 0 ||
-                    (r = kl_ima_replay(&ima, text, (size_t)json_object_get_string_len(v),
-                                       rt->ima_policy, pcrs.values[VER_IMA_PCR], why, why_len)) < 0)
-                        goto out;
-                r = KL_ERR_VERIFY;
-        }
-        if (rt->mb_policy != NULL &&
-            (uefi == NULL || ver_check_mb_replay(uefi, &pcrs, why, why_len) < 0 ||
-             kl_mb_policy_check(rt->mb_policy, uefi, why, why_len) < 0)) {
-                if (uefi == NULL)
-                        snprintf(why, why_len, "mb policy set but no usable mb_measurement_list");
-                goto out;
-        }
-        /* Everything verified: now the runtime state may advance. */
-        if (nk != NULL) {
-                free(rt->nk_pem);
-                rt->nk_pem = nk;
-                rt->nk_pem_len = nk_len;
-                nk = NULL;
-        }
-        rt->prev.valid = true;
-        rt->prev.clock = info.clock;
-        rt->prev.reset_count = info.reset_count;
-        rt->prev.restart_count = info.restart_count;
-        if (rt->ima_policy != NULL) {
-                rt->ima = ima;
-                rt->ima_started = true;
-        }
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        log_debug("agent '%s': quote verified in %ld us", rt->id,
-                  (long)((t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000L));
-        r = 0;
-out:
-        free(nk);
-        free(mb_bin);
-        free(uefi);
-        json_object_put(obj);
-        return r;
-}
-
 /* A transport error, 408 or 500: retry with back-off, then give up as upstream does. */
 static void retry_or_fail(struct ver_poller *p, struct agent_rt *rt, const char *why)
 {
@@ -482,19 +324,94 @@ static void retry_or_fail(struct ver_poller *p, struct agent_rt *rt, const char 
         set_status(p, rt, ST_RETRY, why);
 }
 
+/* The quote request URL for q; KL_ERR_TOO_LONG if it does not fit. */
+static int quote_path(const struct agent_rt *rt, const struct ver_quote_request *q, char *path,
+                      size_t len)
+{
+        int n = rt->att.ima_policy != NULL
+                    ? snprintf(path, len,
+                               "/v%s/quotes/integrity?nonce=%s&mask=0x%x&partial=%d&ima_ml_entry="
+                               "%llu",
+                               rt->api_version, q->nonce, (unsigned)q->mask, q->partial ? 1 : 0,
+                               (unsigned long long)q->ima_entry)
+                    : snprintf(path, len, "/v%s/quotes/integrity?nonce=%s&mask=0x%x&partial=%d",
+                               rt->api_version, q->nonce, (unsigned)q->mask, q->partial ? 1 : 0);
+
+        return n < 0 || (size_t)n >= len ? KL_ERR_TOO_LONG : 0;
+}
+
+/*
+ * Acts on an answer that is not a 200 (retry, or Failed) and returns true;
+ * false for a 200, which the caller checks.
+ */
+static bool handle_not_ok(struct ver_poller *p, struct agent_rt *rt,
+                          const struct kl_http_response *resp)
+{
+        char why[WHY_MAX];
+
+        if (resp->status == 200)
+                return false;
+        if (resp->status == 400 && strstr(resp->body, "API version not supported") != NULL) {
+                rt->api_version[0] = '\0'; /* negotiate again on the next attempt */
+                retry_or_fail(p, rt, "agent refused our API version");
+        } else if (resp->status == 408 || resp->status == 500) {
+                snprintf(why, sizeof(why), "agent answered HTTP %ld", resp->status);
+                retry_or_fail(p, rt, why);
+        } else {
+                snprintf(why, sizeof(why), "agent answered HTTP %ld: %.200s", resp->status,
+                         resp->body);
+                log_warn("agent '%s': %s", rt->id, why);
+                set_status(p, rt, ST_FAILED, why);
+        }
+        return true;
+}
+
+/* Checks a 200 answer and moves the agent to Get Quote or Invalid Quote. */
+static void handle_answer(struct ver_poller *p, struct agent_rt *rt,
+                          const struct ver_quote_request *q, const struct kl_http_response *resp)
+{
+        char why[WHY_MAX] = "";
+        struct timespec t0, t1;
+        int r;
+
+        rt->retries = 0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if ((r = ver_check_answer(&rt->att, q, resp->body, resp->body_len, why, sizeof(why))) < 0) {
+                if (why[0] == '\0')
+                        snprintf(why, sizeof(why), "%s", kl_err_str(r));
+                /* CVE-2023-3674 class: any failed check is a state change, never just a log line */
+                log_warn("agent '%s': invalid quote: %s", rt->id, why);
+                set_status(p, rt, ST_INVALID, why);
+                /* upstream notifies on entering Invalid Quote (not on Failed) */
+                (void)ver_notifier_revoke(p->cfg.notifier, rt->id, why);
+                return;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        log_debug("agent '%s': quote verified in %ld us", rt->id,
+                  (long)((t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000L));
+        rt->count++;
+        rt->last_success = (int64_t)time(NULL);
+        set_status(p, rt, ST_GET, NULL);
+        if (rt->v_b64 != NULL && !rt->v_delivered)
+                provide_v(p, rt);
+}
+
+/* One poll: negotiate the API version if needed, ask for a quote, act on the answer. */
 static void poll_one(struct ver_poller *p, struct agent_rt *rt)
 {
         struct kl_http_response resp = {0};
         char nonce[VER_NONCE_LEN + 1];
         char path[256];
-        char why[WHY_MAX];
-        uint32_t mask = ver_quote_mask(&rt->tpm, rt->ima_policy != NULL, rt->mb_policy != NULL);
-        uint64_t entry = rt->ima_started ? rt->ima.entries : 0;
-        bool partial = rt->nk_pem != NULL;
-        int n;
+        char why[WHY_MAX] = "";
+        struct ver_quote_request q = {
+            .nonce = nonce,
+            .mask =
+                ver_quote_mask(&rt->att.tpm, rt->att.ima_policy != NULL, rt->att.mb_policy != NULL),
+            .partial = rt->att.nk_pem != NULL,
+            .ima_entry = rt->att.ima_started ? rt->att.ima.entries : 0,
+        };
         int r;
 
-        why[0] = '\0';
         rt->next_due = now_ms() + p->cfg.interval_ms;
         if (rt->api_version[0] == '\0' && negotiate(p, rt, why, sizeof(why)) < 0) {
                 retry_or_fail(p, rt, why);
@@ -504,56 +421,15 @@ static void poll_one(struct ver_poller *p, struct agent_rt *rt)
                 log_error("agent '%s': no randomness for a nonce", rt->id);
                 return;
         }
-        n = rt->ima_policy != NULL
-                ? snprintf(path, sizeof(path),
-                           "/v%s/quotes/integrity?nonce=%s&mask=0x%x&partial=%d&ima_ml_entry=%llu",
-                           rt->api_version, nonce, (unsigned)mask, partial ? 1 : 0,
-                           (unsigned long long)entry)
-                : snprintf(path, sizeof(path),
-                           "/v%s/quotes/integrity?nonce=%s&mask=0x%x&partial=%d", rt->api_version,
-                           nonce, (unsigned)mask, partial ? 1 : 0);
-        if (n < 0 || (size_t)n >= sizeof(path))
+        if (quote_path(rt, &q, path, sizeof(path)) < 0)
                 return;
         log_debug("agent '%s': GET %s", rt->id, path);
         if ((r = agent_get(p, rt, path, &resp)) < 0) {
                 snprintf(why, sizeof(why), "agent unreachable (%s)", kl_err_str(r));
                 retry_or_fail(p, rt, why);
-                goto out;
+        } else if (!handle_not_ok(p, rt, &resp)) {
+                handle_answer(p, rt, &q, &resp);
         }
-        if (resp.status == 400 && strstr(resp.body, "API version not supported") != NULL) {
-                rt->api_version[0] = '\0'; /* negotiate again on the next attempt */
-                retry_or_fail(p, rt, "agent refused our API version");
-                goto out;
-        }
-        if (resp.status == 408 || resp.status == 500) {
-                snprintf(why, sizeof(why), "agent answered HTTP %ld", resp.status);
-                retry_or_fail(p, rt, why);
-                goto out;
-        }
-        if (resp.status != 200) {
-                snprintf(why, sizeof(why), "agent answered HTTP %ld: %.200s", resp.status,
-                         resp.body);
-                log_warn("agent '%s': %s", rt->id, why);
-                set_status(p, rt, ST_FAILED, why);
-                goto out;
-        }
-        rt->retries = 0;
-        if ((r = check_answer(rt, nonce, mask, partial, entry, &resp, why, sizeof(why))) < 0) {
-                if (why[0] == '\0')
-                        snprintf(why, sizeof(why), "%s", kl_err_str(r));
-                /* CVE-2023-3674 class: any failed check is a state change, never just a log line */
-                log_warn("agent '%s': invalid quote: %s", rt->id, why);
-                set_status(p, rt, ST_INVALID, why);
-                /* upstream notifies on entering Invalid Quote (not on Failed) */
-                (void)ver_notifier_revoke(p->cfg.notifier, rt->id, why);
-                goto out;
-        }
-        rt->count++;
-        rt->last_success = (int64_t)time(NULL);
-        set_status(p, rt, ST_GET, NULL);
-        if (rt->v_b64 != NULL && !rt->v_delivered)
-                provide_v(p, rt);
-out:
         kl_http_response_clear(&resp);
 }
 

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zip.h>
 
 #include "b64.h"
 #include "crypto.h"
@@ -20,6 +19,7 @@
 #include "tpm_public.h"
 #include "uuid.h"
 #include "verify.h"
+#include "zipfile.h"
 
 #define TIMEOUT_MS    30000L
 #define PAYLOAD_MAX   (64u << 20)
@@ -218,7 +218,7 @@ static int join(char *out, size_t len, const char *a, const char *sep, const cha
 }
 
 /* Adds the regular files of dir (recursively) to an archive under their relative names. */
-static int zip_dir(zip_t *z, const char *dir, const char *prefix)
+static int zip_dir(struct kl_zip_writer *z, const char *dir, const char *prefix)
 {
         DIR *d = opendir(dir);
         struct dirent *e;
@@ -242,24 +242,10 @@ static int zip_dir(zip_t *z, const char *dir, const char *prefix)
 
                         if ((r = join(sub, sizeof(sub), name, "/", "")) < 0)
                                 break;
-                        if (zip_dir_add(z, name, ZIP_FL_ENC_UTF_8) < 0)
-                                r = KL_ERR_IO;
-                        else
+                        if ((r = kl_zip_add_dir(z, name)) == 0)
                                 r = zip_dir(z, path, sub);
                 } else if (S_ISREG(st.st_mode)) {
-                        zip_source_t *src = zip_source_file(z, path, 0, -1);
-                        zip_int64_t idx;
-
-                        if (src == NULL ||
-                            (idx = zip_file_add(z, name, src, ZIP_FL_ENC_UTF_8)) < 0) {
-                                zip_source_free(src);
-                                r = KL_ERR_IO;
-                        } else if (st.st_mode & 0111) {
-                                /* keep autorun.sh executable */
-                                zip_file_set_external_attributes(z, (zip_uint64_t)idx, 0,
-                                                                 ZIP_OPSYS_UNIX,
-                                                                 (zip_uint32_t)(0100755u << 16));
-                        }
+                        r = kl_zip_add_file(z, name, path, (st.st_mode & 0111) != 0);
                 }
         }
         closedir(d);
@@ -276,8 +262,8 @@ static int load_payload(const char *path, const char *rev_cert, char **ret, size
         struct stat st;
         char tmp[4096];
         const char *tmpdir = getenv("TMPDIR");
-        zip_t *z = NULL;
-        int fd, err = 0, r;
+        struct kl_zip_writer *z = NULL;
+        int fd, r;
 
         if (stat(path, &st) != 0) {
                 fprintf(stderr, "tenant: cannot read --payload %s\n", path);
@@ -296,26 +282,16 @@ static int load_payload(const char *path, const char *rev_cert, char **ret, size
                 return KL_ERR_IO;
         close(fd);
         r = KL_ERR_IO;
-        if ((z = zip_open(tmp, ZIP_TRUNCATE, &err)) == NULL)
+        if (kl_zip_create(tmp, &z) < 0)
                 goto out;
-        if (zip_dir(z, path, "") < 0) {
-                zip_discard(z);
-                goto out;
-        }
-        if (rev_cert != NULL) {
-                zip_source_t *src = zip_source_file(z, rev_cert, 0, -1);
-
-                if (src == NULL ||
-                    zip_file_add(z, "RevocationNotifier-cert.crt", src, ZIP_FL_OVERWRITE) < 0) {
-                        zip_source_free(src);
-                        zip_discard(z);
-                        goto out;
-                }
-        }
-        if (zip_close(z) < 0) {
-                zip_discard(z);
+        if (zip_dir(z, path, "") < 0 ||
+            (rev_cert != NULL &&
+             kl_zip_add_file(z, "RevocationNotifier-cert.crt", rev_cert, false) < 0)) {
+                kl_zip_discard(z);
                 goto out;
         }
+        if (kl_zip_commit(z) < 0)
+                goto out;
         r = kl_file_read(tmp, PAYLOAD_MAX, ret, ret_len);
 out:
         if (r < 0)

@@ -4,6 +4,11 @@
  * follows proto quote-format.md section 7: the signature is checked before
  * anything inside the attestation is believed, so a forged quote can never
  * be reported as "nonce mismatch" or pass on a lucky PCR value.
+ *
+ * One job in one file, though past 600 lines: deciding whether one answer
+ * verifies, from the static PCR policy it is checked against (parsed here
+ * because the check reads the same representation) to ver_check_answer,
+ * which runs the steps in order and is the only caller of most of them.
  */
 #include "verify.h"
 
@@ -17,11 +22,8 @@
 #include "hex.h"
 #include "ima.h"
 #include "json.h"
+#include "log.h"
 #include "uefi_log.h"
-
-#define ADD_BODY_MAX    (4u << 20) /* policies included */
-#define IP_TEXT_MAX     255
-#define POLICY_TEXT_MAX (4u << 20)
 
 static size_t alg_len(uint16_t alg)
 {
@@ -446,172 +448,222 @@ uint32_t ver_quote_mask(const struct ver_tpm_policy *p, bool ima, bool mb)
         return m;
 }
 
-void ver_add_request_clear(struct ver_add_request *r)
+/* ---- one answer, step by step ---- */
+
+/* The fields of a quote answer; nk is a copy of pubkey (partial=0 only). */
+struct answer {
+        struct json_object *obj;
+        struct json_object *res;
+        const char *quote;
+        const char *hash_alg;
+        char *nk;
+        size_t nk_len;
+};
+
+static void answer_clear(struct answer *a)
 {
-        if (r == NULL)
-                return;
-        free(r->ip);
-        free(r->tpm_policy_json);
-        free(r->ima_policy);
-        free(r->mb_policy);
-        if (r->v != NULL)
-                kl_secure_free(r->v, strlen(r->v));
-        memset(r, 0, sizeof(*r));
+        free(a->nk);
+        json_object_put(a->obj);
 }
 
-/* An optional policy member: absent/null → NULL; otherwise validated and kept as compact text. */
-static int take_policy(struct json_object *req, const char *key, bool ima, char **ret, char *why,
-                       size_t why_len)
+static int answer_parse(const char *body, size_t len, bool partial, struct answer *a, char *why,
+                        size_t why_len)
 {
-        struct json_object *v = NULL;
-        struct kl_ima_policy *ip = NULL;
-        struct kl_mb_policy *mp = NULL;
-        char sub[200];
-        char *text = NULL;
-        int r = KL_ERR_INVAL;
+        const char *pubkey = NULL;
 
-        *ret = NULL;
-        if (!json_object_object_get_ex(req, key, &v) || v == NULL)
-                return 0;
-        /* A policy may come as an object or as the JSON text of one (upstream sends text). */
-        if (json_object_is_type(v, json_type_string))
-                text = strdup(json_object_get_string(v));
-        else
-                text = kl_json_to_string(v);
-        if (text == NULL)
-                return KL_ERR_NOMEM;
-        if (strlen(text) > POLICY_TEXT_MAX) {
-                kl_why_set(why, why_len, "%s is too large", key);
-                goto out;
-        }
-        sub[0] = '\0';
-        r = ima ? kl_ima_policy_parse(text, strlen(text), &ip, sub, sizeof(sub))
-                : kl_mb_policy_parse(text, strlen(text), &mp, sub, sizeof(sub));
-        if (r < 0) {
-                kl_why_set(why, why_len, "invalid %s: %s", key,
-                           sub[0] != '\0' ? sub : kl_err_str(r));
-                r = KL_ERR_INVAL;
-                goto out;
-        }
-        *ret = text;
-        text = NULL;
-        r = 0;
-out:
-        kl_ima_policy_free(ip);
-        kl_mb_policy_free(mp);
-        free(text);
-        return r;
-}
-
-/* "v": the tenant's V share, base64 of 16 or 32 bytes (as upstream's add request). */
-static int take_v(struct json_object *req, char **ret, char *why, size_t why_len)
-{
-        const char *s = NULL;
-        uint8_t *v = NULL;
-        size_t n = 0;
-        int r = kl_json_get_string(req, "v", &s);
-
-        if (r == KL_ERR_NOT_FOUND)
-                return 0;
-        if (r < 0 || kl_b64_decode(s, strlen(s), &v, &n) < 0 || (n != 16 && n != 32)) {
-                kl_secure_free(v, n);
-                kl_why_set(why, why_len, "invalid field 'v': expected base64 of 16 or 32 bytes");
+        if (kl_json_parse_object(body, len, &a->obj) < 0 ||
+            kl_json_get_object(a->obj, "results", &a->res) < 0 ||
+            kl_json_get_string(a->res, "quote", &a->quote) < 0 ||
+            kl_json_get_string(a->res, "hash_alg", &a->hash_alg) < 0) {
+                kl_why_set(why, why_len, "malformed quote answer (no results.quote/hash_alg)");
                 return KL_ERR_INVAL;
         }
-        kl_secure_free(v, n);
-        if ((*ret = strdup(s)) == NULL)
-                return KL_ERR_NOMEM;
+        if (partial)
+                return 0;
+        if (kl_json_get_string(a->res, "pubkey", &pubkey) < 0 ||
+            (a->nk_len = strlen(pubkey)) == 0 || a->nk_len > VER_NK_PEM_MAX) {
+                kl_why_set(why, why_len, "partial=0 answer without a usable pubkey");
+                return KL_ERR_INVAL;
+        }
+        return (a->nk = strdup(pubkey)) != NULL ? 0 : KL_ERR_NOMEM;
+}
+
+/* Steps 1-7 and 10: the quote itself, PCR 16 bound to the NK, the static PCR policy. */
+static int check_quote_pcrs(const struct ver_attest_state *st, const struct ver_quote_request *q,
+                            const struct answer *a, struct kl_pcr_set *pcrs,
+                            struct kl_attest_info *info, char *why, size_t why_len)
+{
+        struct ver_quote_input in = {
+            .quote = a->quote,
+            .quote_len = strlen(a->quote),
+            .hash_alg = a->hash_alg,
+            .expected_alg = st->tpm.hash_alg,
+            .nonce = q->nonce,
+            .ak = st->ak,
+            .mask = q->mask,
+            .prev = &st->prev,
+        };
+        int r;
+
+        if ((r = ver_check_quote(&in, pcrs, info, why, why_len)) < 0)
+                return r;
+        if (ver_check_pcr16(pcrs, q->partial ? st->nk_pem : a->nk,
+                            q->partial ? st->nk_pem_len : a->nk_len, why, why_len) < 0 ||
+            ver_check_tpm_policy(&st->tpm, pcrs, why, why_len) < 0)
+                return KL_ERR_VERIFY;
         return 0;
 }
 
-int ver_add_request_parse(const char *body, size_t len, struct ver_add_request *ret, char *why,
-                          size_t why_len)
+/*
+ * Replays mb_measurement_list into *ret_uefi (NULL when there is none, or
+ * it is unusable and no mb policy needs it: then it only gives no
+ * boot_aggregate to IMA).
+ */
+static int replay_boot_log(const struct ver_attest_state *st, struct json_object *res,
+                           struct kl_uefi_pcrs **ret_uefi, char *why, size_t why_len)
 {
-        struct ver_add_request a = {.port = -1};
-        struct json_object *req = NULL;
+        struct kl_uefi_pcrs *uefi = NULL;
+        const char *mb = NULL;
+        uint8_t *bin = NULL;
+        size_t len = 0;
+        int r = 0;
+
+        *ret_uefi = NULL;
+        if ((st->mb_policy == NULL && st->ima_policy == NULL) ||
+            kl_json_get_string(res, "mb_measurement_list", &mb) != 0)
+                return 0;
+        if ((uefi = calloc(1, sizeof(*uefi))) == NULL)
+                return KL_ERR_NOMEM;
+        if (kl_b64_decode(mb, strlen(mb), &bin, &len) < 0 ||
+            kl_uefi_log_replay(bin, len, uefi, why, why_len) < 0) {
+                if (st->mb_policy != NULL) {
+                        if (bin == NULL)
+                                kl_why_set(why, why_len, "mb_measurement_list is not base64");
+                        r = KL_ERR_VERIFY;
+                }
+                free(uefi);
+                uefi = NULL;
+        }
+        free(bin);
+        *ret_uefi = uefi;
+        return r;
+}
+
+/* Which entry the IMA list must start at: 0 after a restart, else where the last one ended. */
+static int check_ima_entry(const struct ver_attest_state *st, const struct ver_quote_request *q,
+                           int64_t entry, char *why, size_t why_len)
+{
+        if (entry == 0 || !st->ima_started) {
+                /* the agent restarted the list (or we never started): replay from 0 */
+                if (entry != 0) {
+                        kl_why_set(why, why_len, "ima_measurement_list_entry %lld, expected 0",
+                                   (long long)entry);
+                        return KL_ERR_VERIFY;
+                }
+                return 0;
+        }
+        if ((uint64_t)entry != q->ima_entry) {
+                kl_why_set(why, why_len,
+                           "ima_measurement_list_entry %lld, expected %llu (invalid_ima_entry_nb)",
+                           (long long)entry, (unsigned long long)q->ima_entry);
+                return KL_ERR_VERIFY;
+        }
+        return 0;
+}
+
+/* Step 8: replays the IMA list sent into *ima (a copy of st->ima) against the quoted PCR 10. */
+static int replay_ima(const struct ver_attest_state *st, const struct ver_quote_request *q,
+                      struct json_object *res, const struct kl_pcr_set *pcrs,
+                      const struct kl_uefi_pcrs *uefi, struct kl_ima_replay *ima, char *why,
+                      size_t why_len)
+{
         struct json_object *v = NULL;
-        struct json_object *pj = NULL;
-        const char *ip = NULL;
-        int r = KL_ERR_INVAL;
+        int64_t entry = 0;
+        int r;
 
-        if (len > ADD_BODY_MAX || kl_json_parse_object(body, len, &req) < 0) {
-                kl_why_set(why, why_len, "malformed JSON body: expected a JSON object");
+        if (!json_object_object_get_ex(res, "ima_measurement_list", &v) ||
+            !json_object_is_type(v, json_type_string)) {
+                kl_why_set(why, why_len, "PCR 10 quoted but no ima_measurement_list sent");
+                return KL_ERR_VERIFY;
+        }
+        if (kl_json_get_int(res, "ima_measurement_list_entry", &entry) == KL_ERR_INVAL ||
+            entry < 0) {
+                kl_why_set(why, why_len, "invalid ima_measurement_list_entry");
+                return KL_ERR_VERIFY;
+        }
+        log_debug("agent '%s': asked ima_ml_entry=%llu, got entry %lld (%d bytes)", st->agent_id,
+                  (unsigned long long)q->ima_entry, (long long)entry,
+                  json_object_get_string_len(v));
+        if ((r = check_ima_entry(st, q, entry, why, why_len)) < 0)
+                return r;
+        if (entry == 0 || !st->ima_started)
+                kl_ima_replay_init(ima, pcrs->hash_alg);
+        if ((r = kl_ima_policy_set_boot_aggregates(st->ima_policy, uefi)) < 0)
+                return r;
+        return kl_ima_replay(ima, json_object_get_string(v), (size_t)json_object_get_string_len(v),
+                             st->ima_policy, pcrs->values[VER_IMA_PCR], why, why_len);
+}
+
+/* Step 9: the boot log replays to the quoted PCRs and satisfies the mb policy. */
+static int check_boot(const struct ver_attest_state *st, const struct kl_uefi_pcrs *uefi,
+                      const struct kl_pcr_set *pcrs, char *why, size_t why_len)
+{
+        if (uefi == NULL) {
+                kl_why_set(why, why_len, "mb policy set but no usable mb_measurement_list");
+                return KL_ERR_VERIFY;
+        }
+        if (ver_check_mb_replay(uefi, pcrs, why, why_len) < 0 ||
+            kl_mb_policy_check(st->mb_policy, uefi, why, why_len) < 0)
+                return KL_ERR_VERIFY;
+        return 0;
+}
+
+/* Everything verified: the state moves to what this answer proved. */
+static void advance(struct ver_attest_state *st, struct answer *a,
+                    const struct kl_attest_info *info, const struct kl_ima_replay *ima)
+{
+        if (a->nk != NULL) {
+                free(st->nk_pem);
+                st->nk_pem = a->nk;
+                st->nk_pem_len = a->nk_len;
+                a->nk = NULL;
+        }
+        st->prev.valid = true;
+        st->prev.clock = info->clock;
+        st->prev.reset_count = info->reset_count;
+        st->prev.restart_count = info->restart_count;
+        if (st->ima_policy != NULL) {
+                st->ima = *ima;
+                st->ima_started = true;
+        }
+}
+
+int ver_check_answer(struct ver_attest_state *st, const struct ver_quote_request *q,
+                     const char *body, size_t body_len, char *why, size_t why_len)
+{
+        struct answer a = {0};
+        struct kl_pcr_set pcrs;
+        struct kl_attest_info info;
+        struct kl_ima_replay ima = st->ima;
+        struct kl_uefi_pcrs *uefi = NULL;
+        int r;
+
+        if ((r = answer_parse(body, body_len, q->partial, &a, why, why_len)) < 0 ||
+            (r = check_quote_pcrs(st, q, &a, &pcrs, &info, why, why_len)) < 0)
                 goto out;
-        }
-        r = kl_json_get_string(req, "ip", &ip);
-        if (r == 0) {
-                if (ip[0] == '\0' || strlen(ip) > IP_TEXT_MAX ||
-                    strspn(ip, "0123456789abcdefABCDEF.:-_"
-                               "ghijklmnopqrstuvwxyz"
-                               "GHIJKLMNOPQRSTUVWXYZ") != strlen(ip)) {
-                        kl_why_set(why, why_len, "invalid field 'ip'");
-                        r = KL_ERR_INVAL;
-                        goto out;
-                }
-                if ((a.ip = strdup(ip)) == NULL) {
-                        r = KL_ERR_NOMEM;
-                        goto out;
-                }
-        } else if (r != KL_ERR_NOT_FOUND) {
-                kl_why_set(why, why_len, "invalid field 'ip'");
+        /* the boot log is replayed first: its PCRs 0-9 give the accepted boot_aggregates */
+        if ((r = replay_boot_log(st, a.res, &uefi, why, why_len)) < 0)
                 goto out;
-        }
-        if (json_object_object_get_ex(req, "port", &v) && v != NULL) {
-                int64_t port = -1;
-
-                if (json_object_is_type(v, json_type_int)) {
-                        port = json_object_get_int64(v);
-                } else if (json_object_is_type(v, json_type_string)) {
-                        const char *s = json_object_get_string(v);
-                        size_t n = strlen(s);
-
-                        if (n > 0 && n <= 5 && strspn(s, "0123456789") == n)
-                                port = strtol(s, NULL, 10);
-                }
-                if (port < 1 || port > 65535) {
-                        kl_why_set(why, why_len, "invalid field 'port'");
-                        r = KL_ERR_INVAL;
-                        goto out;
-                }
-                a.port = port;
-        }
-        r = KL_ERR_INVAL;
-        if (json_object_object_get_ex(req, "tpm_policy", &v) && v != NULL) {
-                struct json_object *parsed = NULL;
-
-                /* upstream sends tpm_policy as JSON text; accept both */
-                if (json_object_is_type(v, json_type_string)) {
-                        const char *s = json_object_get_string(v);
-
-                        if (kl_json_parse_object(s, strlen(s), &parsed) < 0) {
-                                kl_why_set(why, why_len, "tpm_policy is not a JSON object");
-                                goto out;
-                        }
-                        v = parsed;
-                }
-                r = ver_tpm_policy_from_json(v, &a.tpm_policy, why, why_len);
-                json_object_put(parsed);
-                if (r < 0)
-                        goto out;
-        } else {
-                a.tpm_policy.hash_alg = 0x000b;
-        }
-        if ((r = ver_tpm_policy_to_json(&a.tpm_policy, &pj)) < 0 ||
-            (a.tpm_policy_json = kl_json_to_string(pj)) == NULL) {
-                r = KL_ERR_NOMEM;
+        if (st->ima_policy != NULL &&
+            (r = replay_ima(st, q, a.res, &pcrs, uefi, &ima, why, why_len)) < 0)
                 goto out;
-        }
-        if ((r = take_policy(req, "ima_policy", true, &a.ima_policy, why, why_len)) < 0 ||
-            (r = take_policy(req, "mb_policy", false, &a.mb_policy, why, why_len)) < 0 ||
-            (r = take_v(req, &a.v, why, why_len)) < 0)
+        if (st->mb_policy != NULL && (r = check_boot(st, uefi, &pcrs, why, why_len)) < 0)
                 goto out;
-        *ret = a;
-        memset(&a, 0, sizeof(a));
+        advance(st, &a, &info, &ima);
         r = 0;
 out:
-        json_object_put(pj);
-        json_object_put(req);
-        ver_add_request_clear(&a);
+        free(uefi);
+        answer_clear(&a);
         return r;
 }
 

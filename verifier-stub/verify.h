@@ -2,7 +2,7 @@
 /*
  * The verifier stub's checks as pure functions over recorded data: quote
  * (proto quote-format.md section 7 steps 1-7), static PCR policy, measured
- * boot comparison, and the add-agent request. Nothing here does I/O, keeps
+ * boot comparison (the add-agent request is in add_request.h). Nothing here does I/O, keeps
  * global state or talks to a TPM, so unit tests and the fuzzer run exactly
  * what the poller runs. Every failure writes a one-line reason into why.
  */
@@ -13,14 +13,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ima.h"
 #include "quote.h"
 
 struct json_object;
 struct kl_tpm_public;
 struct kl_uefi_pcrs;
+struct kl_mb_policy;
 
 #define VER_NONCE_LEN       20
-#define VER_PCR_ALLOWED_MAX 8 /* allowed values per PCR */
+#define VER_NK_PEM_MAX      16384 /* bytes of the agent's NK in PEM */
+#define VER_PCR_ALLOWED_MAX 8     /* allowed values per PCR */
 #define VER_DATA_PCR        16
 #define VER_IMA_PCR         10
 #define VER_MB_PCR_MASK     0xffu /* PCRs 0-7 are asked for when an mb policy is set */
@@ -96,20 +99,39 @@ int ver_check_mb_replay(const struct kl_uefi_pcrs *replay, const struct kl_pcr_s
 /* The PCR mask to ask for: the policy's PCRs, plus 10 with IMA, plus 0-7 with an mb policy. */
 uint32_t ver_quote_mask(const struct ver_tpm_policy *p, bool ima, bool mb);
 
-/* POST /v2.x/agents/{id} body, see proto-docs/verifier-stub.md. */
-struct ver_add_request {
-        char *ip;     /* NULL = from the registrar */
-        int64_t port; /* -1 = from the registrar */
-        struct ver_tpm_policy tpm_policy;
-        char *tpm_policy_json; /* normalised; never NULL after success */
-        char *ima_policy;      /* compact JSON text; NULL = none */
-        char *mb_policy;       /* compact JSON text; NULL = none */
-        char *v;               /* base64 of the V share (16 or 32 bytes); NULL = none */
+/*
+ * What the verifier holds about one agent between quotes. ver_check_answer
+ * advances it (NK, clock, IMA position) only when a whole answer verifies.
+ */
+struct ver_attest_state {
+        const char *agent_id; /* for log lines */
+        struct ver_tpm_policy tpm;
+        struct kl_ima_policy *ima_policy; /* NULL = none */
+        struct kl_mb_policy *mb_policy;   /* NULL = none */
+        struct kl_tpm_public *ak;
+        char *nk_pem; /* from the last partial=0 answer; NULL before the first */
+        size_t nk_pem_len;
+        struct ver_clock prev;
+        struct kl_ima_replay ima;
+        bool ima_started;
 };
-/* Parses and validates the whole request (policies included). */
-int ver_add_request_parse(const char *body, size_t len, struct ver_add_request *ret, char *why,
-                          size_t why_len);
-void ver_add_request_clear(struct ver_add_request *r);
+
+/* What the poller asked the agent for. */
+struct ver_quote_request {
+        const char *nonce;
+        uint32_t mask;
+        bool partial;       /* no pubkey in the answer: st->nk_pem binds PCR 16 */
+        uint64_t ima_entry; /* the ima_ml_entry asked for */
+};
+
+/*
+ * Checks one 200 answer of GET /quotes/integrity (body[0..body_len)): the
+ * quote, PCR 16, the TPM policy, then the boot log and the IMA list as the
+ * policies require. 0 when everything verifies (st advanced);
+ * KL_ERR_VERIFY / KL_ERR_INVAL with why otherwise (st unchanged).
+ */
+int ver_check_answer(struct ver_attest_state *st, const struct ver_quote_request *q,
+                     const char *body, size_t body_len, char *why, size_t why_len);
 
 /* 20 random characters from [A-Za-z0-9] into out[21], unbiased. */
 int ver_nonce_generate(char out[VER_NONCE_LEN + 1]);

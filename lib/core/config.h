@@ -75,6 +75,7 @@ struct kl_agent_config {
         char *tpm_signing_alg;
         char *ek_handle;
         char *tpm_ownerpassword;
+        char *platform_cert; /* resolved file, or "" = from NV (not upstream) */
         /* IAK / IDevID */
         bool enable_iak_idevid;
         char *iak_idevid_template;
@@ -116,25 +117,6 @@ void kl_agent_config_free(struct kl_agent_config *cfg);
  */
 size_t kl_agent_config_unsupported(const struct kl_agent_config *cfg, const char **ret_names,
                                    size_t max);
-
-/*
- * The option table, for documentation: row i (0, 1, ...) into *ret, false
- * past the last. Names and defaults are what the loader uses; every option
- * is also KEYLIME_AGENT_<NAME in upper case>.
- */
-struct kl_agent_config_option {
-        const char *name;
-        const char *type;         /* "string", "integer" or "boolean" */
-        const char *def_str;      /* strings: the default; NULL for numbers and booleans */
-        uint32_t def_num;         /* integers and booleans (0/1) */
-        uint32_t min, max;        /* integers */
-        const char *path_default; /* paths: where "default" (or "") leads, else NULL */
-        bool path_relative;       /* that path and relative values are under keylime_dir */
-        bool secret;              /* never logged */
-        bool unsupported;         /* accepted; a non-default value is not implemented */
-        bool root_only_default;   /* the default applies when started as root, else "" */
-};
-bool kl_agent_config_option(size_t i, struct kl_agent_config_option *ret);
 
 /*
  * Keylime list syntax (api_versions, trusted_client_ca, revocation_actions):

@@ -13,9 +13,12 @@
  * more than MAX_KEYS keys, and recurses only through nested arrays, at most
  * KL_TOML_MAX_DEPTH deep. It owns nothing beyond one kl_toml_parse() call:
  * each value is built, lent to the callback, then freed.
+ *
+ * One job past 600 lines: lexing, values, tables and the duplicate-name set
+ * all work on one struct parser and one error path, and split apart they
+ * would only pass it around.
  */
 #include "toml.h"
-#include "hex.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +26,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "hex.h"
 
 #define MAX_ARRAY_ITEMS 4096u
 #define MAX_KEYS        65536u

@@ -26,16 +26,29 @@ struct kl_http_response {
         long status;
         char *body; /* NUL-terminated; may be empty, never NULL after success */
         size_t body_len;
+        char *location;   /* Location header (at most 1 KiB), NULL when absent */
+        long retry_after; /* Retry-After in seconds (delta form only); 0 when absent */
+        char error[256];  /* after KL_ERR_HTTP: curl's reason (e.g. a TLS verification failure) */
+};
+
+/* What a JSON:API client (push model, API 3.0) adds to a request. */
+struct kl_http_request_opts {
+        const char *content_type; /* of the body and Accept; NULL = application/json */
+        const char *bearer;       /* Authorization: Bearer <token>; NULL = none. Never logged */
 };
 
 /*
- * method: "GET", "POST", "PUT", "DELETE". body (may be NULL) is sent with
+ * method: "GET", "POST", "PUT", "PATCH", "DELETE". body (may be NULL) is sent with
  * Content-Type: application/json. tls NULL = plain HTTP. Any HTTP status is
  * success at this level (check ret->status); transport failures return
  * KL_ERR_HTTP and log curl's message at debug level.
  */
 int kl_http_request(const char *method, const char *url, const char *body,
                     const struct kl_http_tls *tls, long timeout_ms, struct kl_http_response *ret);
+/* The same with the additions of opts (NULL = none). */
+int kl_http_request_with(const char *method, const char *url, const char *body,
+                         const struct kl_http_request_opts *opts, const struct kl_http_tls *tls,
+                         long timeout_ms, struct kl_http_response *ret);
 void kl_http_response_clear(struct kl_http_response *r);
 /* Call once at start-up before threads (curl_global_init). */
 int kl_http_client_global_init(void);

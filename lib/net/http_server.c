@@ -8,7 +8,7 @@
  * unauthenticated peer learns nothing about the routes.
  */
 #include "http_server.h"
-#include "hex.h"
+#include "http_request.h"
 
 #include <errno.h>
 #include <gnutls/gnutls.h>
@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "err.h"
 #include "json.h"
@@ -29,20 +30,25 @@
 #define DEFAULT_MAX_BODY   (1024 * 1024)
 #define DEFAULT_CONN_LIMIT 256
 #define DEFAULT_TIMEOUT_S  30
+/* Default server-wide body budget, in largest bodies. */
+#define DEFAULT_BODY_TOTAL_MAX_BODIES 4
 /* Per-connection MHD pool: headers and bookkeeping only; bodies live in our buffer. */
 #define CONN_MEMORY_LIMIT (64 * 1024)
+#define PEER_CN_MAX       256
 /*
- * A chunked upload has no Content-Length to refuse up front; past max_body we
- * drop its bytes so the 413 can still be sent, but only up to this much.
+ * TLS 1.2 and 1.3 only, AEAD ciphers with forward secrecy, our preference
+ * first: what upstream Keylime's Python and Rust peers negotiate anyway.
  */
-#define DISCARD_LIMIT ((size_t)16 * 1024 * 1024)
-#define PEER_CN_MAX   256
+#define TLS_PRIORITIES                                                                             \
+        "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"     \
+        "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
 
 struct kl_http_server {
         struct MHD_Daemon *daemon;
         kl_http_handler handler;
         void *ctx;
         size_t max_body;
+        struct kl_http_budget budget; /* request bodies of all connections together */
         bool mtls;
         atomic_bool running; /* MHD log lines matter during startup, are noise after */
         uint16_t port;
@@ -50,11 +56,7 @@ struct kl_http_server {
 
 /* Per-request state, hung on MHD's con_cls. */
 struct conn_state {
-        char *body;
-        size_t len;
-        size_t cap;
-        size_t discarded;
-        bool too_big;
+        struct kl_http_body body;
         char peer_cn[PEER_CN_MAX];
         bool has_peer_cn;
 };
@@ -86,49 +88,35 @@ __attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const ch
                 log_warn("libmicrohttpd: %s", msg);
 }
 
-/*
- * Percent-decoding of the path and query arguments, as libmicrohttpd does,
- * except that "%00" stays literal: a decoded NUL would silently cut the
- * string short for every C consumer ("/agents/id%00x" would become "id").
- */
+/* libmicrohttpd's decoding, but "%00" stays literal (kl_http_unescape). */
 static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
 {
-        char *w = s;
-        const char *r = s;
-        int hi, lo;
-
         (void)cls;
         (void)conn;
-        while (*r != '\0') {
-                if (r[0] == '%' && (hi = kl_hex_digit_value(r[1])) >= 0 &&
-                    (lo = kl_hex_digit_value(r[2])) >= 0 && (hi | lo) != 0) {
-                        *w++ = (char)((hi << 4) | lo);
-                        r += 3;
-                } else {
-                        *w++ = *r++;
-                }
-        }
-        *w = '\0';
-        return (size_t)(w - s);
+        return kl_http_unescape(s);
 }
 
 static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                               enum MHD_RequestTerminationCode toe)
 {
+        struct kl_http_server *srv = cls;
         struct conn_state *st = *con_cls;
 
-        (void)cls;
         (void)conn;
         (void)toe;
         if (st == NULL)
                 return;
-        /* Bodies may carry auth tags or keys: wipe before free. */
-        if (st->body != NULL) {
-                explicit_bzero(st->body, st->cap);
-                free(st->body);
-        }
+        kl_http_body_clear(&st->body, &srv->budget); /* bodies may carry auth tags or keys */
         free(st);
         *con_cls = NULL;
+}
+
+static int add_retry_after(struct MHD_Response *resp, unsigned seconds)
+{
+        char v[16];
+
+        snprintf(v, sizeof(v), "%u", seconds);
+        return MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v) == MHD_YES ? 0 : -1;
 }
 
 static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct kl_http_reply *reply)
@@ -158,7 +146,10 @@ static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct kl_http_r
                                     reply->content_type != NULL ? reply->content_type
                                                                 : "application/json") != MHD_YES ||
             (reply->allow != NULL &&
-             MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow) != MHD_YES)) {
+             MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow) != MHD_YES) ||
+            (reply->location[0] != '\0' &&
+             MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, reply->location) != MHD_YES) ||
+            (reply->retry_after > 0 && add_retry_after(resp, reply->retry_after) < 0)) {
                 MHD_destroy_response(resp);
                 return MHD_NO;
         }
@@ -173,6 +164,73 @@ static enum MHD_Result reply_simple(struct MHD_Connection *conn, int code, const
 
         kl_http_reply_json(&reply, code, status, NULL);
         return queue_reply(conn, &reply);
+}
+
+/*
+ * A peer can trigger refusals at will: say why at warning level at most once
+ * a second, and at debug level otherwise.
+ */
+__attribute__((format(printf, 1, 2))) static void log_refusal(const char *fmt, ...)
+{
+        static atomic_llong last;
+        long long now = (long long)time(NULL), prev = atomic_exchange(&last, now);
+        char msg[256];
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void)vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (prev != now)
+                log_warn("refusing TLS client: %s", msg);
+        else
+                log_debug("refusing TLS client: %s", msg);
+}
+
+/*
+ * What GnuTLS's chain check leaves to us, said explicitly: the certificate is
+ * valid now, and where it limits its use (key usage, extended key usage, both
+ * optional: upstream Keylime's CA sets neither), it allows signing as a TLS client.
+ */
+static int check_client_cert(gnutls_x509_crt_t crt)
+{
+        time_t now = time(NULL);
+        unsigned int ku = 0, critical = 0;
+        bool eku_present = false, eku_client = false;
+        char oid[128];
+        size_t oid_len;
+        int rc;
+
+        if (gnutls_x509_crt_get_activation_time(crt) > now) {
+                log_refusal("client certificate not valid yet");
+                return KL_ERR_VERIFY;
+        }
+        if (gnutls_x509_crt_get_expiration_time(crt) < now) {
+                log_refusal("client certificate expired");
+                return KL_ERR_VERIFY;
+        }
+        rc = gnutls_x509_crt_get_key_usage(crt, &ku, &critical);
+        if (rc >= 0 && (ku & GNUTLS_KEY_DIGITAL_SIGNATURE) == 0) {
+                log_refusal("client certificate key usage lacks digitalSignature");
+                return KL_ERR_VERIFY;
+        }
+        if (rc < 0 && rc != GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+                return KL_ERR_VERIFY;
+        for (unsigned int i = 0;; i++) {
+                oid_len = sizeof(oid);
+                rc = gnutls_x509_crt_get_key_purpose_oid(crt, i, oid, &oid_len, NULL);
+                if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+                        break;
+                if (rc < 0)
+                        return KL_ERR_VERIFY;
+                eku_present = true;
+                if (strcmp(oid, GNUTLS_KP_TLS_WWW_CLIENT) == 0 || strcmp(oid, GNUTLS_KP_ANY) == 0)
+                        eku_client = true;
+        }
+        if (eku_present && !eku_client) {
+                log_refusal("client certificate extended key usage lacks clientAuth");
+                return KL_ERR_VERIFY;
+        }
+        return 0;
 }
 
 /*
@@ -203,12 +261,17 @@ static int check_peer(struct MHD_Connection *conn, struct conn_state *st)
                 goto out;
         }
         if (gnutls_certificate_verify_peers2(session, &status) != GNUTLS_E_SUCCESS || status != 0) {
-                log_debug("mTLS: client certificate did not verify (status 0x%x)", status);
+                log_refusal("client certificate did not verify (%s)",
+                            (status & GNUTLS_CERT_EXPIRED) != 0            ? "expired"
+                            : (status & GNUTLS_CERT_NOT_ACTIVATED) != 0    ? "not valid yet"
+                            : (status & GNUTLS_CERT_SIGNER_NOT_FOUND) != 0 ? "unknown issuer"
+                                                                           : "invalid");
                 goto out;
         }
         if (gnutls_x509_crt_init(&crt) != GNUTLS_E_SUCCESS)
                 goto out;
-        if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) != GNUTLS_E_SUCCESS)
+        if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) != GNUTLS_E_SUCCESS ||
+            check_client_cert(crt) < 0)
                 goto out;
         if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, st->peer_cn,
                                           &cn_len) == GNUTLS_E_SUCCESS &&
@@ -223,60 +286,6 @@ out:
         return r;
 }
 
-/* Parses a Content-Length header; false when absent or not a plain decimal. */
-static bool content_length(struct MHD_Connection *conn, unsigned long long *ret)
-{
-        const char *v =
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        char *end = NULL;
-        unsigned long long n;
-
-        if (v == NULL || *v < '0' || *v > '9')
-                return false;
-        errno = 0;
-        n = strtoull(v, &end, 10);
-        if (errno != 0 || end == v || *end != '\0')
-                return false;
-        *ret = n;
-        return true;
-}
-
-static bool append_body(struct conn_state *st, const char *data, size_t len, size_t max)
-{
-        size_t want;
-        char *nb;
-
-        if (st->too_big || len > max - st->len) { /* st->len <= max always holds */
-                st->too_big = true;
-                st->discarded += len;
-                return st->discarded <= DISCARD_LIMIT;
-        }
-        want = st->len + len + 1;
-        if (want > st->cap) {
-                size_t cap = st->cap != 0 ? st->cap : 4096;
-
-                while (cap < want)
-                        cap *= 2;
-                if (cap > max + 1)
-                        cap = max + 1;
-                nb = malloc(cap);
-                if (nb == NULL)
-                        return false;
-                /* Copy then wipe, rather than realloc, so no stale copy of the body survives. */
-                if (st->body != NULL) {
-                        memcpy(nb, st->body, st->len);
-                        explicit_bzero(st->body, st->cap);
-                        free(st->body);
-                }
-                st->body = nb;
-                st->cap = cap;
-        }
-        memcpy(st->body + st->len, data, len);
-        st->len += len;
-        st->body[st->len] = '\0';
-        return true;
-}
-
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                       const char *method, const char *version,
                                       const char *upload_data, size_t *upload_data_size,
@@ -287,6 +296,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         struct kl_http_reply reply = {0};
         struct kl_http_request req;
         unsigned long long clen;
+        enum kl_http_body_state bs;
 
         (void)version;
         if (st == NULL) {
@@ -298,26 +308,36 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
                         log_debug("refusing request from unauthenticated TLS peer");
                         return MHD_NO; /* closes the connection, no response */
                 }
-                if (content_length(conn, &clen) && clen > srv->max_body) {
-                        st->too_big = true;
+                if (kl_http_content_length(
+                        MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_CONTENT_LENGTH),
+                        &clen) &&
+                    clen > srv->max_body) {
+                        st->body.state = KL_HTTP_BODY_TOO_LARGE;
                         return reply_simple(conn, 413, "Request body too large");
                 }
                 return MHD_YES;
         }
         if (*upload_data_size != 0) {
-                if (!append_body(st, upload_data, *upload_data_size, srv->max_body))
+                bs = kl_http_body_append(&st->body, upload_data, *upload_data_size, srv->max_body,
+                                         &srv->budget);
+                if (bs == KL_HTTP_BODY_ABORT)
                         return MHD_NO;
                 *upload_data_size = 0;
                 return MHD_YES;
         }
-        if (st->too_big)
+        if (st->body.state == KL_HTTP_BODY_TOO_LARGE)
                 return reply_simple(conn, 413, "Request body too large");
+        if (st->body.state == KL_HTTP_BODY_BUSY) {
+                log_refusal("request bodies in flight exceed %zu bytes", srv->budget.limit);
+                return reply_simple(conn, 503, "Service Unavailable");
+        }
 
         req.conn = conn;
         req.method = method;
         req.path = url;
-        req.body = st->body != NULL ? st->body : "";
-        req.body_len = st->len;
+        req.body = st->body.buf != NULL ? st->body.buf : "";
+        req.body_len = st->body.len;
         req.peer_cn = st->has_peer_cn ? st->peer_cn : NULL;
         srv->handler(srv->ctx, &req, &reply);
         if (reply.status == 0 && reply.body == NULL)
@@ -368,7 +388,7 @@ static struct MHD_Daemon *start_daemon(struct kl_http_server *srv,
 
         opts[i++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, srv};
         opts[i++] =
-            (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_completed, NULL};
+            (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_completed, srv};
         opts[i++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape, NULL};
         opts[i++] = (struct MHD_OptionItem){
             MHD_OPTION_CONNECTION_LIMIT,
@@ -390,6 +410,8 @@ static struct MHD_Daemon *start_daemon(struct kl_http_server *srv,
                                                     (void *)(uintptr_t)o->tls_cert_pem};
                 opts[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
                                                     (void *)(uintptr_t)o->tls_key_pem};
+                opts[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                                    (void *)(uintptr_t)TLS_PRIORITIES};
                 if (o->tls_client_ca_pem != NULL)
                         opts[i++] = (struct MHD_OptionItem){
                             MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)(uintptr_t)o->tls_client_ca_pem};
@@ -421,6 +443,12 @@ int kl_http_server_start(const struct kl_http_server_options *opts, kl_http_hand
         srv->handler = handler;
         srv->ctx = ctx;
         srv->max_body = opts->max_body != 0 ? opts->max_body : DEFAULT_MAX_BODY;
+        atomic_init(&srv->budget.used, 0);
+        srv->budget.limit = opts->max_body_total != 0
+                                ? opts->max_body_total
+                                : DEFAULT_BODY_TOTAL_MAX_BODIES * srv->max_body;
+        if (srv->budget.limit < srv->max_body + 1)
+                srv->budget.limit = srv->max_body + 1; /* one whole body always fits */
         srv->mtls = opts->tls_client_ca_pem != NULL;
         atomic_init(&srv->running, false);
         if (opts->tls_cert_pem != NULL)

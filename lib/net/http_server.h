@@ -5,8 +5,11 @@
  * then calls one handler with the whole request; the handler fills a reply.
  * With tls.client_ca_pem set, a connection without a client certificate
  * that verifies against that CA is refused before any handler runs (mTLS).
- * Connection count, per-IP count, idle timeout and per-connection memory
- * are bounded so slow clients cannot starve the service.
+ * Connection count, per-IP count, idle timeout, per-connection memory and
+ * the memory of all request bodies together are bounded so slow clients
+ * cannot starve the service (503 when the bodies in flight would pass it).
+ * TLS is 1.2 or 1.3 with AEAD ciphers only; a client certificate must also
+ * be valid now and, where it limits its use, allow TLS client signing.
  */
 #ifndef KL_HTTP_SERVER_H
 #define KL_HTTP_SERVER_H
@@ -24,6 +27,8 @@ struct kl_http_reply {
         char *body;               /* heap; freed by the server after sending; NULL = empty */
         const char *content_type; /* NULL = "application/json" */
         const char *allow;        /* Allow header (for 405), NULL = none */
+        char location[256];       /* Location header (for 201); "" = none */
+        unsigned retry_after;     /* Retry-After seconds (for 429, 503); 0 = none */
 };
 
 typedef void (*kl_http_handler)(void *ctx, const struct kl_http_request *req,
@@ -33,6 +38,7 @@ struct kl_http_server_options {
         const char *host;          /* bind address (IPv4/IPv6 literal or name); NULL = any */
         uint16_t port;             /* 0 = pick a free port (see kl_http_server_port) */
         size_t max_body;           /* 0 = 1 MiB */
+        size_t max_body_total;     /* bodies of all connections together; 0 = 4 * max_body */
         unsigned connection_limit; /* 0 = 256 */
         unsigned per_ip_limit;     /* 0 = no limit */
         unsigned timeout_s;        /* idle timeout; 0 = 30 */

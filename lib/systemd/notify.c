@@ -25,7 +25,8 @@ static void send_state(const char *state)
 }
 
 /* "PREFIXSTATUS=<formatted>"; STATUS= must be one line, so newlines become spaces. */
-static void send_status(const char *prefix, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void send_status(const char *prefix, const char *fmt,
+                                                              va_list ap)
 {
         char msg[512];
         int n = snprintf(msg, sizeof(msg), "%sSTATUS=", prefix);

@@ -10,9 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
 #include <tss2/tss2_tpm2_types.h>
 
 #include "crypto.h"
@@ -190,21 +187,6 @@ int kl_kdfe(const char *hash, const uint8_t *z, size_t z_len, const char *label,
         return kdf_run(hash, NULL, 0, parts, sizeof(parts) / sizeof(parts[0]), bits, out);
 }
 
-/* Uncompressed public point of an EC key: ret_x/ret_y point into pt (coord bytes each). */
-static int ec_point(EVP_PKEY *key, uint8_t pt[1 + 2 * 66], size_t *ret_coord)
-{
-        size_t len = 0;
-
-        if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * 66, &len) !=
-            1) {
-                return kl_crypto_err("EC public point");
-        }
-        if (len < 3 || pt[0] != 0x04 || (len - 1) % 2 != 0)
-                return KL_ERR_UNSUPPORTED; /* compressed points are not produced here */
-        *ret_coord = (len - 1) / 2;
-        return 0;
-}
-
 /*
  * ECC seed: ECDH between the ephemeral key and the EK, Z = x of the shared
  * point, seed = KDFe(nameAlg, Z, "IDENTITY", eph.x, ek.x, digest bits);
@@ -213,69 +195,26 @@ static int ec_point(EVP_PKEY *key, uint8_t pt[1 + 2 * 66], size_t *ret_coord)
 static int ecc_seed(EVP_PKEY *ek, EVP_PKEY *eph_in, const char *hash, uint8_t *seed,
                     size_t seed_len, uint8_t *secret, size_t *ret_secret_len)
 {
-        EVP_PKEY *eph = NULL;
-        EVP_PKEY_CTX *ctx = NULL;
-        char group[64], eph_group[64];
-        uint8_t ek_pt[1 + 2 * 66], eph_pt[1 + 2 * 66], z[66];
-        size_t coord = 0, eph_coord = 0, z_len = sizeof(z), glen = 0;
-        int r = KL_ERR_CRYPTO;
+        uint8_t ek_xy[2 * 66], eph_xy[2 * 66], z[66];
+        size_t coord = 0;
+        int r;
 
-        if (EVP_PKEY_get_utf8_string_param(ek, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-                                           &glen) != 1) {
-                r = kl_crypto_err("EK curve");
-                goto out;
-        }
-        if (eph_in != NULL) {
-                if (!EVP_PKEY_is_a(eph_in, "EC") ||
-                    EVP_PKEY_get_utf8_string_param(eph_in, OSSL_PKEY_PARAM_GROUP_NAME, eph_group,
-                                                   sizeof(eph_group), &glen) != 1 ||
-                    strcmp(group, eph_group) != 0) {
-                        ERR_clear_error();
-                        r = KL_ERR_INVAL; /* the ephemeral key must be on the EK's curve */
-                        goto out;
-                }
-                if (EVP_PKEY_up_ref(eph_in) != 1)
-                        goto out;
-                eph = eph_in;
-        } else if ((eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC", group)) == NULL) {
-                r = kl_crypto_err("ephemeral EC key");
-                goto out;
-        }
-        r = ec_point(ek, ek_pt, &coord);
+        r = kl_ecdh_ephemeral(ek, eph_in, z, eph_xy, ek_xy, &coord);
         if (r < 0)
                 goto out;
-        r = ec_point(eph, eph_pt, &eph_coord);
-        if (r < 0)
-                goto out;
-        if (coord != eph_coord || coord > sizeof(z)) {
-                r = KL_ERR_INVAL;
-                goto out;
-        }
-        if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, eph, NULL)) == NULL ||
-            EVP_PKEY_derive_init(ctx) <= 0 || EVP_PKEY_derive_set_peer(ctx, ek) <= 0 ||
-            EVP_PKEY_derive(ctx, z, &z_len) <= 0) {
-                r = kl_crypto_err("ECDH");
-                goto out;
-        }
-        if (z_len != coord) {
-                r = KL_ERR_INTERNAL;
-                goto out;
-        }
-        r = kl_kdfe(hash, z, z_len, "IDENTITY", eph_pt + 1, coord, ek_pt + 1, coord,
+        r = kl_kdfe(hash, z, coord, "IDENTITY", eph_xy, coord, ek_xy, coord,
                     (unsigned)(seed_len * 8), seed);
         if (r < 0)
                 goto out;
         /* TPMS_ECC_POINT: u16be(n) || x || u16be(n) || y */
         put_u16(secret, coord);
-        memcpy(secret + 2, eph_pt + 1, coord);
+        memcpy(secret + 2, eph_xy, coord);
         put_u16(secret + 2 + coord, coord);
-        memcpy(secret + 4 + coord, eph_pt + 1 + coord, coord);
+        memcpy(secret + 4 + coord, eph_xy + coord, coord);
         *ret_secret_len = 4 + 2 * coord;
         r = 0;
 out:
         kl_wipe(z, sizeof(z));
-        EVP_PKEY_CTX_free(ctx);
-        EVP_PKEY_free(eph);
         return r;
 }
 
@@ -401,7 +340,7 @@ out:
         kl_wipe(seed, sizeof(seed));
         kl_wipe(id, sizeof(id));
         free(oaep);
-        EVP_PKEY_free(ek_key);
+        kl_pkey_free(ek_key);
         return r;
 }
 

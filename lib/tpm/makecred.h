@@ -12,9 +12,10 @@
 #ifndef KL_MAKECRED_H
 #define KL_MAKECRED_H
 
-#include <openssl/types.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "pkey.h" /* EVP_PKEY */
 
 struct kl_tpm_public;
 

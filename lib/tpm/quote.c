@@ -12,14 +12,9 @@
  */
 #include "quote.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/bn.h>
-#include <openssl/ecdsa.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/rsa.h>
 
 #include "b64.h"
 #include "crypto.h"
@@ -28,11 +23,12 @@
 #include "log.h"
 #include "tpm_public.h"
 
-#define ALG_RSASSA      0x0014u
-#define ALG_RSAPSS      0x0016u
-#define ALG_ECDSA       0x0018u
-#define TPM_GENERATED   0xFF544347u
-#define ST_ATTEST_QUOTE 0x8018u
+#define ALG_RSASSA        0x0014u
+#define ALG_RSAPSS        0x0016u
+#define ALG_ECDSA         0x0018u
+#define TPM_GENERATED     0xFF544347u
+#define ST_ATTEST_QUOTE   0x8018u
+#define ST_ATTEST_CERTIFY 0x8017u
 
 /* tpm2-tools blob layout (x86-64 tpm2-tss structs). */
 #define BLOB_SEL_SLOTS   16u
@@ -380,6 +376,34 @@ int kl_attest_parse(const uint8_t *attest, size_t len, struct kl_attest_info *re
         return 0;
 }
 
+int kl_certify_parse(const uint8_t *attest, size_t len, struct kl_certify_info *ret)
+{
+        struct kl_certify_info a;
+        struct cur c = {.p = attest, .left = len};
+        const uint8_t *skip;
+
+        memset(&a, 0, sizeof(a));
+        if (attest == NULL || ret == NULL)
+                return KL_ERR_INVAL;
+        if (get_be(&c, 4) != TPM_GENERATED || get_be(&c, 2) != ST_ATTEST_CERTIFY)
+                return KL_ERR_INVAL;
+        (void)take_2b(&c, 2 + 64, &skip); /* qualifiedSigner */
+        a.nonce_len = get_2b(&c, a.nonce, sizeof(a.nonce));
+        /* clockInfo and firmwareVersion: skipped, the challenge is what makes it fresh */
+        (void)get_be(&c, 8);
+        (void)get_be(&c, 4);
+        (void)get_be(&c, 4);
+        if (get_be(&c, 1) > 1) /* safe */
+                return KL_ERR_INVAL;
+        (void)get_be(&c, 8); /* firmwareVersion */
+        a.name_len = get_2b(&c, a.name, sizeof(a.name));
+        (void)take_2b(&c, 2 + 64, &skip); /* qualifiedName */
+        if (c.bad || c.left != 0)
+                return KL_ERR_INVAL;
+        *ret = a;
+        return 0;
+}
+
 int kl_pcr_set_digest(const struct kl_pcr_set *pcrs, uint8_t *out, size_t *ret_len)
 {
         uint8_t buf[KL_PCR_COUNT * 64];
@@ -399,56 +423,19 @@ int kl_pcr_set_digest(const struct kl_pcr_set *pcrs, uint8_t *out, size_t *ret_l
 
 /* ---- signature --------------------------------------------------------- */
 
-/* TPM ECDSA r,s (big-endian integers) as the DER ECDSA-Sig-Value OpenSSL verifies. */
-static int ecdsa_der(const uint8_t *r_buf, size_t r_len, const uint8_t *s_buf, size_t s_len,
-                     uint8_t **ret_der, size_t *ret_len)
-{
-        ECDSA_SIG *es = NULL;
-        BIGNUM *br = NULL, *bs = NULL;
-        uint8_t *der = NULL;
-        int n, r = KL_ERR_CRYPTO;
-
-        if ((es = ECDSA_SIG_new()) == NULL || (br = BN_bin2bn(r_buf, (int)r_len, NULL)) == NULL ||
-            (bs = BN_bin2bn(s_buf, (int)s_len, NULL)) == NULL) {
-                r = kl_crypto_err("ECDSA_SIG_new");
-                goto out;
-        }
-        if (ECDSA_SIG_set0(es, br, bs) != 1) {
-                r = kl_crypto_err("ECDSA_SIG_set0");
-                goto out;
-        }
-        br = bs = NULL; /* owned by es now */
-        if ((n = i2d_ECDSA_SIG(es, &der)) <= 0) {
-                r = kl_crypto_err("i2d_ECDSA_SIG");
-                goto out;
-        }
-        *ret_der = der;
-        *ret_len = (size_t)n;
-        der = NULL;
-        r = 0;
-out:
-        OPENSSL_free(der);
-        BN_free(br);
-        BN_free(bs);
-        ECDSA_SIG_free(es);
-        return r;
-}
-
 int kl_quote_verify_signature(const struct kl_tpm_public *ak, uint16_t expected_hash_alg,
                               const uint8_t *attest, size_t attest_len, const uint8_t *sig,
                               size_t sig_len)
 {
         struct cur c = {.p = sig, .left = sig_len};
         EVP_PKEY *key = NULL;
-        EVP_PKEY_CTX *ctx = NULL;
-        const EVP_MD *md = NULL;
-        const uint8_t *sig_bytes = NULL, *rp, *sp;
-        uint8_t *der = NULL;
+        const uint8_t *sig_bytes = NULL, *rp = NULL, *sp = NULL;
         uint8_t digest[KL_MAX_DIGEST_LEN];
-        size_t digest_len = 0, sig_bytes_len = 0, rl, sl;
+        size_t digest_len = 0, sig_bytes_len = 0, rl = 0, sl = 0;
         uint16_t sig_alg, sig_hash;
+        const char *hash;
         bool rsa;
-        int v, r = KL_ERR_INVAL;
+        int r = KL_ERR_INVAL;
 
         if (ak == NULL || attest == NULL || sig == NULL)
                 goto out;
@@ -477,44 +464,23 @@ int kl_quote_verify_signature(const struct kl_tpm_public *ak, uint16_t expected_
                 sl = take_2b(&c, 66, &sp);
                 if (c.bad || c.left != 0 || rl == 0 || sl == 0)
                         goto out;
-                if ((r = ecdsa_der(rp, rl, sp, sl, &der, &sig_bytes_len)) < 0)
-                        goto out;
-                sig_bytes = der;
+                sig_bytes_len = rl + sl;
         }
         if (c.bad || c.left != 0 || sig_bytes_len == 0) {
                 r = KL_ERR_INVAL;
                 goto out;
         }
-        if ((r = kl_digest(kl_hash_alg_name(sig_hash), attest, attest_len, digest, &digest_len)) <
-            0)
+        hash = kl_hash_alg_name(sig_hash);
+        if ((r = kl_digest(hash, attest, attest_len, digest, &digest_len)) < 0)
                 goto out;
         if ((r = kl_tpm_public_to_pkey(ak, &key)) < 0)
                 goto out;
-        md = EVP_get_digestbyname(kl_hash_alg_name(sig_hash));
-        if (md == NULL || (ctx = EVP_PKEY_CTX_new(key, NULL)) == NULL ||
-            EVP_PKEY_verify_init(ctx) != 1 || EVP_PKEY_CTX_set_signature_md(ctx, md) != 1) {
-                r = kl_crypto_err("EVP_PKEY_verify_init");
-                goto out;
-        }
-        if (rsa &&
-            (EVP_PKEY_CTX_set_rsa_padding(ctx, sig_alg == ALG_RSAPSS ? RSA_PKCS1_PSS_PADDING
-                                                                     : RSA_PKCS1_PADDING) != 1 ||
-             (sig_alg == ALG_RSAPSS &&
-              EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_AUTO) != 1))) {
-                r = kl_crypto_err("EVP_PKEY_CTX_set_rsa_padding");
-                goto out;
-        }
-        v = EVP_PKEY_verify(ctx, sig_bytes, sig_bytes_len, digest, digest_len);
-        if (v != 1) {
-                /* a bad signature is an answer, not an OpenSSL failure: no error log */
-                ERR_clear_error();
-                r = KL_ERR_VERIFY;
-                goto out;
-        }
-        r = 0;
+        if (rsa)
+                r = kl_rsa_verify_digest(key, hash, sig_alg == ALG_RSAPSS, digest, digest_len,
+                                         sig_bytes, sig_bytes_len);
+        else
+                r = kl_ecdsa_verify_digest(key, hash, digest, digest_len, rp, rl, sp, sl);
 out:
-        EVP_PKEY_CTX_free(ctx);
-        EVP_PKEY_free(key);
-        OPENSSL_free(der);
+        kl_pkey_free(key);
         return r;
 }

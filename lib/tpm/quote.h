@@ -81,6 +81,16 @@ struct kl_attest_info {
  */
 int kl_attest_parse(const uint8_t *attest, size_t len, struct kl_attest_info *ret);
 
+/* What a verifier needs from a TPMS_ATTEST of type CERTIFY (Part 2, 10.12.3). */
+struct kl_certify_info {
+        uint8_t nonce[64]; /* extraData */
+        size_t nonce_len;
+        uint8_t name[2 + 64]; /* the certified object's Name */
+        size_t name_len;
+};
+/* Strict TPMS_ATTEST (certify) parse: magic, type, sizes, whole buffer consumed. */
+int kl_certify_parse(const uint8_t *attest, size_t len, struct kl_certify_info *ret);
+
 /* H_alg(values of the selected PCRs in ascending order); out holds 64 bytes. */
 int kl_pcr_set_digest(const struct kl_pcr_set *pcrs, uint8_t *out, size_t *ret_len);
 

@@ -749,6 +749,11 @@ int kl_tpm_ek_cert(struct kl_tpm *t, uint8_t **ret_der, size_t *ret_len)
                            ret_len);
 }
 
+int kl_tpm_nv_read_der(struct kl_tpm *t, uint32_t index, uint8_t **ret_der, size_t *ret_len)
+{
+        return nv_read_der(t, index, ret_der, ret_len);
+}
+
 void kl_tpm_der_list_free(uint8_t **ders, size_t *lens, size_t n)
 {
         size_t i;
@@ -1252,6 +1257,35 @@ out:
         return r;
 }
 
+/* The TPMS_ATTEST bytes and marshalled TPMT_SIGNATURE of a signed attestation (caller frees). */
+static int attest_out(const TPM2B_ATTEST *attest, const TPMT_SIGNATURE *signature,
+                      uint8_t **ret_attest, size_t *ret_attest_len, uint8_t **ret_sig,
+                      size_t *ret_sig_len)
+{
+        uint8_t *a = malloc(attest->size > 0 ? attest->size : 1);
+        uint8_t *sig = malloc(sizeof(TPMT_SIGNATURE));
+        size_t sig_len = 0;
+        TSS2_RC rc;
+
+        if (a == NULL || sig == NULL) {
+                free(a);
+                free(sig);
+                return KL_ERR_NOMEM;
+        }
+        memcpy(a, attest->attestationData, attest->size);
+        rc = Tss2_MU_TPMT_SIGNATURE_Marshal(signature, sig, sizeof(TPMT_SIGNATURE), &sig_len);
+        if (rc != TSS2_RC_SUCCESS) {
+                free(a);
+                free(sig);
+                return tss_fail("Tss2_MU_TPMT_SIGNATURE_Marshal", rc);
+        }
+        *ret_attest = a;
+        *ret_attest_len = attest->size;
+        *ret_sig = sig;
+        *ret_sig_len = sig_len;
+        return 0;
+}
+
 int kl_tpm_quote(struct kl_tpm *t, const uint8_t *nonce, size_t nonce_len, uint32_t mask,
                  uint8_t **ret_attest, size_t *ret_attest_len, uint8_t **ret_sig,
                  size_t *ret_sig_len, struct kl_pcr_set *ret_pcrs)
@@ -1263,9 +1297,8 @@ int kl_tpm_quote(struct kl_tpm *t, const uint8_t *nonce, size_t nonce_len, uint3
         TPML_PCR_SELECTION sel;
         TPM2B_ATTEST *quoted = NULL;
         TPMT_SIGNATURE *signature = NULL;
-        uint8_t *attest = NULL, *sig = NULL;
         uint8_t digest[64];
-        size_t digest_len = 0, sig_len = 0;
+        size_t digest_len = 0;
         int attempt, r = KL_ERR_INVAL;
         TSS2_RC rc;
 
@@ -1321,29 +1354,48 @@ int kl_tpm_quote(struct kl_tpm *t, const uint8_t *nonce, size_t nonce_len, uint3
                 r = KL_ERR_TPM_RETRY;
                 goto out;
         }
-        r = KL_ERR_NOMEM;
-        if ((attest = malloc(quoted->size)) == NULL ||
-            (sig = malloc(sizeof(TPMT_SIGNATURE))) == NULL)
+        if ((r = attest_out(quoted, signature, ret_attest, ret_attest_len, ret_sig, ret_sig_len)) <
+            0)
                 goto out;
-        memcpy(attest, quoted->attestationData, quoted->size);
-        rc = Tss2_MU_TPMT_SIGNATURE_Marshal(signature, sig, sizeof(TPMT_SIGNATURE), &sig_len);
-        if (rc != TSS2_RC_SUCCESS) {
-                r = tss_fail("Tss2_MU_TPMT_SIGNATURE_Marshal", rc);
-                goto out;
-        }
-        *ret_attest = attest;
-        *ret_attest_len = quoted->size;
-        *ret_sig = sig;
-        *ret_sig_len = sig_len;
         *ret_pcrs = pcrs;
-        attest = NULL;
-        sig = NULL;
-        r = 0;
 out:
         Esys_Free(quoted);
         Esys_Free(signature);
-        free(attest);
-        free(sig);
+        return r;
+}
+
+int kl_tpm_certify_ak(struct kl_tpm *t, const uint8_t *qual_data, size_t qual_len,
+                      uint8_t **ret_attest, size_t *ret_attest_len, uint8_t **ret_sig,
+                      size_t *ret_sig_len)
+{
+        TPM2B_DATA qual = {0};
+        TPMT_SIG_SCHEME scheme = {.scheme = TPM2_ALG_NULL};
+        TPM2B_ATTEST *certified = NULL;
+        TPMT_SIGNATURE *signature = NULL;
+        int r = KL_ERR_INVAL;
+        TSS2_RC rc;
+
+        if (t == NULL || qual_data == NULL || qual_len == 0 || qual_len > sizeof(qual.buffer) ||
+            t->ak == ESYS_TR_NONE)
+                goto out;
+        memcpy(qual.buffer, qual_data, qual_len);
+        qual.size = (UINT16)qual_len;
+        /* inScheme NULL: the AK's own scheme, which the verifier negotiated from our config */
+        rc = Esys_Certify(t->esys, t->ak, t->ak, ESYS_TR_PASSWORD, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                          &qual, &scheme, &certified, &signature);
+        if (rc != TSS2_RC_SUCCESS && tpm_rc_base(rc) == TPM2_RC_SIZE) {
+                log_debug("Esys_Certify: %zu-byte challenge too long for this TPM (%s)", qual_len,
+                          Tss2_RC_Decode(rc));
+                goto out;
+        }
+        if (rc != TSS2_RC_SUCCESS) {
+                r = tss_fail("Esys_Certify", rc);
+                goto out;
+        }
+        r = attest_out(certified, signature, ret_attest, ret_attest_len, ret_sig, ret_sig_len);
+out:
+        Esys_Free(certified);
+        Esys_Free(signature);
         return r;
 }
 

@@ -57,6 +57,14 @@ int kl_tpm_ek_cert(struct kl_tpm *tpm, uint8_t **ret_der, size_t *ret_len);
  */
 int kl_tpm_ek_chain(struct kl_tpm *tpm, uint8_t ***ret_ders, size_t **ret_lens, size_t *ret_n);
 void kl_tpm_der_list_free(uint8_t **ders, size_t *lens, size_t n);
+/* TCG EK Credential Profile 2.5, 2.2.1.5: the platform certificate's NV index. */
+#define KL_TPM_NV_PLATFORM_CERT 0x01c08000u
+/*
+ * The DER object stored in NV index (owner or index auth, chunked, trimmed to
+ * the object, as for EK certificates). KL_ERR_NOT_FOUND when it is not defined,
+ * KL_ERR_INVAL when it holds no DER SEQUENCE.
+ */
+int kl_tpm_nv_read_der(struct kl_tpm *tpm, uint32_t index, uint8_t **ret_der, size_t *ret_len);
 
 /* Persisted AK material: marshalled TPMT_PUBLIC (no size prefix) and TPM2B_PRIVATE buffer
  * (no size prefix), as Keylime's agent_data.json holds them. */
@@ -116,6 +124,15 @@ int kl_tpm_quote(struct kl_tpm *tpm, const uint8_t *nonce, size_t nonce_len, uin
                  size_t *ret_sig_len, struct kl_pcr_set *ret_pcrs);
 /* Reads the PCRs of mask (bits 0..23) in bank hash_alg (TPM_ALG_ID). */
 int kl_tpm_pcr_read(struct kl_tpm *tpm, uint16_t hash_alg, uint32_t mask, struct kl_pcr_set *ret);
+/*
+ * TPM2_Certify of the AK by itself (push model proof of possession, proto
+ * push-model.md section 3): qualifying data = the verifier's decoded
+ * challenge (1..64 bytes, KL_ERR_INVAL otherwise). Returns the marshalled
+ * TPMS_ATTEST (type CERTIFY, without TPM2B size) and TPMT_SIGNATURE; caller frees.
+ */
+int kl_tpm_certify_ak(struct kl_tpm *tpm, const uint8_t *qual, size_t qual_len,
+                      uint8_t **ret_attest, size_t *ret_attest_len, uint8_t **ret_sig,
+                      size_t *ret_sig_len);
 /*
  * Configured algorithms as the agent API reports them: hash "sha256"; enc
  * "rsa"/"ecc", or "rsa2048"/"ecc256" with sized_names (API >= 2.5); sign

@@ -2,7 +2,7 @@
 /*
  * TPM2B_PUBLIC as it arrives from the network (ek_tpm, aik_tpm): strict
  * unmarshalling with libtss2-mu, the object Name (TPM 2.0 Part 1, 16 "Names")
- * and conversion to an OpenSSL 3 public key. Input is untrusted: the whole
+ * and conversion to a public key object (kl_crypto). Input is untrusted: the whole
  * buffer must be one canonical TPM2B_PUBLIC, and every TPM2B size is checked
  * before it is used. Never talks to a TPM.
  */
@@ -11,11 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/param_build.h>
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_tpm2_types.h>
 
@@ -108,6 +103,11 @@ const char *kl_tpm_public_name_alg(const struct kl_tpm_public *p)
         return p == NULL ? NULL : kl_hash_alg_name(p->pub.nameAlg);
 }
 
+const struct TPMT_PUBLIC *kl_tpm_public_area(const struct kl_tpm_public *p)
+{
+        return &p->pub;
+}
+
 bool kl_tpm_public_is_rsa(const struct kl_tpm_public *p)
 {
         return p != NULL && p->pub.type == TPM2_ALG_RSA;
@@ -135,64 +135,18 @@ int kl_tpm_public_sym_aes_bits(const struct kl_tpm_public *p, unsigned *ret_bits
         return 0;
 }
 
-static int pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **ret_key)
-{
-        OSSL_PARAM *params = NULL;
-        EVP_PKEY_CTX *ctx = NULL;
-        EVP_PKEY *key = NULL;
-        int r = KL_ERR_CRYPTO;
-
-        if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL) {
-                r = KL_ERR_NOMEM;
-                goto out;
-        }
-        if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) == NULL) {
-                r = kl_crypto_err("EVP_PKEY_CTX_new_from_name");
-                goto out;
-        }
-        if (EVP_PKEY_fromdata_init(ctx) <= 0 ||
-            EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
-                /* outside input: a point off the curve is bad data, not our failure */
-                ERR_clear_error();
-                r = KL_ERR_INVAL;
-                goto out;
-        }
-        *ret_key = key;
-        r = 0;
-out:
-        EVP_PKEY_CTX_free(ctx);
-        OSSL_PARAM_free(params);
-        return r;
-}
-
 static int rsa_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **ret_key)
 {
         const TPM2B_PUBLIC_KEY_RSA *n = &pub->unique.rsa;
         uint32_t exp = pub->parameters.rsaDetail.exponent;
-        OSSL_PARAM_BLD *bld = NULL;
-        BIGNUM *bn_n = NULL, *bn_e = NULL;
-        int r = KL_ERR_INVAL;
 
         /* Part 2: the modulus fills keyBits exactly */
         if (n->size == 0 || n->size > sizeof(n->buffer) ||
             n->size * 8u != pub->parameters.rsaDetail.keyBits || (n->buffer[0] & 0x80) == 0)
-                goto out;
+                return KL_ERR_INVAL;
         if (exp == 0)
                 exp = 65537; /* Part 2 TPMS_RSA_PARMS: zero means the default 2^16 + 1 */
-        r = KL_ERR_NOMEM;
-        if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-            (bn_n = BN_bin2bn(n->buffer, n->size, NULL)) == NULL || (bn_e = BN_new()) == NULL ||
-            BN_set_word(bn_e, exp) != 1)
-                goto out;
-        if (OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) != 1 ||
-            OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) != 1)
-                goto out;
-        r = pkey_fromdata("RSA", bld, ret_key);
-out:
-        BN_free(bn_n);
-        BN_free(bn_e);
-        OSSL_PARAM_BLD_free(bld);
-        return r;
+        return kl_pubkey_from_rsa(n->buffer, n->size, exp, ret_key);
 }
 
 static int ecc_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **ret_key)
@@ -201,8 +155,6 @@ static int ecc_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **ret_key)
         uint8_t point[1 + 2 * 66];
         const char *group;
         size_t coord;
-        OSSL_PARAM_BLD *bld = NULL;
-        int r = KL_ERR_UNSUPPORTED;
 
         switch (pub->parameters.eccDetail.curveID) {
         case TPM2_ECC_NIST_P256:
@@ -218,26 +170,16 @@ static int ecc_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **ret_key)
                 coord = 66;
                 break;
         default:
-                goto out;
+                return KL_ERR_UNSUPPORTED;
         }
-        r = KL_ERR_INVAL;
         /* coordinates may come without leading zeros; left-pad to the field size */
         if (pt->x.size == 0 || pt->y.size == 0 || pt->x.size > coord || pt->y.size > coord)
-                goto out;
+                return KL_ERR_INVAL;
         memset(point, 0, sizeof(point));
         point[0] = 0x04; /* uncompressed (SEC 1, 2.3.3) */
         memcpy(point + 1 + coord - pt->x.size, pt->x.buffer, pt->x.size);
         memcpy(point + 1 + 2 * coord - pt->y.size, pt->y.buffer, pt->y.size);
-        r = KL_ERR_NOMEM;
-        if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-            OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
-            OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * coord) !=
-                1)
-                goto out;
-        r = pkey_fromdata("EC", bld, ret_key);
-out:
-        OSSL_PARAM_BLD_free(bld);
-        return r;
+        return kl_pubkey_from_ec_point(group, point, 1 + 2 * coord, ret_key);
 }
 
 int kl_tpm_public_to_pkey(const struct kl_tpm_public *p, EVP_PKEY **ret_key)
@@ -249,4 +191,15 @@ int kl_tpm_public_to_pkey(const struct kl_tpm_public *p, EVP_PKEY **ret_key)
         if (p->pub.type == TPM2_ALG_ECC)
                 return ecc_to_pkey(&p->pub, ret_key);
         return KL_ERR_UNSUPPORTED;
+}
+
+int kl_tpm_public_to_pem(const struct kl_tpm_public *p, char **ret_pem)
+{
+        EVP_PKEY *key = NULL;
+        int r;
+
+        if ((r = kl_tpm_public_to_pkey(p, &key)) == 0)
+                r = kl_pubkey_to_pem(key, ret_pem);
+        kl_pkey_free(key);
+        return r;
 }

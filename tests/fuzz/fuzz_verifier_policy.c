@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "add_request.h"
 #include "json.h"
 #include "verify.h"
 

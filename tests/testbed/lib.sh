@@ -13,13 +13,38 @@
 #   certs/       ek-rsa2048.pem, ek-p256.pem (and the DER files swtpm_setup wrote)
 #   port pid     the running instance's data port; swtpm's pid file
 #   env          sourceable exports for the running instance
-#   .provisioned marker: provisioning completed
+#   platform-ca/ the test platform CA certificate, for a registrar's --platform-ca-dir
+#   ek-root-ca/  root.pem only: the intermediate must come from NV 0x01c00100
+#   .provisioned marker: provisioning completed, holding the layout version
+#                (KL_TB_LAYOUT); an older layout is provisioned anew
 #   .lock        flock serialising the scripts on this STATE_DIR
 
 # TCG EK Credential Profile NV indices and the handle we persist the P-256 EK at.
 KL_TB_NV_EK_RSA2048=0x01c00002
 KL_TB_NV_EK_P256=0x01c0000a
 KL_TB_EK_P256_HANDLE=0x81010002
+# TCG platform certificate index and the first EK CA chain index (EK Credential
+# Profile 2.5, 2.2.1.5: 0x01c08000 platform certificate; 0x01c00100-0x01c001ff chain).
+KL_TB_NV_PLATFORM_CERT=0x01c08000
+KL_TB_NV_EK_CHAIN_FIRST=0x01c00100
+# Version of what a provisioned STATE_DIR holds; bump when provisioning changes.
+KL_TB_LAYOUT=2
+
+# kl_tb_provisioned DIR: DIR holds a complete provisioning of this layout.
+kl_tb_provisioned() {
+        [ "$(cat -- "$1/.provisioned" 2>/dev/null)" = "$KL_TB_LAYOUT" ]
+}
+
+# kl_tb_nv_store INDEX FILE: a platform-written, owner-readable, write-locked NV index
+# holding FILE, with the attributes swtpm_setup gives its EK certificates (0x62072801
+# once written and locked). TPM2TOOLS_TCTI must be set.
+kl_tb_nv_store() {
+        tpm2_nvdefine "$1" -C p -s "$(stat -c %s "$2")" \
+                -a "ppwrite|writedefine|ppread|ownerread|authread|no_da|platformcreate" \
+                >/dev/null
+        tpm2_nvwrite "$1" -C p -i "$2"
+        tpm2_nvwritelock "$1" -C p
+}
 
 kl_tb_log() { printf 'testbed: %s\n' "$*" >&2; }
 kl_tb_die() {

@@ -39,7 +39,7 @@ write_conf() {
 # EK (template L-2): persist it, certify it with the same CA and store the
 # certificate in NV 0x01c0000a the way swtpm_setup stores its own.
 add_p256_ek() {
-        local sd=$1 tmp x y size
+        local sd=$1 tmp x y
         tmp=$(mktemp -d "$sd/.p256.XXXXXX")
         export TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$(cat "$sd/port")"
         tpm2_createek -c "$KL_TB_EK_P256_HANDLE" -G ecc -u "$tmp/ek.pub" >/dev/null
@@ -53,16 +53,48 @@ add_p256_ek() {
                 --configfile "$sd/conf/swtpm-localca.conf" \
                 --optsfile "$sd/conf/swtpm-localca.options" \
                 --logfile "$sd/swtpm_setup.log" || kl_tb_die "swtpm_localca failed for P-256"
-        size=$(stat -c %s "$tmp/ek.cert")
-        # Attributes as swtpm_setup uses for its EK certificates (0x62072801 once
-        # written and locked): platform-written, owner-readable, no DA.
-        tpm2_nvdefine "$KL_TB_NV_EK_P256" -C p -s "$size" \
-                -a "ppwrite|writedefine|ppread|ownerread|authread|no_da|platformcreate" \
-                >/dev/null
-        tpm2_nvwrite "$KL_TB_NV_EK_P256" -C p -i "$tmp/ek.cert"
-        tpm2_nvwritelock "$KL_TB_NV_EK_P256" -C p
+        kl_tb_nv_store "$KL_TB_NV_EK_P256" "$tmp/ek.cert"
         cp -- "$tmp/ek.cert" "$sd/certs/ek-p256.der"
         rm -rf -- "$tmp"
+        unset TPM2TOOLS_TCTI
+}
+
+# The EK CA's intermediate goes into the first EK chain index, as TPM makers
+# ship it, so a verifier that trusts only the root must take it from NV.
+add_ek_chain() {
+        local sd=$1
+        export TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$(cat "$sd/port")"
+        openssl x509 -in "$sd/ca/issuercert.pem" -outform der -out "$sd/certs/ek-intermediate.der"
+        kl_tb_nv_store "$KL_TB_NV_EK_CHAIN_FIRST" "$sd/certs/ek-intermediate.der"
+        unset TPM2TOOLS_TCTI
+}
+
+# A TCG platform attribute certificate for the RSA EK certificate (holder = its
+# issuer and serial), signed by a test platform CA made here, in NV 0x01c08000
+# and as certs/platform.der. Made by libkl's kl_platform_cert_tool, found at
+# $KL_PLATFORM_CERT_TOOL or $KL_BUILD_DIR/tests/; without it the TPM gets none.
+add_platform_cert() {
+        local sd=$1 tool serial
+        tool=${KL_PLATFORM_CERT_TOOL:-${KL_BUILD_DIR:+$KL_BUILD_DIR/tests/kl_platform_cert_tool}}
+        if [ -z "$tool" ] || [ ! -x "$tool" ]; then
+                kl_tb_log "no platform certificate: kl_platform_cert_tool not found (set KL_BUILD_DIR)"
+                return 0
+        fi
+        mkdir -p -- "$sd/platform-ca"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+                -keyout "$sd/ca/platform-ca.key" -out "$sd/platform-ca/platform-ca.pem" \
+                -subj "/O=kl-testbed/CN=kl-testbed platform CA" -days 3650 \
+                -addext basicConstraints=critical,CA:TRUE \
+                -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null ||
+                kl_tb_die "cannot make the platform CA"
+        serial=$(openssl x509 -in "$sd/certs/ek-rsa2048.pem" -noout -serial | sed 's/^serial=//')
+        "$tool" make --holder "$sd/certs/ek-rsa2048.pem" \
+                --ca-cert "$sd/platform-ca/platform-ca.pem" --ca-key "$sd/ca/platform-ca.key" \
+                --manufacturer kl-testbed --model kl-testbed-platform --version 1.0 \
+                --serial "KLTB-$serial" --out "$sd/certs/platform.der" ||
+                kl_tb_die "kl_platform_cert_tool failed"
+        export TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$(cat "$sd/port")"
+        kl_tb_nv_store "$KL_TB_NV_PLATFORM_CERT" "$sd/certs/platform.der"
         unset TPM2TOOLS_TCTI
 }
 
@@ -72,11 +104,12 @@ provision() {
         kl_tb_log "provisioning a new TPM in $sd"
         # a swtpm left from an interrupted provisioning would hold tpm/
         kl_tb_stop "$sd" || kl_tb_die "cannot stop the swtpm of $sd"
-        rm -rf -- "$sd/tpm" "$sd/ca" "$sd/conf" "$sd/certs" "$sd/ek-ca" "$sd/.provisioned"
-        mkdir -p -- "$sd/tpm" "$sd/certs" "$sd/ek-ca"
+        rm -rf -- "$sd/tpm" "$sd/ca" "$sd/conf" "$sd/certs" "$sd/ek-ca" "$sd/ek-root-ca" \
+                "$sd/platform-ca" "$sd/.provisioned"
+        mkdir -p -- "$sd/tpm" "$sd/certs" "$sd/ek-ca" "$sd/ek-root-ca"
         write_conf "$sd"
         swtpm_setup --tpm2 --tpmstate "$sd/tpm" --config "$sd/conf/swtpm_setup.conf" \
-                --create-ek-cert --create-platform-cert --lock-nvram \
+                --create-ek-cert --lock-nvram \
                 --pcr-banks sha1,sha256 --write-ek-cert-files "$sd/certs" \
                 --logfile "$sd/swtpm_setup.log" --overwrite 9>&- >/dev/null 2>&1 ||
                 kl_tb_die "swtpm_setup failed: $(tail -n 3 "$sd/swtpm_setup.log" 2>/dev/null)"
@@ -89,10 +122,13 @@ provision() {
         openssl x509 -inform der -in "$sd/certs/ek-p256.der" -out "$sd/certs/ek-p256.pem"
         cp -- "$sd/ca/swtpm-localca-rootca-cert.pem" "$sd/ek-ca/root.pem"
         cp -- "$sd/ca/issuercert.pem" "$sd/ek-ca/intermediate.pem"
+        cp -- "$sd/ek-ca/root.pem" "$sd/ek-root-ca/root.pem"
         openssl verify -CAfile "$sd/ek-ca/root.pem" -untrusted "$sd/ek-ca/intermediate.pem" \
                 "$sd/certs/ek-rsa2048.pem" "$sd/certs/ek-p256.pem" >/dev/null ||
                 kl_tb_die "the new EK certificates do not verify"
-        touch -- "$sd/.provisioned"
+        add_ek_chain "$sd"
+        add_platform_cert "$sd"
+        printf '%s\n' "$KL_TB_LAYOUT" >"$sd/.provisioned"
 }
 
 # Copy the stopped, provisioned template TPL into DIR (conf/ keeps naming TPL,
@@ -103,21 +139,23 @@ from_template() {
         [ "$tpl" != "$sd" ] || kl_tb_die "KL_TPM_TEMPLATE must differ from STATE_DIR"
         (
                 kl_tb_lock "$tpl"
-                if [ ! -e "$tpl/.provisioned" ]; then
+                if ! kl_tb_provisioned "$tpl"; then
                         provision "$tpl"
                         kl_tb_stop "$tpl" || kl_tb_die "cannot stop the template's swtpm"
                 fi
                 kl_tb_running_pid "$tpl" >/dev/null && kl_tb_die "template $tpl is running"
-                rm -rf -- "$sd/tpm" "$sd/ca" "$sd/certs" "$sd/ek-ca"
-                cp -a -- "$tpl/tpm" "$tpl/ca" "$tpl/certs" "$tpl/ek-ca" "$sd/"
+                rm -rf -- "$sd/tpm" "$sd/ca" "$sd/certs" "$sd/ek-ca" "$sd/ek-root-ca" \
+                        "$sd/platform-ca"
+                cp -a -- "$tpl/tpm" "$tpl/ca" "$tpl/certs" "$tpl/ek-ca" "$tpl/ek-root-ca" "$sd/"
+                [ ! -d "$tpl/platform-ca" ] || cp -a -- "$tpl/platform-ca" "$sd/"
                 rm -f -- "$sd/tpm/.lock"
         ) || exit 1
-        touch -- "$sd/.provisioned"
+        printf '%s\n' "$KL_TB_LAYOUT" >"$sd/.provisioned"
 }
 
 kl_tb_lock "$SD"
-if [ ! -e "$SD/.provisioned" ] || ! pid=$(kl_tb_running_pid "$SD"); then
-        if [ ! -e "$SD/.provisioned" ]; then
+if ! kl_tb_provisioned "$SD" || ! pid=$(kl_tb_running_pid "$SD"); then
+        if ! kl_tb_provisioned "$SD"; then
                 kl_tb_stop "$SD" || kl_tb_die "cannot stop the swtpm of $SD"
                 if [ -n "${KL_TPM_TEMPLATE:-}" ]; then
                         from_template "$SD"
@@ -150,6 +188,11 @@ tcti="swtpm:host=127.0.0.1,port=$port"
         kv KL_TPM_EK_CA_DIR "$SD/ek-ca"
         kv KL_TPM_EK_CERT_RSA "$SD/certs/ek-rsa2048.pem"
         kv KL_TPM_EK_CERT_ECC "$SD/certs/ek-p256.pem"
+        kv KL_TPM_EK_ROOT_CA_DIR "$SD/ek-root-ca"
+        if [ -s "$SD/certs/platform.der" ]; then
+                kv KL_TPM_PLATFORM_CERT "$SD/certs/platform.der"
+                kv KL_TPM_PLATFORM_CA_DIR "$SD/platform-ca"
+        fi
 } >"$SD/env.tmp"
 mv -f -- "$SD/env.tmp" "$SD/env"
 sed 's/^export //' "$SD/env"

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zmq.h>
 
 #include "err.h"
 #include "fileio.h"
+#include "zeromq.h"
 
 #define FILE_MAX (64u << 20)
 
@@ -44,8 +44,7 @@ static int parse_ul(const char *s, unsigned long max, unsigned long *ret)
 int main(int argc, char **argv)
 {
         unsigned long count = 1, delay = 100, wait = 1000;
-        const int linger = 2000;
-        void *ctx = NULL, *pub = NULL;
+        struct kl_zmq_pub *pub = NULL;
         char *data = NULL;
         size_t len = 0;
         int status = 1;
@@ -60,27 +59,22 @@ int main(int argc, char **argv)
                 fprintf(stderr, "kl_zmq_pub: cannot read %s\n", argv[2]);
                 return 1;
         }
-        if ((ctx = zmq_ctx_new()) == NULL || (pub = zmq_socket(ctx, ZMQ_PUB)) == NULL ||
-            zmq_setsockopt(pub, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
-            zmq_bind(pub, argv[1]) != 0) {
-                fprintf(stderr, "kl_zmq_pub: %s: %s\n", argv[1], zmq_strerror(zmq_errno()));
+        if (kl_zmq_pub_open(argv[1], 2000, &pub) < 0) {
+                fprintf(stderr, "kl_zmq_pub: %s: %s\n", argv[1], kl_zmq_strerror());
                 goto out;
         }
         sleep_ms(wait);
         for (unsigned long i = 0; i < count; i++) {
                 if (i > 0)
                         sleep_ms(delay);
-                if (zmq_send(pub, data, len, 0) < 0) {
-                        fprintf(stderr, "kl_zmq_pub: send: %s\n", zmq_strerror(zmq_errno()));
+                if (kl_zmq_pub_send(pub, data, len) < 0) {
+                        fprintf(stderr, "kl_zmq_pub: send: %s\n", kl_zmq_strerror());
                         goto out;
                 }
         }
         status = 0;
 out:
-        if (pub != NULL)
-                zmq_close(pub);
-        if (ctx != NULL)
-                zmq_ctx_term(ctx);
+        kl_zmq_pub_close(pub);
         free(data);
         return status;
 }

@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 
 #include "err.h"
+#include "http_request.h"
 #include "http_server.h"
 #include "json.h"
 
@@ -275,6 +276,40 @@ static void test_http_server_chunked_too_large(void **state)
         assert_int_equal(atomic_load(&f->calls), before + 1);
 }
 
+/* The server-wide body budget: a body that would pass it is refused (503), and
+ * what a finished request held is given back. */
+static void test_http_body_budget(void **state)
+{
+        struct kl_http_budget budget = {.limit = 10000};
+        struct kl_http_body a = {0}, b = {0};
+        char chunk[3000];
+
+        (void)state;
+        atomic_init(&budget.used, 0);
+        memset(chunk, 'x', sizeof(chunk));
+        assert_int_equal(kl_http_body_append(&a, chunk, sizeof(chunk), 8000, &budget),
+                         KL_HTTP_BODY_OK);
+        assert_int_equal(atomic_load(&budget.used), a.cap);
+        assert_int_equal(kl_http_body_append(&a, chunk, sizeof(chunk), 8000, &budget),
+                         KL_HTTP_BODY_OK); /* 6000 bytes in an 8001-byte buffer */
+        assert_int_equal(kl_http_body_append(&b, chunk, sizeof(chunk), 8000, &budget),
+                         KL_HTTP_BODY_BUSY); /* 4096 more would pass 10000 */
+        assert_null(b.buf);
+        assert_int_equal(atomic_load(&budget.used), a.cap);
+        /* over the per-request cap: 413, and its memory is given back at once */
+        assert_int_equal(kl_http_body_append(&a, chunk, sizeof(chunk), 8000, &budget),
+                         KL_HTTP_BODY_TOO_LARGE);
+        assert_int_equal(atomic_load(&budget.used), 0);
+        assert_int_equal(kl_http_body_append(&a, chunk, 10, 8000, &budget),
+                         KL_HTTP_BODY_TOO_LARGE); /* later data is only counted */
+        kl_http_body_clear(&a, &budget);
+        kl_http_body_clear(&b, &budget);
+        assert_int_equal(kl_http_body_append(&b, chunk, sizeof(chunk), 8000, &budget),
+                         KL_HTTP_BODY_OK);
+        kl_http_body_clear(&b, &budget);
+        assert_int_equal(atomic_load(&budget.used), 0);
+}
+
 static void test_http_server_empty_reply_is_500(void **state)
 {
         struct fixture *f = *state;
@@ -460,6 +495,7 @@ int main(void)
             cmocka_unit_test(test_http_server_post_body),
             cmocka_unit_test(test_http_server_body_too_large),
             cmocka_unit_test(test_http_server_chunked_too_large),
+            cmocka_unit_test(test_http_body_budget),
             cmocka_unit_test(test_http_server_empty_reply_is_500),
         };
         const struct CMUnitTest standalone[] = {

@@ -21,10 +21,11 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "fileio.h"
 #include "makecred.h"
+#include "test_util.h"
 #include "tpm.h"
 #include "tpm_public.h"
-#include "test_util.h"
 
 static const char *tcti(void)
 {
@@ -201,16 +202,53 @@ static void test_tpm_ak_create_under_persistent_ek(void **state)
         kl_test_assert_no_tpm_leftovers();
 }
 
-static void test_tpm_ek_chain_empty_on_swtpm(void **state)
+/* The test bed stores the EK CA's intermediate in NV 0x01c00100, as makers ship it. */
+static void test_tpm_ek_chain_holds_the_intermediate(void **state)
 {
         struct kl_tpm *t = kl_test_tpm_open("rsa");
         uint8_t **ders = NULL;
-        size_t *lens = NULL, n = 99;
+        uint8_t *want = NULL;
+        size_t *lens = NULL, n = 99, want_len = 0, pem_len = 0;
+        char path[512], *pem;
+        X509 *c = NULL;
 
         (void)state;
+        snprintf(path, sizeof(path), "%s/intermediate.pem", getenv("KL_TPM_EK_CA_DIR"));
+        assert_int_equal(kl_file_read(path, 65536, &pem, &pem_len), 0);
+        assert_int_equal(kl_x509_parse_any((const uint8_t *)pem, pem_len, &c), 0);
+        assert_int_equal(kl_x509_to_der(c, &want, &want_len), 0);
         assert_int_equal(kl_tpm_ek_chain(t, &ders, &lens, &n), 0);
-        assert_int_equal(n, 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(lens[0], want_len);
+        assert_memory_equal(ders[0], want, want_len);
         kl_tpm_der_list_free(ders, lens, n);
+        X509_free(c);
+        free(want);
+        free(pem);
+        kl_tpm_free(t);
+}
+
+/* NV 0x01c08000 holds the test bed's platform certificate, trimmed to its DER. */
+static void test_tpm_nv_read_platform_cert(void **state)
+{
+        struct kl_tpm *t;
+        const char *file = getenv("KL_TPM_PLATFORM_CERT");
+        uint8_t *der = NULL;
+        size_t len = 0, want_len = 0;
+        char *want = NULL;
+
+        (void)state;
+        if (file == NULL || *file == '\0')
+                skip(); /* the test bed was run without kl_platform_cert_tool */
+        t = kl_test_tpm_open("rsa");
+        assert_int_equal(kl_file_read(file, 65536, &want, &want_len), 0);
+        assert_int_equal(kl_tpm_nv_read_der(t, KL_TPM_NV_PLATFORM_CERT, &der, &len), 0);
+        assert_int_equal(len, want_len);
+        assert_memory_equal(der, want, len);
+        free(der);
+        /* an index that is not defined */
+        assert_int_equal(kl_tpm_nv_read_der(t, 0x01c08001, &der, &len), KL_ERR_NOT_FOUND);
+        free(want);
         kl_tpm_free(t);
 }
 
@@ -361,7 +399,9 @@ int main(void)
                                    kl_test_flush_tpm_leftovers),
             cmocka_unit_test_setup(test_tpm_ak_create_under_persistent_ek,
                                    kl_test_flush_tpm_leftovers),
-            cmocka_unit_test_setup(test_tpm_ek_chain_empty_on_swtpm, kl_test_flush_tpm_leftovers),
+            cmocka_unit_test_setup(test_tpm_ek_chain_holds_the_intermediate,
+                                   kl_test_flush_tpm_leftovers),
+            cmocka_unit_test_setup(test_tpm_nv_read_platform_cert, kl_test_flush_tpm_leftovers),
             cmocka_unit_test_setup(test_tpm_ak_load_rsa_same_public, kl_test_flush_tpm_leftovers),
             cmocka_unit_test_setup(test_tpm_ak_load_ecc_same_public, kl_test_flush_tpm_leftovers),
             cmocka_unit_test_setup(test_tpm_activate_credential_rsa, kl_test_flush_tpm_leftovers),

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "add_request.h"
 #include "b64.h"
 #include "crypto.h"
 #include "err.h"

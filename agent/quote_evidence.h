@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Evidence as both attestation models send it: a TPM quote whose PCR 16
+ * binds a public key (the NK in pull mode, the AK in push mode), the IMA
+ * list from an entry on, and the UEFI event log. The pull API handlers and
+ * the push client share these, so both produce the same bytes.
+ */
+#ifndef AGENT_QUOTE_EVIDENCE_H
+#define AGENT_QUOTE_EVIDENCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent.h"
+#include "quote.h"
+
+#define AGENT_DATA_PCR 16
+
+struct agent_quote {
+        char *quote;            /* "r<attest>:<sig>:<pcrblob>" */
+        struct kl_pcr_set pcrs; /* the quoted values */
+        char *ima_list;
+        size_t ima_len;
+        uint64_t ima_entry; /* the entry ima_list starts at */
+        bool have_ima;
+};
+void agent_quote_clear(struct agent_quote *q);
+
+/*
+ * Under the TPM lock: PCR 16 reset and extended with pcr16_digest, quote
+ * over mask | PCR 16 with qualifying data nonce, then (want_ima) the IMA
+ * list from ima_entry, read after the quote so it holds every event the
+ * quoted PCR 10 folded in.
+ */
+int agent_take_quote(struct agent *a, const uint8_t *nonce, size_t nonce_len,
+                     const uint8_t *pcr16_digest, size_t pcr16_len, uint32_t mask, bool want_ima,
+                     uint64_t ima_entry, struct agent_quote *ret);
+
+/* The UEFI event log read from offset 0 of fd, base64; NULL when it cannot be read (logged). */
+char *agent_read_mb_log(int fd);
+
+#endif
