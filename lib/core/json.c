@@ -113,7 +113,8 @@ char *kl_json_to_string(struct json_object *obj)
         return s != NULL ? strdup(s) : NULL;
 }
 
-char *kl_json_envelope(int code, const char *status, struct json_object *results)
+/* {"code", "status", "results"}; results (owned, may be NULL) is serialised as given. */
+static char *envelope(int code, const char *status, struct json_object *results)
 {
         struct json_object *env = json_object_new_object();
         char *s = NULL;
@@ -122,8 +123,6 @@ char *kl_json_envelope(int code, const char *status, struct json_object *results
                 json_object_put(results);
                 return NULL;
         }
-        if (results == NULL)
-                results = json_object_new_object();
         if (json_object_object_add(env, "code", json_object_new_int(code)) != 0 ||
             json_object_object_add(env, "status", json_object_new_string(status)) != 0 ||
             json_object_object_add(env, "results", results) != 0)
@@ -134,20 +133,14 @@ out:
         return s;
 }
 
+char *kl_json_envelope(int code, const char *status, struct json_object *results)
+{
+        if (results == NULL && (results = json_object_new_object()) == NULL)
+                return NULL;
+        return envelope(code, status, results);
+}
+
 char *kl_json_envelope_null(int code, const char *status)
 {
-        struct json_object *env = json_object_new_object();
-        char *s = NULL;
-
-        if (env == NULL)
-                return NULL;
-        /* json-c serialises a NULL member value as null */
-        if (json_object_object_add(env, "code", json_object_new_int(code)) != 0 ||
-            json_object_object_add(env, "status", json_object_new_string(status)) != 0 ||
-            json_object_object_add(env, "results", NULL) != 0)
-                goto out;
-        s = kl_json_to_string(env);
-out:
-        json_object_put(env);
-        return s;
+        return envelope(code, status, NULL); /* json-c serialises a NULL member value as null */
 }

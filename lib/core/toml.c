@@ -27,6 +27,7 @@
 
 #include "err.h"
 #include "hex.h"
+#include "mem.h"
 
 #define MAX_ARRAY_ITEMS 4096u
 #define MAX_KEYS        65536u
@@ -93,13 +94,8 @@ static int sbuf_add(struct sbuf *b, const char *data, size_t n)
                 while (cap < b->len + n + 1)
                         cap = cap > SIZE_MAX / 2 ? b->len + n + 1 : cap * 2;
                 /* not realloc: a string may be a password (tpm_ownerpassword) */
-                if ((s = malloc(cap)) == NULL)
+                if ((s = kl_mem_grow_wiped(b->s, b->len, b->cap, cap)) == NULL)
                         return KL_ERR_NOMEM;
-                if (b->s != NULL) {
-                        memcpy(s, b->s, b->len);
-                        explicit_bzero(b->s, b->len);
-                        free(b->s);
-                }
                 b->s = s;
                 b->cap = cap;
         }

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The agent's TPM, through ESAPI. The only module that includes tss2_esys.h.
- * It owns the ESAPI context, the EK and the AK handles and flushes every
+ * The agent's TPM, through ESAPI, in four files with one job each:
+ * tpm_context.c (options, TCTI and context, errors), tpm_ek.c (EK and its NV
+ * certificates), tpm_ak.c (AK, ActivateCredential), tpm_pcr.c (PCRs, quotes);
+ * they share tpm_internal.h and are the only files that include tss2_esys.h.
+ * The module owns the ESAPI context, the EK and the AK handles and flushes every
  * transient object and session it creates, on every path (swtpm without a
  * resource manager has only 3 transient slots). Every TSS error is
  * translated once, here, with Tss2_RC_Decode in the log line.

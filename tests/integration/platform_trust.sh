@@ -41,11 +41,12 @@ log "registration with the platform certificate from NV, EK chain completed from
 agent_register "$tpm1_TCTI" "$T/a.conf" "$T/a.log" || fail "agent did not register: $(tail -5 "$T/a.log") / $(tail -5 "$T/reg.log")"
 [ "$(http_get "$REG_URL/v2.6/agents/$A" "$T/show.json")" = 200 ] || fail "GET agent: $(cat "$T/show.json")"
 serial=$(openssl x509 -in "$KL_TPM_EK_CERT_RSA" -noout -serial | sed 's/^serial=//')
-[ "$(json_get "$T/show.json" .results.platform_cert.manufacturer)" = kl-testbed ] &&
-        [ "$(json_get "$T/show.json" .results.platform_cert.model)" = kl-testbed-platform ] &&
-        [ "$(json_get "$T/show.json" .results.platform_cert.version)" = 1.0 ] &&
-        [ "$(json_get "$T/show.json" .results.platform_cert.serial)" = "KLTB-$serial" ] ||
+if [ "$(json_get "$T/show.json" .results.platform_cert.manufacturer)" != kl-testbed ] ||
+        [ "$(json_get "$T/show.json" .results.platform_cert.model)" != kl-testbed-platform ] ||
+        [ "$(json_get "$T/show.json" .results.platform_cert.version)" != 1.0 ] ||
+        [ "$(json_get "$T/show.json" .results.platform_cert.serial)" != "KLTB-$serial" ]; then
         fail "stored platform attributes wrong: $(jq -c .results.platform_cert "$T/show.json")"
+fi
 pass "registered; GET shows $(jq -c .results.platform_cert "$T/show.json")"
 
 # The registered identity, reused for crafted registrations under other IDs.
@@ -77,9 +78,10 @@ refused() {
         [ "$got" = "$code" ] || fail "$what: HTTP $got, not $code: $(cat "$T/reply.json")"
         json_get "$T/reply.json" .status | grep -qi -- "$reason" ||
                 fail "$what: reason does not mention '$reason': $(json_get "$T/reply.json" .status)"
-        [ "$(http_get "$REG_URL/v2.6/agents/$id" "$T/gone.json")" = 404 ] &&
-                json_get "$T/gone.json" .status | grep -q "not found" ||
+        if [ "$(http_get "$REG_URL/v2.6/agents/$id" "$T/gone.json")" != 404 ] ||
+                ! json_get "$T/gone.json" .status | grep -q "not found"; then
                 fail "$what: something was stored for $id: $(cat "$T/gone.json")"
+        fi
         pass "$what: $code $(json_get "$T/reply.json" .status)"
 }
 

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What the files of kl_tpm share, and nothing outside lib/tpm includes: the
+ * context behind struct kl_tpm, TSS return-code translation and flushing.
+ * Every TSS return code is logged once, where it is met, with
+ * Tss2_RC_Decode (kl_tpm_fail), and translated with kl_tpm_err.
+ */
+#ifndef KL_TPM_INTERNAL_H
+#define KL_TPM_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tss2/tss2_esys.h>
+
+#include "tpm.h"
+
+struct kl_tpm {
+        TSS2_TCTI_CONTEXT *tcti_ctx;
+        ESYS_CONTEXT *esys;
+        char *tcti;
+
+        TPMI_ALG_HASH hash_alg;
+        TPMI_ALG_PUBLIC key_alg; /* TPM2_ALG_RSA (2048) or TPM2_ALG_ECC (P-256) */
+        TPMI_ALG_SIG_SCHEME sign_alg;
+        TPM2B_AUTH endorsement_auth; /* secret: wiped in kl_tpm_free */
+        TPM2_HANDLE ek_persistent;   /* 0: transient EK from the template */
+
+        ESYS_TR ek; /* ESYS_TR_NONE when not loaded */
+        TPM2B_PUBLIC ek_pub;
+        ESYS_TR ak;
+        TPM2B_PUBLIC ak_pub;
+        UINT32 nv_buffer_max; /* 0 until asked */
+};
+
+/* The TPM's own response code without layer, handle/parameter/session bits. */
+TSS2_RC kl_tpm_rc_base(TSS2_RC rc);
+/* Keeps apart the codes a caller acts on: KL_ERR_TPM_RETRY, _AUTH, _LOCKOUT, _HANDLE. */
+int kl_tpm_err(TSS2_RC rc);
+/* Logs "fn: 0x... decoded" and returns kl_tpm_err(rc). */
+int kl_tpm_fail(const char *fn, TSS2_RC rc);
+/* Flushes a transient object or session and sets *h to ESYS_TR_NONE; failures only logged. */
+void kl_tpm_flush(struct kl_tpm *t, ESYS_TR *h);
+/* A TPM2B_PUBLIC marshalled, as Keylime's ek_tpm/aik_tpm; caller frees. */
+int kl_tpm_marshal_public(const TPM2B_PUBLIC *pub, uint8_t **ret_buf, size_t *ret_len);
+/*
+ * A policy session satisfying the EK's authPolicy, PolicySecret(endorsement).
+ * Every use of the EK needs a fresh one; the caller flushes it on every path.
+ */
+int kl_tpm_ek_session(struct kl_tpm *t, ESYS_TR *ret);
+
+#endif
