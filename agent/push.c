@@ -425,10 +425,10 @@ static enum outcome submit(struct push *p, const struct push_request *req, const
                 goto out;
         }
         (void)push_json_parse_accepted(resp.body, resp.body_len, &next_s, evaluation);
-        log_info("attestation %s accepted by the verifier (%s%s), %" PRIu64
-                 " IMA entries from %" PRIu64,
-                 req->index, evaluation[0] ? "evaluation " : "", evaluation[0] ? evaluation : "",
-                 ev.ima_count, q.have_ima ? q.ima_entry : 0);
+        log_info("attestation %s accepted by the verifier (evaluation %s), %" PRIu64
+                 " IMA entries from %" PRIu64 "; watching PCRs 0x%06x",
+                 req->index, evaluation[0] ? evaluation : "pending", ev.ima_count,
+                 q.have_ima ? q.ima_entry : 0, (unsigned)(req->mask & ~(1u << AGENT_DATA_PCR)));
         /* baseline for the change triggers: exactly what this evidence showed */
         p->watch = req->mask & ~(1u << AGENT_DATA_PCR);
         p->watched = q.pcrs;
@@ -468,6 +468,7 @@ static enum outcome attest(struct push *p)
         }
         if (push_json_parse_request(resp.body, resp.body_len, &req, why, sizeof(why)) < 0) {
                 log_error("capabilities: %s", why);
+                log_debug("capabilities: the answer was %.1000s", resp.body);
                 goto out;
         }
         if (strcmp(req.hash_alg, kl_tpm_hash_alg_name(p->a->tpm)) != 0 ||
@@ -479,11 +480,15 @@ static enum outcome attest(struct push *p)
         }
         /* the Location header names the resource; only paths on the verifier itself */
         if (resp.location != NULL && resp.location[0] == '/') {
+                const char *last = strrchr(resp.location, '/') + 1;
+
                 if (url_for(p, resp.location, true, url) < 0)
                         goto out;
+                if (req.index[0] == '\0' && strlen(last) <= PUSH_ID_MAX)
+                        memcpy(req.index, last, strlen(last) + 1); /* for log lines only */
         } else {
                 n = snprintf(path, sizeof(path), PUSH_API_PATH "/agents/%s/attestations/%s",
-                             p->agent_id, req.index);
+                             p->agent_id, req.index[0] != '\0' ? req.index : "latest");
                 if (n < 0 || (size_t)n >= sizeof(path) || url_for(p, path, false, url) < 0)
                         goto out;
         }
@@ -512,8 +517,10 @@ static bool changed(struct push *p)
         if (p->watch == 0)
                 return false;
         pthread_mutex_lock(&p->a->tpm_lock);
-        if (kl_tpm_pcr_read(p->a->tpm, p->watched.hash_alg, p->watch, &cur) < 0)
+        if (kl_tpm_pcr_read(p->a->tpm, p->watched.hash_alg, p->watch, &cur) < 0) {
+                log_debug("cannot read the watched PCRs 0x%06x; trying again", (unsigned)p->watch);
                 cur = p->watched; /* a failed read is no news */
+        }
         pthread_mutex_unlock(&p->a->tpm_lock);
         for (unsigned i = 0; i < KL_PCR_COUNT && !diff; i++) {
                 if ((p->watch & (1u << i)) &&

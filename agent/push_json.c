@@ -503,8 +503,9 @@ int push_json_parse_request(const char *body, size_t len, struct push_request *r
 
         if ((r = open_doc(body, len, "attestation", &root, &data, &attrs, why, why_len)) < 0)
                 return r;
-        r = bad(why, why_len, "attestation answer without id or evidence_requested");
-        if (doc_id(data, req.index) < 0 ||
+        r = bad(why, why_len, "attestation answer without evidence_requested");
+        /* upstream sends no data.id here (the Location header names the resource) */
+        if ((json_object_object_get_ex(data, "id", NULL) && doc_id(data, req.index) < 0) ||
             !json_object_object_get_ex(attrs, "evidence_requested", &list) ||
             !json_object_is_type(list, json_type_array))
                 goto out;

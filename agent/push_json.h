@@ -58,7 +58,7 @@ int push_json_parse_token(const char *body, size_t len, char ret_token[PUSH_TOKE
 
 /* 201 to POST /attestations: what the verifier asks for. */
 struct push_request {
-        char index[PUSH_ID_MAX + 1];
+        char index[PUSH_ID_MAX + 1]; /* data.id; "" when absent (upstream: Location only) */
         uint8_t challenge[PUSH_CHALLENGE_MAX];
         size_t challenge_len;
         char hash_alg[16];
