@@ -295,7 +295,7 @@ int ver_check_quote(const struct ver_quote_input *in, struct kl_pcr_set *ret_pcr
                 goto out;
         }
         /* 3. the AK signature, before anything inside is believed */
-        if ((r = kl_quote_verify_signature(in->ak, alg, q.attest, q.attest_len, q.sig, q.sig_len)) <
+        if ((r = kl_attest_verify_signature(in->ak, alg, q.attest, q.attest_len, q.sig, q.sig_len)) <
             0) {
                 kl_why_set(why, why_len, "quote signature does not verify with the agent's AK (%s)",
                            kl_err_str(r));
