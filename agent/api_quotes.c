@@ -19,12 +19,40 @@
 #include "ima_log.h"
 #include "json.h"
 #include "log.h"
+#include "nonce.h"
 #include "quote.h"
 #include "quote_evidence.h"
 #include "tpm.h"
 
-#define NONCE_MAX        64
 #define PCR_MASK_ALLOWED 0x00ffffffu
+
+/*
+ * The nonce check of both quote routes (nonce.h), in the words each upstream
+ * route uses; 0 when the nonce is fine, else 400 with the reason in err.
+ */
+static int nonce_error(const char *nonce, bool integrity, char *err, size_t err_len)
+{
+        switch (kl_nonce_check(nonce)) {
+        case KL_NONCE_OK:
+                return 0;
+        case KL_NONCE_MISSING:
+                snprintf(err, err_len, "Query deserialize error: missing field `nonce`");
+                break;
+        case KL_NONCE_NOT_ALNUM:
+                snprintf(err, err_len, "%s should be strictly alphanumeric: %.64s",
+                         integrity ? "nonce" : "Parameters", nonce);
+                break;
+        case KL_NONCE_TOO_LONG:
+                if (integrity)
+                        snprintf(err, err_len, "Nonce is too long (max size: %d): %zu",
+                                 KL_NONCE_MAX, strlen(nonce));
+                else
+                        snprintf(err, err_len, "Nonce is too long (max size %d): %.64s...",
+                                 KL_NONCE_MAX, nonce);
+                break;
+        }
+        return 400;
+}
 
 static bool is_alnum(const char *s)
 {
@@ -70,17 +98,10 @@ void api_quotes_identity(const struct api_call *c, struct kl_http_reply *reply)
         struct agent_quote q = {0};
         struct json_object *results;
 
-        if (nonce == NULL) {
-                api_error(reply, 400, "Query deserialize error: missing field `nonce`");
-                return;
-        }
-        if (!is_alnum(nonce) || nonce[0] == '\0') {
-                api_error(reply, 400, "Parameters should be strictly alphanumeric: %.64s", nonce);
-                return;
-        }
-        if (strlen(nonce) > NONCE_MAX) {
-                api_error(reply, 400, "Nonce is too long (max size %d): %.64s...", NONCE_MAX,
-                          nonce);
+        char err[256];
+
+        if (nonce_error(nonce, false, err, sizeof(err)) != 0) {
+                api_error(reply, 400, "%s", err);
                 return;
         }
         if (agent_take_quote(c->agent, (const uint8_t *)nonce, strlen(nonce), c->agent->nk_digest,
@@ -132,20 +153,12 @@ int api_parse_integrity_query(const char *nonce, const char *mask, const char *p
                               const char *ima_ml_entry, struct api_integrity_query *ret, char *err,
                               size_t err_len)
 {
-        if (nonce == NULL || mask == NULL) {
-                snprintf(err, err_len, "Query deserialize error: missing field `%s`",
-                         nonce == NULL ? "nonce" : "mask");
+        if (nonce != NULL && mask == NULL) {
+                snprintf(err, err_len, "Query deserialize error: missing field `mask`");
                 return 400;
         }
-        if (!is_alnum(nonce) || nonce[0] == '\0') {
-                snprintf(err, err_len, "nonce should be strictly alphanumeric: %.64s", nonce);
+        if (nonce_error(nonce, true, err, err_len) != 0)
                 return 400;
-        }
-        if (strlen(nonce) > NONCE_MAX) {
-                snprintf(err, err_len, "Nonce is too long (max size: %d): %zu", NONCE_MAX,
-                         strlen(nonce));
-                return 400;
-        }
         if (!is_alnum(mask)) {
                 snprintf(err, err_len, "mask should be strictly alphanumeric: %.64s", mask);
                 return 400;

@@ -58,11 +58,11 @@ IMA_VERIFY=10000
 if [ "$quick" = 1 ]; then
         ROUNDS=1 N_TPM_Q=5 N_KEYS=1 N_Q=20 N_Q_NOKA=5 N_Q_TOTAL=100 N_REG=2 N_REG_NEW=1
         IMA_SIZES=(1000 10000) N_IMA=3 N_IMA_FULL=1 N_REGISTRAR=20
-        N_VERIFY=5 VER_AGENTS=(1) VER_SECS=5
+        N_VERIFY=5 VER_AGENTS=(1) VER_SECS=5 N_SOAK=200
 else
         ROUNDS=5 N_TPM_Q=60 N_KEYS=5 N_Q=60 N_Q_NOKA=20 N_Q_TOTAL=10000 N_REG=10 N_REG_NEW=5
         IMA_SIZES=(1000 100000 1000000) N_IMA=20 N_IMA_FULL=3 N_REGISTRAR=500
-        N_VERIFY=200 VER_AGENTS=(1 2 4) VER_SECS=20
+        N_VERIFY=200 VER_AGENTS=(1 2 4) VER_SECS=20 N_SOAK=100000
 fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/kl-bench.XXXXXX")
@@ -301,6 +301,28 @@ rest=$((N_Q_TOTAL - ROUNDS * (N_Q + N_Q_NOKA)))
 mem_row "agent, after $N_Q_TOTAL quotes" "$AGENT_PID"
 rss_last=$(kib VmRSS "/proc/$AGENT_PID/status")
 QUOTE_RSS_GROWTH=$((rss_last - rss_first))
+
+# ---- 2b. soak: N_SOAK quotes on one connection, then N_SOAK on new ones -------
+# Each quote is a real TPM quote, so the full soak takes hours on swtpm; what it
+# shows is that nothing grows (RSS before and after) and nothing fails.
+say "2b. soak: $N_SOAK quotes over keep-alive, then $N_SOAK over new mTLS connections"
+: >"$T/soak.rows"
+soak() { # soak LABEL OFFSET [quote_client flags...]
+        local label=$1 off=$2 before after t0 ms
+        shift 2
+        before=$(kib VmRSS "/proc/$AGENT_PID/status")
+        t0=$(date +%s%N)
+        "$CLIENT" -n "$N_SOAK" -o "$off" "$@" "${TLS[@]}" "$QURL" >"$T/soak.out" ||
+                die "soak ($label) failed: $(grep -v ' 200 ' "$T/soak.out" | head -3)"
+        ms=$((($(date +%s%N) - t0) / 1000000))
+        after=$(kib VmRSS "/proc/$AGENT_PID/status")
+        printf '| %s | %d | %d | %.2f | %.2f | %+d | %.1f |\n' "$label" "$N_SOAK" \
+                "$(grep -vc -e ' 200 ' -e '^total' "$T/soak.out" || true)" "$(echo "$before" | awk '{ print $1 / 1024 }')" \
+                "$(echo "$after" | awk '{ print $1 / 1024 }')" "$((after - before))" \
+                "$(awk -v n="$N_SOAK" -v ms="$ms" 'BEGIN { print n * 1000 / (ms > 0 ? ms : 1) }')" >>"$T/soak.rows"
+}
+soak "keep-alive (one connection)" 1000000
+soak "new connection each" 2000000 -K
 IDLE_AGENT_PID=$AGENT_PID
 
 # ---- 7. registrar stub: registrations/s on a recorded body --------------------
@@ -608,6 +630,12 @@ done <"$T/e2e.rows"
         echo
         echo "Agent RSS change from quote $((ROUNDS * (N_Q + N_Q_NOKA))) to quote $N_Q_TOTAL: $QUOTE_RSS_GROWTH KiB."
         echo "Targets: agent idle private ≤ 3 MiB, total RSS ≤ 16 MiB."
+        echo
+        echo "## Soak: agent RSS before and after $N_SOAK integrity quotes"
+        echo
+        echo "| connections | quotes | failed | RSS before (MiB) | RSS after (MiB) | change (KiB) | quotes/s |"
+        echo "|---|---:|---:|---:|---:|---:|---:|"
+        cat "$T/soak.rows"
         echo
         echo "## IMA scaling: agent memory per log size (MiB)"
         echo

@@ -9,7 +9,7 @@ packages=(
         build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
         libtss2-dev libssl-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev
         libjson-c-dev libsqlite3-dev libzip-dev libzmq3-dev libcmocka-dev libsystemd-dev
-        swtpm swtpm-tools tpm2-tools openssl curl jq xxd zip python3
+        swtpm swtpm-tools tpm2-tools openssl curl jq xxd zip python3 valgrind iproute2
         debhelper lintian rpm rpmlint systemd adduser
 )
 

@@ -11,4 +11,5 @@ shift || true
 # Tests that share one provisioned TPM template start in 0.1 s instead of 2 s.
 export KL_TPM_TEMPLATE=${KL_TPM_TEMPLATE:-$build/tpm-template}
 cd "$build"
-ctest --output-on-failure -j "$(nproc)"
+# the valgrind flow is slow and runs on its own in CI (ctest -L valgrind)
+ctest --output-on-failure -j "$(nproc)" -LE valgrind

@@ -417,7 +417,7 @@ static void poll_one(struct ver_poller *p, struct agent_rt *rt)
                 retry_or_fail(p, rt, why);
                 return;
         }
-        if (ver_nonce_generate(nonce) < 0) {
+        if (kl_nonce_generate(nonce, VER_NONCE_LEN) < 0) {
                 log_error("agent '%s': no randomness for a nonce", rt->id);
                 return;
         }

@@ -331,7 +331,7 @@ static int check_pop(const struct push_agent *a, const struct ver_push_pop *pop,
         size_t name_len = 0;
         uint16_t hash = a->att.tpm.hash_alg != 0 ? a->att.tpm.hash_alg : 0x000b;
 
-        if (kl_quote_verify_signature(a->att.ak, hash, pop->message, pop->message_len,
+        if (kl_attest_verify_signature(a->att.ak, hash, pop->message, pop->message_len,
                                       pop->signature, pop->signature_len) < 0) {
                 snprintf(why, why_len, "proof does not verify with the agent's AK");
                 return KL_ERR_VERIFY;
@@ -340,7 +340,7 @@ static int check_pop(const struct push_agent *a, const struct ver_push_pop *pop,
                 snprintf(why, why_len, "proof message is not a TPMS_ATTEST of type CERTIFY");
                 return KL_ERR_VERIFY;
         }
-        if (info.nonce_len != strlen(nonce) || memcmp(info.nonce, nonce, info.nonce_len) != 0) {
+        if (!kl_nonce_matches(info.nonce, info.nonce_len, nonce)) {
                 snprintf(why, why_len, "proof does not carry the session's challenge");
                 return KL_ERR_VERIFY;
         }
@@ -588,7 +588,7 @@ static void attestation_create(struct ver_push *p, const char *id, const char *b
                 refuse(reply, 422, "%s", why);
                 goto out;
         }
-        if (ver_nonce_generate(a->nonce) < 0) {
+        if (kl_nonce_generate(a->nonce, VER_NONCE_LEN) < 0) {
                 refuse(reply, 500, "no randomness for a challenge");
                 goto out;
         }

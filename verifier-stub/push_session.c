@@ -106,7 +106,8 @@ int ver_push_session_create(struct ver_push_sessions *s, const char *agent_id,
         r = KL_ERR_TOO_LONG;
         if (e == NULL)
                 goto out;
-        if ((r = kl_uuid_generate(e->id)) < 0 || (r = ver_nonce_generate(e->nonce)) < 0) {
+        if ((r = kl_uuid_generate(e->id)) < 0 ||
+            (r = kl_nonce_generate(e->nonce, VER_NONCE_LEN)) < 0) {
                 drop(e);
                 goto out;
         }

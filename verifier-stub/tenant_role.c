@@ -178,7 +178,7 @@ static int identity_quote(struct ver_tenant *t, char **ret_nk_pem)
         char nonce[VER_NONCE_LEN + 1], path[128], why[512] = "";
         int r;
 
-        if ((r = ver_nonce_generate(nonce)) < 0)
+        if ((r = kl_nonce_generate(nonce, VER_NONCE_LEN)) < 0)
                 return r;
         snprintf(path, sizeof(path), "/v%s/quotes/identity?nonce=%s", t->version, nonce);
         if ((r = get_results(t, path, &env, &res)) < 0)
@@ -373,7 +373,7 @@ int ver_tenant_verify(struct ver_tenant *t, unsigned timeout_s)
         char challenge[VER_NONCE_LEN + 1], path[128], want[KL_HMAC_SHA384_HEX_LEN + 1];
         int r;
 
-        if ((r = ver_nonce_generate(challenge)) < 0 ||
+        if ((r = kl_nonce_generate(challenge, VER_NONCE_LEN)) < 0 ||
             (r = kl_hmac_sha384_hex(t->keys.k, sizeof(t->keys.k), (const uint8_t *)challenge,
                                     strlen(challenge), want)) < 0)
                 return r;

@@ -280,7 +280,6 @@ int ver_check_quote(const struct ver_quote_input *in, struct kl_pcr_set *ret_pcr
         uint16_t want = in->expected_alg != 0 ? in->expected_alg : 0x000b;
         uint16_t alg = in->hash_alg != NULL ? kl_hash_alg_from_name(in->hash_alg) : 0;
         uint32_t sel = in->mask | (1u << VER_DATA_PCR);
-        size_t nlen = in->nonce != NULL ? strlen(in->nonce) : 0;
         int r = KL_ERR_VERIFY;
 
         /* 1. algorithms */
@@ -296,7 +295,7 @@ int ver_check_quote(const struct ver_quote_input *in, struct kl_pcr_set *ret_pcr
                 goto out;
         }
         /* 3. the AK signature, before anything inside is believed */
-        if ((r = kl_quote_verify_signature(in->ak, alg, q.attest, q.attest_len, q.sig, q.sig_len)) <
+        if ((r = kl_attest_verify_signature(in->ak, alg, q.attest, q.attest_len, q.sig, q.sig_len)) <
             0) {
                 kl_why_set(why, why_len, "quote signature does not verify with the agent's AK (%s)",
                            kl_err_str(r));
@@ -309,7 +308,7 @@ int ver_check_quote(const struct ver_quote_input *in, struct kl_pcr_set *ret_pcr
                 kl_why_set(why, why_len, "signed TPMS_ATTEST is malformed");
                 goto out;
         }
-        if (info.nonce_len != nlen || nlen == 0 || memcmp(info.nonce, in->nonce, nlen) != 0) {
+        if (!kl_nonce_matches(info.nonce, info.nonce_len, in->nonce)) {
                 kl_why_set(why, why_len, "nonce in quote does not match the nonce sent ('%.20s')",
                            in->nonce != NULL ? in->nonce : "");
                 goto out;
@@ -665,24 +664,4 @@ out:
         free(uefi);
         answer_clear(&a);
         return r;
-}
-
-int ver_nonce_generate(char out[VER_NONCE_LEN + 1])
-{
-        static const char alphabet[] =
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        uint8_t rnd[64];
-        size_t have = 0;
-        int r;
-
-        while (have < VER_NONCE_LEN) {
-                if ((r = kl_random_bytes(rnd, sizeof(rnd))) < 0)
-                        return r;
-                for (size_t i = 0; i < sizeof(rnd) && have < VER_NONCE_LEN; i++) {
-                        if (rnd[i] < 62 * 4) /* 248 = 4 * 62: no modulo bias */
-                                out[have++] = alphabet[rnd[i] % 62];
-                }
-        }
-        out[VER_NONCE_LEN] = '\0';
-        return 0;
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "ima.h"
+#include "nonce.h"
 #include "quote.h"
 
 struct json_object;
@@ -21,9 +22,9 @@ struct kl_tpm_public;
 struct kl_uefi_pcrs;
 struct kl_mb_policy;
 
-#define VER_NONCE_LEN       20
-#define VER_NK_PEM_MAX      16384 /* bytes of the agent's NK in PEM */
-#define VER_PCR_ALLOWED_MAX 8     /* allowed values per PCR */
+#define VER_NONCE_LEN       KL_NONCE_LEN /* nonce.h */
+#define VER_NK_PEM_MAX      16384        /* bytes of the agent's NK in PEM */
+#define VER_PCR_ALLOWED_MAX 8            /* allowed values per PCR */
 #define VER_DATA_PCR        16
 #define VER_IMA_PCR         10
 #define VER_MB_PCR_MASK     0xffu /* PCRs 0-7 are asked for when an mb policy is set */
@@ -132,8 +133,5 @@ struct ver_quote_request {
  */
 int ver_check_answer(struct ver_attest_state *st, const struct ver_quote_request *q,
                      const char *body, size_t body_len, char *why, size_t why_len);
-
-/* 20 random characters from [A-Za-z0-9] into out[21], unbiased. */
-int ver_nonce_generate(char out[VER_NONCE_LEN + 1]);
 
 #endif

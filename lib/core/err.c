@@ -18,6 +18,8 @@ const char *kl_err_str(int err)
                 return "input too long";
         case KL_ERR_IO:
                 return "I/O error";
+        case KL_ERR_NO_SPACE:
+                return "No space left on device";
         case KL_ERR_SYSTEM:
                 return "system call failed";
         case KL_ERR_INTERNAL:

@@ -21,6 +21,7 @@ enum kl_err {
         KL_ERR_EXISTS = -8,
         KL_ERR_UNSUPPORTED = -9,
         KL_ERR_CANCELED = -10, /* stopped by a termination signal */
+        KL_ERR_NO_SPACE = -11, /* the file system is full (ENOSPC, EDQUOT) */
         /* configuration */
         KL_ERR_CONFIG = -20,
         /* crypto */

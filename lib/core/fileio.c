@@ -75,6 +75,12 @@ out:
         return r;
 }
 
+/* KL_ERR_IO, or KL_ERR_NO_SPACE when errno says the file system is full (a clear message). */
+static int io_err(void)
+{
+        return errno == ENOSPC || errno == EDQUOT ? KL_ERR_NO_SPACE : KL_ERR_IO;
+}
+
 /* Full write that survives EINTR and short writes. */
 static int write_all(int fd, const void *data, size_t len)
 {
@@ -86,7 +92,7 @@ static int write_all(int fd, const void *data, size_t len)
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
-                        return KL_ERR_IO;
+                        return io_err();
                 p += n;
                 len -= (size_t)n;
         }
@@ -124,20 +130,30 @@ int kl_file_write_atomic(const char *path, const void *data, size_t len, mode_t 
 
         r = KL_ERR_IO;
         if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)) < 0) {
-                r = errno == EEXIST ? KL_ERR_EXISTS : KL_ERR_IO;
+                r = errno == EEXIST ? KL_ERR_EXISTS : io_err();
                 goto out;
         }
         created = true;
         /* the umask may have narrowed mode; make it exact */
-        if (fchmod(fd, mode) != 0 || write_all(fd, data, len) < 0 || fsync(fd) != 0)
+        if (fchmod(fd, mode) != 0)
                 goto out;
+        if ((r = write_all(fd, data, len)) < 0)
+                goto out;
+        /* a full disk can surface only here (delayed allocation, NFS) */
+        if (fsync(fd) != 0) {
+                r = io_err();
+                goto out;
+        }
         if (close(fd) != 0) {
-                fd = -1;
+                fd = -1; /* closed even on error */
+                r = io_err();
                 goto out;
         }
         fd = -1;
-        if (rename(tmp, path) != 0)
+        if (rename(tmp, path) != 0) {
+                r = io_err();
                 goto out;
+        }
         created = false;
         if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
                 (void)fsync(dfd); /* best effort: the data itself is already durable */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Keylime quote evidence without a TPM: the "r<attest>:<sig>:<pcrblob>"
- * string, the tpm2-tools PCR blob, a strict TPMS_ATTEST (quote) parser, the
- * PCR digest and the AK signature check. Used by the agent (to encode) and by
+ * string, the tpm2-tools PCR blob and the PCR digest (the TPMS_ATTEST parsers
+ * and the AK signature check are attest.h's). Used by the agent (to encode) and by
  * the verifier stub (to check). Every parser takes untrusted bytes: lengths
  * are checked before every copy and every input must be consumed exactly.
  * This module never talks to a TPM and never trusts a length it was given.
@@ -16,11 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attest.h"   /* the TPMS_ATTEST parsers and signature check, for existing callers */
 #include "hash_alg.h" /* kl_hash_alg_name() and friends, for existing callers */
 
-struct kl_tpm_public;
-
-#define KL_PCR_COUNT 24
 /* A quote string longer than this is not a quote (24 SHA-512 PCRs, RSA-4096 fit easily). */
 #define KL_QUOTE_MAX_LEN (16u * 1024u)
 
@@ -61,47 +59,7 @@ int kl_quote_decode(const char *s, size_t len, struct kl_quote *ret);
 /* Frees the buffers and zeroes q. NULL-safe. */
 void kl_quote_clear(struct kl_quote *q);
 
-/* What a verifier needs from TPMS_ATTEST (TPM 2.0 Part 2, 10.12.12). */
-struct kl_attest_info {
-        uint8_t nonce[64]; /* extraData */
-        size_t nonce_len;
-        uint64_t clock;
-        uint32_t reset_count, restart_count;
-        bool safe;
-        uint64_t firmware_version;
-        uint16_t sel_hash; /* the single bank selected */
-        uint32_t sel_mask;
-        uint8_t pcr_digest[64];
-        size_t pcr_digest_len;
-};
-/*
- * Strict TPMS_ATTEST (quote) parse, big-endian: magic, type, extraData of at
- * most 64 bytes, safe 0/1, exactly one bank with PCRs < 24, whole buffer
- * consumed. KL_ERR_INVAL otherwise.
- */
-int kl_attest_parse(const uint8_t *attest, size_t len, struct kl_attest_info *ret);
-
-/* What a verifier needs from a TPMS_ATTEST of type CERTIFY (Part 2, 10.12.3). */
-struct kl_certify_info {
-        uint8_t nonce[64]; /* extraData */
-        size_t nonce_len;
-        uint8_t name[2 + 64]; /* the certified object's Name */
-        size_t name_len;
-};
-/* Strict TPMS_ATTEST (certify) parse: magic, type, sizes, whole buffer consumed. */
-int kl_certify_parse(const uint8_t *attest, size_t len, struct kl_certify_info *ret);
-
 /* H_alg(values of the selected PCRs in ascending order); out holds 64 bytes. */
 int kl_pcr_set_digest(const struct kl_pcr_set *pcrs, uint8_t *out, size_t *ret_len);
-
-/*
- * Checks the TPMT_SIGNATURE over attest with the AK: RSASSA (PKCS#1 v1.5) or
- * RSAPSS for an RSA AK, ECDSA (r,s converted to DER) for an EC AK. The
- * signature's hash alg must equal expected_hash_alg. KL_ERR_VERIFY on a bad
- * or mismatching signature, KL_ERR_INVAL on a malformed one.
- */
-int kl_quote_verify_signature(const struct kl_tpm_public *ak, uint16_t expected_hash_alg,
-                              const uint8_t *attest, size_t attest_len, const uint8_t *sig,
-                              size_t sig_len);
 
 #endif

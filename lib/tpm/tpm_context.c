@@ -312,6 +312,62 @@ static void explain_tcti(const char *tcti, TSS2_RC rc, char *why, size_t why_len
         kl_why_set(why, why_len, "cannot open TPM via '%s': %s", tcti, Tss2_RC_Decode(rc));
 }
 
+/*
+ * Flushes every handle the TPM lists from first on: transient objects, or
+ * loaded sessions (HMAC and policy alike). Returns how many.
+ */
+static unsigned flush_all_of(struct kl_tpm *t, TPM2_HANDLE first)
+{
+        TPMS_CAPABILITY_DATA *cap = NULL;
+        TPMI_YES_NO more = TPM2_NO;
+        unsigned n = 0;
+        TSS2_RC rc;
+
+        rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
+                                first, TPM2_MAX_CAP_HANDLES, &more, &cap);
+        if (rc != TSS2_RC_SUCCESS) {
+                log_debug("Esys_GetCapability(HANDLES 0x%08x): 0x%08x %s", first, rc,
+                          Tss2_RC_Decode(rc));
+                return 0;
+        }
+        for (UINT32 i = 0; i < cap->data.handles.count; i++) {
+                ESYS_TR h = ESYS_TR_NONE;
+
+                if (Esys_TR_FromTPMPublic(t->esys, cap->data.handles.handle[i], ESYS_TR_NONE,
+                                          ESYS_TR_NONE, ESYS_TR_NONE, &h) != TSS2_RC_SUCCESS)
+                        continue;
+                if (Esys_FlushContext(t->esys, h) == TSS2_RC_SUCCESS)
+                        n++;
+                else
+                        (void)Esys_TR_Close(t->esys, &h);
+        }
+        Esys_Free(cap);
+        return n;
+}
+
+/*
+ * Without a resource manager (swtpm, mssim, /dev/tpm0) the objects and
+ * sessions of a process that was killed stay loaded, and after three of
+ * each every TPM2_Create/Load or StartAuthSession fails (TPM_RC_OBJECT_MEMORY,
+ * TPM_RC_SESSION_MEMORY). Such a TPM has one user at a time, so whatever is
+ * loaded when we open it is a dead process's: flush it. Behind /dev/tpmrm0
+ * or tabrmd each client only sees its own.
+ */
+static void flush_leftovers(struct kl_tpm *t)
+{
+        unsigned objects, sessions;
+
+        if (strncmp(t->tcti, "device:/dev/tpmrm", 17) == 0 || strncmp(t->tcti, "tabrmd", 6) == 0)
+                return;
+        objects = flush_all_of(t, TPM2_TRANSIENT_FIRST);
+        sessions =
+            flush_all_of(t, TPM2_LOADED_SESSION_FIRST) + flush_all_of(t, TPM2_POLICY_SESSION_FIRST);
+        if (objects + sessions > 0)
+                log_warn("flushed %u transient object(s) and %u session(s) a stopped process left "
+                         "in the TPM",
+                         objects, sessions);
+}
+
 int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *why, size_t why_len)
 {
         static const struct kl_tpm_options none = {0};
@@ -381,6 +437,7 @@ int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *wh
                 r = KL_ERR_TPM_OPEN;
                 goto out;
         }
+        flush_leftovers(t);
         log_debug("TPM open via '%s'", t->tcti);
         *ret = t;
         t = NULL;

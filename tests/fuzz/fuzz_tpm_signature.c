@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The TPMT_SIGNATURE of a quote (kl_quote_verify_signature): scheme, hash,
+ * The TPMT_SIGNATURE of a quote (kl_attest_verify_signature): scheme, hash,
  * RSA sizes, ECDSA r and s. Input: a u16 big-endian length, that many bytes
  * of TPM2B_PUBLIC (the AK), then the signature; the hash it names is the one
  * expected, so parsing goes on to the key check.
@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         data += 2 + ak_len;
         size -= 2 + ak_len;
         hash = size >= 4 ? (uint16_t)(data[2] << 8 | data[3]) : 0x000b;
-        (void)kl_quote_verify_signature(ak, hash, attest, sizeof(attest) - 1, data, size);
+        (void)kl_attest_verify_signature(ak, hash, attest, sizeof(attest) - 1, data, size);
         kl_tpm_public_free(ak);
         return 0;
 }

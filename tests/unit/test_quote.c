@@ -121,16 +121,16 @@ static void test_quote_verify_signature_vector(void **state)
         ak = kl_test_ak_from_pem(v.pem);
         assert_int_equal(kl_quote_decode(v.quote, strlen(v.quote), &q), 0);
         assert_int_equal(
-            kl_quote_verify_signature(ak, 0x000b, q.attest, q.attest_len, q.sig, q.sig_len), 0);
+            kl_attest_verify_signature(ak, 0x000b, q.attest, q.attest_len, q.sig, q.sig_len), 0);
         /* upstream negative: the quote was made with sha256, sha1 is expected */
         assert_int_equal(
-            kl_quote_verify_signature(ak, 0x0004, q.attest, q.attest_len, q.sig, q.sig_len),
+            kl_attest_verify_signature(ak, 0x0004, q.attest, q.attest_len, q.sig, q.sig_len),
             KL_ERR_VERIFY);
         /* a truncated or padded signature is malformed, not merely wrong */
         assert_int_equal(
-            kl_quote_verify_signature(ak, 0x000b, q.attest, q.attest_len, q.sig, q.sig_len - 1),
+            kl_attest_verify_signature(ak, 0x000b, q.attest, q.attest_len, q.sig, q.sig_len - 1),
             KL_ERR_INVAL);
-        assert_int_equal(kl_quote_verify_signature(ak, 0x000b, q.attest, q.attest_len, q.sig, 3),
+        assert_int_equal(kl_attest_verify_signature(ak, 0x000b, q.attest, q.attest_len, q.sig, 3),
                          KL_ERR_INVAL);
         kl_tpm_public_free(ak);
         kl_quote_clear(&q);
@@ -150,12 +150,12 @@ static void test_quote_verify_signature_flipped_attest_fails(void **state)
         assert_int_equal(kl_quote_decode(v.quote, strlen(v.quote), &q), 0);
         q.attest[5] ^= 1;
         assert_int_equal(
-            kl_quote_verify_signature(ak, 0x000b, q.attest, q.attest_len, q.sig, q.sig_len),
+            kl_attest_verify_signature(ak, 0x000b, q.attest, q.attest_len, q.sig, q.sig_len),
             KL_ERR_VERIFY);
         q.attest[5] ^= 1;
         q.sig[q.sig_len - 1] ^= 0x80;
         assert_int_equal(
-            kl_quote_verify_signature(ak, 0x000b, q.attest, q.attest_len, q.sig, q.sig_len),
+            kl_attest_verify_signature(ak, 0x000b, q.attest, q.attest_len, q.sig, q.sig_len),
             KL_ERR_VERIFY);
         kl_tpm_public_free(ak);
         kl_quote_clear(&q);

@@ -117,7 +117,7 @@ static void check_quote(const char *enc)
         assert_int_equal(kl_tpm_ak_public(t, &ak_buf, &ak_len), 0);
         assert_int_equal(kl_tpm_public_parse(ak_buf, ak_len, &akp), 0);
         assert_int_equal(
-            kl_quote_verify_signature(akp, 0x000b, q.attest, q.attest_len, q.sig, q.sig_len), 0);
+            kl_attest_verify_signature(akp, 0x000b, q.attest, q.attest_len, q.sig, q.sig_len), 0);
         assert_int_equal(kl_attest_parse(q.attest, q.attest_len, &info), 0);
         assert_int_equal(info.nonce_len, strlen(nonce));
         assert_memory_equal(info.nonce, nonce, strlen(nonce));
@@ -152,7 +152,7 @@ static void check_quote(const char *enc)
         /* tampering shows in our verifier */
         q.attest[q.attest_len - 1] ^= 1;
         assert_int_equal(
-            kl_quote_verify_signature(akp, 0x000b, q.attest, q.attest_len, q.sig, q.sig_len),
+            kl_attest_verify_signature(akp, 0x000b, q.attest, q.attest_len, q.sig, q.sig_len),
             KL_ERR_VERIFY);
 
         free(blob);

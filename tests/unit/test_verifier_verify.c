@@ -421,8 +421,8 @@ static void test_nonce_generate_alphanumeric(void **state)
         char b[VER_NONCE_LEN + 1];
 
         (void)state;
-        assert_int_equal(ver_nonce_generate(a), 0);
-        assert_int_equal(ver_nonce_generate(b), 0);
+        assert_int_equal(kl_nonce_generate(a, VER_NONCE_LEN), 0);
+        assert_int_equal(kl_nonce_generate(b, VER_NONCE_LEN), 0);
         assert_int_equal(strlen(a), VER_NONCE_LEN);
         assert_int_equal(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                    "0123456789"),
