@@ -37,9 +37,17 @@ VER_TLS=(--ca "$T/pki/cacert.crt" --client-cert "$T/pki/client-cert.crt"
 # verifier_start [ARGS...]: serve on a free port (mTLS, the PKI's server certificate)
 # reading the registrar's mTLS listener; sets VER_URL and VER_PID. Log $T/verifier.log.
 verifier_start() {
+        local push=() a
         stub_pki_up
-        rm -f -- "$T/verifier.port"
-        "$VERIFIER_BIN" serve --listen 127.0.0.1:0 --port-file "$T/verifier.port" \
+        # --mode push: the agents' listener too (free port unless given); sets VER_PUSH_URL
+        for a in "$@"; do
+                [ "$a" = push ] && push=(--push-port-file "$T/verifier.pushport")
+        done
+        if [ ${#push[@]} -gt 0 ] && [[ " $* " != *" --push-listen "* ]]; then
+                push+=(--push-listen 127.0.0.1:0)
+        fi
+        rm -f -- "$T/verifier.port" "$T/verifier.pushport"
+        "$VERIFIER_BIN" serve --listen 127.0.0.1:0 --port-file "$T/verifier.port" "${push[@]}" \
                 --db "$T/verifier.sqlite" --registrar "$REG_TLS_URL" "${VER_TLS[@]}" \
                 --tls-cert "$T/pki/server-cert.crt" --tls-key "$T/pki/server-private.pem" \
                 --log-level debug "$@" >>"$T/verifier.log" 2>&1 &
@@ -47,6 +55,10 @@ verifier_start() {
         KL_PIDS+=("$VER_PID")
         wait_for_file "$T/verifier.port" 10 || fail "verifier did not start: $(tail -5 "$T/verifier.log")"
         VER_URL=https://127.0.0.1:$(cat "$T/verifier.port")
+        if [ ${#push[@]} -gt 0 ]; then
+                wait_for_file "$T/verifier.pushport" 10 || fail "no push listener: $(tail -5 "$T/verifier.log")"
+                VER_PUSH_URL=https://127.0.0.1:$(cat "$T/verifier.pushport")
+        fi
 }
 
 # vstub CMD [ARGS...]: a verifier subcommand against the running verifier.
