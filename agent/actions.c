@@ -160,85 +160,102 @@ int actions_run_one(const char *path, const char *json_file, const char *work_di
         return 0;
 }
 
+/* Writes event_json to a new 0600 file in work_dir; its name in path ("" on failure). */
+static int write_event_file(const char *work_dir, const char *event_json, char *path, size_t len)
+{
+        size_t n = strlen(event_json);
+        int fd, w, r = 0;
+
+        w = snprintf(path, len, "%s/revocation-XXXXXX.json", work_dir);
+        if (w < 0 || (size_t)w >= len) {
+                path[0] = '\0';
+                return KL_ERR_TOO_LONG;
+        }
+        if ((fd = mkostemps(path, 5, O_CLOEXEC)) < 0) {
+                log_error("cannot create a temporary file in %s: %s", work_dir, strerror(errno));
+                path[0] = '\0';
+                return KL_ERR_IO;
+        }
+        for (size_t off = 0; off < n;) {
+                ssize_t k = write(fd, event_json + off, n - off);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0) {
+                        r = KL_ERR_IO;
+                        break;
+                }
+                off += (size_t)k;
+        }
+        close(fd);
+        return r;
+}
+
+/* Finds and runs one action on json_file; false when it is missing or did not exit 0. */
+static bool run_named(const struct actions_opts *o, const char *name, const char *json_file,
+                      const atomic_bool *cancel, bool *ret_ran)
+{
+        char path[4096];
+        int status = 0, r;
+        bool timed_out = false;
+
+        *ret_ran = false;
+        if (actions_find(o, name, path, sizeof(path)) < 0) {
+                log_error("revocation action '%s' not found in %s%s%s", name, o->actions_dir,
+                          o->allow_payload ? " or " : "", o->allow_payload ? o->unzipped_dir : "");
+                return false;
+        }
+        *ret_ran = true;
+        if ((r = actions_run_one(path, json_file, o->work_dir, o->timeout_s, cancel, &status,
+                                 &timed_out)) < 0) {
+                log_error("cannot start revocation action %s: %s", path, kl_err_str(r));
+                return false;
+        }
+        if (timed_out) {
+                log_error("revocation action %s killed after %u s", path,
+                          o->timeout_s ? o->timeout_s : ACTIONS_TIMEOUT_S);
+                return false;
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+                log_info("revocation action %s succeeded", path);
+                return true;
+        }
+        if (WIFEXITED(status))
+                log_error("revocation action %s exited with status %d", path, WEXITSTATUS(status));
+        else
+                log_error("revocation action %s died from signal %d", path,
+                          WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        return false;
+}
+
 int actions_run_all(const struct actions_opts *o, const char *event_json, const atomic_bool *cancel,
                     size_t *ret_ran, size_t *ret_failed)
 {
         char **names = NULL;
-        char json_file[4096];
-        size_t n = 0, ran = 0, failed = 0, len = strlen(event_json);
-        int fd = -1, r, w;
+        char json_file[4096] = "";
+        size_t n = 0, ran = 0, failed = 0;
+        int r;
 
-        json_file[0] = '\0';
         if ((r = actions_list(o, &names, &n)) < 0)
                 goto out;
         if (n == 0) {
                 log_info("no revocation actions configured");
                 goto out;
         }
-        w = snprintf(json_file, sizeof(json_file), "%s/revocation-XXXXXX.json", o->work_dir);
-        if (w < 0 || (size_t)w >= sizeof(json_file)) {
-                json_file[0] = '\0';
-                r = KL_ERR_TOO_LONG;
+        if ((r = write_event_file(o->work_dir, event_json, json_file, sizeof(json_file))) < 0)
                 goto out;
-        }
-        if ((fd = mkostemps(json_file, 5, O_CLOEXEC)) < 0) {
-                log_error("cannot create a temporary file in %s: %s", o->work_dir, strerror(errno));
-                json_file[0] = '\0';
-                r = KL_ERR_IO;
-                goto out;
-        }
-        for (size_t off = 0; off < len;) {
-                ssize_t k = write(fd, event_json + off, len - off);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0) {
-                        r = KL_ERR_IO;
-                        goto out;
-                }
-                off += (size_t)k;
-        }
-        close(fd);
-        fd = -1;
         for (size_t i = 0; i < n; i++) {
-                char path[4096];
-                int status = 0;
-                bool timed_out = false;
+                bool started;
 
                 if (cancel != NULL && atomic_load(cancel))
                         break;
-                if ((r = actions_find(o, names[i], path, sizeof(path))) < 0) {
-                        log_error("revocation action '%s' not found in %s%s%s", names[i],
-                                  o->actions_dir, o->allow_payload ? " or " : "",
-                                  o->allow_payload ? o->unzipped_dir : "");
+                if (!run_named(o, names[i], json_file, cancel, &started))
                         failed++;
-                        continue;
-                }
-                ran++;
-                if ((r = actions_run_one(path, json_file, o->work_dir, o->timeout_s, cancel,
-                                         &status, &timed_out)) < 0) {
-                        log_error("cannot start revocation action %s: %s", path, kl_err_str(r));
-                        failed++;
-                } else if (timed_out) {
-                        log_error("revocation action %s killed after %u s", path,
-                                  o->timeout_s ? o->timeout_s : ACTIONS_TIMEOUT_S);
-                        failed++;
-                } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-                        log_info("revocation action %s succeeded", path);
-                } else if (WIFEXITED(status)) {
-                        log_error("revocation action %s exited with status %d", path,
-                                  WEXITSTATUS(status));
-                        failed++;
-                } else {
-                        log_error("revocation action %s died from signal %d", path,
-                                  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-                        failed++;
-                }
+                if (started)
+                        ran++;
         }
         r = 0;
 out:
-        if (fd >= 0)
-                close(fd);
         if (json_file[0] != '\0')
                 unlink(json_file);
         kl_strv_free(names);

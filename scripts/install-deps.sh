@@ -10,7 +10,7 @@ packages=(
         libtss2-dev libssl-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev
         libjson-c-dev libsqlite3-dev libzip-dev libzmq3-dev libcmocka-dev libsystemd-dev
         swtpm swtpm-tools tpm2-tools openssl curl jq xxd zip python3 valgrind iproute2
-        debhelper lintian rpm rpmlint systemd adduser
+        debhelper lintian rpm rpmlint systemd adduser scdoc mmdebstrap cpio
 )
 
 missing=()

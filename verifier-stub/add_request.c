@@ -96,84 +96,99 @@ static int take_v(struct json_object *req, char **ret, char *why, size_t why_len
         return 0;
 }
 
-int ver_add_request_parse(const char *body, size_t len, struct ver_add_request *ret, char *why,
-                          size_t why_len)
+/* Optional "ip": a host name or address (checked for its characters only). */
+static int take_ip(struct json_object *req, char **ret, char *why, size_t why_len)
 {
-        struct ver_add_request a = {.port = -1};
-        struct json_object *req = NULL;
-        struct json_object *v = NULL;
-        struct json_object *pj = NULL;
         const char *ip = NULL;
-        int r = KL_ERR_INVAL;
+        int r = kl_json_get_string(req, "ip", &ip);
 
-        if (len > ADD_BODY_MAX || kl_json_parse_object(body, len, &req) < 0) {
-                kl_why_set(why, why_len, "malformed JSON body: expected a JSON object");
-                goto out;
-        }
-        r = kl_json_get_string(req, "ip", &ip);
-        if (r == 0) {
-                if (ip[0] == '\0' || strlen(ip) > IP_TEXT_MAX ||
-                    strspn(ip, "0123456789abcdefABCDEF.:-_"
-                               "ghijklmnopqrstuvwxyz"
-                               "GHIJKLMNOPQRSTUVWXYZ") != strlen(ip)) {
-                        kl_why_set(why, why_len, "invalid field 'ip'");
-                        r = KL_ERR_INVAL;
-                        goto out;
-                }
-                if ((a.ip = strdup(ip)) == NULL) {
-                        r = KL_ERR_NOMEM;
-                        goto out;
-                }
-        } else if (r != KL_ERR_NOT_FOUND) {
+        if (r == KL_ERR_NOT_FOUND)
+                return 0;
+        if (r < 0 || ip[0] == '\0' || strlen(ip) > IP_TEXT_MAX ||
+            strspn(ip, "0123456789abcdefABCDEF.:-_"
+                       "ghijklmnopqrstuvwxyz"
+                       "GHIJKLMNOPQRSTUVWXYZ") != strlen(ip)) {
                 kl_why_set(why, why_len, "invalid field 'ip'");
-                goto out;
+                return KL_ERR_INVAL;
         }
-        if (json_object_object_get_ex(req, "port", &v) && v != NULL) {
-                int64_t port = -1;
+        return (*ret = strdup(ip)) != NULL ? 0 : KL_ERR_NOMEM;
+}
 
-                if (json_object_is_type(v, json_type_int)) {
-                        port = json_object_get_int64(v);
-                } else if (json_object_is_type(v, json_type_string)) {
-                        const char *s = json_object_get_string(v);
-                        size_t n = strlen(s);
+/* Optional "port": a number, or its decimal text, in 1..65535; -1 stays when absent. */
+static int take_port(struct json_object *req, int64_t *ret, char *why, size_t why_len)
+{
+        struct json_object *v = NULL;
+        int64_t port = -1;
 
-                        if (n > 0 && n <= 5 && strspn(s, "0123456789") == n)
-                                port = strtol(s, NULL, 10);
-                }
-                if (port < 1 || port > 65535) {
-                        kl_why_set(why, why_len, "invalid field 'port'");
-                        r = KL_ERR_INVAL;
-                        goto out;
-                }
-                a.port = port;
+        if (!json_object_object_get_ex(req, "port", &v) || v == NULL)
+                return 0;
+        if (json_object_is_type(v, json_type_int)) {
+                port = json_object_get_int64(v);
+        } else if (json_object_is_type(v, json_type_string)) {
+                const char *s = json_object_get_string(v);
+                size_t n = strlen(s);
+
+                if (n > 0 && n <= 5 && strspn(s, "0123456789") == n)
+                        port = strtol(s, NULL, 10);
         }
-        r = KL_ERR_INVAL;
+        if (port < 1 || port > 65535) {
+                kl_why_set(why, why_len, "invalid field 'port'");
+                return KL_ERR_INVAL;
+        }
+        *ret = port;
+        return 0;
+}
+
+/* Optional "tpm_policy" (an object, or upstream's JSON text of one), kept normalised. */
+static int take_tpm_policy(struct json_object *req, struct ver_add_request *a, char *why,
+                           size_t why_len)
+{
+        struct json_object *v = NULL;
+        struct json_object *parsed = NULL;
+        struct json_object *pj = NULL;
+        int r;
+
         if (json_object_object_get_ex(req, "tpm_policy", &v) && v != NULL) {
-                struct json_object *parsed = NULL;
-
                 /* upstream sends tpm_policy as JSON text; accept both */
                 if (json_object_is_type(v, json_type_string)) {
                         const char *s = json_object_get_string(v);
 
                         if (kl_json_parse_object(s, strlen(s), &parsed) < 0) {
                                 kl_why_set(why, why_len, "tpm_policy is not a JSON object");
-                                goto out;
+                                return KL_ERR_INVAL;
                         }
                         v = parsed;
                 }
-                r = ver_tpm_policy_from_json(v, &a.tpm_policy, why, why_len);
+                r = ver_tpm_policy_from_json(v, &a->tpm_policy, why, why_len);
                 json_object_put(parsed);
                 if (r < 0)
-                        goto out;
+                        return r;
         } else {
-                a.tpm_policy.hash_alg = 0x000b;
+                a->tpm_policy.hash_alg = 0x000b;
         }
-        if ((r = ver_tpm_policy_to_json(&a.tpm_policy, &pj)) < 0 ||
-            (a.tpm_policy_json = kl_json_to_string(pj)) == NULL) {
+        r = 0;
+        if (ver_tpm_policy_to_json(&a->tpm_policy, &pj) < 0 ||
+            (a->tpm_policy_json = kl_json_to_string(pj)) == NULL)
                 r = KL_ERR_NOMEM;
+        json_object_put(pj);
+        return r;
+}
+
+int ver_add_request_parse(const char *body, size_t len, struct ver_add_request *ret, char *why,
+                          size_t why_len)
+{
+        struct ver_add_request a = {.port = -1};
+        struct json_object *req = NULL;
+        int r = KL_ERR_INVAL;
+
+        if (len > ADD_BODY_MAX || kl_json_parse_object(body, len, &req) < 0) {
+                kl_why_set(why, why_len, "malformed JSON body: expected a JSON object");
                 goto out;
         }
-        if ((r = take_policy(req, "ima_policy", true, &a.ima_policy, why, why_len)) < 0 ||
+        if ((r = take_ip(req, &a.ip, why, why_len)) < 0 ||
+            (r = take_port(req, &a.port, why, why_len)) < 0 ||
+            (r = take_tpm_policy(req, &a, why, why_len)) < 0 ||
+            (r = take_policy(req, "ima_policy", true, &a.ima_policy, why, why_len)) < 0 ||
             (r = take_policy(req, "mb_policy", false, &a.mb_policy, why, why_len)) < 0 ||
             (r = take_v(req, &a.v, why, why_len)) < 0)
                 goto out;
@@ -181,7 +196,6 @@ int ver_add_request_parse(const char *body, size_t len, struct ver_add_request *
         memset(&a, 0, sizeof(a));
         r = 0;
 out:
-        json_object_put(pj);
         json_object_put(req);
         ver_add_request_clear(&a);
         return r;

@@ -21,6 +21,7 @@
 /* getopt values of long-only rows and of --config: above every char */
 #define VAL_ROW(i)  (256 + (int)(i))
 #define VAL_CONFIG  255
+#define VAL_MAN     254 /* --man-options, for the build only: not in --help */
 #define HELP_COLUMN 26
 
 struct kl_cli {
@@ -104,6 +105,61 @@ void kl_cli_usage(const struct kl_cli_program *p, FILE *out)
         fprintf(out, "\nSee %s.\n", p->man_page);
 }
 
+/* scdoc markup characters in literal text get a backslash */
+static void put_scdoc(FILE *out, const char *s)
+{
+        for (; *s != '\0'; s++) {
+                if (*s == '\n') {
+                        fputc(' ', out);
+                        continue;
+                }
+                if (*s == '_' || *s == '*' || *s == '\\')
+                        fputc('\\', out);
+                fputc(*s, out);
+        }
+}
+
+static void man_row(FILE *out, int short_name, const char *name, const char *arg, const char *help)
+{
+        if (short_name)
+                fprintf(out, "*-%c*, ", short_name);
+        fputc('*', out);
+        put_scdoc(out, "--");
+        put_scdoc(out, name);
+        fputc('*', out);
+        if (arg != NULL) {
+                fputs(" _", out);
+                put_scdoc(out, arg);
+                fputc('_', out);
+        }
+        fputs("\n\t", out);
+        put_scdoc(out, help);
+        fputs("\n\n", out);
+}
+
+/*
+ * The options as the OPTIONS section of the program's manual page (scdoc),
+ * so the page is built from the same table as --help and cannot drift.
+ */
+static void print_man(const struct kl_cli_program *p, FILE *out)
+{
+        for (size_t i = 0; i < p->n_options; i++) {
+                const struct kl_cli_option *o = &p->options[i];
+
+                if (o->group != NULL && strcmp(o->group, "Options:") != 0)
+                        fprintf(out, "## %.*s\n\n", (int)strcspn(o->group, ":"), o->group);
+                man_row(out, o->short_name, o->name, o->arg, o->help);
+        }
+        if (p->n_options > 0)
+                fputs("## common options\n\n", out);
+        if (p->config_table != NULL)
+                man_row(out, 0, "config", "FILE",
+                        "Read options from FILE first (see CONFIGURATION); the command line wins.");
+        man_row(out, 'L', "log-level", "LEVEL", "error, warn, info (the default) or debug.");
+        man_row(out, 'h', "help", NULL, "Show a summary of the options and exit.");
+        man_row(out, 'V', "version", NULL, "Show the version and exit.");
+}
+
 /* Stores value (NULL for a flag) in the row's field; where names the source in errors. */
 static int store(const struct kl_cli_program *p, const struct kl_cli_option *o, const char *value,
                  void *opts, const char *where)
@@ -174,6 +230,12 @@ static int file_value(void *vctx, const char *table, const char *key, const stru
         size_t i;
 
         snprintf(where, sizeof(where), "%s:%u: %s", ctx->path, line, key);
+        if (table[0] == '\0') {
+                fprintf(stderr, "%s: %s:%u: %s is outside the [%s] table\n", p->name, ctx->path,
+                        line, key, p->config_table);
+                ctx->failed = true;
+                return 0;
+        }
         if (strcmp(table, p->config_table) != 0) {
                 fprintf(stderr, "%s: %s:%u: unknown table '[%s]' (expected [%s])\n", p->name,
                         ctx->path, line, table, p->config_table);
@@ -260,6 +322,7 @@ static void build_getopt(const struct kl_cli_program *p, struct option *lo, char
         }
         if (p->config_table != NULL)
                 lo[n++] = (struct option){"config", required_argument, NULL, VAL_CONFIG};
+        lo[n++] = (struct option){"man-options", no_argument, NULL, VAL_MAN};
         lo[n++] = (struct option){"log-level", required_argument, NULL, 'L'};
         lo[n++] = (struct option){"help", no_argument, NULL, 'h'};
         lo[n++] = (struct option){"version", no_argument, NULL, 'V'};
@@ -281,7 +344,7 @@ static size_t row_of(const struct kl_cli_program *p, int c)
 enum kl_cli_result kl_cli_parse(const struct kl_cli_program *p, int argc, char **argv, void *opts,
                                 struct kl_cli **ret_cli)
 {
-        struct option *lo = calloc(p->n_options + 5, sizeof(*lo));
+        struct option *lo = calloc(p->n_options + 6, sizeof(*lo));
         char *so = calloc(2 * p->n_options + 8, 1);
         bool *on_cmdline = calloc(p->n_options + 1, sizeof(*on_cmdline));
         struct kl_cli *cli = calloc(1, sizeof(*cli));
@@ -305,6 +368,10 @@ enum kl_cli_result kl_cli_parse(const struct kl_cli_program *p, int argc, char *
                         goto out;
                 } else if (c == 'V') {
                         printf("%s\n", p->version);
+                        res = KL_CLI_EXIT;
+                        goto out;
+                } else if (c == VAL_MAN) {
+                        print_man(p, stdout);
                         res = KL_CLI_EXIT;
                         goto out;
                 } else if (c == VAL_CONFIG) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The agent's option table, for lib/core's configuration code only:
+ * The agent's option table, for lib/core's configuration code only (and
+ * man/gen_conf_man.c, which prints it as keylime-agent.conf(5)):
  * config_options.c describes every option once (name, field, default, range
  * or validator, path rule) and gives typed access to its field; config.c
  * loads and merges the sources over it.
