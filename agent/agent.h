@@ -8,6 +8,7 @@
 #define AGENT_AGENT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,7 @@ struct agent {
         char agent_id[AGENT_ID_MAX + 1];
 
         pthread_mutex_t tpm_lock; /* guards tpm and ima */
+        atomic_bool tpm_lost;     /* set once a TPM command found the TPM gone: exit non-zero */
         struct kl_tpm *tpm;
         struct kl_ima_log *ima; /* NULL when the IMA log is not available */
         int mb_fd;              /* UEFI event log, opened while root; -1 when absent */

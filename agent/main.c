@@ -177,6 +177,8 @@ static int serve(struct agent *a, const struct payload_opts *po, int sfd)
                 ;
         kl_notify_stopping();
         log_info("received signal %u, shutting down", si.ssi_signo);
+        if (atomic_load(&a->tpm_lost))
+                r = KL_ERR_TPM_LOST;
 out:
         kl_http_server_stop(srv);
         revocation_agent_stop(a); /* after the server: REST handlers submit to it */

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,6 +49,12 @@ int agent_take_quote(struct agent *a, const uint8_t *nonce, size_t nonce_len,
         }
         r = kl_quote_encode(attest, attest_len, sig, sig_len, &ret->pcrs, &ret->quote);
 out:
+        if (r == KL_ERR_TPM_LOST && !atomic_exchange(&a->tpm_lost, true)) {
+                /* ESAPI cannot resume: a new process (systemd Restart=on-failure) reopens it */
+                log_error("the connection to the TPM is lost; exiting for the service manager to "
+                          "restart the agent");
+                (void)kill(getpid(), SIGTERM);
+        }
         pthread_mutex_unlock(&a->tpm_lock);
         free(attest);
         free(sig);

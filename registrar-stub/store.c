@@ -30,6 +30,28 @@ static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS agents ("
                                  "regcount INTEGER NOT NULL DEFAULT 0, "
                                  "platform TEXT)";
 
+/* A database made before the platform column existed gets it (NULL for every agent). */
+static int add_platform_column(struct kl_db *db)
+{
+        struct kl_db_stmt *st = NULL;
+        char **names = NULL;
+        size_t n = 0;
+        int r;
+
+        if ((r = kl_db_list_text(db,
+                                 "SELECT name FROM pragma_table_info('agents') "
+                                 "WHERE name = 'platform'",
+                                 &names, &n)) < 0)
+                return r;
+        kl_db_strv_free(names, n);
+        if (n > 0)
+                return 0;
+        if ((r = kl_db_prepare(db, "ALTER TABLE agents ADD COLUMN platform TEXT", &st)) == 0)
+                r = kl_db_run(st);
+        kl_db_finish(st);
+        return r < 0 ? r : 0;
+}
+
 int reg_store_open(const char *path, struct reg_store **ret)
 {
         struct reg_store *s = NULL;
@@ -37,7 +59,7 @@ int reg_store_open(const char *path, struct reg_store **ret)
 
         if ((s = calloc(1, sizeof(*s))) == NULL)
                 goto out;
-        if ((r = kl_db_open(path, schema_sql, &s->db)) < 0)
+        if ((r = kl_db_open(path, schema_sql, &s->db)) < 0 || (r = add_platform_column(s->db)) < 0)
                 goto out;
         *ret = s;
         s = NULL;

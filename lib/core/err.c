@@ -50,6 +50,8 @@ const char *kl_err_str(int err)
                 return "TPM authorization failed";
         case KL_ERR_TPM_LOCKOUT:
                 return "TPM in dictionary-attack lockout";
+        case KL_ERR_TPM_LOST:
+                return "connection to the TPM lost";
         case KL_ERR_TPM_HANDLE:
                 return "TPM handle does not exist";
         case KL_ERR_HTTP:

@@ -35,6 +35,7 @@ enum kl_err {
         KL_ERR_TPM_AUTH = -43,    /* authorisation failure */
         KL_ERR_TPM_LOCKOUT = -44, /* dictionary-attack lockout */
         KL_ERR_TPM_HANDLE = -45,  /* handle or NV index does not exist */
+        KL_ERR_TPM_LOST = -46,    /* the connection to the TPM broke; the context is unusable */
         /* HTTP */
         KL_ERR_HTTP = -50,        /* transport failure (connect, TLS, timeout) */
         KL_ERR_HTTP_STATUS = -51, /* peer answered with an unexpected status */

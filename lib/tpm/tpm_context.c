@@ -53,6 +53,9 @@ TSS2_RC kl_tpm_rc_base(TSS2_RC rc)
 /* Keep apart the codes a caller acts on: retry later, wrong password, lockout. */
 int kl_tpm_err(TSS2_RC rc)
 {
+        /* a broken TCTI exchange (TPM restarted, socket closed) leaves ESAPI out of step */
+        if ((rc & TSS2_RC_LAYER_MASK) == TSS2_TCTI_RC_LAYER || rc == TSS2_ESYS_RC_BAD_SEQUENCE)
+                return KL_ERR_TPM_LOST;
         switch (kl_tpm_rc_base(rc)) {
         case TPM2_RC_RETRY:
         case TPM2_RC_TESTING:

@@ -6,7 +6,8 @@
 # is never half-written); keylime_dir full (clear error, no corrupt state,
 # works once there is room); the TPM in dictionary-attack lockout (clear
 # error); swtpm restarted under a running agent (the quote in between fails
-# cleanly, later quotes work with the same AK).
+# cleanly with a 500, the agent exits non-zero for systemd to restart it, and
+# the restarted agent quotes with the same AK).
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 UUID=d432fbb3-d2f1-4a97-9ef7-75bd81c0fa17
@@ -95,3 +96,57 @@ valid_state "$T/kl3"
 TPM2TOOLS_TCTI=$tpm2_TCTI tpm2_dictionarylockout -c >/dev/null || fail "cannot clear the lockout"
 agent_register "$tpm2_TCTI" "$T/a3.conf" "$T/a5b.log" || fail "no registration after the lockout was cleared"
 pass "lockout: exit $rc, 'dictionary-attack lockout' logged; registers once cleared"
+
+log "swtpm restarted under a running agent: quotes fail cleanly, then work with the same AK"
+"$KL_SOURCE_DIR/certs/make-pki.sh" "$T/pki" 2>/dev/null
+mkdir -p "$T/kl3/cv_ca"
+cp "$T/pki/cacert.crt" "$T/kl3/cv_ca/cacert.crt"
+APORT=$(free_port) || fail "no free port"
+agent_conf "$T/a6.conf" "$T/kl3" "$U3" "port = $APORT"
+TCTI=$tpm2_TCTI KEYLIME_AGENT_CONFIG=$T/a6.conf "$AGENT_BIN" >"$T/a6.log" 2>&1 &
+AGENT_PID=$!
+KL_PIDS+=("$AGENT_PID")
+for _ in $(seq 100); do
+        grep -q "serving the agent API" "$T/a6.log" && break
+        kill -0 "$AGENT_PID" 2>/dev/null || fail "agent exited: $(tail -5 "$T/a6.log")"
+        sleep 0.1
+done
+grep -q "serving the agent API" "$T/a6.log" || fail "agent API did not start"
+quote() { # quote N: HTTP status of an integrity quote
+        curl -s -o "$T/q.json" -w '%{http_code}' --max-time 30 --cacert "$T/kl3/server-cert.crt" \
+                --cert "$T/pki/client-cert.crt" --key "$T/pki/client-private.pem" \
+                "https://127.0.0.1:$APORT/v2.6/quotes/integrity?nonce=restart$1&mask=0x400&partial=0" || true
+}
+[ "$(quote 0)" = 200 ] || fail "first quote failed: $(cat "$T/q.json")"
+ak_before=$(jq -r .ak_tpm "$T/kl3/agent_data.json" 2>/dev/null || true)
+"$TESTBED/tpm-down.sh" "$tpm2_DIR" >/dev/null
+code=$(quote 1)
+[ "$code" != 200 ] || fail "a quote was served with the TPM down"
+"$TESTBED/tpm-up.sh" "$tpm2_DIR" >/dev/null || fail "swtpm did not come back"
+ok=0
+for i in $(seq 2 30); do
+        kill -0 "$AGENT_PID" 2>/dev/null || break
+        [ "$(quote "$i")" = 200 ] && ok=1 && break
+        sleep 0.5
+done
+if [ "$ok" = 1 ]; then
+        how="the running agent recovered"
+else
+        # the agent may exit instead, for systemd to restart it
+        kill -0 "$AGENT_PID" 2>/dev/null && fail "agent neither recovers nor exits: $(tail -3 "$T/a6.log")"
+        rc=0
+        wait "$AGENT_PID" || rc=$?
+        [ "$rc" != 0 ] || fail "the agent exited 0: systemd's Restart=on-failure would not restart it"
+        grep -q "connection to the TPM is lost" "$T/a6.log" || fail "no log line: $(tail -3 "$T/a6.log")"
+        TCTI=$tpm2_TCTI KEYLIME_AGENT_CONFIG=$T/a6.conf "$AGENT_BIN" >"$T/a6b.log" 2>&1 &
+        AGENT_PID=$!
+        KL_PIDS+=("$AGENT_PID")
+        for _ in $(seq 100); do
+                grep -q "serving the agent API" "$T/a6b.log" && break
+                sleep 0.1
+        done
+        [ "$(quote 99)" = 200 ] || fail "no quote after a restart: $(tail -3 "$T/a6b.log")"
+        how="the agent exited $rc saying the TPM connection was lost, and its restart serves"
+fi
+[ "$(jq -r .ak_tpm "$T/kl3/agent_data.json" 2>/dev/null || true)" = "$ak_before" ] || fail "AK changed"
+pass "swtpm restart: HTTP $code while down; $how; AK unchanged"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The registrar comes up 5 s after the agent: the agent's exponential
-# back-off keeps retrying and it registers once the registrar answers.
+# back-off (1, 2, 4 s, capped) keeps retrying and it registers once the
+# registrar answers.
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 UUID=9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f
@@ -20,6 +21,12 @@ sleep 5
 registrar_start_on "$REG_PORT" reg
 wait "$agent_pid" || fail "agent gave up: $(tail -5 "$T/agent.log")"
 grep -q "retrying" "$T/agent.log" || fail "agent did not retry"
+# the back-off starts at the initial delay and doubles up to the cap
+want=1000
+for ms in $(grep -o 'retrying in [0-9]* ms' "$T/agent.log" | cut -d' ' -f3); do
+        [ "$ms" = "$want" ] || fail "retry after $ms ms, expected $want: $(grep retrying "$T/agent.log")"
+        want=$((want * 2 > 4000 ? 4000 : want * 2))
+done
 [ "$(http_get "$REG_URL/v2.6/agents/$UUID" "$T/get.json")" = 200 ] || fail "agent not active"
 pass "registered $(($(date +%s) - start)) s after start, registrar started after 5 s"
 

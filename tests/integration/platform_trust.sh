@@ -118,6 +118,16 @@ refused "wrong serial" 403 "holder serial number" "$(b64 "$T/wrong-serial.der")"
 refused "EK chain without the NV intermediate" 403 "not trusted" "$(b64 "$KL_TPM_PLATFORM_CERT")" \
         "$(cat "$KL_TPM_EK_CERT_RSA")"
 
+log "the agent option platform_cert names a file instead of NV"
+C=5a1c3f0e-0000-4000-8000-0000000000cc
+agent_conf "$T/c.conf" "$T/c" "$C" "platform_cert = \"$T/expired.der\""
+agent_register "$tpm1_TCTI" "$T/c.conf" "$T/c.log" && fail "agent registered with an expired platform certificate"
+grep -q "platform certificate read from $T/expired.der" "$T/c.log" ||
+        fail "agent did not read the file: $(grep -i platform "$T/c.log")"
+grep -q "403: Platform certificate of agent '$C' refused: platform certificate has expired" "$T/c.log" ||
+        fail "agent log lacks the registrar's reason: $(tail -3 "$T/c.log")"
+pass "agent with platform_cert = expired.der: refused, '$(grep -o 'platform certificate has expired[^)]*)' "$T/c.log" | head -1)'"
+
 log "AKs that are not genuine attestation keys (tpm2-tools)"
 # swtpm has three object slots and no resource manager: flush after each command
 flush() { tpm2_flushcontext -t >/dev/null 2>&1; tpm2_flushcontext -s >/dev/null 2>&1 || true; }

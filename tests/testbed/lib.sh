@@ -128,12 +128,14 @@ kl_tb_shutdown() {
 
 # kl_tb_start_swtpm DIR: start swtpm for DIR on a free even port pair of
 # 127.0.0.1 (data P, control P+1), send TPM2_Startup(CLEAR), write DIR/port.
+# A restart tries DIR's previous port first, so a client's TCTI stays right.
 # Ports stay below Linux's ephemeral range (32768+): a port picked there can be
 # taken as the source port of some outgoing connection before swtpm binds it.
 kl_tb_start_swtpm() {
         local sd=$1 port i
         for ((i = 0; i < 30; i++)); do
                 port=$((20000 + (RANDOM % 6000) * 2))
+                [ "$i" = 0 ] && [ -s "$sd/port" ] && port=$(cat "$sd/port")
                 if kl_tb_port_busy "$port" || kl_tb_port_busy $((port + 1)); then
                         continue
                 fi
