@@ -103,15 +103,7 @@ mkdir -p "$T/kl3/cv_ca"
 cp "$T/pki/cacert.crt" "$T/kl3/cv_ca/cacert.crt"
 APORT=$(free_port) || fail "no free port"
 agent_conf "$T/a6.conf" "$T/kl3" "$U3" "port = $APORT"
-TCTI=$tpm2_TCTI KEYLIME_AGENT_CONFIG=$T/a6.conf "$AGENT_BIN" >"$T/a6.log" 2>&1 &
-AGENT_PID=$!
-KL_PIDS+=("$AGENT_PID")
-for _ in $(seq 100); do
-        grep -q "serving the agent API" "$T/a6.log" && break
-        kill -0 "$AGENT_PID" 2>/dev/null || fail "agent exited: $(tail -5 "$T/a6.log")"
-        sleep 0.1
-done
-grep -q "serving the agent API" "$T/a6.log" || fail "agent API did not start"
+agent_serve "$tpm2_TCTI" "$T/a6.conf" "$T/a6.log"
 quote() { # quote N: HTTP status of an integrity quote
         curl -s -o "$T/q.json" -w '%{http_code}' --max-time 30 --cacert "$T/kl3/server-cert.crt" \
                 --cert "$T/pki/client-cert.crt" --key "$T/pki/client-private.pem" \
@@ -138,13 +130,7 @@ else
         wait "$AGENT_PID" || rc=$?
         [ "$rc" != 0 ] || fail "the agent exited 0: systemd's Restart=on-failure would not restart it"
         grep -q "connection to the TPM is lost" "$T/a6.log" || fail "no log line: $(tail -3 "$T/a6.log")"
-        TCTI=$tpm2_TCTI KEYLIME_AGENT_CONFIG=$T/a6.conf "$AGENT_BIN" >"$T/a6b.log" 2>&1 &
-        AGENT_PID=$!
-        KL_PIDS+=("$AGENT_PID")
-        for _ in $(seq 100); do
-                grep -q "serving the agent API" "$T/a6b.log" && break
-                sleep 0.1
-        done
+        agent_serve "$tpm2_TCTI" "$T/a6.conf" "$T/a6b.log"
         [ "$(quote 99)" = 200 ] || fail "no quote after a restart: $(tail -3 "$T/a6b.log")"
         how="the agent exited $rc saying the TPM connection was lost, and its restart serves"
 fi

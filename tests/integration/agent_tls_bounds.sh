@@ -17,15 +17,7 @@ mkdir -p "$T/kl/cv_ca"
 cp "$T/pki/cacert.crt" "$T/kl/cv_ca/cacert.crt"
 APORT=$(free_port) || fail "no free port"
 agent_conf "$T/agent.conf" "$T/kl" "$UUID" "port = $APORT"
-TCTI=$tpm1_TCTI KEYLIME_AGENT_CONFIG=$T/agent.conf "$AGENT_BIN" >"$T/agent.log" 2>&1 &
-AGENT_PID=$!
-KL_PIDS+=("$AGENT_PID")
-for _ in $(seq 100); do
-        grep -q "serving the agent API" "$T/agent.log" && break
-        kill -0 "$AGENT_PID" 2>/dev/null || fail "agent exited: $(tail -5 "$T/agent.log")"
-        sleep 0.1
-done
-grep -q "serving the agent API" "$T/agent.log" || fail "agent API did not start"
+agent_serve "$tpm1_TCTI" "$T/agent.conf" "$T/agent.log"
 QUOTE="https://127.0.0.1:$APORT/v2.6/quotes/integrity?nonce=bounds&mask=0x400&partial=1"
 
 # quote FROM_ADDR [CERT KEY]: the HTTP status of a quote request sent from FROM_ADDR.

@@ -166,6 +166,20 @@ agent_conf() {
         } >"$file"
 }
 
+# agent_serve TCTI CONF LOG: starts the agent in the background (AGENT_PID) and
+# waits until it serves its API; fails the test if it exits or never gets there.
+agent_serve() {
+        TCTI=$1 KEYLIME_AGENT_CONFIG=$2 "$AGENT_BIN" >"$3" 2>&1 &
+        AGENT_PID=$!
+        KL_PIDS+=("$AGENT_PID")
+        for _ in $(seq 100); do
+                grep -q "serving the agent API" "$3" && return 0
+                kill -0 "$AGENT_PID" 2>/dev/null || fail "agent exited: $(tail -5 "$3")"
+                sleep 0.1
+        done
+        fail "agent API did not start: $(tail -5 "$3")"
+}
+
 # agent_register TCTI CONF LOG: runs the agent until it is active (or fails).
 agent_register() {
         TCTI=$1 KEYLIME_AGENT_CONFIG=$2 "$AGENT_BIN" --register-only >"$3" 2>&1

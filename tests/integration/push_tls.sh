@@ -28,7 +28,7 @@ for ((i = 0; i < 50; i++)); do
 done
 
 log "wrong CA: a clear error, retried every interval"
-VER_URL=https://127.0.0.1:$SPORT
+VER_URL=https://127.0.0.1:$SPORT VER_PUSH_URL=https://127.0.0.1:$SPORT
 push_agent_start a "$tpm1_TCTI" "$A" "attestation_interval_seconds = 1" \
         "verifier_tls_ca_cert = \"$T/other/cacert.crt\""
 wait_log "$T/a.log" "cannot reach the verifier at https://127.0.0.1:$SPORT/v3.0/sessions: SSL certificate problem" 30 2
