@@ -18,6 +18,7 @@
 #include <openssl/rsa.h>
 
 #include "err.h"
+#include "hash_alg.h"
 #include "pkey.h"
 #include "primitives.h"
 
@@ -28,8 +29,7 @@ static int oaep_ctx(EVP_PKEY *key, const char *hash, bool encrypt, EVP_PKEY_CTX 
         EVP_PKEY_CTX *ctx = NULL;
         int r = KL_ERR_CRYPTO;
 
-        if (hash == NULL || (strcmp(hash, "sha1") != 0 && strcmp(hash, "sha256") != 0 &&
-                             strcmp(hash, "sha384") != 0 && strcmp(hash, "sha512") != 0))
+        if (kl_hash_alg_from_name(hash) == 0) /* hash_alg.h's supported hashes only */
                 return KL_ERR_UNSUPPORTED;
         if (key == NULL || !EVP_PKEY_is_a(key, "RSA"))
                 return KL_ERR_INVAL;

@@ -22,10 +22,12 @@
 #include <unistd.h>
 
 #include <openssl/bn.h>
+#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -520,6 +522,135 @@ static void test_x509_verify_with_ca_dir_ek_like_cert(void **state)
         EVP_PKEY_free(ca_key);
 }
 
+/* Keys rebuilt from raw public parameters (what a TPM public area carries) are the same keys. */
+static void test_pubkey_from_raw_params(void **state)
+{
+        EVP_PKEY *rsa = NULL, *ec = NULL, *back = NULL;
+        BIGNUM *n = NULL;
+        uint8_t mod[512], pt[1 + 132];
+        size_t pt_len = 0;
+        int n_len;
+
+        (void)state;
+        assert_int_equal(kl_key_generate_rsa(2048, &rsa), 0);
+        assert_int_equal(kl_key_generate_ec_p256(&ec), 0);
+        assert_true(kl_pkey_is_rsa(rsa));
+        assert_false(kl_pkey_is_rsa(ec));
+        assert_int_equal(EVP_PKEY_get_bn_param(rsa, "n", &n), 1);
+        n_len = BN_bn2bin(n, mod);
+        assert_int_equal(kl_pubkey_from_rsa(mod, (size_t)n_len, 65537, &back), 0);
+        assert_true(kl_pubkey_equal(back, rsa));
+        kl_pkey_free(back);
+        back = NULL;
+        assert_int_equal(kl_pubkey_ec_point(ec, pt, sizeof(pt), &pt_len), 0);
+        assert_int_equal(pt_len, 65);
+        assert_int_equal(kl_pubkey_from_ec_point("P-256", pt, pt_len, &back), 0);
+        assert_true(kl_pubkey_equal(back, ec));
+        kl_pkey_free(back);
+        back = NULL;
+        pt[64] ^= 1; /* off the curve: outside input, refused as such */
+        assert_int_equal(kl_pubkey_from_ec_point("P-256", pt, pt_len, &back), KL_ERR_INVAL);
+        assert_null(back);
+        BN_free(n);
+        kl_pkey_free(rsa);
+        kl_pkey_free(ec);
+}
+
+static size_t sign_digest(EVP_PKEY *key, int padding, const uint8_t *digest, uint8_t *sig,
+                          size_t cap)
+{
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key, NULL);
+        size_t len = cap;
+
+        assert_non_null(ctx);
+        assert_int_equal(EVP_PKEY_sign_init(ctx), 1);
+        assert_int_equal(EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()), 1);
+        if (padding != 0)
+                assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx, padding), 1);
+        assert_int_equal(EVP_PKEY_sign(ctx, sig, &len, digest, 32), 1);
+        EVP_PKEY_CTX_free(ctx);
+        return len;
+}
+
+/* Signatures over a digest: RSASSA, RSAPSS, ECDSA as r and s; a changed digest fails. */
+static void test_verify_digest(void **state)
+{
+        EVP_PKEY *rsa = NULL, *ec = NULL;
+        uint8_t digest[32], sig[512], r[32], s[32];
+        const unsigned char *p = sig;
+        ECDSA_SIG *es;
+        size_t len;
+
+        (void)state;
+        memset(digest, 0x5a, sizeof(digest));
+        assert_int_equal(kl_key_generate_rsa(2048, &rsa), 0);
+        assert_int_equal(kl_key_generate_ec_p256(&ec), 0);
+        len = sign_digest(rsa, RSA_PKCS1_PADDING, digest, sig, sizeof(sig));
+        assert_int_equal(kl_rsa_verify_digest(rsa, "sha256", false, digest, 32, sig, len), 0);
+        assert_int_equal(kl_rsa_verify_digest(rsa, "sha256", true, digest, 32, sig, len),
+                         KL_ERR_VERIFY);
+        len = sign_digest(rsa, RSA_PKCS1_PSS_PADDING, digest, sig, sizeof(sig));
+        assert_int_equal(kl_rsa_verify_digest(rsa, "sha256", true, digest, 32, sig, len), 0);
+        digest[0] ^= 1;
+        assert_int_equal(kl_rsa_verify_digest(rsa, "sha256", true, digest, 32, sig, len),
+                         KL_ERR_VERIFY);
+        digest[0] ^= 1;
+        len = sign_digest(ec, 0, digest, sig, sizeof(sig));
+        assert_non_null(es = d2i_ECDSA_SIG(NULL, &p, (long)len));
+        assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_r(es), r, 32), 32);
+        assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_s(es), s, 32), 32);
+        ECDSA_SIG_free(es);
+        assert_int_equal(kl_ecdsa_verify_digest(ec, "sha256", digest, 32, r, 32, s, 32), 0);
+        s[31] ^= 1;
+        assert_int_equal(kl_ecdsa_verify_digest(ec, "sha256", digest, 32, r, 32, s, 32),
+                         KL_ERR_VERIFY);
+        assert_int_equal(kl_ecdsa_verify_digest(ec, "sha256", digest, 32, r, 0, s, 32),
+                         KL_ERR_INVAL);
+        kl_pkey_free(rsa);
+        kl_pkey_free(ec);
+}
+
+/* Both sides of an ECDH get the same Z; an ephemeral key on another curve is refused. */
+static void test_ecdh_ephemeral(void **state)
+{
+        EVP_PKEY *a = NULL, *b = NULL, *p384 = NULL;
+        uint8_t z1[66], z2[66], a_xy[132], b_xy[132], xy[132];
+        size_t c1 = 0, c2 = 0;
+
+        (void)state;
+        assert_int_equal(kl_key_generate_ec_p256(&a), 0);
+        assert_int_equal(kl_key_generate_ec_p256(&b), 0);
+        assert_non_null(p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384"));
+        assert_int_equal(kl_ecdh_ephemeral(a, b, z1, b_xy, a_xy, &c1), 0);
+        assert_int_equal(kl_ecdh_ephemeral(b, a, z2, xy, xy, &c2), 0);
+        assert_int_equal(c1, 32);
+        assert_int_equal(c2, 32);
+        assert_memory_equal(z1, z2, 32);
+        assert_int_equal(kl_ecdh_ephemeral(a, p384, z1, b_xy, a_xy, &c1), KL_ERR_INVAL);
+        assert_int_equal(kl_ecdh_ephemeral(a, NULL, z1, b_xy, a_xy, &c1), 0); /* fresh key */
+        kl_pkey_free(a);
+        kl_pkey_free(b);
+        kl_pkey_free(p384);
+}
+
+/* A TLS certificate belongs to its key and to no other. */
+static void test_x509_matches_key(void **state)
+{
+        EVP_PKEY *key = NULL, *other = NULL;
+        X509 *cert = NULL;
+
+        (void)state;
+        assert_int_equal(kl_key_generate_ec_p256(&key), 0);
+        assert_int_equal(kl_key_generate_ec_p256(&other), 0);
+        assert_int_equal(kl_x509_self_signed(key, "agent", NULL, 1, &cert), 0);
+        assert_true(kl_x509_matches_key(cert, key));
+        assert_false(kl_x509_matches_key(cert, other));
+        assert_false(kl_x509_matches_key(NULL, key));
+        kl_x509_free(cert);
+        kl_pkey_free(key);
+        kl_pkey_free(other);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -534,6 +665,10 @@ int main(void)
             cmocka_unit_test(test_x509_parse_any_pem_b64_der),
             cmocka_unit_test(test_x509_self_signed_fields),
             cmocka_unit_test(test_x509_verify_with_ca_dir_ek_like_cert),
+            cmocka_unit_test(test_pubkey_from_raw_params),
+            cmocka_unit_test(test_verify_digest),
+            cmocka_unit_test(test_ecdh_ephemeral),
+            cmocka_unit_test(test_x509_matches_key),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
