@@ -259,6 +259,7 @@ int main(int argc, char **argv)
             .hash_alg = cfg->tpm_hash_alg,
             .enc_alg = cfg->tpm_encryption_alg,
             .sign_alg = cfg->tpm_signing_alg,
+            .flush_leftovers = true,
         };
         if (kl_tpm_open(&tpm_opts, &tpm, why, sizeof(why)) < 0) {
                 log_error("%s", why);

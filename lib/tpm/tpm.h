@@ -28,6 +28,13 @@ struct kl_tpm_options {
         const char *hash_alg;       /* "sha256" (default), "sha1", "sha384", "sha512" */
         const char *enc_alg;        /* "rsa"/"rsa2048" (default), "ecc"/"ecc256", ... */
         const char *sign_alg;       /* "rsassa" (default), "rsapss", "ecdsa", "ecschnorr" */
+        /*
+         * The TPM's owner (the agent serving) sets this: without a resource
+         * manager, objects and sessions already loaded are a killed
+         * predecessor's and are flushed. A passer-by (--check, benchmarks,
+         * tools) must not: they would be a running agent's.
+         */
+        bool flush_leftovers;
 };
 
 /*

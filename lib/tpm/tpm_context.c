@@ -352,9 +352,9 @@ static unsigned flush_all_of(struct kl_tpm *t, TPM2_HANDLE first)
  * Without a resource manager (swtpm, mssim, /dev/tpm0) the objects and
  * sessions of a process that was killed stay loaded, and after three of
  * each every TPM2_Create/Load or StartAuthSession fails (TPM_RC_OBJECT_MEMORY,
- * TPM_RC_SESSION_MEMORY). Such a TPM has one user at a time, so whatever is
- * loaded when we open it is a dead process's: flush it. Behind /dev/tpmrm0
- * or tabrmd each client only sees its own.
+ * TPM_RC_SESSION_MEMORY). The agent is such a TPM's one owner, so whatever
+ * is loaded when it opens the TPM is a dead process's: flush it. Behind
+ * /dev/tpmrm0 or tabrmd each client only sees its own.
  */
 static void flush_leftovers(struct kl_tpm *t)
 {
@@ -440,7 +440,8 @@ int kl_tpm_open(const struct kl_tpm_options *opts, struct kl_tpm **ret, char *wh
                 r = KL_ERR_TPM_OPEN;
                 goto out;
         }
-        flush_leftovers(t);
+        if (opts->flush_leftovers)
+                flush_leftovers(t);
         log_debug("TPM open via '%s'", t->tcti);
         *ret = t;
         t = NULL;
