@@ -45,7 +45,6 @@ done
 kill -TERM "$AGENT_PID"
 rc=0
 wait "$AGENT_PID" || rc=$?
-KL_PIDS=()
 grep -q "ERROR SUMMARY: 0 errors" "$T/valgrind.log" ||
         fail "memcheck found errors: $(grep -A3 'ERROR SUMMARY\|definitely\|possibly' "$T/valgrind.log" | head -20)"
 [ "$rc" = 0 ] || fail "agent exited $rc under valgrind: $(tail -5 "$T/agent.log")"
