@@ -19,27 +19,12 @@
 #include "b64.h"
 #include "crypto.h"
 #include "err.h"
+#include "hash_alg.h"
 #include "hex.h"
 #include "ima.h"
 #include "json.h"
 #include "log.h"
 #include "uefi_log.h"
-
-static size_t alg_len(uint16_t alg)
-{
-        switch (alg) {
-        case 0x0004:
-                return KL_SHA1_LEN;
-        case 0x000b:
-                return KL_SHA256_LEN;
-        case 0x000c:
-                return KL_SHA384_LEN;
-        case 0x000d:
-                return KL_SHA512_LEN;
-        default:
-                return 0;
-        }
-}
 
 static const char *alg_name(uint16_t alg)
 {
@@ -71,9 +56,10 @@ static int policy_add(struct ver_tpm_policy *p, uint16_t alg, unsigned idx, cons
                 hex += 2;
                 hex_len -= 2;
         }
-        if (hex_len > 128 || kl_hex_decode(hex, hex_len, &val, &len) < 0 || len != alg_len(alg)) {
+        if (hex_len > 128 || kl_hex_decode(hex, hex_len, &val, &len) < 0 ||
+            len != kl_hash_alg_digest_len(alg)) {
                 kl_why_set(why, why_len, "PCR %u: value must be %zu hex bytes for %s", idx,
-                           alg_len(alg), kl_hash_alg_name(alg));
+                           kl_hash_alg_digest_len(alg), kl_hash_alg_name(alg));
                 goto out;
         }
         if (p->n_allowed[idx] >= VER_PCR_ALLOWED_MAX) {
@@ -199,7 +185,7 @@ int ver_tpm_policy_from_json(struct json_object *obj, struct ver_tpm_policy *p, 
 int ver_tpm_policy_to_json(const struct ver_tpm_policy *p, struct json_object **ret)
 {
         struct json_object *obj = json_object_new_object();
-        size_t len = alg_len(p->hash_alg);
+        size_t len = kl_hash_alg_digest_len(p->hash_alg);
         char hex[129];
         char key[4];
         int r = KL_ERR_NOMEM;
@@ -295,8 +281,8 @@ int ver_check_quote(const struct ver_quote_input *in, struct kl_pcr_set *ret_pcr
                 goto out;
         }
         /* 3. the AK signature, before anything inside is believed */
-        if ((r = kl_attest_verify_signature(in->ak, alg, q.attest, q.attest_len, q.sig, q.sig_len)) <
-            0) {
+        if ((r = kl_attest_verify_signature(in->ak, alg, q.attest, q.attest_len, q.sig,
+                                            q.sig_len)) < 0) {
                 kl_why_set(why, why_len, "quote signature does not verify with the agent's AK (%s)",
                            kl_err_str(r));
                 r = KL_ERR_VERIFY;

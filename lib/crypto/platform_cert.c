@@ -7,6 +7,10 @@
  * certificate uses is interpreted; everything else in the structure must still
  * be well-formed DER.
  *
+ * One file although long: the templates, their parser, their builder and the
+ * checks against the EK certificate share the static ASN.1 item definitions,
+ * which OpenSSL's macros make file-local.
+ *
  * References: RFC 5755 section 4.1 (module PKIXAttributeCertificate-2008,
  * IMPLICIT TAGS); TCG Platform Certificate Profile 1.1, sections 3.1-3.2.
  */

@@ -10,6 +10,7 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "err.h"
+#include "hash_alg.h"
 #include "quote.h"
 #include "tpm_public.h"
 
@@ -35,7 +36,6 @@ static const struct {
     {TPMA_OBJECT_SIGN_ENCRYPT, "sign", "not a signing key"},
 };
 
-static const char *const hash_names[] = {"sha1", "sha256", "sha384", "sha512"};
 static const char *const sign_names[] = {"rsassa", "rsapss", "ecdsa", "ecschnorr"};
 
 /* name is one of the comma-separated entries of list. */
@@ -55,18 +55,35 @@ static bool listed(const char *list, const char *name)
         return false;
 }
 
-/* Every entry of list is one of names[0..n). */
-static bool list_valid(const char *list, const char *const *names, size_t n)
+/* A supported hash algorithm of the one table, given as len bytes at name. */
+static bool hash_known(const char *name, size_t len)
+{
+        char buf[16];
+
+        if (len >= sizeof(buf))
+                return false;
+        memcpy(buf, name, len);
+        buf[len] = '\0';
+        return kl_hash_alg_from_name(buf) != 0;
+}
+
+static bool sign_known(const char *name, size_t len)
+{
+        for (size_t i = 0; i < sizeof(sign_names) / sizeof(sign_names[0]); i++)
+                if (strlen(sign_names[i]) == len && memcmp(name, sign_names[i], len) == 0)
+                        return true;
+        return false;
+}
+
+/* Every entry of list is known. */
+static bool list_valid(const char *list, bool (*known)(const char *name, size_t len))
 {
         if (list == NULL || *list == '\0')
                 return false;
         for (const char *p = list; *p != '\0';) {
                 size_t len = strcspn(p, ",");
-                bool known = false;
 
-                for (size_t i = 0; i < n && !known; i++)
-                        known = strlen(names[i]) == len && memcmp(p, names[i], len) == 0;
-                if (!known)
+                if (!known(p, len))
                         return false;
                 p += len;
                 if (*p == ',' && *++p == '\0')
@@ -77,12 +94,12 @@ static bool list_valid(const char *list, const char *const *names, size_t n)
 
 bool kl_ak_hash_algs_valid(const char *list)
 {
-        return list_valid(list, hash_names, sizeof(hash_names) / sizeof(hash_names[0]));
+        return list_valid(list, hash_known);
 }
 
 bool kl_ak_sign_algs_valid(const char *list)
 {
-        return list_valid(list, sign_names, sizeof(sign_names) / sizeof(sign_names[0]));
+        return list_valid(list, sign_known);
 }
 
 static const char *scheme_name(TPM2_ALG_ID scheme)
