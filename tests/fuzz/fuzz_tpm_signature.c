@@ -26,7 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 return 0;
         data += 2 + ak_len;
         size -= 2 + ak_len;
-        hash = size >= 4 ? (uint16_t)(data[2] << 8 | data[3]) : 0x000b;
+        hash = 0x000b;
+        if (size >= 4)
+                hash = (uint16_t)(data[2] << 8 | data[3]);
         (void)kl_attest_verify_signature(ak, hash, attest, sizeof(attest) - 1, data, size);
         kl_tpm_public_free(ak);
         return 0;
