@@ -332,7 +332,7 @@ static int check_pop(const struct push_agent *a, const struct ver_push_pop *pop,
         uint16_t hash = a->att.tpm.hash_alg != 0 ? a->att.tpm.hash_alg : 0x000b;
 
         if (kl_attest_verify_signature(a->att.ak, hash, pop->message, pop->message_len,
-                                      pop->signature, pop->signature_len) < 0) {
+                                       pop->signature, pop->signature_len) < 0) {
                 snprintf(why, why_len, "proof does not verify with the agent's AK");
                 return KL_ERR_VERIFY;
         }
