@@ -362,7 +362,8 @@ static void flush_leftovers(struct kl_tpm *t)
 
         if (strncmp(t->tcti, "device:/dev/tpmrm", 17) == 0 || strncmp(t->tcti, "tabrmd", 6) == 0)
                 return;
-        objects = flush_all_of(t, TPM2_TRANSIENT_FIRST);
+        /* tss2's TPM2_TRANSIENT_FIRST shifts an int 0x80 by 24 (undefined behaviour) */
+        objects = flush_all_of(t, (TPM2_HANDLE)TPM2_HT_TRANSIENT << TPM2_HR_SHIFT);
         sessions =
             flush_all_of(t, TPM2_LOADED_SESSION_FIRST) + flush_all_of(t, TPM2_POLICY_SESSION_FIRST);
         if (objects + sessions > 0)
