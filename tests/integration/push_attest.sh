@@ -11,24 +11,13 @@
 . "$(dirname -- "${BASH_SOURCE[0]}")/push_lib.sh"
 
 IMA=$TESTBED/ima-log.sh
-UEFI=$TESTBED/uefi-log.sh
 A=d432fbb3-d2f1-4a97-9ef7-75bd81c0f001
 ZERO=$(printf '%064d' 0)
 tpm_up tpm1
 registrar_start reg
 pki_up
 
-for i in 1 2 3; do
-        bash "$IMA" entry "/usr/bin/file$i" "$(printf '%064d' "$i")"
-done >"$T/ima.log"
-bash "$IMA" entry /usr/bin/file4 "$(printf '%064d' 4)" >"$T/ima-next.log"
-cat "$T/ima.log" "$T/ima-next.log" >"$T/ima-all.log"
-bash "$IMA" policy "$T/ima-all.log" >"$T/ima-policy.json"
-bash "$IMA" extend "$tpm1_DIR" "$T/ima.log"
-cp "$KL_SOURCE_DIR/tests/data/uefi/uefi_log.bin" "$T/uefi.bin"
-bash "$UEFI" replay "$tpm1_DIR" "$T/uefi.bin" || fail "uefi-log.sh replay failed"
-KL_BUILD_DIR=$KL_BUILD_DIR bash "$UEFI" policy "$T/uefi.bin" >"$T/mb-policy.json" ||
-        fail "uefi-log.sh policy failed"
+evidence_up 3
 
 VPORT=$(free_port) || fail "no free port"
 PPORT=$(free_port) || fail "no free port"

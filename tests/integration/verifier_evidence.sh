@@ -8,24 +8,13 @@
 . "$(dirname -- "${BASH_SOURCE[0]}")/verifier_lib.sh"
 
 IMA=$TESTBED/ima-log.sh
-UEFI=$TESTBED/uefi-log.sh
 A=d432fbb3-d2f1-4a97-9ef7-75bd81c0e001
 tpm_up tpm1
 registrar_start reg
 pki_up
 
 log "synthetic IMA log in PCR 10 and UEFI log in PCRs 0-7, with their policies"
-for i in 1 2 3 4 5; do
-        bash "$IMA" entry "/usr/bin/file$i" "$(printf '%064d' "$i")"
-done >"$T/ima.log"
-bash "$IMA" entry /usr/bin/file6 "$(printf '%064d' 6)" >"$T/ima-next.log"
-cat "$T/ima.log" "$T/ima-next.log" >"$T/ima-all.log"
-bash "$IMA" policy "$T/ima-all.log" >"$T/ima-policy.json"
-bash "$IMA" extend "$tpm1_DIR" "$T/ima.log"
-cp "$KL_SOURCE_DIR/tests/data/uefi/uefi_log.bin" "$T/uefi.bin"
-bash "$UEFI" replay "$tpm1_DIR" "$T/uefi.bin" || fail "uefi-log.sh replay failed"
-KL_BUILD_DIR=$KL_BUILD_DIR bash "$UEFI" policy "$T/uefi.bin" >"$T/mb-policy.json" ||
-        fail "uefi-log.sh policy failed"
+evidence_up 5
 
 APORT=$(free_port) || fail "no free port"
 agent_start a "$tpm1_TCTI" "$A" "$APORT" "ima_ml_path = \"$T/ima.log\"" \

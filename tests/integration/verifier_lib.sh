@@ -96,3 +96,23 @@ count() {
 }
 
 ZERO64=$(printf '%064d' 0)
+
+# evidence_up N: a synthetic IMA log of N entries in $T/ima.log, extended into tpm1's PCR 10,
+# one more entry in $T/ima-next.log (not extended) and a runtime policy allowing all N+1 in
+# $T/ima-policy.json; the Keylime UEFI log replayed into PCRs 0-7 as $T/uefi.bin with its
+# measured-boot policy in $T/mb-policy.json.
+evidence_up() {
+        local n=$1 i
+        for i in $(seq "$n"); do
+                bash "$TESTBED/ima-log.sh" entry "/usr/bin/file$i" "$(printf '%064d' "$i")"
+        done >"$T/ima.log"
+        bash "$TESTBED/ima-log.sh" entry "/usr/bin/file$((n + 1))" "$(printf '%064d' $((n + 1)))" \
+                >"$T/ima-next.log"
+        cat "$T/ima.log" "$T/ima-next.log" >"$T/ima-all.log"
+        bash "$TESTBED/ima-log.sh" policy "$T/ima-all.log" >"$T/ima-policy.json"
+        bash "$TESTBED/ima-log.sh" extend "$tpm1_DIR" "$T/ima.log"
+        cp "$KL_SOURCE_DIR/tests/data/uefi/uefi_log.bin" "$T/uefi.bin"
+        bash "$TESTBED/uefi-log.sh" replay "$tpm1_DIR" "$T/uefi.bin" || fail "uefi-log.sh replay failed"
+        KL_BUILD_DIR=$KL_BUILD_DIR bash "$TESTBED/uefi-log.sh" policy "$T/uefi.bin" >"$T/mb-policy.json" ||
+                fail "uefi-log.sh policy failed"
+}
