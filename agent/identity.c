@@ -181,6 +181,17 @@ out:
         return r;
 }
 
+struct kl_tpm_options identity_tpm_options(const struct kl_agent_config *cfg)
+{
+        return (struct kl_tpm_options){
+            .ek_handle = cfg->ek_handle,
+            .owner_password = cfg->tpm_ownerpassword,
+            .hash_alg = cfg->tpm_hash_alg,
+            .enc_alg = cfg->tpm_encryption_alg,
+            .sign_alg = cfg->tpm_signing_alg,
+        };
+}
+
 int identity_load(struct kl_tpm *tpm, const struct kl_agent_config *cfg, struct agent_identity *ret)
 {
         struct agent_identity id = {0};

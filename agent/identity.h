@@ -27,6 +27,9 @@ struct agent_identity {
         bool ak_reused;
 };
 
+/* The TPM options of cfg (EK handle, owner password, algorithms); flush_leftovers false. */
+struct kl_tpm_options identity_tpm_options(const struct kl_agent_config *cfg);
+
 /* Loads the EK, reads its certificate, resolves the agent ID and loads or creates the AK. */
 int identity_load(struct kl_tpm *tpm, const struct kl_agent_config *cfg,
                   struct agent_identity *ret);

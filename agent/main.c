@@ -35,6 +35,7 @@
 #include "push.h"
 #include "registration.h"
 #include "revocation.h"
+#include "sealed_use.h"
 #include "secure_mount.h"
 #include "server_cert.h"
 #include "tpm.h"
@@ -43,6 +44,10 @@ struct agent_options {
         bool register_only;
         bool check;              /* --check: preflight only */
         const char *check_ek_ca; /* --check-ek-ca DIR */
+        const char *unseal;      /* --unseal NAME */
+        const char *sign;        /* --sign NAME */
+        const char *in_file;     /* --in FILE */
+        const char *out_file;    /* --out FILE */
 };
 
 /* One row per option (cli.h); --log-level, --help and --version are common. */
@@ -63,6 +68,30 @@ static const struct kl_cli_option agent_cli[] = {
              "CA certificates in DIR",
      .kind = KL_CLI_STRING,
      .offset = offsetof(struct agent_options, check_ek_ca)},
+    {.name = "unseal",
+     .arg = "NAME",
+     .help = "unseal the sealed AES key NAME (POST /keys/sealed) into\n"
+             "<keylime_dir>/secure/unsealed/NAME; the TPM refuses\n"
+             "unless its PCRs hold the values it was sealed to",
+     .group = "Sealed objects:",
+     .kind = KL_CLI_STRING,
+     .offset = offsetof(struct agent_options, unseal)},
+    {.name = "sign",
+     .arg = "NAME",
+     .help = "sign --in FILE (RSASSA-PKCS1-v1_5, SHA-256) with the\n"
+             "sealed RSA key NAME, the signature to --out FILE",
+     .kind = KL_CLI_STRING,
+     .offset = offsetof(struct agent_options, sign)},
+    {.name = "in",
+     .arg = "FILE",
+     .help = "with --sign: the data to sign",
+     .kind = KL_CLI_STRING,
+     .offset = offsetof(struct agent_options, in_file)},
+    {.name = "out",
+     .arg = "FILE",
+     .help = "with --sign: where the signature goes",
+     .kind = KL_CLI_STRING,
+     .offset = offsetof(struct agent_options, out_file)},
 };
 
 static const struct kl_cli_program agent_program = {
@@ -226,6 +255,13 @@ int main(int argc, char **argv)
                 log_info("configuration loaded from %s", cfg->sources[i]);
         report_unsupported(cfg);
         push = push_mode_selected(argv[0], cfg); /* no server, no payloads: see push.h */
+        if (opts.unseal != NULL || opts.sign != NULL) {
+                setenv("TSS2_LOG", "all+none", 0); /* refusals are reported in our words */
+                status = opts.unseal != NULL
+                             ? sealed_use_unseal(cfg, opts.unseal)
+                             : sealed_use_sign(cfg, opts.sign, opts.in_file, opts.out_file);
+                goto out;
+        }
         if (opts.check) {
                 setenv("TSS2_LOG", "all+none", 0); /* --check prints its own TPM lines */
                 if (kl_http_client_global_init() == 0)
@@ -253,14 +289,8 @@ int main(int argc, char **argv)
          * translate every TSS error once, so keep its own log quiet unless asked. */
         setenv("TSS2_LOG", "all+none", 0);
         kl_notify_status("opening the TPM");
-        tpm_opts = (struct kl_tpm_options){
-            .ek_handle = cfg->ek_handle,
-            .owner_password = cfg->tpm_ownerpassword,
-            .hash_alg = cfg->tpm_hash_alg,
-            .enc_alg = cfg->tpm_encryption_alg,
-            .sign_alg = cfg->tpm_signing_alg,
-            .flush_leftovers = true,
-        };
+        tpm_opts = identity_tpm_options(cfg);
+        tpm_opts.flush_leftovers = true;
         if (kl_tpm_open(&tpm_opts, &tpm, why, sizeof(why)) < 0) {
                 log_error("%s", why);
                 goto out;

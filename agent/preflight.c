@@ -20,6 +20,7 @@
 #include "crypto.h"
 #include "err.h"
 #include "http_client.h"
+#include "identity.h"
 #include "platform.h"
 #include "platform_cert.h"
 #include "preflight.h"
@@ -198,13 +199,7 @@ static bool ek_is_transient(const char *ek_handle)
 
 static void check_tpm(struct report *rep, const struct kl_agent_config *cfg, const char *ek_ca_dir)
 {
-        struct kl_tpm_options opts = {
-            .ek_handle = cfg->ek_handle,
-            .owner_password = cfg->tpm_ownerpassword,
-            .hash_alg = cfg->tpm_hash_alg,
-            .enc_alg = cfg->tpm_encryption_alg,
-            .sign_alg = cfg->tpm_signing_alg,
-        };
+        struct kl_tpm_options opts = identity_tpm_options(cfg);
         struct kl_tpm *tpm = NULL;
         char why[512] = "";
         char banks[128] = "";

@@ -28,6 +28,11 @@ struct agent_quote {
 void agent_quote_clear(struct agent_quote *q);
 
 /*
+ * After a TPM call under tpm_lock: when r is KL_ERR_TPM_LOST, marks the TPM
+ * lost (once) and asks the agent to stop, for the service manager to restart it.
+ */
+void agent_tpm_check_lost(struct agent *a, int r);
+/*
  * Under the TPM lock: PCR 16 reset and extended with pcr16_digest, quote
  * over mask | PCR 16 with qualifying data nonce, then (want_ima) the IMA
  * list from ima_entry, read after the quote so it holds every event the

@@ -26,6 +26,7 @@
 #include "notify.h"
 #include "poller.h"
 #include "push_api.h"
+#include "seal.h"
 #include "service.h"
 #include "store.h"
 #include "tls_files.h"
@@ -54,6 +55,7 @@ struct options {
         unsigned max_retries;
         struct ver_client_options client;
         const char *pcrs[MAX_PCRS];
+        struct ver_seal_options seal;
 };
 
 /* What serve needs from the command line, checked before anything starts. */
@@ -487,6 +489,38 @@ static const struct kl_cli_option verifier_cli[] = {
      .offset = OPT(client.key_file),
      .help = "with --payload: K, U, V as three base64 lines",
      .flags = KL_CLI_CMDLINE_ONLY},
+    {.name = "aes-key",
+     .arg = "FILE",
+     .group = "seal options (also --uuid, --registrar, --client-cert/-key, --ca, --db):",
+     .kind = KL_CLI_STRING,
+     .offset = OPT(seal.aes_key_file),
+     .help = "the raw AES key (16, 24 or 32 bytes) to seal",
+     .flags = KL_CLI_CMDLINE_ONLY},
+    {.name = "rsa-key",
+     .arg = "PEM",
+     .kind = KL_CLI_STRING,
+     .offset = OPT(seal.rsa_key_file),
+     .help = "or the RSA-2048 private key to seal",
+     .flags = KL_CLI_CMDLINE_ONLY},
+    {.name = "pcrs",
+     .arg = "LIST",
+     .kind = KL_CLI_STRING,
+     .offset = OPT(seal.pcrs),
+     .help = "PCRs the key is bound to (e.g. 0,7), at their values in\n"
+             "the agent's last good quote",
+     .flags = KL_CLI_CMDLINE_ONLY},
+    {.name = "bank",
+     .arg = "HASH",
+     .kind = KL_CLI_STRING,
+     .offset = OPT(seal.bank),
+     .help = "PCR bank (default sha256)",
+     .flags = KL_CLI_CMDLINE_ONLY},
+    {.name = "name",
+     .arg = "NAME",
+     .kind = KL_CLI_STRING,
+     .offset = OPT(seal.name),
+     .help = "the agent's name for the key (default aes or rsa)",
+     .flags = KL_CLI_CMDLINE_ONLY},
 };
 
 static const struct kl_cli_program verifier_program = {
@@ -501,7 +535,9 @@ static const struct kl_cli_program verifier_program = {
              "  add      ask a running verifier to attest --uuid (policy from --pcr,\n"
              "           --ima-policy, --mb-policy; address from --agent or the registrar)\n"
              "  status   print the verifier's view of --uuid as one JSON object\n"
-             "  delete   stop attesting --uuid",
+             "  delete   stop attesting --uuid\n"
+             "  seal     wrap --aes-key or --rsa-key for --uuid's TPM, bound to --pcrs as\n"
+             "           attested in its last good quote, and send it to the agent",
     .footer = "serve runs until SIGINT or SIGTERM.",
     .version = "keylime_verifier_stub " KL_VERSION " (verifier API " VER_API_CURRENT_VERSION ")",
     .man_page = "keylime_verifier_stub(8)",
@@ -510,7 +546,7 @@ static const struct kl_cli_program verifier_program = {
     .n_options = sizeof(verifier_cli) / sizeof(verifier_cli[0]),
 };
 
-/* add, status and delete talk to a running verifier (client.c). */
+/* add, status and delete talk to a running verifier (client.c); seal reads its store. */
 static int run_client(const char *cmd, struct options *o)
 {
         if (kl_http_client_global_init() < 0)
@@ -520,6 +556,11 @@ static int run_client(const char *cmd, struct options *o)
         o->client.client_cert = o->client_cert;
         o->client.client_key = o->client_key;
         o->client.ca_file = o->ca;
+        if (strcmp(cmd, "seal") == 0) {
+                o->seal.client = &o->client;
+                o->seal.db = o->db;
+                return ver_seal(&o->seal);
+        }
         if (strcmp(cmd, "add") == 0)
                 return ver_client_add(&o->client);
         if (strcmp(cmd, "status") == 0)
@@ -529,7 +570,7 @@ static int run_client(const char *cmd, struct options *o)
 
 static bool known_command(const char *cmd)
 {
-        static const char *const commands[] = {"serve", "add", "status", "delete"};
+        static const char *const commands[] = {"serve", "add", "status", "delete", "seal"};
 
         for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
                 if (strcmp(cmd, commands[i]) == 0)

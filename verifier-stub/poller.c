@@ -128,6 +128,7 @@ static int rt_load(struct ver_poller *p, const struct ver_agent *a, struct agent
         }
         memcpy(rt->id, a->agent_id, n + 1);
         rt->att.agent_id = rt->id;
+        rt->att.store = p->store;
         rt->gen = a->gen;
         rt->count = a->attestation_count;
         rt->last_success = a->last_success;

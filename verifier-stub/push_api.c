@@ -212,6 +212,8 @@ static struct push_agent *agent_get(struct ver_push *p, const char *id, struct k
                 log_warn("agent '%s': cannot attest: %s", id, why);
                 refuse(reply, 403, "Attestations for agent '%s' are disabled: %s", id, why);
                 a = NULL;
+        } else {
+                a->att.store = p->store; /* good evidence keeps its PCRs for seal */
         }
 out:
         ver_agent_free(rec);

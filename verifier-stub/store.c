@@ -12,6 +12,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "err.h"
+#include "quote.h"
 
 struct ver_store {
         struct kl_db *db;
@@ -32,7 +33,12 @@ static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS agents ("
                                  "last_failure TEXT, "
                                  "last_success INTEGER NOT NULL DEFAULT 0, "
                                  "api_version TEXT, "
-                                 "v TEXT)";
+                                 "v TEXT); "
+                                 /* the PCRs of the last good quote, what seal binds keys to */
+                                 "CREATE TABLE IF NOT EXISTS good_pcrs ("
+                                 "agent_id TEXT PRIMARY KEY, "
+                                 "pcrblob BLOB NOT NULL, "
+                                 "at INTEGER NOT NULL)";
 
 int ver_store_open(const char *path, struct ver_store **ret)
 {
@@ -127,6 +133,20 @@ out:
         return r;
 }
 
+/* Runs sql with agent_id as its one parameter; the number of rows changed. */
+static int run_for_agent(struct ver_store *s, const char *sql, const char *agent_id)
+{
+        struct kl_db_stmt *st = NULL;
+        int r;
+
+        if ((r = kl_db_prepare(s->db, sql, &st)) < 0 || (r = kl_db_bind_text(st, 1, agent_id)) < 0)
+                goto out;
+        r = kl_db_run(st);
+out:
+        kl_db_finish(st);
+        return r;
+}
+
 int ver_store_add(struct ver_store *s, const struct ver_agent *a)
 {
         static const char sql[] =
@@ -154,20 +174,72 @@ int ver_store_add(struct ver_store *s, const struct ver_agent *a)
         r = 0;
 out:
         kl_db_finish(st);
+        /* a new record starts without attested PCRs: seal waits for its first good quote */
+        if (r == 0 &&
+            (r = run_for_agent(s, "DELETE FROM good_pcrs WHERE agent_id = ?", a->agent_id)) > 0)
+                r = 0;
         return r;
 }
 
 int ver_store_delete(struct ver_store *s, const char *agent_id)
 {
+        int r = run_for_agent(s, "DELETE FROM agents WHERE agent_id = ?", agent_id);
+
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return KL_ERR_NOT_FOUND;
+        r = run_for_agent(s, "DELETE FROM good_pcrs WHERE agent_id = ?", agent_id);
+        return r < 0 ? r : 0;
+}
+
+int ver_store_set_good_pcrs(struct ver_store *s, const char *agent_id,
+                            const struct kl_pcr_set *pcrs, int64_t at)
+{
+        static const char sql[] =
+            "INSERT OR REPLACE INTO good_pcrs (agent_id, pcrblob, at) VALUES (?, ?, ?)";
         struct kl_db_stmt *st = NULL;
+        uint8_t *blob = NULL;
+        size_t len = 0;
         int r;
 
-        if ((r = kl_db_prepare(s->db, "DELETE FROM agents WHERE agent_id = ?", &st)) < 0 ||
-            (r = kl_db_bind_text(st, 1, agent_id)) < 0 || (r = kl_db_run(st)) < 0)
+        if ((r = kl_pcrblob_encode(pcrs, &blob, &len)) < 0 ||
+            (r = kl_db_prepare(s->db, sql, &st)) < 0)
                 goto out;
-        r = r > 0 ? 0 : KL_ERR_NOT_FOUND;
+        if ((r = kl_db_bind_text(st, 1, agent_id)) < 0 ||
+            (r = kl_db_bind_blob(st, 2, blob, len)) < 0 || (r = kl_db_bind_int64(st, 3, at)) < 0 ||
+            (r = kl_db_run(st)) < 0)
+                goto out;
+        r = 0;
 out:
         kl_db_finish(st);
+        free(blob);
+        return r;
+}
+
+int ver_store_get_good_pcrs(struct ver_store *s, const char *agent_id, struct kl_pcr_set *ret,
+                            int64_t *ret_at)
+{
+        static const char sql[] = "SELECT pcrblob, at FROM good_pcrs WHERE agent_id = ?";
+        struct kl_db_stmt *st = NULL;
+        uint8_t *blob = NULL;
+        size_t len = 0;
+        int r;
+
+        if ((r = kl_db_prepare(s->db, sql, &st)) < 0 ||
+            (r = kl_db_bind_text(st, 1, agent_id)) < 0 || (r = kl_db_step(st)) < 0)
+                goto out;
+        if (r == 0) {
+                r = KL_ERR_NOT_FOUND;
+                goto out;
+        }
+        if ((r = kl_db_column_dup_blob(st, 0, &blob, &len)) < 0)
+                goto out;
+        *ret_at = kl_db_column_int64(st, 1);
+        r = blob != NULL ? kl_pcrblob_decode(blob, len, ret) : KL_ERR_DB;
+out:
+        kl_db_finish(st);
+        free(blob);
         return r;
 }
 

@@ -46,6 +46,17 @@ int ver_store_delete(struct ver_store *s, const char *agent_id);
 int ver_store_set_status(struct ver_store *s, const char *agent_id, int64_t gen, const char *state,
                          int64_t attestation_count, const char *last_failure, int64_t last_success,
                          const char *api_version);
+/*
+ * The PCR values of the agent's last good quote, kept for `seal` (one bank,
+ * the quote's selection) and when it was checked (epoch seconds). Replaced
+ * by every good quote; dropped with the agent. Get: KL_ERR_NOT_FOUND before
+ * the first good quote.
+ */
+struct kl_pcr_set;
+int ver_store_set_good_pcrs(struct ver_store *s, const char *agent_id,
+                            const struct kl_pcr_set *pcrs, int64_t at);
+int ver_store_get_good_pcrs(struct ver_store *s, const char *agent_id, struct kl_pcr_set *ret,
+                            int64_t *ret_at);
 /* All agent IDs in insertion order; caller frees each string and the array. */
 int ver_store_list(struct ver_store *s, char ***ret_ids, size_t *ret_count);
 

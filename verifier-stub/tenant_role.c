@@ -29,9 +29,10 @@ struct ver_tenant {
         const struct ver_client_options *o;
         struct kl_bootstrap_keys keys;
         struct kl_tpm_public *ak;
-        char base[300];     /* https://host:port */
-        char version[8];    /* agent API version */
-        char ca_path[4096]; /* the agent's registered certificate, pinned */
+        struct kl_tpm_public *ek; /* NULL when the registrar has no ek_tpm */
+        char base[300];           /* https://host:port */
+        char version[8];          /* agent API version */
+        char ca_path[4096];       /* the agent's registered certificate, pinned */
         bool tls;
 };
 
@@ -79,15 +80,15 @@ static int lookup_agent(struct ver_tenant *t)
         struct kl_http_tls reg_tls = ver_client_stub_tls(o); /* the registrar's mTLS listener */
         struct kl_http_response resp = {0};
         struct json_object *env = NULL, *res = NULL;
-        const char *aik = NULL, *cert = NULL, *ip = NULL;
-        uint8_t *aik_bin = NULL;
-        size_t aik_len = 0;
+        const char *aik = NULL, *cert = NULL, *ip = NULL, *ek = NULL;
+        uint8_t *aik_bin = NULL, *ek_bin = NULL;
+        size_t aik_len = 0, ek_len = 0;
         int64_t port = 0;
         char url[1024];
         int fd = -1, r = KL_ERR_INVAL;
 
         if (o->registrar == NULL) {
-                fprintf(stderr, "tenant: --payload needs --registrar URL\n");
+                fprintf(stderr, "tenant: --payload and seal need --registrar URL\n");
                 return KL_ERR_INVAL;
         }
         snprintf(url, sizeof(url), "%s/v2.6/agents/%s", o->registrar, o->uuid);
@@ -104,6 +105,12 @@ static int lookup_agent(struct ver_tenant *t)
         if ((r = kl_b64_decode(aik, strlen(aik), &aik_bin, &aik_len)) < 0 ||
             (r = kl_tpm_public_parse(aik_bin, aik_len, &t->ak)) < 0) {
                 fprintf(stderr, "tenant: the registrar's aik_tpm is not a TPM2B_PUBLIC\n");
+                goto out;
+        }
+        if (kl_json_get_string(res, "ek_tpm", &ek) == 0 &&
+            ((r = kl_b64_decode(ek, strlen(ek), &ek_bin, &ek_len)) < 0 ||
+             (r = kl_tpm_public_parse(ek_bin, ek_len, &t->ek)) < 0)) {
+                fprintf(stderr, "tenant: the registrar's ek_tpm is not a TPM2B_PUBLIC\n");
                 goto out;
         }
         t->tls = strcmp(cert, "disabled") != 0;
@@ -136,6 +143,7 @@ out:
         if (fd >= 0)
                 close(fd);
         free(aik_bin);
+        free(ek_bin);
         json_object_put(env);
         kl_http_response_clear(&resp);
         return r;
@@ -301,22 +309,55 @@ out:
         return r;
 }
 
-int ver_tenant_send_u(const struct ver_client_options *o, struct ver_tenant **ret, char **ret_v_b64)
+int ver_tenant_open(const struct ver_client_options *o, struct ver_tenant **ret)
 {
         struct ver_tenant *t = calloc(1, sizeof(*t));
-        struct kl_http_response resp = {0};
-        struct json_object *body = NULL;
-        char *nk_pem = NULL, *wrapped_u = NULL, *payload_b64 = NULL;
-        char *data = NULL, *v_b64 = NULL, *json = NULL;
-        char tag[KL_HMAC_SHA384_HEX_LEN + 1], path[64];
-        size_t data_len = 0;
-        int r = KL_ERR_NOMEM;
+        int r;
 
         if (t == NULL)
                 return KL_ERR_NOMEM;
         t->o = o;
-        if ((r = lookup_agent(t)) < 0 || (r = negotiate(t)) < 0 ||
-            (r = identity_quote(t, &nk_pem)) < 0)
+        if ((r = lookup_agent(t)) < 0 || (r = negotiate(t)) < 0) {
+                ver_tenant_free(t);
+                return r;
+        }
+        *ret = t;
+        return 0;
+}
+
+const struct kl_tpm_public *ver_tenant_ek(const struct ver_tenant *t)
+{
+        return t->ek;
+}
+
+int ver_tenant_post(struct ver_tenant *t, const char *resource, const char *body,
+                    struct kl_http_response *resp)
+{
+        char path[128];
+        int r;
+        int n = snprintf(path, sizeof(path), "/v%s%s", t->version, resource);
+
+        if (n < 0 || (size_t)n >= sizeof(path))
+                return KL_ERR_TOO_LONG;
+        if ((r = request(t, "POST", path, body, resp)) < 0 || resp->status != 200) {
+                fprintf(stderr, "tenant: POST %s: %s\n", path, r < 0 ? kl_err_str(r) : resp->body);
+                return r < 0 ? r : KL_ERR_HTTP_STATUS;
+        }
+        return 0;
+}
+
+int ver_tenant_send_u(const struct ver_client_options *o, struct ver_tenant **ret, char **ret_v_b64)
+{
+        struct ver_tenant *t = NULL;
+        struct kl_http_response resp = {0};
+        struct json_object *body = NULL;
+        char *nk_pem = NULL, *wrapped_u = NULL, *payload_b64 = NULL;
+        char *data = NULL, *v_b64 = NULL, *json = NULL;
+        char tag[KL_HMAC_SHA384_HEX_LEN + 1];
+        size_t data_len = 0;
+        int r;
+
+        if ((r = ver_tenant_open(o, &t)) < 0 || (r = identity_quote(t, &nk_pem)) < 0)
                 goto out;
         r = o->key_file != NULL ? kl_bootstrap_keys_load(o->key_file, &t->keys)
                                 : kl_bootstrap_keys_generate(&t->keys);
@@ -340,12 +381,8 @@ int ver_tenant_send_u(const struct ver_client_options *o, struct ver_tenant **re
             json_object_object_add(body, "payload", json_object_new_string(payload_b64)) ||
             (json = kl_json_to_string(body)) == NULL)
                 goto out;
-        snprintf(path, sizeof(path), "/v%s/keys/ukey", t->version);
-        if ((r = request(t, "POST", path, json, &resp)) < 0 || resp.status != 200) {
-                fprintf(stderr, "tenant: POST %s: %s\n", path, r < 0 ? kl_err_str(r) : resp.body);
-                r = r < 0 ? r : KL_ERR_HTTP_STATUS;
+        if ((r = ver_tenant_post(t, "/keys/ukey", json, &resp)) < 0)
                 goto out;
-        }
         printf("tenant: identity quote of %s verified; U and payload (%zu bytes) sent\n", o->uuid,
                data_len);
         *ret = t;
@@ -412,6 +449,7 @@ void ver_tenant_free(struct ver_tenant *t)
         if (t->ca_path[0] != '\0')
                 unlink(t->ca_path);
         kl_tpm_public_free(t->ak);
+        kl_tpm_public_free(t->ek);
         kl_bootstrap_keys_wipe(&t->keys);
         free(t);
 }

@@ -15,6 +15,22 @@
 struct ver_tenant;
 
 /*
+ * The agent as the registrar records it (address, AK, EK, pinned mTLS
+ * certificate), with its API version negotiated; messages go to stderr.
+ */
+int ver_tenant_open(const struct ver_client_options *o, struct ver_tenant **ret);
+/* The registrar's ek_tpm, borrowed from t; NULL when it has none. */
+struct kl_tpm_public;
+const struct kl_tpm_public *ver_tenant_ek(const struct ver_tenant *t);
+/*
+ * POSTs body to /v<version><resource> of the agent over its pinned mTLS;
+ * anything but 200 is printed and KL_ERR_HTTP_STATUS. resp is the caller's to clear.
+ */
+struct kl_http_response;
+int ver_tenant_post(struct ver_tenant *t, const char *resource, const char *body,
+                    struct kl_http_response *resp);
+
+/*
  * Looks the agent up at the registrar, checks its identity quote (AK
  * signature, nonce, PCR 16 bound to the served NK), then POSTs U and the
  * payload. On success *ret_v_b64 holds base64(V) for the verifier's add

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "b64.h"
 #include "crypto.h"
@@ -24,6 +25,7 @@
 #include "ima.h"
 #include "json.h"
 #include "log.h"
+#include "store.h"
 #include "uefi_log.h"
 
 static const char *alg_name(uint16_t alg)
@@ -605,8 +607,16 @@ static int check_boot(const struct ver_attest_state *st, const struct kl_uefi_pc
 
 /* Everything verified: the state moves to what this answer proved. */
 static void advance(struct ver_attest_state *st, struct answer *a,
-                    const struct kl_attest_info *info, const struct kl_ima_replay *ima)
+                    const struct kl_attest_info *info, const struct kl_ima_replay *ima,
+                    const struct kl_pcr_set *pcrs)
 {
+        int r;
+
+        /* what seal binds keys to: PCR values this verifier has just attested */
+        if (st->store != NULL &&
+            (r = ver_store_set_good_pcrs(st->store, st->agent_id, pcrs, (int64_t)time(NULL))) < 0)
+                log_warn("agent %s: cannot keep the attested PCR values (ignoring): %s",
+                         st->agent_id, kl_err_str(r));
         if (a->nk != NULL) {
                 free(st->nk_pem);
                 st->nk_pem = a->nk;
@@ -644,7 +654,7 @@ int ver_check_answer(struct ver_attest_state *st, const struct ver_quote_request
                 goto out;
         if (st->mb_policy != NULL && (r = check_boot(st, uefi, &pcrs, why, why_len)) < 0)
                 goto out;
-        advance(st, &a, &info, &ima);
+        advance(st, &a, &info, &ima, &pcrs);
         r = 0;
 out:
         free(uefi);

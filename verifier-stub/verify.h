@@ -104,6 +104,7 @@ uint32_t ver_quote_mask(const struct ver_tpm_policy *p, bool ima, bool mb);
  * What the verifier holds about one agent between quotes. ver_check_answer
  * advances it (NK, clock, IMA position) only when a whole answer verifies.
  */
+struct ver_store;
 struct ver_attest_state {
         const char *agent_id; /* for log lines */
         struct ver_tpm_policy tpm;
@@ -115,6 +116,7 @@ struct ver_attest_state {
         struct ver_clock prev;
         struct kl_ima_replay ima;
         bool ima_started;
+        struct ver_store *store; /* keeps each good quote's PCRs (for seal); NULL = not kept */
 };
 
 /* What the poller asked the agent for. */

@@ -54,6 +54,10 @@ const char *kl_err_str(int err)
                 return "connection to the TPM lost";
         case KL_ERR_TPM_HANDLE:
                 return "TPM handle does not exist";
+        case KL_ERR_TPM_POLICY:
+                return "TPM PCR policy not satisfied: the PCRs changed since the object was sealed";
+        case KL_ERR_TPM_WRAP:
+                return "TPM refused the blob: not wrapped for this TPM's EK, or altered";
         case KL_ERR_HTTP:
                 return "HTTP transport error";
         case KL_ERR_HTTP_STATUS:

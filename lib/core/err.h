@@ -36,6 +36,8 @@ enum kl_err {
         KL_ERR_TPM_LOCKOUT = -44, /* dictionary-attack lockout */
         KL_ERR_TPM_HANDLE = -45,  /* handle or NV index does not exist */
         KL_ERR_TPM_LOST = -46,    /* the connection to the TPM broke; the context is unusable */
+        KL_ERR_TPM_POLICY = -47,  /* an object's PCR policy is not satisfied (POLICY_FAIL) */
+        KL_ERR_TPM_WRAP = -48,    /* a wrapped blob is not for this TPM's parent key, or altered */
         /* HTTP */
         KL_ERR_HTTP = -50,        /* transport failure (connect, TLS, timeout) */
         KL_ERR_HTTP_STATUS = -51, /* peer answered with an unexpected status */

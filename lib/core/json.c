@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "err.h"
 
 int kl_json_parse(const char *text, size_t len, struct json_object **ret)
@@ -143,4 +144,22 @@ char *kl_json_envelope(int code, const char *status, struct json_object *results
 char *kl_json_envelope_null(int code, const char *status)
 {
         return envelope(code, status, NULL); /* json-c serialises a NULL member value as null */
+}
+
+int kl_json_add_b64(struct json_object *obj, const char *key, const uint8_t *p, size_t len)
+{
+        struct json_object *v = NULL;
+        char *s = NULL;
+        int r;
+
+        if ((r = kl_b64_encode(p, len, &s)) < 0)
+                return r;
+        r = KL_ERR_NOMEM;
+        if ((v = json_object_new_string(s)) != NULL && json_object_object_add(obj, key, v) == 0) {
+                v = NULL;
+                r = 0;
+        }
+        json_object_put(v);
+        free(s);
+        return r;
 }

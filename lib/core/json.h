@@ -40,6 +40,9 @@ char *kl_json_envelope(int code, const char *status, struct json_object *results
 /* The same with "results": null (the Rust agent's answer to ukey, vkey, revocation). */
 char *kl_json_envelope_null(int code, const char *status);
 
+/* Adds key: base64(p[0..len)) to obj; KL_ERR_NOMEM on failure. */
+int kl_json_add_b64(struct json_object *obj, const char *key, const uint8_t *p, size_t len);
+
 /* Serialises obj compactly (no escaping of '/'); caller frees; NULL on ENOMEM. */
 char *kl_json_to_string(struct json_object *obj);
 

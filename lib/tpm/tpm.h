@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The agent's TPM, through ESAPI, in four files with one job each:
+ * The agent's TPM, through ESAPI, in files with one job each:
  * tpm_context.c (options, TCTI and context, errors), tpm_ek.c (EK and its NV
- * certificates), tpm_ak.c (AK, ActivateCredential), tpm_pcr.c (PCRs, quotes);
+ * certificates), tpm_ak.c (AK, ActivateCredential), tpm_pcr.c (PCRs, quotes),
+ * tpm_session.c (EK and PolicyPCR sessions), tpm_sealed.c (imported objects);
  * they share tpm_internal.h and are the only files that include tss2_esys.h.
  * The module owns the ESAPI context, the EK and the AK handles and flushes every
  * transient object and session it creates, on every path (swtpm without a
@@ -103,6 +104,36 @@ const char *kl_tpm_sign_alg_rust_name(const struct kl_tpm *tpm);
  */
 int kl_tpm_activate_credential(struct kl_tpm *tpm, const uint8_t *blob, size_t blob_len,
                                uint8_t **ret_secret, size_t *ret_len);
+
+/* ---- objects duplicated to the EK (duplicate.h; tpm_sealed.c) ---- */
+/*
+ * TPM2_Import of a duplicate (marshalled TPM2B_PUBLIC, TPM2B_PRIVATE,
+ * TPM2B_ENCRYPTED_SECRET, no inner wrapper) under the EK, then a trial Load.
+ * parent_name is the Name of the EK the sender wrapped for: another one is
+ * refused before the TPM sees the blob. Returns the TPM2B_PRIVATE to keep
+ * (caller frees). KL_ERR_INVAL when an input is not one whole structure;
+ * KL_ERR_TPM_WRAP when the blob is for another EK or the TPM refuses it
+ * (altered).
+ */
+int kl_tpm_import(struct kl_tpm *tpm, const uint8_t *parent_name, size_t parent_name_len,
+                  const uint8_t *pub, size_t pub_len, const uint8_t *dup, size_t dup_len,
+                  const uint8_t *seed, size_t seed_len, uint8_t **ret_priv, size_t *ret_priv_len);
+/*
+ * Loads an imported sealed data object and unseals it through a salted
+ * PolicyPCR session over mask of bank, the result encrypted on the bus.
+ * KL_ERR_TPM_POLICY when the PCRs no longer hold the sealed-to values.
+ * Caller frees *ret_data with kl_secure_free.
+ */
+int kl_tpm_unseal(struct kl_tpm *tpm, const uint8_t *pub, size_t pub_len, const uint8_t *priv,
+                  size_t priv_len, uint16_t bank, uint32_t mask, uint8_t **ret_data,
+                  size_t *ret_len);
+/*
+ * Loads an imported RSA key and signs a SHA-256 digest (RSASSA-PKCS1-v1_5)
+ * through a PolicyPCR session. KL_ERR_TPM_POLICY as above. Caller frees *ret_sig.
+ */
+int kl_tpm_sign_rsassa(struct kl_tpm *tpm, const uint8_t *pub, size_t pub_len, const uint8_t *priv,
+                       size_t priv_len, uint16_t bank, uint32_t mask, const uint8_t digest[32],
+                       uint8_t **ret_sig, size_t *ret_len);
 
 /*
  * PCR banks with at least one PCR allocated (TPM2_GetCapability TPM2_CAP_PCRS),

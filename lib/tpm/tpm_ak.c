@@ -20,52 +20,6 @@
 
 /* ---- sessions and the AK ---------------------------------------------- */
 
-/*
- * A policy session satisfying the EK's authPolicy, PolicySecret(endorsement).
- * Every use of the EK needs a fresh one; the caller flushes it on every path.
- */
-int kl_tpm_ek_session(struct kl_tpm *t, ESYS_TR *ret)
-{
-        TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_NULL};
-        TPM2B_NONCE nonce = {0};
-        TPM2B_DIGEST cphash = {0};
-        TPM2B_NONCE ref = {0};
-        TPM2B_TIMEOUT *timeout = NULL;
-        TPMT_TK_AUTH *ticket = NULL;
-        ESYS_TR s = ESYS_TR_NONE;
-        TSS2_RC rc;
-        int r;
-
-        rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                   ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256, &s);
-        if (rc != TSS2_RC_SUCCESS) {
-                s = ESYS_TR_NONE;
-                r = kl_tpm_fail("Esys_StartAuthSession", rc);
-                goto out;
-        }
-        /* continueSession, so that the session survives its use and the flush
-         * below is always the one that ends it */
-        rc = Esys_TRSess_SetAttributes(t->esys, s, TPMA_SESSION_CONTINUESESSION, 0xff);
-        if (rc != TSS2_RC_SUCCESS) {
-                r = kl_tpm_fail("Esys_TRSess_SetAttributes", rc);
-                goto out;
-        }
-        rc = Esys_PolicySecret(t->esys, ESYS_TR_RH_ENDORSEMENT, s, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                               ESYS_TR_NONE, &nonce, &cphash, &ref, 0, &timeout, &ticket);
-        if (rc != TSS2_RC_SUCCESS) {
-                r = kl_tpm_fail("Esys_PolicySecret", rc);
-                goto out;
-        }
-        *ret = s;
-        s = ESYS_TR_NONE;
-        r = 0;
-out:
-        kl_tpm_flush(t, &s);
-        Esys_Free(timeout);
-        Esys_Free(ticket);
-        return r;
-}
-
 static void ak_template(const struct kl_tpm *t, TPM2B_PUBLIC *p)
 {
         TPMT_PUBLIC *a = &p->publicArea;
@@ -94,25 +48,16 @@ static void ak_template(const struct kl_tpm *t, TPM2B_PUBLIC *p)
 /* Loads private/public under the EK and makes it the current AK. */
 static int ak_load(struct kl_tpm *t, const TPM2B_PRIVATE *priv, const TPM2B_PUBLIC *pub)
 {
-        ESYS_TR s = ESYS_TR_NONE, h = ESYS_TR_NONE;
-        TSS2_RC rc;
-        int r;
+        ESYS_TR h = ESYS_TR_NONE;
+        TSS2_RC rc = TSS2_RC_SUCCESS;
+        int r = kl_tpm_load_under_ek(t, pub, priv, &h, &rc);
 
-        if ((r = kl_tpm_ek_session(t, &s)) < 0)
-                goto out;
-        rc = Esys_Load(t->esys, t->ek, s, ESYS_TR_NONE, ESYS_TR_NONE, priv, pub, &h);
-        if (rc != TSS2_RC_SUCCESS) {
-                h = ESYS_TR_NONE;
-                r = kl_tpm_fail("Esys_Load", rc);
-                goto out;
-        }
+        if (r < 0)
+                return rc != TSS2_RC_SUCCESS ? kl_tpm_fail("Esys_Load", rc) : r;
         kl_tpm_flush(t, &t->ak);
         t->ak = h;
         t->ak_pub = *pub;
-        r = 0;
-out:
-        kl_tpm_flush(t, &s);
-        return r;
+        return 0;
 }
 
 void kl_tpm_ak_blob_clear(struct kl_tpm_ak_blob *b)
@@ -250,7 +195,9 @@ int kl_tpm_activate_credential(struct kl_tpm *t, const uint8_t *blob, size_t blo
         secret.size = (UINT16)sec_len;
         if (t->ak == ESYS_TR_NONE)
                 goto out;
-        if ((r = kl_tpm_ek_load(t)) < 0 || (r = kl_tpm_ek_session(t, &s)) < 0)
+        /* salted and response-encrypted: the credential crosses the bus encrypted */
+        if ((r = kl_tpm_ek_load(t)) < 0 ||
+            (r = kl_tpm_ek_session_salted(t, TPMA_SESSION_ENCRYPT, &s)) < 0)
                 goto out;
         rc = Esys_ActivateCredential(t->esys, t->ak, t->ek, ESYS_TR_PASSWORD, s, ESYS_TR_NONE, &id,
                                      &secret, &cert_info);

@@ -44,9 +44,33 @@ void kl_tpm_flush(struct kl_tpm *t, ESYS_TR *h);
 /* A TPM2B_PUBLIC marshalled, as Keylime's ek_tpm/aik_tpm; caller frees. */
 int kl_tpm_marshal_public(const TPM2B_PUBLIC *pub, uint8_t **ret_buf, size_t *ret_len);
 /*
+ * Sessions (tpm_session.c). The caller flushes each on every path.
+ *
  * A policy session satisfying the EK's authPolicy, PolicySecret(endorsement).
- * Every use of the EK needs a fresh one; the caller flushes it on every path.
+ * Every use of the EK needs a fresh one.
  */
 int kl_tpm_ek_session(struct kl_tpm *t, ESYS_TR *ret);
+/*
+ * The same, salted by the loaded EK, with AES-128-CFB parameter encryption:
+ * crypt is TPMA_SESSION_ENCRYPT (the response's first parameter) and/or
+ * TPMA_SESSION_DECRYPT (the command's), or 0.
+ */
+int kl_tpm_ek_session_salted(struct kl_tpm *t, TPMA_SESSION crypt, ESYS_TR *ret);
+/*
+ * A policy session, salted by the loaded EK, that has run PolicyPCR over
+ * mask (PCRs 0..23) of bank (TPM_ALG_ID) with their current values: it
+ * authorises an object whose authPolicy is kl_tpm_policy_pcr of the values
+ * it was sealed to, and only while the PCRs still hold them. crypt as above.
+ */
+/*
+ * TPM2_Load of priv/pub under the loaded EK, authorised by a fresh EK
+ * session (flushed here). 0 with *ret loaded; a session failure's error; or
+ * KL_ERR_TPM with the TPM's code in *ret_rc, not logged, for the caller to
+ * translate in its own terms.
+ */
+int kl_tpm_load_under_ek(struct kl_tpm *t, const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *priv,
+                         ESYS_TR *ret, TSS2_RC *ret_rc);
+int kl_tpm_pcr_session(struct kl_tpm *t, uint16_t bank, uint32_t mask, TPMA_SESSION crypt,
+                       ESYS_TR *ret);
 
 #endif

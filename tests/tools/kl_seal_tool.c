@@ -8,8 +8,9 @@
  *
  * EK_PUB is a TPM2B_PUBLIC (tpm2_createek -u), PCRS a list like 0,7, VALUES
  * the selected PCR values concatenated in ascending order (tpm2_pcrread -o).
- * Writes OUT.pub (-u), OUT.dup (-i), OUT.seed (-s) and OUT.policy (the
- * PolicyPCR digest, as tpm2_createpolicy --policy-pcr writes it).
+ * Writes OUT.pub (-u), OUT.dup (-i), OUT.seed (-s), OUT.policy (the
+ * PolicyPCR digest, as tpm2_createpolicy --policy-pcr writes it) and
+ * OUT.parent (the EK's Name, the agent's "parent" field).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,9 +65,9 @@ int main(int argc, char **argv)
         struct kl_tpm_public *ek = NULL;
         struct kl_tpm_dup dup = {0};
         EVP_PKEY *key = NULL;
-        uint8_t policy[KL_MAX_DIGEST_LEN];
+        uint8_t policy[KL_MAX_DIGEST_LEN], name[2 + KL_MAX_DIGEST_LEN];
         char *ek_buf = NULL, *values = NULL, *secret = NULL;
-        size_t ek_len = 0, values_len = 0, secret_len = 0, policy_len = 0, off = 0;
+        size_t ek_len = 0, values_len = 0, secret_len = 0, policy_len = 0, off = 0, name_len = 0;
         int rc = 1;
 
         if (argc != 8 || (strcmp(argv[5], "aes") != 0 && strcmp(argv[5], "rsa") != 0))
@@ -109,7 +110,9 @@ int main(int argc, char **argv)
         if (write_out(argv[7], "pub", dup.pub, dup.pub_len) < 0 ||
             write_out(argv[7], "dup", dup.priv, dup.priv_len) < 0 ||
             write_out(argv[7], "seed", dup.seed, dup.seed_len) < 0 ||
-            write_out(argv[7], "policy", policy, policy_len) < 0)
+            write_out(argv[7], "policy", policy, policy_len) < 0 ||
+            kl_tpm_public_name(ek, name, &name_len) < 0 ||
+            write_out(argv[7], "parent", name, name_len) < 0)
                 goto out;
         rc = 0;
 out:

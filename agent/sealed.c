@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Sealed transfer: the POST /keys/sealed body and the record kept in
+ * keylime_dir (see sealed.h). Both are JSON with the same fields for what
+ * they share; input is untrusted and every field is checked before use.
+ */
+#include "sealed.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <json-c/json.h>
+
+#include "b64.h"
+#include "err.h"
+#include "fileio.h"
+#include "hash_alg.h"
+#include "json.h"
+#include "log.h"
+#include "tpm_public.h"
+
+#include <tss2/tss2_tpm2_types.h>
+
+#define RECORD_MAX (16u * 1024u)
+
+void sealed_object_free(struct sealed_object *o)
+{
+        if (o == NULL)
+                return;
+        free(o->pub);
+        if (o->priv != NULL)
+                explicit_bzero(o->priv, o->priv_len); /* wrapped, but still key material */
+        free(o->priv);
+        free(o->seed);
+        free(o->parent);
+        free(o);
+}
+
+const char *sealed_kind_name(enum sealed_kind kind)
+{
+        return kind == SEALED_AES ? "aes" : "rsa";
+}
+
+void sealed_pcrs_str(const struct sealed_object *o, char *out, size_t len)
+{
+        const char *bank = kl_hash_alg_name(o->bank);
+        size_t off = 0;
+        int n = snprintf(out, len, "%s:", bank != NULL ? bank : "?");
+
+        if (n < 0 || (size_t)n >= len)
+                return;
+        off = (size_t)n;
+        for (unsigned i = 0; i < 24; i++) {
+                if (!(o->mask & (1u << i)))
+                        continue;
+                n = snprintf(out + off, len - off, "%s%u", out[off - 1] == ':' ? "" : ",", i);
+                if (n < 0 || (size_t)n >= len - off)
+                        return;
+                off += (size_t)n;
+        }
+}
+
+static bool name_ok(const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n == 0 || n > SEALED_NAME_MAX || s[0] == '.')
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '-'))
+                        return false;
+        }
+        return true;
+}
+
+/* A base64 string field into *ret (caller frees). */
+static int b64_field(struct json_object *obj, const char *key, uint8_t **ret, size_t *ret_len,
+                     char *err, size_t err_len)
+{
+        const char *s = NULL;
+        size_t n;
+
+        if (kl_json_get_string(obj, key, &s) < 0) {
+                snprintf(err, err_len, "missing or non-string field '%s'", key);
+                return 400;
+        }
+        n = strlen(s);
+        if (n == 0 || n > SEALED_B64_MAX || kl_b64_decode(s, n, ret, ret_len) < 0) {
+                snprintf(err, err_len, "field '%s' is not base64 of at most %u characters", key,
+                         SEALED_B64_MAX);
+                return 400;
+        }
+        return 0;
+}
+
+/* "pcrs": [0, 7] into a mask: 1..24 distinct indices 0..23. */
+static int pcrs_field(struct json_object *obj, uint32_t *ret, char *err, size_t err_len)
+{
+        struct json_object *arr = NULL;
+        uint32_t mask = 0;
+        size_t n;
+
+        if (!json_object_object_get_ex(obj, "pcrs", &arr) ||
+            !json_object_is_type(arr, json_type_array) ||
+            (n = json_object_array_length(arr)) == 0 || n > 24) {
+                snprintf(err, err_len, "'pcrs' must be an array of 1 to 24 PCR indices");
+                return 400;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *v = json_object_array_get_idx(arr, i);
+                int64_t idx;
+
+                if (!json_object_is_type(v, json_type_int) ||
+                    (idx = json_object_get_int64(v)) < 0 || idx > 23 || (mask & (1u << idx)) != 0) {
+                        snprintf(err, err_len, "'pcrs' holds a bad or repeated PCR index");
+                        return 400;
+                }
+                mask |= 1u << idx;
+        }
+        *ret = mask;
+        return 0;
+}
+
+/* name, kind, bank, pcrs and public: the fields request and record share. */
+static int common_fields(struct json_object *obj, struct sealed_object *o, char *err,
+                         size_t err_len)
+{
+        const char *name = NULL, *kind = NULL, *bank = NULL;
+        struct kl_tpm_public *pub = NULL;
+        const TPMT_PUBLIC *area;
+        int code;
+
+        if (kl_json_get_string(obj, "name", &name) < 0 || !name_ok(name)) {
+                snprintf(err, err_len,
+                         "'name' must be 1 to %d of A-Z a-z 0-9 . _ - (not "
+                         "starting with '.')",
+                         SEALED_NAME_MAX);
+                return 400;
+        }
+        snprintf(o->name, sizeof(o->name), "%s", name);
+        if (kl_json_get_string(obj, "kind", &kind) < 0 ||
+            (strcmp(kind, "aes") != 0 && strcmp(kind, "rsa") != 0)) {
+                snprintf(err, err_len, "'kind' must be \"aes\" or \"rsa\"");
+                return 400;
+        }
+        o->kind = strcmp(kind, "aes") == 0 ? SEALED_AES : SEALED_RSA;
+        if (kl_json_get_string(obj, "bank", &bank) < 0 ||
+            (o->bank = kl_hash_alg_from_name(bank)) == 0) {
+                snprintf(err, err_len, "'bank' must name a PCR bank such as \"sha256\"");
+                return 400;
+        }
+        if ((code = pcrs_field(obj, &o->mask, err, err_len)) != 0 ||
+            (code = b64_field(obj, "public", &o->pub, &o->pub_len, err, err_len)) != 0)
+                return code;
+        if (kl_tpm_public_parse(o->pub, o->pub_len, &pub) < 0) {
+                snprintf(err, err_len, "'public' is not a TPM2B_PUBLIC");
+                return 400;
+        }
+        area = kl_tpm_public_area(pub);
+        code = 400;
+        if (area->type != (o->kind == SEALED_AES ? TPM2_ALG_KEYEDHASH : TPM2_ALG_RSA))
+                snprintf(err, err_len, "'public' is not a %s object",
+                         o->kind == SEALED_AES ? "sealed data" : "RSA key");
+        else if ((area->objectAttributes & TPMA_OBJECT_USERWITHAUTH) != 0 ||
+                 area->authPolicy.size == 0)
+                snprintf(err, err_len, "'public' would be usable without its PCR policy");
+        else
+                code = 0;
+        kl_tpm_public_free(pub);
+        return code;
+}
+
+int sealed_parse_request(const char *body, size_t len, struct sealed_object **ret, char *err,
+                         size_t err_len)
+{
+        struct json_object *obj = NULL;
+        struct sealed_object *o = NULL;
+        int code = 400;
+
+        if (kl_json_parse_object(body, len, &obj) < 0) {
+                snprintf(err, err_len, "the body is not a JSON object");
+                goto out;
+        }
+        if ((o = calloc(1, sizeof(*o))) == NULL) {
+                snprintf(err, err_len, "out of memory");
+                code = 500;
+                goto out;
+        }
+        if ((code = common_fields(obj, o, err, err_len)) != 0 ||
+            (code = b64_field(obj, "duplicate", &o->priv, &o->priv_len, err, err_len)) != 0 ||
+            (code = b64_field(obj, "seed", &o->seed, &o->seed_len, err, err_len)) != 0 ||
+            (code = b64_field(obj, "parent", &o->parent, &o->parent_len, err, err_len)) != 0)
+                goto out;
+        *ret = o;
+        o = NULL;
+        code = 0;
+out:
+        sealed_object_free(o);
+        json_object_put(obj);
+        return code;
+}
+
+static int record_path(const char *dir, const char *name, char *out, size_t len)
+{
+        int n = name != NULL ? snprintf(out, len, "%s/sealed/%s.json", dir, name)
+                             : snprintf(out, len, "%s/sealed", dir);
+
+        return n < 0 || (size_t)n >= len ? KL_ERR_TOO_LONG : 0;
+}
+
+int sealed_record_store(const char *keylime_dir, const struct sealed_object *o)
+{
+        struct json_object *obj = json_object_new_object(), *pcrs = json_object_new_array();
+        char path[4096];
+        const char *text;
+        int r = KL_ERR_NOMEM;
+
+        if (obj == NULL || pcrs == NULL)
+                goto out;
+        for (unsigned i = 0; i < 24; i++)
+                if ((o->mask & (1u << i)) &&
+                    json_object_array_add(pcrs, json_object_new_int((int)i)) != 0)
+                        goto out;
+        if (json_object_object_add(obj, "name", json_object_new_string(o->name)) != 0 ||
+            json_object_object_add(obj, "kind",
+                                   json_object_new_string(sealed_kind_name(o->kind))) != 0 ||
+            json_object_object_add(obj, "bank",
+                                   json_object_new_string(kl_hash_alg_name(o->bank))) != 0 ||
+            json_object_object_add(obj, "pcrs", pcrs) != 0)
+                goto out;
+        pcrs = NULL;
+        if ((r = kl_json_add_b64(obj, "public", o->pub, o->pub_len)) < 0 ||
+            (r = kl_json_add_b64(obj, "private", o->priv, o->priv_len)) < 0)
+                goto out;
+        if ((r = record_path(keylime_dir, NULL, path, sizeof(path))) < 0)
+                goto out;
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+                log_error("cannot create %s: %s", path, strerror(errno));
+                r = KL_ERR_IO;
+                goto out;
+        }
+        if ((r = record_path(keylime_dir, o->name, path, sizeof(path))) < 0)
+                goto out;
+        text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+        r = text != NULL ? kl_file_write_atomic(path, text, strlen(text), 0600) : KL_ERR_NOMEM;
+out:
+        json_object_put(pcrs);
+        json_object_put(obj);
+        return r;
+}
+
+int sealed_record_load(const char *keylime_dir, const char *name, struct sealed_object **ret)
+{
+        struct json_object *obj = NULL;
+        struct sealed_object *o = NULL;
+        char path[4096], *text = NULL, err[256];
+        size_t len = 0;
+        int r;
+
+        if (!name_ok(name))
+                return KL_ERR_INVAL;
+        if ((r = record_path(keylime_dir, name, path, sizeof(path))) < 0 ||
+            (r = kl_file_read(path, RECORD_MAX, &text, &len)) < 0)
+                goto out;
+        r = KL_ERR_INVAL;
+        if (kl_json_parse_object(text, len, &obj) < 0)
+                goto out;
+        if ((o = calloc(1, sizeof(*o))) == NULL) {
+                r = KL_ERR_NOMEM;
+                goto out;
+        }
+        if (common_fields(obj, o, err, sizeof(err)) != 0 ||
+            b64_field(obj, "private", &o->priv, &o->priv_len, err, sizeof(err)) != 0 ||
+            strcmp(o->name, name) != 0) {
+                log_error("%s is not a sealed object record", path);
+                goto out;
+        }
+        *ret = o;
+        o = NULL;
+        r = 0;
+out:
+        sealed_object_free(o);
+        json_object_put(obj);
+        free(text);
+        return r;
+}
