@@ -5,6 +5,8 @@
  * then calls one handler with the whole request; the handler fills a reply.
  * With tls.client_ca_pem set, a connection without a client certificate
  * that verifies against that CA is refused before any handler runs (mTLS).
+ * A connection's later requests reuse its verification while the same
+ * certificate stays valid, re-verifying the chain at least once a minute.
  * Connection count, per-IP count, idle timeout, per-connection memory and
  * the memory of all request bodies together are bounded so slow clients
  * cannot starve the service (503 when the bodies in flight would pass it).
