@@ -268,3 +268,34 @@ int kl_pubkey_ec_point(EVP_PKEY *key, uint8_t *pt, size_t max, size_t *ret_len)
         *ret_len = len;
         return 0;
 }
+
+int kl_pubkey_rsa_modulus(EVP_PKEY *key, uint8_t *n, size_t max, size_t *ret_len,
+                          uint32_t *ret_exponent)
+{
+        BIGNUM *bn = NULL, *be = NULL;
+        int len, r = KL_ERR_UNSUPPORTED;
+
+        if (key == NULL || n == NULL || ret_len == NULL || ret_exponent == NULL)
+                return KL_ERR_INVAL;
+        if (!EVP_PKEY_is_a(key, "RSA"))
+                return KL_ERR_UNSUPPORTED;
+        if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &bn) != 1 ||
+            EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &be) != 1) {
+                r = kl_crypto_err("RSA public parameters");
+                goto out;
+        }
+        len = BN_num_bytes(bn);
+        if (len <= 0 || (size_t)len > max || BN_num_bits(be) > 32)
+                goto out;
+        if (BN_bn2bin(bn, n) != len) {
+                r = kl_crypto_err("BN_bn2bin");
+                goto out;
+        }
+        *ret_len = (size_t)len;
+        *ret_exponent = (uint32_t)BN_get_word(be);
+        r = 0;
+out:
+        BN_free(bn);
+        BN_free(be);
+        return r;
+}

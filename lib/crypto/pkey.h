@@ -37,5 +37,8 @@ int kl_pubkey_from_ec_point(const char *group, const uint8_t *point, size_t poin
                             EVP_PKEY **ret_key);
 /* Uncompressed public point of an EC key into pt (max bytes); KL_ERR_UNSUPPORTED otherwise. */
 int kl_pubkey_ec_point(EVP_PKEY *key, uint8_t *pt, size_t max, size_t *ret_len);
+/* Big-endian modulus of an RSA key into n (max bytes) and its public exponent. */
+int kl_pubkey_rsa_modulus(EVP_PKEY *key, uint8_t *n, size_t max, size_t *ret_len,
+                          uint32_t *ret_exponent);
 
 #endif

@@ -2,8 +2,9 @@
 /*
  * TPM2_MakeCredential in software, for the registrar (TPM 2.0 Part 1, 24
  * "Credential Protection"; Part 2, TPM2B_ID_OBJECT), plus the KDFs it uses
- * and the strict reader of the tpm2-tools credential-blob layout the agent
- * receives. The seed and every key derived from it are wiped before return.
+ * the strict reader of the tpm2-tools credential-blob layout the agent
+ * receives, and TPM2_ActivateCredential in software (its inverse, for simulated agents). The seed
+ * and every key derived from it are wiped before return.
  */
 #include "makecred.h"
 
@@ -218,6 +219,42 @@ out:
         return r;
 }
 
+/*
+ * The two keys a credential's seed gives (Part 1, 24.4 and 24.5): the AES key
+ * bound to the object's name, and the outer HMAC key.
+ */
+static int derive_keys(const char *hash, const uint8_t *seed, size_t seed_len, unsigned sym_bits,
+                       const uint8_t *name, size_t name_len, uint8_t sym_key[32],
+                       uint8_t hmac_key[KL_MAX_DIGEST_LEN])
+{
+        int r =
+            kl_kdfa(hash, seed, seed_len, "STORAGE", name, name_len, NULL, 0, sym_bits, sym_key);
+
+        if (r < 0)
+                return r;
+        return kl_kdfa(hash, seed, seed_len, "INTEGRITY", NULL, 0, NULL, 0,
+                       (unsigned)(digest_size(hash) * 8), hmac_key);
+}
+
+/* outerHMAC = HMAC(hmac_key, encIdentity || name); mac holds one digest. */
+static int outer_hmac(const char *hash, const uint8_t *hmac_key, const uint8_t *enc, size_t enc_len,
+                      const uint8_t *name, size_t name_len, uint8_t *mac)
+{
+        uint8_t mac_in[2 + CRED_MAX + 2 + KL_MAX_DIGEST_LEN];
+        size_t dlen = digest_size(hash), mac_len = 0;
+        int r;
+
+        if (enc_len > 2 + CRED_MAX || name_len > 2 + KL_MAX_DIGEST_LEN)
+                return KL_ERR_INVAL;
+        memcpy(mac_in, enc, enc_len);
+        memcpy(mac_in + enc_len, name, name_len);
+        r = kl_hmac(hash, hmac_key, dlen, mac_in, enc_len + name_len, mac, &mac_len);
+        if (r == 0 && mac_len != dlen)
+                r = KL_ERR_INTERNAL;
+        kl_wipe(mac_in, sizeof(mac_in));
+        return r;
+}
+
 /* idObject body = u16be(hmac len) || outerHMAC || encIdentity (Part 1, 24.4 and 24.5) */
 static int build_id_object(const char *hash, const uint8_t *seed, size_t seed_len,
                            unsigned sym_bits, const uint8_t *name, size_t name_len,
@@ -225,12 +262,11 @@ static int build_id_object(const char *hash, const uint8_t *seed, size_t seed_le
 {
         static const uint8_t zero_iv[16];
         uint8_t sym_key[32], hmac_key[KL_MAX_DIGEST_LEN], plain[2 + CRED_MAX];
-        uint8_t mac_in[2 + CRED_MAX + 2 + KL_MAX_DIGEST_LEN], mac[KL_MAX_DIGEST_LEN];
-        size_t dlen = digest_size(hash), enc_len = 2 + cred_len, mac_len = 0;
+        size_t dlen = digest_size(hash), enc_len = 2 + cred_len;
         uint8_t *enc = id + 2 + dlen;
         int r;
 
-        r = kl_kdfa(hash, seed, seed_len, "STORAGE", name, name_len, NULL, 0, sym_bits, sym_key);
+        r = derive_keys(hash, seed, seed_len, sym_bits, name, name_len, sym_key, hmac_key);
         if (r < 0)
                 goto out;
         put_u16(plain, cred_len);
@@ -238,21 +274,10 @@ static int build_id_object(const char *hash, const uint8_t *seed, size_t seed_le
         r = kl_aes_cfb_encrypt(sym_key, sym_bits / 8, zero_iv, plain, enc_len, enc);
         if (r < 0)
                 goto out;
-        r = kl_kdfa(hash, seed, seed_len, "INTEGRITY", NULL, 0, NULL, 0, (unsigned)(dlen * 8),
-                    hmac_key);
+        r = outer_hmac(hash, hmac_key, enc, enc_len, name, name_len, id + 2);
         if (r < 0)
                 goto out;
-        memcpy(mac_in, enc, enc_len);
-        memcpy(mac_in + enc_len, name, name_len);
-        r = kl_hmac(hash, hmac_key, dlen, mac_in, enc_len + name_len, mac, &mac_len);
-        if (r < 0)
-                goto out;
-        if (mac_len != dlen) {
-                r = KL_ERR_INTERNAL;
-                goto out;
-        }
         put_u16(id, dlen);
-        memcpy(id + 2, mac, dlen);
         *ret_len = 2 + dlen + enc_len;
         r = 0;
 out:
@@ -376,4 +401,96 @@ int kl_credblob_split(const uint8_t *blob, size_t len, const uint8_t **ret_id_ob
         *ret_secret = blob + 12 + id_len;
         *ret_secret_len = secret_len;
         return 0;
+}
+
+/* The seed from an ECC EK's encrypted secret (a TPMS_ECC_POINT): ecc_seed run from the EK's side.
+ */
+static int ecc_seed_open(EVP_PKEY *ek_priv, const char *hash, const uint8_t *secret,
+                         size_t secret_len, uint8_t *seed, size_t seed_len)
+{
+        uint8_t pt[1 + 2 * 66], ek_xy[2 * 66], eph_xy[2 * 66], z[66];
+        EVP_PKEY *eph = NULL;
+        size_t n, coord = 0;
+        const char *group;
+        int r = KL_ERR_INVAL;
+
+        if (secret_len < 4 || (n = get_u16(secret)) == 0 || n > 66 || secret_len != 4 + 2 * n ||
+            get_u16(secret + 2 + n) != n)
+                goto out;
+        group = n == 32 ? "P-256" : n == 48 ? "P-384" : n == 66 ? "P-521" : NULL;
+        if (group == NULL)
+                goto out;
+        pt[0] = 0x04; /* uncompressed */
+        memcpy(pt + 1, secret + 2, n);
+        memcpy(pt + 1 + n, secret + 4 + n, n);
+        if ((r = kl_pubkey_from_ec_point(group, pt, 1 + 2 * n, &eph)) < 0)
+                goto out;
+        /* Z is symmetric: the EK's private key against the ephemeral public point */
+        if ((r = kl_ecdh_ephemeral(eph, ek_priv, z, ek_xy, eph_xy, &coord)) < 0)
+                goto out;
+        r = kl_kdfe(hash, z, coord, "IDENTITY", eph_xy, coord, ek_xy, coord,
+                    (unsigned)(seed_len * 8), seed);
+out:
+        kl_wipe(z, sizeof(z));
+        kl_pkey_free(eph);
+        return r;
+}
+
+int kl_activatecred(const struct kl_tpm_public *ek, EVP_PKEY *ek_priv, const uint8_t *ak_name,
+                    size_t ak_name_len, const uint8_t *blob, size_t blob_len, uint8_t *ret_cred,
+                    size_t *ret_cred_len)
+{
+        static const uint8_t zero_iv[16];
+        const char *hash = kl_tpm_public_name_alg(ek);
+        const uint8_t *id = NULL, *secret = NULL, *enc;
+        size_t id_len = 0, secret_len = 0, dlen = digest_size(hash), enc_len, cred_len;
+        uint8_t seed[KL_MAX_DIGEST_LEN], sym_key[32], hmac_key[KL_MAX_DIGEST_LEN];
+        uint8_t mac[KL_MAX_DIGEST_LEN], plain[2 + CRED_MAX];
+        unsigned sym_bits = 0;
+        int r;
+
+        if (ek == NULL || ek_priv == NULL || ak_name == NULL || ret_cred == NULL ||
+            ret_cred_len == NULL || ak_name_len < 2 || ak_name_len > 2 + KL_MAX_DIGEST_LEN)
+                return KL_ERR_INVAL;
+        if (hash == NULL || (strcmp(hash, "sha256") != 0 && strcmp(hash, "sha384") != 0))
+                return KL_ERR_UNSUPPORTED;
+        if (kl_tpm_public_is_rsa(ek))
+                return KL_ERR_UNSUPPORTED; /* needs OAEP decryption with the "IDENTITY" label */
+        if ((r = kl_credblob_split(blob, blob_len, &id, &id_len, &secret, &secret_len)) < 0 ||
+            (r = kl_tpm_public_sym_aes_bits(ek, &sym_bits)) < 0)
+                return r;
+        /* idObject: u16be(dlen) || outerHMAC || encIdentity of at least the u16 size */
+        if (id_len < 2 + dlen + 2 || get_u16(id) != dlen || id_len - 2 - dlen > 2 + CRED_MAX)
+                return KL_ERR_INVAL;
+        enc = id + 2 + dlen;
+        enc_len = id_len - 2 - dlen;
+        r = ecc_seed_open(ek_priv, hash, secret, secret_len, seed, dlen);
+        if (r < 0)
+                goto out;
+        r = derive_keys(hash, seed, dlen, sym_bits, ak_name, ak_name_len, sym_key, hmac_key);
+        if (r < 0)
+                goto out;
+        if ((r = outer_hmac(hash, hmac_key, enc, enc_len, ak_name, ak_name_len, mac)) < 0)
+                goto out;
+        /* Part 1, 24.5: the integrity check comes first, a wrong AK name or EK fails here */
+        if (!kl_mem_equal_ct(mac, dlen, id + 2, dlen)) {
+                r = KL_ERR_VERIFY;
+                goto out;
+        }
+        if ((r = kl_aes_cfb_decrypt(sym_key, sym_bits / 8, zero_iv, enc, enc_len, plain)) < 0)
+                goto out;
+        cred_len = get_u16(plain);
+        if (cred_len == 0 || cred_len != enc_len - 2 || cred_len > dlen) {
+                r = KL_ERR_INVAL;
+                goto out;
+        }
+        memcpy(ret_cred, plain + 2, cred_len);
+        *ret_cred_len = cred_len;
+        r = 0;
+out:
+        kl_wipe(seed, sizeof(seed));
+        kl_wipe(sym_key, sizeof(sym_key));
+        kl_wipe(hmac_key, sizeof(hmac_key));
+        kl_wipe(plain, sizeof(plain));
+        return r;
 }
