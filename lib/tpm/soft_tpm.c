@@ -94,10 +94,12 @@ int kl_soft_ek_public(EVP_PKEY *key, uint8_t **ret, size_t *ret_len)
 /* The RSA modulus of key into unique.rsa; 2048-bit keys with exponent 65537 only. */
 static int rsa_unique(EVP_PKEY *key, TPM2B_PUBLIC_KEY_RSA *n)
 {
-        size_t len = 0;
+        uint8_t p[sizeof(n->buffer) / 2];
+        size_t len = 0, p_len = 0;
         uint32_t e = 0;
-        int r = kl_pubkey_rsa_modulus(key, n->buffer, sizeof(n->buffer), &len, &e);
+        int r = kl_rsa_private_parts(key, n->buffer, sizeof(n->buffer), &len, &e, p, &p_len);
 
+        kl_wipe(p, sizeof(p)); /* only the public half is wanted */
         if (r < 0)
                 return r;
         if (len != 256 || e != 65537)
