@@ -21,7 +21,7 @@ verifier_start --interval 2 --max-retries 1 --log-level info
 
 log "$N agents, 2 of each bad mode, until every good agent answered $K quotes"
 "$FLEET_BIN" --agents "$N" --registrar "$REG_URL" --verifier "$VER_URL" "${VER_TLS[@]}" \
-        --interval 2 --bad wrong-pcr:2 --bad bad-sig:2 --bad stale-nonce:2 --bad silent:2 \
+        --interval 2 --rsa-every 16 --bad wrong-pcr:2 --bad bad-sig:2 --bad stale-nonce:2 --bad silent:2 \
         --bad-after 2 --min-quotes "$K" --duration 200 --report "$T/report.jsonl" \
         2>"$T/fleet.log" || fail "kl_fleet failed: $(tail -5 "$T/fleet.log")"
 jq -e -s 'map(select(.summary)) | length == 1' "$T/report.jsonl" >/dev/null ||

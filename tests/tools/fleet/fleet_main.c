@@ -49,6 +49,7 @@ struct options {
         unsigned threads;
         unsigned duration_s;
         unsigned min_quotes;
+        unsigned long watch_pid;
         const char *report;
         const char *ready_file;
 };
@@ -76,6 +77,7 @@ static void usage(FILE *to)
                 "  --min-quotes K       stop once every good agent answered K quotes and\n"
                 "                       the verifier flagged every bad one (S caps the wait)\n"
                 "  --report F           write the report (JSON lines) to F at the end\n"
+                "  --watch-pid PID      report that process's CPU time during the run and RSS\n"
                 "  --ready-file F       write \"port\" to F once every agent is added\n");
 }
 
@@ -133,6 +135,7 @@ static int parse_options(int argc, char **argv, struct options *o)
             {"duration", required_argument, NULL, 'd'},
             {"report", required_argument, NULL, 'o'},
             {"min-quotes", required_argument, NULL, 'm'},
+            {"watch-pid", required_argument, NULL, 'w'},
             {"ready-file", required_argument, NULL, 'f'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0},
@@ -215,6 +218,11 @@ static int parse_options(int argc, char **argv, struct options *o)
                         break;
                 case 'o':
                         o->report = optarg;
+                        break;
+                case 'w':
+                        if (!parse_uint(optarg, 1u << 22, &v) || v == 0)
+                                return -1;
+                        o->watch_pid = v;
                         break;
                 case 'm':
                         if (!parse_uint(optarg, 100000, &v))
@@ -389,17 +397,40 @@ static int make_nk(struct fleet *f)
         return r;
 }
 
-/* Resident set size of this process in KiB (from /proc/self/status). */
-static long rss_kib(void)
+/* A "Field:   N kB" line of /proc/PID/status (pid 0: this process); -1 if unknown. */
+static long status_kib(unsigned long pid, const char *field)
 {
-        char *text = NULL, *p;
+        char path[64], *text = NULL, *p;
         size_t len = 0;
         long v = -1;
 
-        if (kl_file_read("/proc/self/status", 1u << 16, &text, &len) < 0)
+        if (pid == 0)
+                snprintf(path, sizeof(path), "/proc/self/status");
+        else
+                snprintf(path, sizeof(path), "/proc/%lu/status", pid);
+        if (kl_file_read(path, 1u << 16, &text, &len) < 0)
                 return -1;
-        if ((p = strstr(text, "VmRSS:")) != NULL)
-                v = strtol(p + 6, NULL, 10);
+        if ((p = strstr(text, field)) != NULL)
+                v = strtol(p + strlen(field), NULL, 10);
+        free(text);
+        return v;
+}
+
+/* utime + stime of process pid in seconds (/proc/PID/stat fields 14, 15); -1 if unknown. */
+static double pid_cpu_seconds(unsigned long pid)
+{
+        char path[64], *text = NULL, *p;
+        unsigned long long ut = 0, st = 0;
+        size_t len = 0;
+        double v = -1;
+
+        snprintf(path, sizeof(path), "/proc/%lu/stat", pid);
+        if (kl_file_read(path, 1u << 16, &text, &len) < 0)
+                return -1;
+        /* the command name may hold spaces: count fields after its closing parenthesis */
+        if ((p = strrchr(text, ')')) != NULL &&
+            sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2)
+                v = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
         free(text);
         return v;
 }
@@ -466,17 +497,22 @@ static double cpu_seconds(void)
 
 struct timings {
         int64_t keys_ms, register_ms, add_ms, run_ms;
-        uint64_t polls_at_start;
-        double cpu_at_start;
+        uint64_t polls_at_start, polls_at_end;
+        double cpu_at_start, cpu_at_end;
+        double watch_cpu_at_start, watch_cpu_at_end; /* --watch-pid */
+        long watch_rss_kib, watch_hwm_kib;
 };
 
 static int write_report(struct fleet *f, const struct options *o, const struct timings *t)
 {
         FILE *out = fopen(o->report, "we");
-        uint64_t n_late = 0, polls = atomic_load(&f->polls) - t->polls_at_start;
+        uint64_t n_late = 0, polls = t->polls_at_end - t->polls_at_start;
         long p50 = late_percentile(f, 50, &n_late), p99 = late_percentile(f, 99, &n_late);
         long pmax = late_percentile(f, 100, &n_late);
-        double cpu = cpu_seconds() - t->cpu_at_start;
+        double cpu = t->cpu_at_end - t->cpu_at_start;
+        double watch_cpu = t->watch_cpu_at_start >= 0 && t->watch_cpu_at_end >= 0
+                               ? t->watch_cpu_at_end - t->watch_cpu_at_start
+                               : -1;
 
         if (out == NULL) {
                 fprintf(stderr, "kl_fleet: cannot write %s: %s\n", o->report, strerror(errno));
@@ -517,12 +553,15 @@ static int write_report(struct fleet *f, const struct options *o, const struct t
                 "\"quotes\": %llu, \"late_samples\": %llu, \"late_p50_ms\": %ld, "
                 "\"late_p99_ms\": %ld, \"late_max_ms\": %ld, \"keys_ms\": %lld, "
                 "\"register_ms\": %lld, \"registrations_per_s\": %.1f, \"add_ms\": %lld, "
-                "\"sim_cpu_s\": %.2f, \"sim_rss_kib\": %ld, \"refused\": %llu}\n",
+                "\"sim_cpu_s\": %.2f, \"sim_rss_kib\": %ld, \"refused\": %llu, "
+                "\"watch_cpu_s\": %.2f, \"watch_rss_kib\": %ld, \"watch_hwm_kib\": %ld}\n",
                 f->n_agents, f->interval_ms, (long long)t->run_ms, (unsigned long long)polls,
                 (unsigned long long)n_late, p50, p99, pmax, (long long)t->keys_ms,
                 (long long)t->register_ms,
                 t->register_ms > 0 ? (double)f->n_agents * 1000.0 / (double)t->register_ms : 0.0,
-                (long long)t->add_ms, cpu, rss_kib(), (unsigned long long)atomic_load(&f->refused));
+                (long long)t->add_ms, cpu, status_kib(0, "VmRSS:"),
+                (unsigned long long)atomic_load(&f->refused), watch_cpu, t->watch_rss_kib,
+                t->watch_hwm_kib);
         return fclose(out) == 0 ? 0 : -1;
 }
 
@@ -652,11 +691,18 @@ int main(int argc, char **argv)
                 pthread_mutex_unlock(&f->agents[i].lock);
         }
         t.cpu_at_start = cpu_seconds();
+        t.watch_cpu_at_start = o.watch_pid != 0 ? pid_cpu_seconds(o.watch_pid) : -1;
         if (o.ready_file != NULL && kl_write_port_file(o.ready_file, f->port) < 0)
                 goto out;
         t.run_ms = fleet_now_ms();
         run(f, &o, &mask);
         t.run_ms = fleet_now_ms() - t.run_ms;
+        /* before the report, whose status queries load the verifier too */
+        t.polls_at_end = atomic_load(&f->polls);
+        t.cpu_at_end = cpu_seconds();
+        t.watch_cpu_at_end = o.watch_pid != 0 ? pid_cpu_seconds(o.watch_pid) : -1;
+        t.watch_rss_kib = o.watch_pid != 0 ? status_kib(o.watch_pid, "VmRSS:") : -1;
+        t.watch_hwm_kib = o.watch_pid != 0 ? status_kib(o.watch_pid, "VmHWM:") : -1;
         ret = 0;
         if (o.report != NULL && write_report(f, &o, &t) < 0)
                 ret = 1;
