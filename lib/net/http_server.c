@@ -10,11 +10,13 @@
 #include "http_server.h"
 #include "http_request.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -419,6 +421,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         req.body_len = st->body.len;
         req.peer_cn = st->has_peer_cn ? st->peer_cn : NULL;
         srv->handler(srv->ctx, &req, &reply);
+        if (reply.close) {
+                free(reply.body);
+                return MHD_NO;
+        }
         if (reply.status == 0 && reply.body == NULL)
                 kl_http_reply_json(&reply, 500, "Internal Server Error", NULL);
         return queue_reply(conn, &reply);
@@ -609,6 +615,34 @@ const char *kl_http_request_body(const struct kl_http_request *req, size_t *ret_
 const char *kl_http_request_peer_cn(const struct kl_http_request *req)
 {
         return req->peer_cn;
+}
+
+int kl_http_request_local_addr(const struct kl_http_request *req, char *out, size_t len)
+{
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct sockaddr_storage ss;
+        socklen_t ss_len = sizeof(ss);
+        const void *addr;
+        int family;
+
+        if (ci == NULL || getsockname(ci->connect_fd, (struct sockaddr *)&ss, &ss_len) != 0)
+                return KL_ERR_SYSTEM;
+        if (ss.ss_family == AF_INET) {
+                family = AF_INET;
+                addr = &((const struct sockaddr_in *)&ss)->sin_addr;
+        } else if (ss.ss_family == AF_INET6) {
+                const struct in6_addr *a6 = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
+
+                /* a dual-stack socket shows IPv4 peers as ::ffff:a.b.c.d */
+                family = IN6_IS_ADDR_V4MAPPED(a6) ? AF_INET : AF_INET6;
+                addr = family == AF_INET ? (const void *)&a6->s6_addr[12] : (const void *)a6;
+        } else {
+                return KL_ERR_UNSUPPORTED;
+        }
+        if (len > (size_t)INT32_MAX || inet_ntop(family, addr, out, (socklen_t)len) == NULL)
+                return KL_ERR_TOO_LONG;
+        return 0;
 }
 
 void kl_http_reply_json(struct kl_http_reply *reply, int code, const char *status,
