@@ -25,6 +25,16 @@ void agent_quote_clear(struct agent_quote *q)
         memset(q, 0, sizeof(*q));
 }
 
+void agent_note_tpm_lost(struct agent *a, int r)
+{
+        if (r == KL_ERR_TPM_LOST && !atomic_exchange(&a->tpm_lost, true)) {
+                /* ESAPI cannot resume: a new process (systemd Restart=on-failure) reopens it */
+                log_error("the connection to the TPM is lost; exiting for the service manager to "
+                          "restart the agent");
+                (void)kill(getpid(), SIGTERM);
+        }
+}
+
 int agent_take_quote(struct agent *a, const uint8_t *nonce, size_t nonce_len,
                      const uint8_t *pcr16_digest, size_t pcr16_len, uint32_t mask, bool want_ima,
                      uint64_t ima_entry, struct agent_quote *ret)
@@ -49,12 +59,7 @@ int agent_take_quote(struct agent *a, const uint8_t *nonce, size_t nonce_len,
         }
         r = kl_quote_encode(attest, attest_len, sig, sig_len, &ret->pcrs, &ret->quote);
 out:
-        if (r == KL_ERR_TPM_LOST && !atomic_exchange(&a->tpm_lost, true)) {
-                /* ESAPI cannot resume: a new process (systemd Restart=on-failure) reopens it */
-                log_error("the connection to the TPM is lost; exiting for the service manager to "
-                          "restart the agent");
-                (void)kill(getpid(), SIGTERM);
-        }
+        agent_note_tpm_lost(a, r);
         pthread_mutex_unlock(&a->tpm_lock);
         free(attest);
         free(sig);

@@ -28,6 +28,13 @@ struct agent_quote {
 void agent_quote_clear(struct agent_quote *q);
 
 /*
+ * When r is KL_ERR_TPM_LOST: logs it once and raises SIGTERM, so the agent
+ * stops and exits non-zero (agent.tpm_lost) for the service manager to
+ * restart it with a fresh TPM context.
+ */
+void agent_note_tpm_lost(struct agent *a, int r);
+
+/*
  * Under the TPM lock: PCR 16 reset and extended with pcr16_digest, quote
  * over mask | PCR 16 with qualifying data nonce, then (want_ima) the IMA
  * list from ima_entry, read after the quote so it holds every event the
