@@ -268,3 +268,56 @@ int kl_pubkey_ec_point(EVP_PKEY *key, uint8_t *pt, size_t max, size_t *ret_len)
         *ret_len = len;
         return 0;
 }
+
+/* One big-endian BIGNUM parameter of key into out, left-padded to exactly len bytes. */
+static int bn_param(EVP_PKEY *key, const char *name, uint8_t *out, size_t len)
+{
+        BIGNUM *bn = NULL;
+        int r = KL_ERR_INVAL;
+
+        if (EVP_PKEY_get_bn_param(key, name, &bn) != 1) {
+                ERR_clear_error();
+                goto out;
+        }
+        if (len > INT_MAX || BN_bn2binpad(bn, out, (int)len) < 0)
+                goto out;
+        r = 0;
+out:
+        BN_clear_free(bn);
+        return r;
+}
+
+int kl_rsa_private_parts(EVP_PKEY *key, uint8_t *n, size_t n_max, size_t *ret_n_len,
+                         uint32_t *ret_e, uint8_t *p, size_t *ret_p_len)
+{
+        BIGNUM *e = NULL;
+        size_t len;
+        int r = KL_ERR_INVAL;
+
+        if (key == NULL || !kl_pkey_is_rsa(key) || n == NULL || ret_n_len == NULL ||
+            ret_e == NULL || p == NULL || ret_p_len == NULL)
+                return KL_ERR_INVAL;
+        len = (size_t)EVP_PKEY_get_bits(key) / 8;
+        if (len == 0 || len > n_max || EVP_PKEY_get_bits(key) % 16 != 0)
+                return KL_ERR_UNSUPPORTED;
+        if ((r = bn_param(key, OSSL_PKEY_PARAM_RSA_N, n, len)) < 0 ||
+            (r = bn_param(key, OSSL_PKEY_PARAM_RSA_FACTOR1, p, len / 2)) < 0)
+                goto out;
+        r = KL_ERR_UNSUPPORTED;
+        if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
+                ERR_clear_error();
+                r = KL_ERR_INVAL;
+                goto out;
+        }
+        if (BN_num_bits(e) > 32)
+                goto out;
+        *ret_e = (uint32_t)BN_get_word(e);
+        *ret_n_len = len;
+        *ret_p_len = len / 2;
+        r = 0;
+out:
+        BN_free(e);
+        if (r < 0)
+                kl_wipe(p, len / 2);
+        return r;
+}

@@ -37,5 +37,13 @@ int kl_pubkey_from_ec_point(const char *group, const uint8_t *point, size_t poin
                             EVP_PKEY **ret_key);
 /* Uncompressed public point of an EC key into pt (max bytes); KL_ERR_UNSUPPORTED otherwise. */
 int kl_pubkey_ec_point(EVP_PKEY *key, uint8_t *pt, size_t max, size_t *ret_len);
+/*
+ * An RSA private key's modulus n (big-endian, exactly bits/8 bytes into n,
+ * n_max at least that), public exponent and first prime p (bits/16 bytes into
+ * p, which holds n_max / 2): what a TPM2B_PUBLIC and TPMT_SENSITIVE hold.
+ * KL_ERR_UNSUPPORTED for exponents above 32 bits. p is secret.
+ */
+int kl_rsa_private_parts(EVP_PKEY *key, uint8_t *n, size_t n_max, size_t *ret_n_len,
+                         uint32_t *ret_e, uint8_t *p, size_t *ret_p_len);
 
 #endif

@@ -16,17 +16,9 @@
 #include <stdint.h>
 
 #include "pkey.h" /* EVP_PKEY */
+#include "wrap.h" /* kl_kdfa, kl_kdfe and the outer wrapper */
 
 struct kl_tpm_public;
-
-/* SP 800-108 counter-mode KDF as TPM 2.0 Part 1 11.4.10.2 (KDFa). */
-int kl_kdfa(const char *hash, const uint8_t *key, size_t key_len, const char *label,
-            const uint8_t *ctx_u, size_t ctx_u_len, const uint8_t *ctx_v, size_t ctx_v_len,
-            unsigned bits, uint8_t *out);
-/* TPM 2.0 Part 1 11.4.10.3 (KDFe) for ECDH. */
-int kl_kdfe(const char *hash, const uint8_t *z, size_t z_len, const char *label,
-            const uint8_t *party_u, size_t party_u_len, const uint8_t *party_v, size_t party_v_len,
-            unsigned bits, uint8_t *out);
 
 /*
  * Builds the credential blob for credential (1..64 bytes) bound to the AK

@@ -273,7 +273,8 @@ out:
         return r;
 }
 
-int kl_pcr_set_digest(const struct kl_pcr_set *pcrs, uint8_t *out, size_t *ret_len)
+int kl_pcr_set_digest_with(const struct kl_pcr_set *pcrs, const char *hash, uint8_t *out,
+                           size_t *ret_len)
 {
         uint8_t buf[KL_PCR_COUNT * 64];
         size_t n = 0;
@@ -287,5 +288,12 @@ int kl_pcr_set_digest(const struct kl_pcr_set *pcrs, uint8_t *out, size_t *ret_l
                 memcpy(buf + n, pcrs->values[i], pcrs->digest_len);
                 n += pcrs->digest_len;
         }
-        return kl_digest(kl_hash_alg_name(pcrs->hash_alg), buf, n, out, ret_len);
+        return kl_digest(hash, buf, n, out, ret_len);
+}
+
+int kl_pcr_set_digest(const struct kl_pcr_set *pcrs, uint8_t *out, size_t *ret_len)
+{
+        if (!pcr_set_ok(pcrs))
+                return KL_ERR_INVAL;
+        return kl_pcr_set_digest_with(pcrs, kl_hash_alg_name(pcrs->hash_alg), out, ret_len);
 }

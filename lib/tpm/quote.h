@@ -61,5 +61,8 @@ void kl_quote_clear(struct kl_quote *q);
 
 /* H_alg(values of the selected PCRs in ascending order); out holds 64 bytes. */
 int kl_pcr_set_digest(const struct kl_pcr_set *pcrs, uint8_t *out, size_t *ret_len);
+/* The same in another hash ("sha256"): PolicyPCR hashes the values in the session's. */
+int kl_pcr_set_digest_with(const struct kl_pcr_set *pcrs, const char *hash, uint8_t *out,
+                           size_t *ret_len);
 
 #endif
