@@ -27,10 +27,13 @@ void agent_quote_clear(struct agent_quote *q)
 
 void agent_note_tpm_lost(struct agent *a, int r)
 {
-        if (r == KL_ERR_TPM_LOST && !atomic_exchange(&a->tpm_lost, true)) {
+        /* a reset TPM (swtpm restarted and reconnected) no longer holds our loaded AK */
+        if ((r == KL_ERR_TPM_LOST || r == KL_ERR_TPM_HANDLE) &&
+            !atomic_exchange(&a->tpm_lost, true)) {
                 /* ESAPI cannot resume: a new process (systemd Restart=on-failure) reopens it */
-                log_error("the connection to the TPM is lost; exiting for the service manager to "
-                          "restart the agent");
+                log_error("the connection to the TPM is lost or the TPM was reset (%s); exiting "
+                          "for the service manager to restart the agent",
+                          kl_err_str(r));
                 (void)kill(getpid(), SIGTERM);
         }
 }

@@ -28,7 +28,8 @@ struct agent_quote {
 void agent_quote_clear(struct agent_quote *q);
 
 /*
- * When r is KL_ERR_TPM_LOST: logs it once and raises SIGTERM, so the agent
+ * When r is KL_ERR_TPM_LOST, or KL_ERR_TPM_HANDLE (a reset TPM lost the
+ * loaded AK): logs it once and raises SIGTERM, so the agent
  * stops and exits non-zero (agent.tpm_lost) for the service manager to
  * restart it with a fresh TPM context.
  */
