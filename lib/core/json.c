@@ -1,13 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* json-c helpers; the only place that tunes json-c's tokener for outside input. */
+/*
+ * The only user of json-c: a kl_json is a json_object, and this file is the
+ * only one that tunes json-c's tokener for outside input.
+ */
 #include "json.h"
 
+#include <json-c/json.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 
-int kl_json_parse(const char *text, size_t len, struct json_object **ret)
+/* A kl_json is a json_object; reading functions take it const, json-c does not. */
+static struct json_object *jo(const kl_json *v)
+{
+        return (struct json_object *)(uintptr_t)v;
+}
+
+int kl_json_parse(const char *text, size_t len, kl_json **ret)
 {
         struct json_tokener *tok = NULL;
         struct json_object *obj = NULL;
@@ -33,7 +44,7 @@ int kl_json_parse(const char *text, size_t len, struct json_object **ret)
                 if (strchr(" \t\r\n", text[used]) == NULL)
                         goto out;
         }
-        *ret = obj;
+        *ret = (kl_json *)obj;
         obj = NULL;
         r = 0;
 out:
@@ -42,105 +53,333 @@ out:
         return r;
 }
 
-int kl_json_parse_object(const char *text, size_t len, struct json_object **ret)
+int kl_json_parse_object(const char *text, size_t len, kl_json **ret)
 {
-        struct json_object *obj = NULL;
+        kl_json *obj = NULL;
         int r = kl_json_parse(text, len, &obj);
 
         if (r < 0)
                 return r;
-        if (!json_object_is_type(obj, json_type_object)) {
-                json_object_put(obj);
+        if (!kl_json_is(obj, KL_JSON_OBJECT)) {
+                kl_json_free(obj);
                 return KL_ERR_INVAL;
         }
         *ret = obj;
         return 0;
 }
 
-static int get_member(struct json_object *obj, const char *key, enum json_type type,
-                      struct json_object **ret)
+kl_json *kl_json_object(void)
+{
+        return (kl_json *)json_object_new_object();
+}
+
+kl_json *kl_json_array(void)
+{
+        return (kl_json *)json_object_new_array();
+}
+
+kl_json *kl_json_string(const char *s)
+{
+        return s != NULL ? (kl_json *)json_object_new_string(s) : NULL;
+}
+
+kl_json *kl_json_string_len(const char *s, size_t len)
+{
+        if (s == NULL || len > (size_t)INT_MAX)
+                return NULL;
+        return (kl_json *)json_object_new_string_len(s, (int)len);
+}
+
+kl_json *kl_json_int(int64_t v)
+{
+        return (kl_json *)json_object_new_int64(v);
+}
+
+kl_json *kl_json_bool(bool v)
+{
+        return (kl_json *)json_object_new_boolean(v);
+}
+
+void kl_json_free(kl_json *v)
+{
+        json_object_put(jo(v));
+}
+
+kl_json *kl_json_ref(kl_json *v)
+{
+        return (kl_json *)json_object_get(jo(v));
+}
+
+int kl_json_set(kl_json *obj, const char *key, kl_json *v)
+{
+        if (obj == NULL || v == NULL) {
+                kl_json_free(v);
+                return KL_ERR_NOMEM;
+        }
+        if (!kl_json_is(obj, KL_JSON_OBJECT)) {
+                kl_json_free(v);
+                return KL_ERR_INVAL;
+        }
+        if (json_object_object_add(jo(obj), key, jo(v)) != 0) {
+                kl_json_free(v);
+                return KL_ERR_NOMEM;
+        }
+        return 0;
+}
+
+int kl_json_set_string(kl_json *obj, const char *key, const char *s)
+{
+        return kl_json_set(obj, key, kl_json_string(s));
+}
+
+int kl_json_set_string_len(kl_json *obj, const char *key, const char *s, size_t len)
+{
+        return kl_json_set(obj, key, kl_json_string_len(s, len));
+}
+
+int kl_json_set_int(kl_json *obj, const char *key, int64_t v)
+{
+        return kl_json_set(obj, key, kl_json_int(v));
+}
+
+int kl_json_set_bool(kl_json *obj, const char *key, bool v)
+{
+        return kl_json_set(obj, key, kl_json_bool(v));
+}
+
+int kl_json_set_null(kl_json *obj, const char *key)
+{
+        /* json-c writes a member whose value is NULL as null. */
+        if (obj == NULL)
+                return KL_ERR_NOMEM;
+        if (!kl_json_is(obj, KL_JSON_OBJECT))
+                return KL_ERR_INVAL;
+        return json_object_object_add(jo(obj), key, NULL) == 0 ? 0 : KL_ERR_NOMEM;
+}
+
+int kl_json_append(kl_json *arr, kl_json *v)
+{
+        if (arr == NULL || v == NULL) {
+                kl_json_free(v);
+                return KL_ERR_NOMEM;
+        }
+        if (!kl_json_is(arr, KL_JSON_ARRAY)) {
+                kl_json_free(v);
+                return KL_ERR_INVAL;
+        }
+        if (json_object_array_add(jo(arr), jo(v)) != 0) {
+                kl_json_free(v);
+                return KL_ERR_NOMEM;
+        }
+        return 0;
+}
+
+int kl_json_append_string(kl_json *arr, const char *s)
+{
+        return kl_json_append(arr, kl_json_string(s));
+}
+
+int kl_json_append_int(kl_json *arr, int64_t v)
+{
+        return kl_json_append(arr, kl_json_int(v));
+}
+
+size_t kl_json_length(const kl_json *arr)
+{
+        return kl_json_is(arr, KL_JSON_ARRAY) ? json_object_array_length(jo(arr)) : 0;
+}
+
+kl_json *kl_json_at(const kl_json *arr, size_t i)
+{
+        if (i >= kl_json_length(arr))
+                return NULL;
+        return (kl_json *)json_object_array_get_idx(jo(arr), i);
+}
+
+enum kl_json_type kl_json_type_of(const kl_json *v)
+{
+        switch (json_object_get_type(jo(v))) {
+        case json_type_boolean:
+                return KL_JSON_BOOL;
+        case json_type_int:
+                return KL_JSON_INT;
+        case json_type_double:
+                return KL_JSON_DOUBLE;
+        case json_type_string:
+                return KL_JSON_STRING;
+        case json_type_array:
+                return KL_JSON_ARRAY;
+        case json_type_object:
+                return KL_JSON_OBJECT;
+        case json_type_null:
+        default:
+                return KL_JSON_NULL;
+        }
+}
+
+bool kl_json_is(const kl_json *v, enum kl_json_type type)
+{
+        return kl_json_type_of(v) == type;
+}
+
+const char *kl_json_string_value(const kl_json *v)
+{
+        return kl_json_is(v, KL_JSON_STRING) ? json_object_get_string(jo(v)) : NULL;
+}
+
+size_t kl_json_string_length(const kl_json *v)
+{
+        return kl_json_is(v, KL_JSON_STRING) ? (size_t)json_object_get_string_len(jo(v)) : 0;
+}
+
+int64_t kl_json_int_value(const kl_json *v)
+{
+        return kl_json_is(v, KL_JSON_INT) ? json_object_get_int64(jo(v)) : 0;
+}
+
+bool kl_json_bool_value(const kl_json *v)
+{
+        return kl_json_is(v, KL_JSON_BOOL) && json_object_get_boolean(jo(v));
+}
+
+kl_json *kl_json_member(const kl_json *obj, const char *key)
 {
         struct json_object *v = NULL;
 
-        if (obj == NULL || !json_object_object_get_ex(obj, key, &v) || v == NULL)
+        if (!kl_json_is(obj, KL_JSON_OBJECT) || !json_object_object_get_ex(jo(obj), key, &v))
+                return NULL;
+        return (kl_json *)v;
+}
+
+bool kl_json_has(const kl_json *obj, const char *key)
+{
+        return kl_json_is(obj, KL_JSON_OBJECT) && json_object_object_get_ex(jo(obj), key, NULL);
+}
+
+size_t kl_json_member_count(const kl_json *obj)
+{
+        return kl_json_is(obj, KL_JSON_OBJECT) ? (size_t)json_object_object_length(jo(obj)) : 0;
+}
+
+struct kl_json_iter kl_json_members(const kl_json *obj)
+{
+        struct kl_json_iter it = {NULL};
+
+        if (kl_json_is(obj, KL_JSON_OBJECT))
+                it.entry = lh_table_head(json_object_get_object(jo(obj)));
+        return it;
+}
+
+bool kl_json_next(struct kl_json_iter *it, const char **key, kl_json **val)
+{
+        const struct lh_entry *e = it->entry;
+
+        if (e == NULL)
+                return false;
+        *key = (const char *)lh_entry_k(e);
+        *val = (kl_json *)lh_entry_v(e);
+        it->entry = lh_entry_next(e);
+        return true;
+}
+
+static int get_member(const kl_json *obj, const char *key, enum kl_json_type type, kl_json **ret)
+{
+        kl_json *v = kl_json_member(obj, key);
+
+        if (v == NULL)
                 return KL_ERR_NOT_FOUND;
-        if (!json_object_is_type(v, type))
+        if (!kl_json_is(v, type))
                 return KL_ERR_INVAL;
         *ret = v;
         return 0;
 }
 
-int kl_json_get_string(struct json_object *obj, const char *key, const char **ret)
+int kl_json_get_string(const kl_json *obj, const char *key, const char **ret)
 {
-        struct json_object *v;
-        int r = get_member(obj, key, json_type_string, &v);
+        kl_json *v;
+        int r = get_member(obj, key, KL_JSON_STRING, &v);
 
         if (r == 0)
-                *ret = json_object_get_string(v);
+                *ret = kl_json_string_value(v);
         return r;
 }
 
-int kl_json_get_int(struct json_object *obj, const char *key, int64_t *ret)
+int kl_json_get_int(const kl_json *obj, const char *key, int64_t *ret)
 {
-        struct json_object *v;
-        int r = get_member(obj, key, json_type_int, &v);
+        kl_json *v;
+        int r = get_member(obj, key, KL_JSON_INT, &v);
 
         if (r == 0)
-                *ret = json_object_get_int64(v);
+                *ret = kl_json_int_value(v);
         return r;
 }
 
-int kl_json_get_bool(struct json_object *obj, const char *key, bool *ret)
+int kl_json_get_bool(const kl_json *obj, const char *key, bool *ret)
 {
-        struct json_object *v;
-        int r = get_member(obj, key, json_type_boolean, &v);
+        kl_json *v;
+        int r = get_member(obj, key, KL_JSON_BOOL, &v);
 
         if (r == 0)
-                *ret = json_object_get_boolean(v);
+                *ret = kl_json_bool_value(v);
         return r;
 }
 
-int kl_json_get_object(struct json_object *obj, const char *key, struct json_object **ret)
+int kl_json_get_object(const kl_json *obj, const char *key, kl_json **ret)
 {
-        return get_member(obj, key, json_type_object, ret);
+        return get_member(obj, key, KL_JSON_OBJECT, ret);
 }
 
-char *kl_json_to_string(struct json_object *obj)
+int kl_json_get_array(const kl_json *obj, const char *key, kl_json **ret)
 {
-        const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-                                                                JSON_C_TO_STRING_NOSLASHESCAPE);
+        return get_member(obj, key, KL_JSON_ARRAY, ret);
+}
 
+char *kl_json_format(const kl_json *v, unsigned flags)
+{
+        int f = (flags & KL_JSON_PRETTY) ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
+                                         : JSON_C_TO_STRING_PLAIN;
+        const char *s;
+
+        if (!(flags & KL_JSON_ESCAPE_SLASH))
+                f |= JSON_C_TO_STRING_NOSLASHESCAPE;
+        s = json_object_to_json_string_ext(jo(v), f);
         return s != NULL ? strdup(s) : NULL;
 }
 
-/* {"code", "status", "results"}; results (owned, may be NULL) is serialised as given. */
-static char *envelope(int code, const char *status, struct json_object *results)
+char *kl_json_to_string(const kl_json *v)
 {
-        struct json_object *env = json_object_new_object();
+        return kl_json_format(v, 0);
+}
+
+/* {"code", "status", "results"}; results (owned, may be NULL) is serialised as given. */
+static char *envelope(int code, const char *status, kl_json *results)
+{
+        kl_json *env = kl_json_object();
         char *s = NULL;
 
         if (env == NULL) {
-                json_object_put(results);
+                kl_json_free(results);
                 return NULL;
         }
-        if (json_object_object_add(env, "code", json_object_new_int(code)) != 0 ||
-            json_object_object_add(env, "status", json_object_new_string(status)) != 0 ||
-            json_object_object_add(env, "results", results) != 0)
+        if (kl_json_set_int(env, "code", code) < 0 ||
+            kl_json_set_string(env, "status", status) < 0 ||
+            (results != NULL ? kl_json_set(env, "results", results)
+                             : kl_json_set_null(env, "results")) < 0)
                 goto out;
         s = kl_json_to_string(env);
 out:
-        json_object_put(env);
+        kl_json_free(env);
         return s;
 }
 
-char *kl_json_envelope(int code, const char *status, struct json_object *results)
+char *kl_json_envelope(int code, const char *status, kl_json *results)
 {
-        if (results == NULL && (results = json_object_new_object()) == NULL)
+        if (results == NULL && (results = kl_json_object()) == NULL)
                 return NULL;
         return envelope(code, status, results);
 }
 
 char *kl_json_envelope_null(int code, const char *status)
 {
-        return envelope(code, status, NULL); /* json-c serialises a NULL member value as null */
+        return envelope(code, status, NULL);
 }

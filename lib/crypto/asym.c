@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Public-key operations: RSA-OAEP, signature checks over a digest (RSASSA,
- * RSAPSS, ECDSA given as r and s) and ephemeral ECDH. A bad signature or a
- * point off the curve is an answer about outside input (KL_ERR_VERIFY /
- * KL_ERR_INVAL), not an OpenSSL failure, so it is not logged as one.
+ * RSAPSS, ECDSA given as r and s), signing with software keys, and ephemeral ECDH. A bad signature
+ * or a point off the curve is an answer about outside input (KL_ERR_VERIFY / KL_ERR_INVAL), not an
+ * OpenSSL failure, so it is not logged as one.
  */
 #include "asym.h"
 
@@ -247,6 +247,86 @@ int kl_ecdsa_verify_digest(EVP_PKEY *key, const char *hash, const uint8_t *diges
                 return r;
         r = verify_with(key, hash, 0, digest, digest_len, der, der_len);
         OPENSSL_free(der);
+        return r;
+}
+
+/* Signing (software keys standing in for a TPM's: simulators and tests) */
+
+/* The raw signature over digest; for EC keys the DER ECDSA-Sig-Value. Caller frees *ret_sig. */
+static int sign_with(EVP_PKEY *key, const char *hash, const uint8_t *digest, size_t digest_len,
+                     uint8_t **ret_sig, size_t *ret_len)
+{
+        const EVP_MD *md = hash != NULL ? EVP_get_digestbyname(hash) : NULL;
+        EVP_PKEY_CTX *ctx = NULL;
+        uint8_t *sig = NULL;
+        size_t len = 0;
+        int r = KL_ERR_CRYPTO;
+
+        if (key == NULL || digest == NULL || md == NULL)
+                return KL_ERR_INVAL;
+        if ((ctx = EVP_PKEY_CTX_new(key, NULL)) == NULL || EVP_PKEY_sign_init(ctx) != 1 ||
+            EVP_PKEY_CTX_set_signature_md(ctx, md) != 1 ||
+            (EVP_PKEY_is_a(key, "RSA") &&
+             EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1) ||
+            EVP_PKEY_sign(ctx, NULL, &len, digest, digest_len) != 1) {
+                r = kl_crypto_err("EVP_PKEY_sign_init");
+                goto out;
+        }
+        if ((sig = malloc(len)) == NULL) {
+                r = KL_ERR_NOMEM;
+                goto out;
+        }
+        if (EVP_PKEY_sign(ctx, sig, &len, digest, digest_len) != 1) {
+                r = kl_crypto_err("EVP_PKEY_sign");
+                goto out;
+        }
+        *ret_sig = sig;
+        *ret_len = len;
+        sig = NULL;
+        r = 0;
+out:
+        free(sig);
+        EVP_PKEY_CTX_free(ctx);
+        return r;
+}
+
+int kl_rsa_sign_digest(EVP_PKEY *key, const char *hash, const uint8_t *digest, size_t digest_len,
+                       uint8_t **ret_sig, size_t *ret_len)
+{
+        if (key == NULL || !EVP_PKEY_is_a(key, "RSA"))
+                return KL_ERR_INVAL;
+        return sign_with(key, hash, digest, digest_len, ret_sig, ret_len);
+}
+
+int kl_ecdsa_sign_digest(EVP_PKEY *key, const char *hash, const uint8_t *digest, size_t digest_len,
+                         uint8_t r_buf[66], uint8_t s_buf[66], size_t *ret_coord)
+{
+        ECDSA_SIG *es = NULL;
+        uint8_t *der = NULL;
+        const uint8_t *p;
+        size_t der_len = 0;
+        int bits, coord, r;
+
+        if (key == NULL || !EVP_PKEY_is_a(key, "EC") || ret_coord == NULL)
+                return KL_ERR_INVAL;
+        bits = EVP_PKEY_get_bits(key);
+        coord = (bits + 7) / 8;
+        if (bits <= 0 || coord > 66)
+                return KL_ERR_UNSUPPORTED;
+        if ((r = sign_with(key, hash, digest, digest_len, &der, &der_len)) < 0)
+                return r;
+        p = der;
+        if ((es = d2i_ECDSA_SIG(NULL, &p, (long)der_len)) == NULL ||
+            BN_bn2binpad(ECDSA_SIG_get0_r(es), r_buf, coord) != coord ||
+            BN_bn2binpad(ECDSA_SIG_get0_s(es), s_buf, coord) != coord) {
+                r = kl_crypto_err("ECDSA_SIG r,s");
+                goto out;
+        }
+        *ret_coord = (size_t)coord;
+        r = 0;
+out:
+        ECDSA_SIG_free(es);
+        free(der);
         return r;
 }
 

@@ -29,6 +29,16 @@ int kl_ecdsa_verify_digest(EVP_PKEY *key, const char *hash, const uint8_t *diges
                            size_t s_len);
 
 /*
+ * Signs digest (made with hash) with a private key, as a TPM's signing key
+ * would: RSASSA-PKCS1-v1_5 (caller frees *ret_sig), or ECDSA with r and s
+ * big-endian, each padded to the curve's coordinate size (*ret_coord).
+ */
+int kl_rsa_sign_digest(EVP_PKEY *key, const char *hash, const uint8_t *digest, size_t digest_len,
+                       uint8_t **ret_sig, size_t *ret_len);
+int kl_ecdsa_sign_digest(EVP_PKEY *key, const char *hash, const uint8_t *digest, size_t digest_len,
+                         uint8_t r_buf[66], uint8_t s_buf[66], size_t *ret_coord);
+
+/*
  * ECDH between peer and an ephemeral key on peer's curve: fresh, or eph when
  * not NULL (tests; KL_ERR_INVAL if it is not on that curve). Writes the
  * shared x coordinate Z, and the X || Y of the ephemeral and of the peer

@@ -159,8 +159,10 @@ static const EVP_CIPHER *aes_cipher(const char *mode, size_t key_len)
         }
 }
 
-int kl_aes_cfb_encrypt(const uint8_t *key, size_t key_len, const uint8_t iv[16], const uint8_t *in,
-                       size_t len, uint8_t *out)
+/* One CFB pass either way: CFB decryption runs the cipher forward too, only the feedback differs.
+ */
+static int aes_cfb(bool encrypt, const uint8_t *key, size_t key_len, const uint8_t iv[16],
+                   const uint8_t *in, size_t len, uint8_t *out)
 {
         const EVP_CIPHER *cipher = aes_cipher("cfb", key_len);
         EVP_CIPHER_CTX *ctx = NULL;
@@ -172,8 +174,8 @@ int kl_aes_cfb_encrypt(const uint8_t *key, size_t key_len, const uint8_t iv[16],
                 return KL_ERR_TOO_LONG;
         if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
                 return KL_ERR_NOMEM;
-        if (EVP_EncryptInit_ex(ctx, cipher, NULL, key, iv) != 1 ||
-            (len > 0 && EVP_EncryptUpdate(ctx, out, &n, in, (int)len) != 1)) {
+        if (EVP_CipherInit_ex(ctx, cipher, NULL, key, iv, encrypt ? 1 : 0) != 1 ||
+            (len > 0 && EVP_CipherUpdate(ctx, out, &n, in, (int)len) != 1)) {
                 r = kl_crypto_err("AES-CFB");
                 goto out;
         }
@@ -185,6 +187,18 @@ int kl_aes_cfb_encrypt(const uint8_t *key, size_t key_len, const uint8_t iv[16],
 out:
         EVP_CIPHER_CTX_free(ctx);
         return r;
+}
+
+int kl_aes_cfb_encrypt(const uint8_t *key, size_t key_len, const uint8_t iv[16], const uint8_t *in,
+                       size_t len, uint8_t *out)
+{
+        return aes_cfb(true, key, key_len, iv, in, len, out);
+}
+
+int kl_aes_cfb_decrypt(const uint8_t *key, size_t key_len, const uint8_t iv[16], const uint8_t *in,
+                       size_t len, uint8_t *out)
+{
+        return aes_cfb(false, key, key_len, iv, in, len, out);
 }
 
 int kl_aes_gcm_decrypt(const uint8_t *key, size_t key_len, const uint8_t *iv, size_t iv_len,

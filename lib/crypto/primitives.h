@@ -41,6 +41,8 @@ void kl_wipe(void *p, size_t len);
 /* AES-CFB (no padding), key 16/24/32 bytes, IV 16 bytes; out holds len bytes. */
 int kl_aes_cfb_encrypt(const uint8_t *key, size_t key_len, const uint8_t iv[16], const uint8_t *in,
                        size_t len, uint8_t *out);
+int kl_aes_cfb_decrypt(const uint8_t *key, size_t key_len, const uint8_t iv[16], const uint8_t *in,
+                       size_t len, uint8_t *out);
 /* AES-GCM with a 16-byte IV and 16-byte tag, no AAD (Keylime payloads). */
 int kl_aes_gcm_decrypt(const uint8_t *key, size_t key_len, const uint8_t *iv, size_t iv_len,
                        const uint8_t *ct, size_t ct_len, const uint8_t tag[16], uint8_t *out);

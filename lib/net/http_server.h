@@ -5,6 +5,8 @@
  * then calls one handler with the whole request; the handler fills a reply.
  * With tls.client_ca_pem set, a connection without a client certificate
  * that verifies against that CA is refused before any handler runs (mTLS).
+ * A connection's later requests reuse its verification while the same
+ * certificate stays valid, re-verifying the chain at least once a minute.
  * Connection count, per-IP count, idle timeout, per-connection memory and
  * the memory of all request bodies together are bounded so slow clients
  * cannot starve the service (503 when the bodies in flight would pass it).
@@ -29,6 +31,7 @@ struct kl_http_reply {
         const char *allow;        /* Allow header (for 405), NULL = none */
         char location[256];       /* Location header (for 201); "" = none */
         unsigned retry_after;     /* Retry-After seconds (for 429, 503); 0 = none */
+        bool close;               /* close the connection without any answer (simulated faults) */
 };
 
 typedef void (*kl_http_handler)(void *ctx, const struct kl_http_request *req,
@@ -64,6 +67,12 @@ const char *kl_http_request_header(const struct kl_http_request *req, const char
 const char *kl_http_request_body(const struct kl_http_request *req, size_t *ret_len);
 /* The client certificate's subject CN under mTLS, NULL otherwise. */
 const char *kl_http_request_peer_cn(const struct kl_http_request *req);
+/*
+ * The address the connection was accepted on, as text (IPv4 dotted or IPv6):
+ * one server bound to the wildcard can serve many local addresses and tell
+ * them apart. KL_ERR_TOO_LONG when out (len bytes) is too small.
+ */
+int kl_http_request_local_addr(const struct kl_http_request *req, char *out, size_t len);
 
 /* Sets reply to a Keylime JSON envelope; takes ownership of results (NULL = {}). */
 void kl_http_reply_json(struct kl_http_reply *reply, int code, const char *status,

@@ -2,8 +2,9 @@
 /*
  * TPM2_MakeCredential in software, for the registrar (TPM 2.0 Part 1, 24
  * "Credential Protection"; Part 2, TPM2B_ID_OBJECT) on the outer wrapper of
- * wrap.c, and the strict reader of the tpm2-tools credential-blob layout the
- * agent receives. The seed and every key derived from it are wiped before return.
+ * wrap.c, the strict reader of the tpm2-tools credential-blob layout the
+ * agent receives, and ActivateCredential in software (wrap.c's inverse). The seed and every key
+ * derived from it are wiped before return.
  */
 #include "makecred.h"
 
@@ -106,4 +107,41 @@ int kl_credblob_split(const uint8_t *blob, size_t len, const uint8_t **ret_id_ob
         *ret_secret = blob + 12 + id_len;
         *ret_secret_len = secret_len;
         return 0;
+}
+
+int kl_activatecred(const struct kl_tpm_public *ek, EVP_PKEY *ek_priv, const uint8_t *ak_name,
+                    size_t ak_name_len, const uint8_t *blob, size_t blob_len, uint8_t *ret_cred,
+                    size_t *ret_cred_len)
+{
+        const uint8_t *id = NULL, *secret = NULL;
+        size_t id_len = 0, secret_len = 0, plain_len = 0, cred_len;
+        struct kl_tpm_seed seed = {0};
+        uint8_t plain[2 + CRED_MAX];
+        int r;
+
+        if (ek == NULL || ek_priv == NULL || ak_name == NULL || ret_cred == NULL ||
+            ret_cred_len == NULL)
+                return KL_ERR_INVAL;
+        if ((r = kl_credblob_split(blob, blob_len, &id, &id_len, &secret, &secret_len)) < 0 ||
+            (r = kl_tpm_seed_open(ek, ek_priv, "IDENTITY", secret, secret_len, &seed)) < 0)
+                goto out;
+        r = kl_tpm_outer_unwrap(ek, &seed, ak_name, ak_name_len, id, id_len, plain, sizeof(plain),
+                                &plain_len);
+        if (r == KL_ERR_TOO_LONG)
+                r = KL_ERR_INVAL;
+        if (r < 0)
+                goto out;
+        /* the protected credential is a TPM2B_DIGEST (Part 1, 24.4) */
+        cred_len = plain_len >= 2 ? kl_be16_get(plain) : 0;
+        if (cred_len == 0 || cred_len != plain_len - 2 || cred_len > KL_MAX_DIGEST_LEN) {
+                r = KL_ERR_INVAL;
+                goto out;
+        }
+        memcpy(ret_cred, plain + 2, cred_len);
+        *ret_cred_len = cred_len;
+        r = 0;
+out:
+        kl_tpm_seed_clear(&seed);
+        kl_wipe(plain, sizeof(plain));
+        return r;
 }

@@ -40,4 +40,16 @@ int kl_makecred_fixed(const struct kl_tpm_public *ek, const uint8_t *ak_name, si
 int kl_credblob_split(const uint8_t *blob, size_t len, const uint8_t **ret_id_object,
                       size_t *ret_id_len, const uint8_t **ret_secret, size_t *ret_secret_len);
 
+/*
+ * TPM2_ActivateCredential in software (Part 3, 12.5) for an agent whose EK is
+ * a software key: opens blob with the EK's private key and checks the outer
+ * HMAC against the AK name before decrypting. The credential goes into
+ * ret_cred (KL_MAX_DIGEST_LEN bytes); wipe it after use. ECC EKs only
+ * (KL_ERR_UNSUPPORTED for RSA); KL_ERR_VERIFY when the blob is not for this
+ * EK and AK, KL_ERR_INVAL when it is malformed.
+ */
+int kl_activatecred(const struct kl_tpm_public *ek, EVP_PKEY *ek_priv, const uint8_t *ak_name,
+                    size_t ak_name_len, const uint8_t *blob, size_t blob_len, uint8_t *ret_cred,
+                    size_t *ret_cred_len);
+
 #endif

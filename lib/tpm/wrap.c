@@ -259,57 +259,184 @@ out:
         return r;
 }
 
+/* symKey and hmacKey from the seed (see wrap.h); sym_key holds 32, hmac_key one digest. */
+static int outer_keys(const char *hash, const struct kl_tpm_seed *seed, unsigned sym_bits,
+                      const uint8_t *name, size_t name_len, uint8_t *sym_key, uint8_t *hmac_key)
+{
+        int r = kl_kdfa(hash, seed->seed, seed->seed_len, "STORAGE", name, name_len, NULL, 0,
+                        sym_bits, sym_key);
+
+        if (r < 0)
+                return r;
+        return kl_kdfa(hash, seed->seed, seed->seed_len, "INTEGRITY", NULL, 0, NULL, 0,
+                       (unsigned)(digest_size(hash) * 8), hmac_key);
+}
+
+/* HMAC_hmacKey(enc || name) into mac (one digest). */
+static int outer_hmac(const char *hash, const uint8_t *hmac_key, const uint8_t *enc, size_t enc_len,
+                      const uint8_t *name, size_t name_len, uint8_t *mac)
+{
+        size_t dlen = digest_size(hash), mac_len = 0;
+        uint8_t *mac_in;
+        int r;
+
+        if ((mac_in = malloc(enc_len + name_len)) == NULL)
+                return KL_ERR_NOMEM;
+        memcpy(mac_in, enc, enc_len);
+        memcpy(mac_in + enc_len, name, name_len);
+        r = kl_hmac(hash, hmac_key, dlen, mac_in, enc_len + name_len, mac, &mac_len);
+        if (r == 0 && mac_len != dlen)
+                r = KL_ERR_INTERNAL;
+        free(mac_in); /* ciphertext and a public name only */
+        return r;
+}
+
+/* What wrap and unwrap check first: a known nameAlg, a seed, a name that fits. */
+static int outer_params(const struct kl_tpm_public *parent, const struct kl_tpm_seed *seed,
+                        size_t name_len, const char **ret_hash, unsigned *ret_sym_bits)
+{
+        const char *hash = parent != NULL ? kl_tpm_public_name_alg(parent) : NULL;
+
+        if (hash == NULL || digest_size(hash) == 0 || seed == NULL || seed->seed_len == 0)
+                return KL_ERR_INVAL;
+        if (name_len > 2 + KL_MAX_DIGEST_LEN)
+                return KL_ERR_TOO_LONG;
+        *ret_hash = hash;
+        return kl_tpm_public_sym_aes_bits(parent, ret_sym_bits);
+}
+
 int kl_tpm_outer_wrap(const struct kl_tpm_public *parent, const struct kl_tpm_seed *seed,
                       const uint8_t *name, size_t name_len, const uint8_t *plain, size_t plain_len,
                       uint8_t *out, size_t out_max, size_t *ret_len)
 {
         static const uint8_t zero_iv[16];
-        const char *hash = parent != NULL ? kl_tpm_public_name_alg(parent) : NULL;
-        uint8_t sym_key[32], hmac_key[KL_MAX_DIGEST_LEN], mac[KL_MAX_DIGEST_LEN];
-        size_t dlen = hash != NULL ? digest_size(hash) : 0, mac_len = 0;
+        uint8_t sym_key[32], hmac_key[KL_MAX_DIGEST_LEN];
+        const char *hash = NULL;
         unsigned sym_bits = 0;
-        uint8_t *mac_in = NULL, *enc;
+        size_t dlen;
         int r;
 
-        if (parent == NULL || seed == NULL || name == NULL || plain == NULL || out == NULL ||
-            ret_len == NULL || dlen == 0 || seed->seed_len == 0)
+        if (name == NULL || plain == NULL || out == NULL || ret_len == NULL)
                 return KL_ERR_INVAL;
-        if (name_len > 2 + KL_MAX_DIGEST_LEN)
-                return KL_ERR_TOO_LONG;
+        if ((r = outer_params(parent, seed, name_len, &hash, &sym_bits)) < 0)
+                return r;
+        dlen = digest_size(hash);
         if (out_max < 2 + dlen || plain_len > out_max - 2 - dlen)
                 return KL_ERR_TOO_LONG;
-        if ((r = kl_tpm_public_sym_aes_bits(parent, &sym_bits)) < 0)
-                return r;
-        if ((mac_in = malloc(plain_len + name_len)) == NULL)
-                return KL_ERR_NOMEM;
-        enc = out + 2 + dlen;
-        r = kl_kdfa(hash, seed->seed, seed->seed_len, "STORAGE", name, name_len, NULL, 0, sym_bits,
-                    sym_key);
+        r = outer_keys(hash, seed, sym_bits, name, name_len, sym_key, hmac_key);
         if (r < 0)
                 goto out;
-        r = kl_aes_cfb_encrypt(sym_key, sym_bits / 8, zero_iv, plain, plain_len, enc);
+        r = kl_aes_cfb_encrypt(sym_key, sym_bits / 8, zero_iv, plain, plain_len, out + 2 + dlen);
         if (r < 0)
                 goto out;
-        r = kl_kdfa(hash, seed->seed, seed->seed_len, "INTEGRITY", NULL, 0, NULL, 0,
-                    (unsigned)(dlen * 8), hmac_key);
+        r = outer_hmac(hash, hmac_key, out + 2 + dlen, plain_len, name, name_len, out + 2);
         if (r < 0)
                 goto out;
-        memcpy(mac_in, enc, plain_len);
-        memcpy(mac_in + plain_len, name, name_len);
-        r = kl_hmac(hash, hmac_key, dlen, mac_in, plain_len + name_len, mac, &mac_len);
-        if (r < 0)
-                goto out;
-        if (mac_len != dlen) {
-                r = KL_ERR_INTERNAL;
-                goto out;
-        }
         kl_be16_put(out, dlen);
-        memcpy(out + 2, mac, dlen);
         *ret_len = 2 + dlen + plain_len;
         r = 0;
 out:
         kl_wipe(sym_key, sizeof(sym_key));
         kl_wipe(hmac_key, sizeof(hmac_key));
-        free(mac_in); /* ciphertext and a public name only */
+        return r;
+}
+
+int kl_tpm_outer_unwrap(const struct kl_tpm_public *parent, const struct kl_tpm_seed *seed,
+                        const uint8_t *name, size_t name_len, const uint8_t *blob, size_t len,
+                        uint8_t *plain, size_t plain_max, size_t *ret_len)
+{
+        static const uint8_t zero_iv[16];
+        uint8_t sym_key[32], hmac_key[KL_MAX_DIGEST_LEN], mac[KL_MAX_DIGEST_LEN];
+        const char *hash = NULL;
+        unsigned sym_bits = 0;
+        size_t dlen, enc_len;
+        int r;
+
+        if (name == NULL || blob == NULL || plain == NULL || ret_len == NULL)
+                return KL_ERR_INVAL;
+        if ((r = outer_params(parent, seed, name_len, &hash, &sym_bits)) < 0)
+                return r;
+        dlen = digest_size(hash);
+        if (len < 2 + dlen || kl_be16_get(blob) != dlen)
+                return KL_ERR_INVAL;
+        enc_len = len - 2 - dlen;
+        if (enc_len > plain_max)
+                return KL_ERR_TOO_LONG;
+        r = outer_keys(hash, seed, sym_bits, name, name_len, sym_key, hmac_key);
+        if (r < 0)
+                goto out;
+        if ((r = outer_hmac(hash, hmac_key, blob + 2 + dlen, enc_len, name, name_len, mac)) < 0)
+                goto out;
+        /* integrity first (Part 1, 24.5): another name, parent or seed fails here */
+        if (!kl_mem_equal_ct(mac, dlen, blob + 2, dlen)) {
+                r = KL_ERR_VERIFY;
+                goto out;
+        }
+        r = kl_aes_cfb_decrypt(sym_key, sym_bits / 8, zero_iv, blob + 2 + dlen, enc_len, plain);
+        if (r < 0)
+                goto out;
+        *ret_len = enc_len;
+        r = 0;
+out:
+        kl_wipe(sym_key, sizeof(sym_key));
+        kl_wipe(hmac_key, sizeof(hmac_key));
+        return r;
+}
+
+/* The ECC seed from the parent's side: the ephemeral point of secret against its private key. */
+static int ecc_seed_open(EVP_PKEY *priv, const char *hash, const char *label, const uint8_t *secret,
+                         size_t secret_len, struct kl_tpm_seed *s)
+{
+        uint8_t pt[1 + 2 * 66], parent_xy[2 * 66], eph_xy[2 * 66], z[66];
+        EVP_PKEY *eph = NULL;
+        const char *group;
+        size_t n, coord = 0;
+        int r = KL_ERR_INVAL;
+
+        /* TPMS_ECC_POINT: u16be(n) || x || u16be(n) || y */
+        if (secret_len < 4 || (n = kl_be16_get(secret)) == 0 || n > 66 || secret_len != 4 + 2 * n ||
+            kl_be16_get(secret + 2 + n) != n)
+                goto out;
+        group = n == 32 ? "P-256" : n == 48 ? "P-384" : n == 66 ? "P-521" : NULL;
+        if (group == NULL)
+                goto out;
+        pt[0] = 0x04; /* uncompressed */
+        memcpy(pt + 1, secret + 2, n);
+        memcpy(pt + 1 + n, secret + 4 + n, n);
+        if ((r = kl_pubkey_from_ec_point(group, pt, 1 + 2 * n, &eph)) < 0)
+                goto out;
+        /* Z is the same from both sides: the parent's private key, the ephemeral point */
+        if ((r = kl_ecdh_ephemeral(eph, priv, z, parent_xy, eph_xy, &coord)) < 0)
+                goto out;
+        r = kl_kdfe(hash, z, coord, label, eph_xy, coord, parent_xy, coord,
+                    (unsigned)(s->seed_len * 8), s->seed);
+out:
+        kl_wipe(z, sizeof(z));
+        kl_pkey_free(eph);
+        return r;
+}
+
+int kl_tpm_seed_open(const struct kl_tpm_public *parent, EVP_PKEY *parent_priv, const char *label,
+                     const uint8_t *secret, size_t secret_len, struct kl_tpm_seed *ret)
+{
+        const char *hash = parent != NULL ? kl_tpm_public_name_alg(parent) : NULL;
+        struct kl_tpm_seed s = {0};
+        int r;
+
+        if (parent == NULL || parent_priv == NULL || label == NULL || secret == NULL ||
+            ret == NULL || secret_len > sizeof(s.secret))
+                return KL_ERR_INVAL;
+        if (hash == NULL || (strcmp(hash, "sha256") != 0 && strcmp(hash, "sha384") != 0))
+                return KL_ERR_UNSUPPORTED;
+        if (kl_tpm_public_is_rsa(parent))
+                return KL_ERR_UNSUPPORTED; /* would need OAEP decryption with the label */
+        s.seed_len = digest_size(hash);
+        if ((r = ecc_seed_open(parent_priv, hash, label, secret, secret_len, &s)) < 0)
+                goto out;
+        memcpy(s.secret, secret, secret_len);
+        s.secret_len = secret_len;
+        *ret = s;
+out:
+        kl_tpm_seed_clear(&s);
         return r;
 }

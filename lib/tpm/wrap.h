@@ -12,6 +12,7 @@
  * KDFe(ECDH with an ephemeral key) for ECC parents; the label is "IDENTITY"
  * for credentials and "DUPLICATE" for duplication. Only sha256/sha384
  * parent name algorithms and AES-CFB parent symmetric definitions.
+ * The inverse (seed_open, outer_unwrap) is TPM2_ActivateCredential in software.
  */
 #ifndef KL_TPM_WRAP_H
 #define KL_TPM_WRAP_H
@@ -61,5 +62,17 @@ void kl_tpm_seed_clear(struct kl_tpm_seed *s);
 int kl_tpm_outer_wrap(const struct kl_tpm_public *parent, const struct kl_tpm_seed *seed,
                       const uint8_t *name, size_t name_len, const uint8_t *plain, size_t plain_len,
                       uint8_t *out, size_t out_max, size_t *ret_len);
+
+/*
+ * The inverse, for a parent whose private key is in software (simulated
+ * agents): the seed from its encrypted secret (ECC parents only,
+ * KL_ERR_UNSUPPORTED for RSA), and plain from a protected blob, the HMAC
+ * checked first (KL_ERR_VERIFY for another name, parent or seed; wipe plain).
+ */
+int kl_tpm_seed_open(const struct kl_tpm_public *parent, EVP_PKEY *parent_priv, const char *label,
+                     const uint8_t *secret, size_t secret_len, struct kl_tpm_seed *ret);
+int kl_tpm_outer_unwrap(const struct kl_tpm_public *parent, const struct kl_tpm_seed *seed,
+                        const uint8_t *name, size_t name_len, const uint8_t *blob, size_t len,
+                        uint8_t *plain, size_t plain_max, size_t *ret_len);
 
 #endif

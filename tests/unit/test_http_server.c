@@ -463,15 +463,15 @@ static bool make_pki(void)
         return system(cmd) == 0;
 }
 
-static CURLcode tls_request(uint16_t port, const char *cert, const char *key, struct resp *r)
+/* A request on handle c, which keeps its connection (and TLS session) between calls. */
+static CURLcode tls_request_on(CURL *c, uint16_t port, const char *cert, const char *key,
+                               struct resp *r)
 {
-        CURL *c = curl_easy_init();
         char url[128];
         char path[256];
         CURLcode rc;
 
         memset(r, 0, sizeof(*r));
-        assert_non_null(c);
         snprintf(url, sizeof(url), "https://127.0.0.1:%u/secure", (unsigned)port);
         curl_easy_setopt(c, CURLOPT_URL, url);
         snprintf(path, sizeof(path), "%s/ca.pem", tmpdir);
@@ -487,8 +487,43 @@ static CURLcode tls_request(uint16_t port, const char *cert, const char *key, st
         curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
         rc = curl_easy_perform(c);
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->code);
+        return rc;
+}
+
+static CURLcode tls_request(uint16_t port, const char *cert, const char *key, struct resp *r)
+{
+        CURL *c = curl_easy_init();
+        CURLcode rc;
+
+        assert_non_null(c);
+        rc = tls_request_on(c, port, cert, key, r);
         curl_easy_cleanup(c);
         return rc;
+}
+
+/* Requests on one kept-alive connection: each is authenticated and sees the peer's CN. */
+static void keepalive_requests(uint16_t port, int n)
+{
+        CURL *c = curl_easy_init();
+        struct json_object *res;
+        const char *cn = NULL;
+        long connects = -1;
+        struct resp r;
+
+        assert_non_null(c);
+        for (int i = 0; i < n; i++) {
+                assert_int_equal(tls_request_on(c, port, "cli.pem", "cli.key", &r), CURLE_OK);
+                assert_int_equal(r.code, 200);
+                assert_int_equal(curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects), CURLE_OK);
+                assert_int_equal(connects,
+                                 i == 0 ? 1 : 0); /* the same connection after the first */
+                r.len = strlen(r.body);
+                res = results_of(&r);
+                assert_int_equal(kl_json_get_string(res, "cn", &cn), 0);
+                assert_string_equal(cn, "test-client");
+                json_object_put(res);
+        }
+        curl_easy_cleanup(c);
 }
 
 static void test_http_server_mtls(void **state)
@@ -528,11 +563,15 @@ static void test_http_server_mtls(void **state)
         json_object_put(res);
         assert_int_equal(atomic_load(&f.calls), 1);
 
+        /* Keep-alive: later requests on the connection reuse its verification, CN included. */
+        keepalive_requests(kl_http_server_port(srv), 3);
+        assert_int_equal(atomic_load(&f.calls), 4);
+
         /* No client certificate, or one from elsewhere: no answer, handler never runs. */
         assert_int_not_equal(tls_request(kl_http_server_port(srv), NULL, NULL, &r), CURLE_OK);
         assert_int_not_equal(tls_request(kl_http_server_port(srv), "rogue.pem", "rogue.key", &r),
                              CURLE_OK);
-        assert_int_equal(atomic_load(&f.calls), 1);
+        assert_int_equal(atomic_load(&f.calls), 4);
 
         kl_http_server_stop(srv);
         free(ca);
