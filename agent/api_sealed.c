@@ -44,7 +44,7 @@ void api_keys_sealed(const struct api_call *c, struct kl_http_reply *reply)
         pthread_mutex_lock(&a->tpm_lock);
         r = kl_tpm_import(a->tpm, o->parent, o->parent_len, o->pub, o->pub_len, o->priv,
                           o->priv_len, o->seed, o->seed_len, &priv, &priv_len);
-        agent_tpm_check_lost(a, r);
+        agent_note_tpm_lost(a, r);
         pthread_mutex_unlock(&a->tpm_lock);
         sealed_pcrs_str(o, pcrs, sizeof(pcrs));
         if (r == KL_ERR_TPM_WRAP || r == KL_ERR_INVAL) {

@@ -374,6 +374,34 @@ static int write_file_at(int dirfd, const char *name, const uint8_t *data, size_
         return r;
 }
 
+#define TMP_PREFIX ".unzipped."
+
+int payload_remove_interrupted(const char *secure_dir)
+{
+        DIR *d;
+        struct dirent *de;
+        int r = 0;
+
+        if (secure_dir[0] == '\0')
+                return 0;
+        if ((d = opendir(secure_dir)) == NULL)
+                return errno == ENOENT ? 0 : KL_ERR_IO;
+        while ((de = readdir(d)) != NULL) {
+                if (strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) != 0)
+                        continue;
+                if (payload_remove_tree(dirfd(d), de->d_name) < 0) {
+                        log_error("cannot remove %s/%s", secure_dir, de->d_name);
+                        r = KL_ERR_IO;
+                } else {
+                        log_warn("removed %s/%s: an unfinished payload delivery (the agent "
+                                 "was stopped while writing it)",
+                                 secure_dir, de->d_name);
+                }
+        }
+        closedir(d);
+        return r;
+}
+
 int payload_deliver(const struct payload_opts *o, const uint8_t *k, size_t k_len,
                     const uint8_t *plain, size_t plain_len)
 {
@@ -385,7 +413,7 @@ int payload_deliver(const struct payload_opts *o, const uint8_t *k, size_t k_len
         if (o->enc_keyname[0] == '\0' || o->dec_payload_file[0] == '\0' ||
             strchr(o->enc_keyname, '/') != NULL || strchr(o->dec_payload_file, '/') != NULL)
                 return KL_ERR_CONFIG;
-        w = snprintf(tmp, sizeof(tmp), "%s/.unzipped.XXXXXX", o->secure_dir);
+        w = snprintf(tmp, sizeof(tmp), "%s/" TMP_PREFIX "XXXXXX", o->secure_dir);
         if (w < 0 || (size_t)w >= sizeof(tmp))
                 return KL_ERR_TOO_LONG;
         tmp_name = strrchr(tmp, '/') + 1;

@@ -79,6 +79,13 @@ int payload_deliver(const struct payload_opts *o, const uint8_t *k, size_t k_len
 int payload_run_script(const struct payload_opts *o, const atomic_bool *cancel, int *ret_status,
                        bool *ret_timed_out);
 
+/*
+ * Removes what an interrupted payload_deliver left in secure_dir (its
+ * temporary directories; unzipped/ itself only ever appears whole), logging
+ * each. For start-up, before the worker runs.
+ */
+int payload_remove_interrupted(const char *secure_dir);
+
 /* Removes dirfd/name recursively without following symlinks; absent is fine. */
 int payload_remove_tree(int dirfd, const char *name);
 

@@ -102,6 +102,7 @@ int payload_worker_start(const struct payload_opts *o, struct payload_worker **r
 
         if (w == NULL)
                 return KL_ERR_NOMEM;
+        (void)payload_remove_interrupted(o->secure_dir); /* logged; never stops the agent */
         w->o = *o;
         atomic_init(&w->cancel, false);
         if (pthread_mutex_init(&w->lock, NULL) != 0) {

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The push-model client (see push.h). One thread: authenticate, negotiate,
- * submit, wait; a 401 anywhere drops the token and authenticates again at
- * once (once per cycle), 429/503 wait Retry-After, other refusals and
- * transport errors wait one interval, as upstream's agent does. While
+ * submit, wait; each request retries transport errors, 5xx, 408 and 429
+ * with upstream's exponential back-off (http_retry.h); a 401 anywhere drops
+ * the token and authenticates again at once (once per cycle), a 429/503
+ * left after the retries waits Retry-After, other refusals and exhausted
+ * retries wait one interval, as upstream's agent does. While
  * waiting it polls the IMA log length and the watched PCRs four times a
  * second. The bearer token is a secret: never logged, wiped when dropped.
  */
@@ -13,6 +15,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,7 @@
 #include "err.h"
 #include "hex.h"
 #include "http_client.h"
+#include "http_retry.h"
 #include "ima_log.h"
 #include "log.h"
 #include "push_json.h"
@@ -215,12 +219,13 @@ static int call(struct push *p, const char *method, const char *url, const char 
             .content_type = PUSH_MEDIA_TYPE,
             .bearer = auth ? p->token : NULL,
         };
+        const struct http_retry rt = {.cfg = p->cfg, .stop_fd = p->stop_fd, .peer = "verifier"};
         int r;
 
         memset(resp, 0, sizeof(*resp));
-        r = kl_http_request_with(method, url, body, &opts, p->https ? &p->tls : NULL, TIMEOUT_MS,
-                                 resp);
-        if (r < 0)
+        r = http_retry_request(&rt, method, url, body, &opts, p->https ? &p->tls : NULL, TIMEOUT_MS,
+                               resp);
+        if (r < 0 && r != KL_ERR_CANCELED)
                 log_error("cannot reach the verifier at %s: %s%s%s", url,
                           resp->error[0] ? resp->error : kl_err_str(r),
                           p->https ? "; verifier_tls_ca_cert = " : "",
@@ -282,6 +287,7 @@ static enum outcome authenticate(struct push *p)
         }
         pthread_mutex_lock(&p->a->tpm_lock);
         r = kl_tpm_certify_ak(p->a->tpm, challenge, clen, &attest, &attest_len, &sig, &sig_len);
+        agent_note_tpm_lost(p->a, r);
         pthread_mutex_unlock(&p->a->tpm_lock);
         if (r < 0) {
                 log_error("TPM2_Certify of the AK failed: %s", kl_err_str(r));
@@ -506,6 +512,7 @@ static bool changed(struct push *p)
         struct kl_pcr_set cur;
         uint64_t lines;
         bool diff = false;
+        int r;
 
         if (!p->triggers)
                 return false;
@@ -517,9 +524,10 @@ static bool changed(struct push *p)
         if (p->watch == 0)
                 return false;
         pthread_mutex_lock(&p->a->tpm_lock);
-        if (kl_tpm_pcr_read(p->a->tpm, p->watched.hash_alg, p->watch, &cur) < 0) {
+        if ((r = kl_tpm_pcr_read(p->a->tpm, p->watched.hash_alg, p->watch, &cur)) < 0) {
                 log_debug("cannot read the watched PCRs 0x%06x; trying again", (unsigned)p->watch);
                 cur = p->watched; /* a failed read is no news */
+                agent_note_tpm_lost(p->a, r);
         }
         pthread_mutex_unlock(&p->a->tpm_lock);
         for (unsigned i = 0; i < KL_PCR_COUNT && !diff; i++) {
@@ -587,7 +595,8 @@ int push_run(struct agent *a, const struct agent_identity *id, int stop_fd)
                         break;
         }
         log_info("stopping the push-model client");
-        r = 0;
+        /* a lost TPM stopped us (see agent_note_tpm_lost): exit non-zero to be restarted */
+        r = atomic_load(&a->tpm_lost) ? KL_ERR_TPM_LOST : 0;
 out:
         push_clear(&p);
         return r;

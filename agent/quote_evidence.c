@@ -25,12 +25,15 @@ void agent_quote_clear(struct agent_quote *q)
         memset(q, 0, sizeof(*q));
 }
 
-void agent_tpm_check_lost(struct agent *a, int r)
+void agent_note_tpm_lost(struct agent *a, int r)
 {
-        if (r == KL_ERR_TPM_LOST && !atomic_exchange(&a->tpm_lost, true)) {
+        /* a reset TPM (swtpm restarted and reconnected) no longer holds our loaded AK */
+        if ((r == KL_ERR_TPM_LOST || r == KL_ERR_TPM_HANDLE) &&
+            !atomic_exchange(&a->tpm_lost, true)) {
                 /* ESAPI cannot resume: a new process (systemd Restart=on-failure) reopens it */
-                log_error("the connection to the TPM is lost; exiting for the service manager to "
-                          "restart the agent");
+                log_error("the connection to the TPM is lost or the TPM was reset (%s); exiting "
+                          "for the service manager to restart the agent",
+                          kl_err_str(r));
                 (void)kill(getpid(), SIGTERM);
         }
 }
@@ -59,7 +62,7 @@ int agent_take_quote(struct agent *a, const uint8_t *nonce, size_t nonce_len,
         }
         r = kl_quote_encode(attest, attest_len, sig, sig_len, &ret->pcrs, &ret->quote);
 out:
-        agent_tpm_check_lost(a, r);
+        agent_note_tpm_lost(a, r);
         pthread_mutex_unlock(&a->tpm_lock);
         free(attest);
         free(sig);

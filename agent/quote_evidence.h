@@ -28,10 +28,13 @@ struct agent_quote {
 void agent_quote_clear(struct agent_quote *q);
 
 /*
- * After a TPM call under tpm_lock: when r is KL_ERR_TPM_LOST, marks the TPM
- * lost (once) and asks the agent to stop, for the service manager to restart it.
+ * When r is KL_ERR_TPM_LOST, or KL_ERR_TPM_HANDLE (a reset TPM lost the
+ * loaded AK): logs it once and raises SIGTERM, so the agent
+ * stops and exits non-zero (agent.tpm_lost) for the service manager to
+ * restart it with a fresh TPM context.
  */
-void agent_tpm_check_lost(struct agent *a, int r);
+void agent_note_tpm_lost(struct agent *a, int r);
+
 /*
  * Under the TPM lock: PCR 16 reset and extended with pcr16_digest, quote
  * over mask | PCR 16 with qualifying data nonce, then (want_ima) the IMA

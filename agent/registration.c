@@ -3,7 +3,6 @@
 #include "registration.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include "crypto.h"
 #include "err.h"
 #include "http_client.h"
+#include "http_retry.h"
 #include "json.h"
 #include "log.h"
 #include "notify.h"
@@ -66,17 +66,6 @@ int registration_enabled_versions(const char *api_versions, const char **out, si
  */
 static int cancel_fd = -1;
 
-/*
- * Sleeps ms (telling systemd's watchdog we are alive meanwhile), or returns
- * KL_ERR_CANCELED as soon as a termination signal is pending.
- */
-static int sleep_or_cancel(uint64_t ms)
-{
-        struct pollfd pfd = {.fd = cancel_fd, .events = POLLIN};
-
-        return kl_notify_poll(&pfd, cancel_fd >= 0 ? 1 : 0, (int64_t)ms) > 0 ? KL_ERR_CANCELED : 0;
-}
-
 static int format_url(char *out, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -91,53 +80,13 @@ static int format_url(char *out, size_t len, const char *fmt, ...)
         return n < 0 || (size_t)n >= len ? KL_ERR_TOO_LONG : 0;
 }
 
-static bool status_is_transient(long status)
-{
-        return status >= 500 || status == 408 || status == 429;
-}
-
-/*
- * One request with upstream's retry policy: transport errors, 5xx, 408 and
- * 429 are retried after initial_delay * 2^n ms (capped), up to max_retries.
- */
+/* One registrar request under upstream's retry policy (http_retry.h). */
 static int request_with_retry(const struct kl_agent_config *cfg, const char *method,
                               const char *url, const char *body, struct kl_http_response *ret)
 {
-        uint64_t delay = cfg->exponential_backoff_initial_delay;
-        int r = KL_ERR_HTTP;
+        const struct http_retry rt = {.cfg = cfg, .stop_fd = cancel_fd, .peer = "registrar"};
 
-        for (uint32_t attempt = 0;; attempt++) {
-                r = kl_http_request(method, url, body, NULL, REQUEST_TIMEOUT_MS, ret);
-                if (r == 0 && !status_is_transient(ret->status))
-                        return 0;
-                if (attempt >= cfg->exponential_backoff_max_retries)
-                        break;
-                if (r == 0) {
-                        log_warn("%s %s answered %ld; retrying in %llu ms", method, url,
-                                 ret->status, (unsigned long long)delay);
-                        kl_notify_status("registrar answered %ld; retry %u of %u in %llu ms",
-                                         ret->status, attempt + 1,
-                                         cfg->exponential_backoff_max_retries,
-                                         (unsigned long long)delay);
-                        kl_http_response_clear(ret);
-                } else {
-                        log_warn("registrar at %s not reachable (%s); retrying in %llu ms", url,
-                                 kl_err_str(r), (unsigned long long)delay);
-                        kl_notify_status("registrar not reachable (%s); retry %u of %u in %llu ms",
-                                         kl_err_str(r), attempt + 1,
-                                         cfg->exponential_backoff_max_retries,
-                                         (unsigned long long)delay);
-                }
-                if (sleep_or_cancel(delay) < 0) {
-                        kl_http_response_clear(ret);
-                        log_info("stop requested; giving up on the registrar");
-                        return KL_ERR_CANCELED;
-                }
-                delay *= 2;
-                if (delay > cfg->exponential_backoff_max_delay)
-                        delay = cfg->exponential_backoff_max_delay;
-        }
-        return r;
+        return http_retry_request(&rt, method, url, body, NULL, NULL, REQUEST_TIMEOUT_MS, ret);
 }
 
 /* The "status" text of a Keylime envelope, for error messages (capped when logged). */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# bench/run.sh [--quick] [--build-dir DIR]: the project's benchmarks in one
+# bench/run.sh [--quick] [--soak N] [--build-dir DIR]: the project's benchmarks in one
 # command. Starts a software TPM (tests/testbed/tpm-up.sh), the registrar
 # stub and the agent on loopback with the mTLS PKI of certs/make-pki.sh, in a
 # private temp dir, and for the verifier stub 4 more agents (1 with --quick),
@@ -10,26 +10,33 @@
 # the targets are printed for the reader only. Stops exactly what it started.
 #
 # --quick: 1-2 iterations and tiny sizes (a smoke test, < 60 s once built).
+# --soak N: the soak (2b) with N quotes each way, the rest at --quick sizes.
 # --build-dir DIR: use an existing build; default: build into bench-build/
 # with scripts/build.sh.
 set -euo pipefail
 
 src=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 quick=0
+soak_n=
 build=
 while [ $# -gt 0 ]; do
         case $1 in
         --quick) quick=1 ;;
+        --soak)
+                [ $# -ge 2 ] && [[ $2 =~ ^[1-9][0-9]*$ ]] || { echo "--soak needs a count" >&2; exit 2; }
+                quick=1 soak_n=$2
+                shift
+                ;;
         --build-dir)
                 [ $# -ge 2 ] || { echo "--build-dir needs a directory" >&2; exit 2; }
                 build=$2
                 shift
                 ;;
         -h | --help)
-                sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//'
+                sed -n '3,15p' "$0" | sed 's/^# \{0,1\}//'
                 exit 0
                 ;;
-        *) echo "usage: bench/run.sh [--quick] [--build-dir DIR]" >&2; exit 2 ;;
+        *) echo "usage: bench/run.sh [--quick] [--soak N] [--build-dir DIR]" >&2; exit 2 ;;
         esac
         shift
 done
@@ -64,6 +71,7 @@ else
         IMA_SIZES=(1000 100000 1000000) N_IMA=20 N_IMA_FULL=3 N_REGISTRAR=500
         N_VERIFY=200 VER_AGENTS=(1 2 4) VER_SECS=20 N_SOAK=100000
 fi
+[ -z "$soak_n" ] || N_SOAK=$soak_n
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/kl-bench.XXXXXX")
 SHM=
@@ -568,7 +576,7 @@ REG_RAW_NEW=$(sum_medians tpm_open ek_create ek_cert_read ak_create activate_cre
 {
         echo "# keylime-agent-c benchmarks"
         echo
-        echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit: $commit; mode: $([ "$quick" = 1 ] && echo quick || echo full)"
+        echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit: $commit; mode: $([ -n "$soak_n" ] && echo "soak $soak_n, the rest quick" || { [ "$quick" = 1 ] && echo quick || echo full; })"
         echo "- machine: $cpu, $(nproc) cores, $(free -m | awk '/^Mem:/ { print $2 }') MiB RAM, Linux $(uname -r)"
         echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared; see min/max for the noise)"
         echo "- TPM: swtpm $(swtpm --version 2>&1 | sed -n '1s/.*version \([0-9.]*\).*/\1/p') over TCP on loopback, RSA-2048 EK and AK, sha256 bank, mask 0x400 + PCR 16"

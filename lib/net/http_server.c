@@ -3,7 +3,10 @@
  * HTTP(S) server on libmicrohttpd (GnuTLS). The only file that includes
  * microhttpd.h and gnutls. Each request body is gathered into per-connection
  * state up to max_body; beyond it the client gets 413 and the handler never
- * runs. Under mTLS every request is checked against the client CA before
+ * runs. A refused body is read and dropped (up to KL_HTTP_DISCARD_LIMIT)
+ * before the 413, so the client has stopped sending and reads the answer;
+ * only a client waiting for 100-continue, or one past the cap, gets it at
+ * once. Under mTLS every request is checked against the client CA before
  * routing and a failing connection is closed without any answer, so an
  * unauthenticated peer learns nothing about the routes.
  */
@@ -22,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -367,6 +371,13 @@ out:
         return r;
 }
 
+static bool expects_continue(struct MHD_Connection *conn)
+{
+        const char *e = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+
+        return e != NULL && strcasecmp(e, "100-continue") == 0;
+}
+
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                       const char *method, const char *version,
                                       const char *upload_data, size_t *upload_data_size,
@@ -395,7 +406,11 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
                         &clen) &&
                     clen > srv->max_body) {
                         st->body.state = KL_HTTP_BODY_TOO_LARGE;
-                        return reply_simple(conn, 413, "Request body too large");
+                        /* A client that waits for 100-continue reads an answer now. One
+                         * already sending would see our close as a reset that loses the
+                         * answer: read and drop its body (up to the discard cap) first. */
+                        if (clen > KL_HTTP_DISCARD_LIMIT || expects_continue(conn))
+                                return reply_simple(conn, 413, "Request body too large");
                 }
                 return MHD_YES;
         }

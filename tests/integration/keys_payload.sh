@@ -219,6 +219,68 @@ kill -0 "$AGENT_PID" || fail "agent died"
 kill "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null || true
 
+log "kill -9 during payload delivery, at 6 points: nothing half-written; a restart delivers"
+# 384 KiB that does not compress (it and its unzipped copy fit the default 1 MiB
+# secure tmpfs): decrypting, writing and unzipping it takes a moment
+make_payload big "$T/marker-big"
+head -c $((384 * 1024)) /dev/urandom >"$T/big/blob.bin"
+(cd "$T/big" && zip -q -X -0 ../big.zip blob.bin)
+big_shares() { # the shares of big.zip; the ukey body (too big for an argument) in $T/big.ukey
+        local k u v
+        read -r k u v < <("$TOOL" split)
+        printf '%s' "$k" >"$T/big.k"
+        "$TOOL" encrypt-payload "$k" "$T/big.zip" | tr -d '\n' >"$T/big.p"
+        jq -cn --arg t "$("$TOOL" hmac "$k" "$UUID")" \
+                --arg e "$("$TOOL" oaep-encrypt "$T/nk.pem" "$u")" --rawfile p "$T/big.p" \
+                '{auth_tag: $t, encrypted_key: $e, payload: $p}' >"$T/big.ukey"
+        vkey=$(jq -cn --arg e "$("$TOOL" oaep-encrypt "$T/nk.pem" "$v")" '{encrypted_key: $e}')
+}
+deliver_big() { # U (from its file), then V
+        local code
+        code=$(curl -s -o "$T/p.json" -w '%{http_code}' --max-time 20 "${TLS[@]}" \
+                -H 'Content-Type: application/json' --data-binary "@$T/big.ukey" "$BASE/v2.6/keys/ukey")
+        [ "$code" = 200 ] || fail "POST ukey (big payload): HTTP $code: $(cat "$T/p.json")"
+        expect_post /v2.6/keys/vkey "$vkey" 200
+}
+whole() { # whole WHEN: agent_data.json is whole JSON; unzipped/ is absent or one whole delivery
+        jq -e .ak_public "$T/kl/agent_data.json" >/dev/null || fail "$1: agent_data.json is not whole"
+        [ ! -e "$SECURE/unzipped" ] || { cmp -s "$SECURE/unzipped/decrypted_payload" "$T/big.zip" &&
+                cmp -s "$SECURE/unzipped/blob.bin" "$T/big/blob.bin" &&
+                [ "$(stat -c %s "$SECURE/unzipped/derived_tci_key")" = 32 ]; } ||
+                fail "$1: a half-written unzipped/: $(ls -la "$SECURE/unzipped")"
+}
+n=0
+for delay in 0 0.05 0.1 0.2 0.4 0.8; do
+        n=$((n + 1))
+        start_agent "$T/agent.conf" "$T/kill$n.log"
+        big_shares
+        deliver_big
+        sleep "$delay"
+        kill -9 "$AGENT_PID"
+        wait "$AGENT_PID" 2>/dev/null || true
+        whole "kill -9 after ${delay}s"
+done
+left=$(find "$SECURE" -maxdepth 1 -name '.unzipped.*' | wc -l)
+# what a kill between mkdtemp and rename leaves, whether or not a kill above hit it
+mkdir -p "$SECURE/.unzipped.Xk9fQ2"
+head -c 1000 "$T/big/blob.bin" >"$SECURE/.unzipped.Xk9fQ2/blob.bin"
+rm -f "$T/marker-big"
+start_agent "$T/agent.conf" "$T/restart.log"
+grep -q "removed $(realpath "$SECURE")/.unzipped.Xk9fQ2: an unfinished payload delivery" \
+        "$T/restart.log" || fail "no log line for the unfinished delivery: $(tail -3 "$T/restart.log")"
+[ -z "$(find "$SECURE" -maxdepth 1 -name '.unzipped.*')" ] ||
+        fail "unfinished deliveries left: $(ls -A "$SECURE")"
+big_shares
+deliver_big
+wait_for_file "$T/marker-big" 60 || fail "payload script did not run: $(tail -5 "$T/restart.log")"
+whole "after the restart"
+[ "$(xxd -p -c 64 "$SECURE/unzipped/derived_tci_key")" = "$(cat "$T/big.k")" ] ||
+        fail "the K file is not the new delivery's"
+k_is big || fail "/keys/verify does not prove the new K"
+kill "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null || true
+pass "6 kill -9s ($left unfinished deliveries caught); each left whole state; the restart cleaned up and delivered"
+
 log "mTLS off with a payload script: the agent refuses to start"
 agent_conf "$T/plain.conf" "$T/kl" "$UUID" "port = $APORT" "enable_agent_mtls = false"
 must_refuse_start "$T/plain.conf" "$T/plain.log" "enable_insecure_payload"

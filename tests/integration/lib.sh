@@ -195,6 +195,22 @@ agent_conf() {
         } >"$file"
 }
 
+# tpm_lost_exit PID LOG: the agent PID (a child of this shell) has stopped, or does
+# within 30 s, with a non-zero status (systemd's Restart=on-failure restarts it) and
+# LOG says the TPM connection is lost; sets LOST_RC to its exit status.
+tpm_lost_exit() {
+        local i
+        for ((i = 0; i < 300; i++)); do
+                kill -0 "$1" 2>/dev/null || break
+                sleep 0.1
+        done
+        kill -0 "$1" 2>/dev/null && fail "the agent neither recovers nor exits: $(tail -3 "$2")"
+        LOST_RC=0
+        wait "$1" || LOST_RC=$?
+        [ "$LOST_RC" != 0 ] || fail "the agent exited 0: systemd's Restart=on-failure would not restart it"
+        grep -q "connection to the TPM is lost" "$2" || fail "no log line: $(tail -3 "$2")"
+}
+
 # agent_serve TCTI CONF LOG: starts the agent in the background (AGENT_PID) and
 # waits until it serves its API; fails the test if it exits or never gets there.
 agent_serve() {

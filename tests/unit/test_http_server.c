@@ -5,6 +5,8 @@
  * cap (413 without calling the handler, by Content-Length and chunked), JSON
  * envelopes, and mTLS with a throwaway PKI made by the openssl CLI at run time.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -13,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -276,6 +280,58 @@ static void test_http_server_chunked_too_large(void **state)
         assert_int_equal(atomic_load(&f->calls), before + 1);
 }
 
+/*
+ * A client that sends a body over the cap without waiting for 100-continue
+ * reads the 413, and the connection goes on: the server drained the body
+ * instead of closing on it (a close with unread data is a reset that can
+ * destroy the answer before the client reads it). The second, pipelined
+ * request is answered on the same connection.
+ */
+static void test_http_server_too_large_drained(void **state)
+{
+        struct fixture *f = *state;
+        static const char head[] = "POST /post HTTP/1.1\r\nHost: t\r\nContent-Length: 3000\r\n\r\n";
+        static const char next[] = "GET /next HTTP/1.1\r\nHost: t\r\n\r\n";
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_port = htons(kl_http_server_port(f->srv))};
+        struct timeval tv = {.tv_sec = 20};
+        char req[sizeof(head) + 3000 + sizeof(next)], got[16384] = "";
+        size_t len = 0, off = 0;
+        int before = atomic_load(&f->calls), fd;
+        ssize_t n;
+
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        memcpy(req, head, sizeof(head) - 1);
+        len = sizeof(head) - 1;
+        memset(req + len, '{', 3000);
+        len += 3000;
+        memcpy(req + len, next, sizeof(next) - 1);
+        len += sizeof(next) - 1;
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+        assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        while (off < len) {
+                n = send(fd, req + off, len - off, MSG_NOSIGNAL);
+                assert_true(n > 0);
+                off += (size_t)n;
+        }
+        off = 0;
+        while (off < sizeof(got) - 1 && strstr(got, "\"/next\"") == NULL) {
+                n = recv(fd, got + off, sizeof(got) - 1 - off, 0);
+                if (n <= 0)
+                        break;
+                off += (size_t)n;
+                got[off] = '\0';
+        }
+        got[off] = '\0';
+        close(fd);
+        assert_true(strncmp(got, "HTTP/1.1 413 ", 13) == 0);
+        assert_non_null(strstr(got, "HTTP/1.1 200 "));
+        assert_non_null(strstr(got, "\"/next\""));
+        assert_int_equal(atomic_load(&f->calls), before + 1); /* only /next reached it */
+}
+
 /* The server-wide body budget: a body that would pass it is refused (503), and
  * what a finished request held is given back. */
 static void test_http_body_budget(void **state)
@@ -534,6 +590,7 @@ int main(void)
             cmocka_unit_test(test_http_server_post_body),
             cmocka_unit_test(test_http_server_body_too_large),
             cmocka_unit_test(test_http_server_chunked_too_large),
+            cmocka_unit_test(test_http_server_too_large_drained),
             cmocka_unit_test(test_http_body_budget),
             cmocka_unit_test(test_http_server_empty_reply_is_500),
         };
