@@ -56,9 +56,15 @@ struct resource {
 };
 
 static const struct route keys_routes[] = {
-    {"GET", "pubkey", api_keys_pubkey, 1},  {"GET", "verify", api_keys_verify, 1},
-    {"POST", "ukey", api_keys_ukey, 1},     {"POST", "vkey", api_keys_vkey, 1},
+    {"GET", "pubkey", api_keys_pubkey, 1},
+    {"GET", "verify", api_keys_verify, 1},
+    {"POST", "ukey", api_keys_ukey, 1},
+    {"POST", "vkey", api_keys_vkey, 1},
     {"POST", "sealed", api_keys_sealed, 1}, /* our extension: agent-api.md "Sealed objects" */
+    /* our extension: agent-api.md "Certified keys" */
+    {"POST", "certify", api_keys_certify, 1},
+    {"POST", "certificate", api_keys_certificate, 1},
+    {"POST", "prove", api_keys_prove, 1},
 };
 static const struct route quotes_routes[] = {
     {"GET", "identity", api_quotes_identity, 1},

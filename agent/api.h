@@ -57,7 +57,7 @@ int api_parse_integrity_query(const char *nonce, const char *mask, const char *p
                               const char *ima_ml_entry, struct api_integrity_query *ret, char *err,
                               size_t err_len);
 
-/* Handlers (api_quotes.c, api_keys.c, api_sealed.c, api_info.c). */
+/* Handlers (api_quotes.c, api_keys.c, api_sealed.c, api_certified.c, api_info.c). */
 void api_quotes_identity(const struct api_call *c, struct kl_http_reply *reply);
 void api_quotes_integrity(const struct api_call *c, struct kl_http_reply *reply);
 void api_keys_pubkey(const struct api_call *c, struct kl_http_reply *reply);
@@ -65,6 +65,10 @@ void api_keys_ukey(const struct api_call *c, struct kl_http_reply *reply);
 void api_keys_vkey(const struct api_call *c, struct kl_http_reply *reply);
 void api_keys_verify(const struct api_call *c, struct kl_http_reply *reply);
 void api_keys_sealed(const struct api_call *c, struct kl_http_reply *reply); /* api_sealed.c */
+/* api_certified.c */
+void api_keys_certify(const struct api_call *c, struct kl_http_reply *reply);
+void api_keys_certificate(const struct api_call *c, struct kl_http_reply *reply);
+void api_keys_prove(const struct api_call *c, struct kl_http_reply *reply);
 void api_agent_info(const struct api_call *c, struct kl_http_reply *reply);
 
 /* "rsa2048" style names from API 2.5 on, "rsa" before. */

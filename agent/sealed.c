@@ -64,7 +64,7 @@ void sealed_pcrs_str(const struct sealed_object *o, char *out, size_t len)
         }
 }
 
-static bool name_ok(const char *s)
+bool sealed_name_ok(const char *s)
 {
         size_t n = strlen(s);
 
@@ -137,7 +137,7 @@ static int common_fields(struct json_object *obj, struct sealed_object *o, char 
         const TPMT_PUBLIC *area;
         int code;
 
-        if (kl_json_get_string(obj, "name", &name) < 0 || !name_ok(name)) {
+        if (kl_json_get_string(obj, "name", &name) < 0 || !sealed_name_ok(name)) {
                 snprintf(err, err_len,
                          "'name' must be 1 to %d of A-Z a-z 0-9 . _ - (not "
                          "starting with '.')",
@@ -264,7 +264,7 @@ int sealed_record_load(const char *keylime_dir, const char *name, struct sealed_
         size_t len = 0;
         int r;
 
-        if (!name_ok(name))
+        if (!sealed_name_ok(name))
                 return KL_ERR_INVAL;
         if ((r = record_path(keylime_dir, name, path, sizeof(path))) < 0 ||
             (r = kl_file_read(path, RECORD_MAX, &text, &len)) < 0)

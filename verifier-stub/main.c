@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "certify.h"
 #include "cli.h"
 #include "client.h"
 #include "err.h"
@@ -56,6 +57,7 @@ struct options {
         struct ver_client_options client;
         const char *pcrs[MAX_PCRS];
         struct ver_seal_options seal;
+        struct ver_certify_options certify;
 };
 
 /* What serve needs from the command line, checked before anything starts. */
@@ -519,7 +521,44 @@ static const struct kl_cli_option verifier_cli[] = {
      .arg = "NAME",
      .kind = KL_CLI_STRING,
      .offset = OPT(seal.name),
-     .help = "the agent's name for the key (default aes or rsa)",
+     .help = "the agent's name for the key (seal: default aes or\n"
+             "rsa; certify: default certified)",
+     .flags = KL_CLI_CMDLINE_ONLY},
+    {.name = "out",
+     .arg = "FILE",
+     .group = "certify options (also --uuid, --registrar, --client-cert/-key, --ca, --name):",
+     .kind = KL_CLI_STRING,
+     .offset = OPT(certify.out),
+     .help = "where the issued certificate (PEM) goes",
+     .flags = KL_CLI_CMDLINE_ONLY},
+    {.name = "issuer-cert",
+     .arg = "PEM",
+     .kind = KL_CLI_STRING,
+     .offset = OPT(certify.issuer_cert),
+     .help = "the CA certificate that issues it"},
+    {.name = "issuer-key",
+     .arg = "PEM",
+     .kind = KL_CLI_STRING,
+     .offset = OPT(certify.issuer_key),
+     .help = "and that CA's private key"},
+    {.name = "subject",
+     .arg = "DN",
+     .kind = KL_CLI_STRING,
+     .offset = OPT(certify.subject),
+     .help = "the certificate's subject, /CN=a/O=b or a bare CN\n"
+             "(default: the agent's UUID)",
+     .flags = KL_CLI_CMDLINE_ONLY},
+    {.name = "alg",
+     .arg = "ALG",
+     .kind = KL_CLI_STRING,
+     .offset = OPT(certify.alg),
+     .help = "rsa (RSA-2048, default) or ecc (P-256)",
+     .flags = KL_CLI_CMDLINE_ONLY},
+    {.name = "days",
+     .arg = "N",
+     .kind = KL_CLI_STRING,
+     .offset = OPT(certify.days),
+     .help = "validity of the certificate (default 365)",
      .flags = KL_CLI_CMDLINE_ONLY},
 };
 
@@ -537,7 +576,9 @@ static const struct kl_cli_program verifier_program = {
              "  status   print the verifier's view of --uuid as one JSON object\n"
              "  delete   stop attesting --uuid\n"
              "  seal     wrap --aes-key or --rsa-key for --uuid's TPM, bound to --pcrs as\n"
-             "           attested in its last good quote, and send it to the agent",
+             "           attested in its last good quote, and send it to the agent\n"
+             "  certify  have --uuid's TPM create a key its AK certifies, check that, issue\n"
+             "           the key a certificate from --issuer-cert into --out",
     .footer = "serve runs until SIGINT or SIGTERM.",
     .version = "keylime_verifier_stub " KL_VERSION " (verifier API " VER_API_CURRENT_VERSION ")",
     .man_page = "keylime_verifier_stub(8)",
@@ -546,7 +587,10 @@ static const struct kl_cli_program verifier_program = {
     .n_options = sizeof(verifier_cli) / sizeof(verifier_cli[0]),
 };
 
-/* add, status and delete talk to a running verifier (client.c); seal reads its store. */
+/*
+ * add, status and delete talk to a running verifier (client.c); seal reads its
+ * store; certify needs only the registrar and the agent.
+ */
 static int run_client(const char *cmd, struct options *o)
 {
         if (kl_http_client_global_init() < 0)
@@ -561,6 +605,11 @@ static int run_client(const char *cmd, struct options *o)
                 o->seal.db = o->db;
                 return ver_seal(&o->seal);
         }
+        if (strcmp(cmd, "certify") == 0) {
+                o->certify.client = &o->client;
+                o->certify.name = o->seal.name;
+                return ver_certify(&o->certify);
+        }
         if (strcmp(cmd, "add") == 0)
                 return ver_client_add(&o->client);
         if (strcmp(cmd, "status") == 0)
@@ -570,7 +619,8 @@ static int run_client(const char *cmd, struct options *o)
 
 static bool known_command(const char *cmd)
 {
-        static const char *const commands[] = {"serve", "add", "status", "delete", "seal"};
+        static const char *const commands[] = {"serve",  "add",  "status",
+                                               "delete", "seal", "certify"};
 
         for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
                 if (strcmp(cmd, commands[i]) == 0)

@@ -88,7 +88,7 @@ static int lookup_agent(struct ver_tenant *t)
         int fd = -1, r = KL_ERR_INVAL;
 
         if (o->registrar == NULL) {
-                fprintf(stderr, "tenant: --payload and seal need --registrar URL\n");
+                fprintf(stderr, "tenant: --payload, seal and certify need --registrar URL\n");
                 return KL_ERR_INVAL;
         }
         snprintf(url, sizeof(url), "%s/v2.6/agents/%s", o->registrar, o->uuid);
@@ -328,6 +328,11 @@ int ver_tenant_open(const struct ver_client_options *o, struct ver_tenant **ret)
 const struct kl_tpm_public *ver_tenant_ek(const struct ver_tenant *t)
 {
         return t->ek;
+}
+
+const struct kl_tpm_public *ver_tenant_ak(const struct ver_tenant *t)
+{
+        return t->ak;
 }
 
 int ver_tenant_post(struct ver_tenant *t, const char *resource, const char *body,

@@ -22,6 +22,8 @@ int ver_tenant_open(const struct ver_client_options *o, struct ver_tenant **ret)
 /* The registrar's ek_tpm, borrowed from t; NULL when it has none. */
 struct kl_tpm_public;
 const struct kl_tpm_public *ver_tenant_ek(const struct ver_tenant *t);
+/* The registrar's aik_tpm, borrowed from t. */
+const struct kl_tpm_public *ver_tenant_ak(const struct ver_tenant *t);
 /*
  * POSTs body to /v<version><resource> of the agent over its pinned mTLS;
  * anything but 200 is printed and KL_ERR_HTTP_STATUS. resp is the caller's to clear.

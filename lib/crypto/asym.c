@@ -197,8 +197,7 @@ int kl_rsa_verify_digest(EVP_PKEY *key, const char *hash, bool pss, const uint8_
                            digest_len, sig, sig_len);
 }
 
-/* Big-endian r,s as the DER ECDSA-Sig-Value OpenSSL verifies. */
-static int ecdsa_der(const uint8_t *r_buf, size_t r_len, const uint8_t *s_buf, size_t s_len,
+int kl_ecdsa_sig_der(const uint8_t *r_buf, size_t r_len, const uint8_t *s_buf, size_t s_len,
                      uint8_t **ret_der, size_t *ret_len)
 {
         ECDSA_SIG *es = NULL;
@@ -206,6 +205,8 @@ static int ecdsa_der(const uint8_t *r_buf, size_t r_len, const uint8_t *s_buf, s
         uint8_t *der = NULL;
         int n, r = KL_ERR_CRYPTO;
 
+        if (r_buf == NULL || s_buf == NULL || r_len == 0 || s_len == 0 || r_len > 66 || s_len > 66)
+                return KL_ERR_INVAL;
         if ((es = ECDSA_SIG_new()) == NULL || (br = BN_bin2bn(r_buf, (int)r_len, NULL)) == NULL ||
             (bs = BN_bin2bn(s_buf, (int)s_len, NULL)) == NULL) {
                 r = kl_crypto_err("ECDSA_SIG_new");
@@ -220,9 +221,13 @@ static int ecdsa_der(const uint8_t *r_buf, size_t r_len, const uint8_t *s_buf, s
                 r = kl_crypto_err("i2d_ECDSA_SIG");
                 goto out;
         }
-        *ret_der = der;
+        /* the caller's free(), not OpenSSL's: callers outside this room cannot reach it */
+        if ((*ret_der = malloc((size_t)n)) == NULL) {
+                r = KL_ERR_NOMEM;
+                goto out;
+        }
+        memcpy(*ret_der, der, (size_t)n);
         *ret_len = (size_t)n;
-        der = NULL;
         r = 0;
 out:
         OPENSSL_free(der);
@@ -243,11 +248,26 @@ int kl_ecdsa_verify_digest(EVP_PKEY *key, const char *hash, const uint8_t *diges
         /* 66 bytes: a P-521 coordinate, the largest curve a TPM offers */
         if (r_buf == NULL || s_buf == NULL || r_len == 0 || s_len == 0 || r_len > 66 || s_len > 66)
                 return KL_ERR_INVAL;
-        if ((r = ecdsa_der(r_buf, r_len, s_buf, s_len, &der, &der_len)) < 0)
+        if ((r = kl_ecdsa_sig_der(r_buf, r_len, s_buf, s_len, &der, &der_len)) < 0)
                 return r;
         r = verify_with(key, hash, 0, digest, digest_len, der, der_len);
-        OPENSSL_free(der);
+        free(der);
         return r;
+}
+
+int kl_verify_sha256(EVP_PKEY *key, const uint8_t *data, size_t len, const uint8_t *sig,
+                     size_t sig_len)
+{
+        uint8_t digest[KL_MAX_DIGEST_LEN];
+        size_t digest_len = 0;
+        int r;
+
+        if (key == NULL || data == NULL)
+                return KL_ERR_INVAL;
+        if ((r = kl_digest("sha256", data, len, digest, &digest_len)) < 0)
+                return r;
+        return verify_with(key, "sha256", EVP_PKEY_is_a(key, "RSA") ? RSA_PKCS1_PADDING : 0, digest,
+                           digest_len, sig, sig_len);
 }
 
 /* Signing (software keys standing in for a TPM's: simulators and tests) */

@@ -27,6 +27,15 @@ int kl_rsa_verify_digest(EVP_PKEY *key, const char *hash, bool pss, const uint8_
 int kl_ecdsa_verify_digest(EVP_PKEY *key, const char *hash, const uint8_t *digest,
                            size_t digest_len, const uint8_t *r, size_t r_len, const uint8_t *s,
                            size_t s_len);
+/* Big-endian r and s as the DER ECDSA-Sig-Value X.509 and TLS use; caller frees. */
+int kl_ecdsa_sig_der(const uint8_t *r_buf, size_t r_len, const uint8_t *s_buf, size_t s_len,
+                     uint8_t **ret_der, size_t *ret_len);
+/*
+ * Checks an X.509-style signature over data with SHA-256: RSASSA-PKCS1-v1_5
+ * for an RSA key, a DER ECDSA-Sig-Value for an EC key. KL_ERR_VERIFY if it does not match.
+ */
+int kl_verify_sha256(EVP_PKEY *key, const uint8_t *data, size_t len, const uint8_t *sig,
+                     size_t sig_len);
 
 /*
  * Signs digest (made with hash) with a private key, as a TPM's signing key

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * X.509: parsing (PEM, base64 DER or DER), files, self-signed certificates
- * for the agent's TLS server, and chain verification against a directory of
- * CA files with the EK-certificate quirks tolerated.
+ * for the agent's TLS server, certificates a CA issues (certified TPM keys), and chain verification
+ * against a directory of CA files with the EK-certificate quirks tolerated.
  */
 #include "x509.h"
 
@@ -226,44 +226,79 @@ out:
         return r;
 }
 
-int kl_x509_self_signed(EVP_PKEY *key, const char *cn, const char *san, unsigned days,
-                        X509 **ret_cert)
+/* A CN of at most 64 bytes (X.520), cut on a UTF-8 character boundary. */
+static int add_cn(X509_NAME *name, const char *cn)
 {
-        X509 *cert = NULL;
-        X509_NAME *name = NULL;
-        BASIC_CONSTRAINTS *bc = NULL;
-        BIGNUM *serial = NULL;
-        uint8_t rnd[20];
-        size_t cn_len;
-        int r = KL_ERR_CRYPTO;
+        size_t cn_len = strlen(cn);
 
-        if (key == NULL || cn == NULL || cn[0] == '\0' || ret_cert == NULL || days == 0 ||
-            days > 36500)
-                return KL_ERR_INVAL;
-        /* X.520 caps CN at 64; long agent ids are cut on a UTF-8 character boundary */
-        cn_len = strlen(cn);
         if (cn_len > 64) {
                 cn_len = 64;
                 while (cn_len > 0 && ((uint8_t)cn[cn_len] & 0xc0) == 0x80)
                         cn_len--;
         }
-        r = kl_random_bytes(rnd, sizeof(rnd));
-        if (r < 0)
+        if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn,
+                                       (int)cn_len, -1, 0) != 1)
+                return kl_crypto_err("X509_NAME_add_entry_by_txt");
+        return 0;
+}
+
+/*
+ * "/CN=a/O=b" (openssl -subj style, no escapes) or a bare CN into name;
+ * KL_ERR_INVAL for an empty or unknown attribute.
+ */
+static int parse_subject(const char *subject, X509_NAME *name)
+{
+        char buf[512];
+        char *p, *next;
+        int n;
+
+        if (subject[0] != '/')
+                return subject[0] == '\0' ? KL_ERR_INVAL : add_cn(name, subject);
+        n = snprintf(buf, sizeof(buf), "%s", subject + 1);
+        if (n < 0 || (size_t)n >= sizeof(buf))
+                return KL_ERR_TOO_LONG;
+        for (p = buf; p != NULL; p = next) {
+                char *eq = strchr(p, '=');
+
+                if ((next = strchr(p, '/')) != NULL)
+                        *next++ = '\0';
+                if (eq == NULL || eq == p || eq[1] == '\0')
+                        return KL_ERR_INVAL;
+                *eq = '\0';
+                if (X509_NAME_add_entry_by_txt(name, p, MBSTRING_UTF8,
+                                               (const unsigned char *)(eq + 1), -1, -1, 0) != 1) {
+                        ERR_clear_error(); /* an unknown attribute is the caller's mistake */
+                        return KL_ERR_INVAL;
+                }
+        }
+        return 0;
+}
+
+/* A v3 leaf certificate for key, signed by signer (SHA-256), random serial, now..+days. */
+static int build_leaf(EVP_PKEY *key, X509_NAME *subject, X509_NAME *issuer, EVP_PKEY *signer,
+                      const char *san, unsigned days, bool tls_usage, X509 **ret_cert)
+{
+        X509 *cert = NULL;
+        BASIC_CONSTRAINTS *bc = NULL;
+        BIGNUM *serial = NULL;
+        uint8_t rnd[20];
+        int r;
+
+        if (days == 0 || days > 36500)
+                return KL_ERR_INVAL;
+        if ((r = kl_random_bytes(rnd, sizeof(rnd))) < 0)
                 return r;
         rnd[0] &= 0x7f; /* positive, at most 20 octets (RFC 5280 4.1.2.2) */
         rnd[0] |= 0x01; /* and non-zero */
         r = KL_ERR_CRYPTO;
-        if ((cert = X509_new()) == NULL || (name = X509_NAME_new()) == NULL ||
-            (bc = BASIC_CONSTRAINTS_new()) == NULL ||
+        if ((cert = X509_new()) == NULL || (bc = BASIC_CONSTRAINTS_new()) == NULL ||
             (serial = BN_bin2bn(rnd, sizeof(rnd), NULL)) == NULL) {
                 r = KL_ERR_NOMEM;
                 goto out;
         }
         if (X509_set_version(cert, X509_VERSION_3) != 1 ||
             BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(cert)) == NULL ||
-            X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn,
-                                       (int)cn_len, -1, 0) != 1 ||
-            X509_set_subject_name(cert, name) != 1 || X509_set_issuer_name(cert, name) != 1 ||
+            X509_set_subject_name(cert, subject) != 1 || X509_set_issuer_name(cert, issuer) != 1 ||
             X509_gmtime_adj(X509_getm_notBefore(cert), 0) == NULL ||
             X509_time_adj_ex(X509_getm_notAfter(cert), (int)days, 0, NULL) == NULL ||
             X509_set_pubkey(cert, key) != 1) {
@@ -275,13 +310,25 @@ int kl_x509_self_signed(EVP_PKEY *key, const char *cn, const char *san, unsigned
                 r = kl_crypto_err("X509_add1_ext_i2d(basicConstraints)");
                 goto out;
         }
-        if (san != NULL && san[0] != '\0') {
-                r = add_san(cert, san);
-                if (r < 0)
+        /* a signing key only: TLS client or server authentication */
+        if (tls_usage) {
+                X509_EXTENSION *ku =
+                    X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage, "critical,digitalSignature");
+                X509_EXTENSION *eku =
+                    X509V3_EXT_conf_nid(NULL, NULL, NID_ext_key_usage, "serverAuth,clientAuth");
+                int ok = ku != NULL && eku != NULL && X509_add_ext(cert, ku, -1) == 1 &&
+                         X509_add_ext(cert, eku, -1) == 1;
+
+                X509_EXTENSION_free(ku);
+                X509_EXTENSION_free(eku);
+                if (!ok) {
+                        r = kl_crypto_err("X509_add_ext(keyUsage)");
                         goto out;
-                r = KL_ERR_CRYPTO;
+                }
         }
-        if (X509_sign(cert, key, EVP_sha256()) <= 0) {
+        if (san != NULL && san[0] != '\0' && (r = add_san(cert, san)) < 0)
+                goto out;
+        if (X509_sign(cert, signer, EVP_sha256()) <= 0) {
                 r = kl_crypto_err("X509_sign");
                 goto out;
         }
@@ -291,9 +338,50 @@ int kl_x509_self_signed(EVP_PKEY *key, const char *cn, const char *san, unsigned
 out:
         BN_free(serial);
         BASIC_CONSTRAINTS_free(bc);
-        X509_NAME_free(name);
         X509_free(cert);
         return r;
+}
+
+int kl_x509_self_signed(EVP_PKEY *key, const char *cn, const char *san, unsigned days,
+                        X509 **ret_cert)
+{
+        X509_NAME *name = NULL;
+        int r;
+
+        if (key == NULL || cn == NULL || cn[0] == '\0' || ret_cert == NULL)
+                return KL_ERR_INVAL;
+        if ((name = X509_NAME_new()) == NULL)
+                return KL_ERR_NOMEM;
+        if ((r = add_cn(name, cn)) == 0)
+                r = build_leaf(key, name, name, key, san, days, false, ret_cert);
+        X509_NAME_free(name);
+        return r;
+}
+
+int kl_x509_issue(EVP_PKEY *key, const char *subject, const char *san, unsigned days, X509 *ca_cert,
+                  EVP_PKEY *ca_key, X509 **ret_cert)
+{
+        X509_NAME *name = NULL;
+        int r;
+
+        if (key == NULL || subject == NULL || ca_cert == NULL || ca_key == NULL || ret_cert == NULL)
+                return KL_ERR_INVAL;
+        if (X509_check_private_key(ca_cert, ca_key) != 1) {
+                ERR_clear_error();
+                return KL_ERR_INVAL;
+        }
+        if ((name = X509_NAME_new()) == NULL)
+                return KL_ERR_NOMEM;
+        if ((r = parse_subject(subject, name)) == 0)
+                r = build_leaf(key, name, X509_get_subject_name(ca_cert), ca_key, san, days, true,
+                               ret_cert);
+        X509_NAME_free(name);
+        return r;
+}
+
+EVP_PKEY *kl_x509_public_key(X509 *cert)
+{
+        return cert != NULL ? X509_get_pubkey(cert) : NULL;
 }
 
 static bool has_cert_suffix(const char *name)

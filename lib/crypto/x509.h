@@ -25,6 +25,17 @@ int kl_x509_save_pem(const char *path, X509 *cert);
 int kl_x509_self_signed(EVP_PKEY *key, const char *cn, const char *san, unsigned days,
                         X509 **ret_cert);
 /*
+ * A certificate for key issued by ca_cert/ca_key (which must match): subject
+ * "/CN=a/O=b" (openssl -subj style) or a bare CN, subjectAltName san (NULL
+ * or "" for none), valid from now for days, basicConstraints CA:FALSE,
+ * keyUsage digitalSignature, extendedKeyUsage serverAuth and clientAuth.
+ * KL_ERR_INVAL for a bad subject or a CA key that is not the certificate's.
+ */
+int kl_x509_issue(EVP_PKEY *key, const char *subject, const char *san, unsigned days, X509 *ca_cert,
+                  EVP_PKEY *ca_key, X509 **ret_cert);
+/* The certificate's public key (caller kl_pkey_free()s); NULL if it has none. */
+EVP_PKEY *kl_x509_public_key(X509 *cert);
+/*
  * Verifies cert against the CA certificates (PEM files, any number of certs
  * each) found in directory ca_dir, with extra untrusted intermediates. TPM
  * EK certificate quirks are tolerated (unhandled critical SAN directoryName,

@@ -6,6 +6,7 @@
  */
 #include "soft_tpm.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,7 +109,9 @@ static int rsa_unique(EVP_PKEY *key, TPM2B_PUBLIC_KEY_RSA *n)
         return 0;
 }
 
-int kl_soft_ak_public(EVP_PKEY *key, uint8_t **ret, size_t *ret_len)
+/* A signing key's public area: restricted with the AK's SHA-256 scheme, or scheme NULL. */
+static int signing_public(EVP_PKEY *key, uint32_t attrs, bool restricted, uint8_t **ret,
+                          size_t *ret_len)
 {
         TPM2B_PUBLIC pub = {0};
         TPMT_PUBLIC *t = &pub.publicArea;
@@ -117,20 +120,23 @@ int kl_soft_ak_public(EVP_PKEY *key, uint8_t **ret, size_t *ret_len)
         if (key == NULL || ret == NULL || ret_len == NULL)
                 return KL_ERR_INVAL;
         t->nameAlg = TPM2_ALG_SHA256;
-        t->objectAttributes = AK_ATTRS;
+        t->objectAttributes = attrs;
         if (kl_pkey_is_rsa(key)) {
                 t->type = TPM2_ALG_RSA;
                 t->parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
-                t->parameters.rsaDetail.scheme.scheme = TPM2_ALG_RSASSA;
-                t->parameters.rsaDetail.scheme.details.rsassa.hashAlg = TPM2_ALG_SHA256;
+                t->parameters.rsaDetail.scheme.scheme =
+                    restricted ? TPM2_ALG_RSASSA : TPM2_ALG_NULL;
+                t->parameters.rsaDetail.scheme.details.rsassa.hashAlg =
+                    restricted ? TPM2_ALG_SHA256 : 0;
                 t->parameters.rsaDetail.keyBits = 2048;
                 t->parameters.rsaDetail.exponent = 0; /* the default, 65537 */
                 r = rsa_unique(key, &t->unique.rsa);
         } else {
                 t->type = TPM2_ALG_ECC;
                 t->parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
-                t->parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
-                t->parameters.eccDetail.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+                t->parameters.eccDetail.scheme.scheme = restricted ? TPM2_ALG_ECDSA : TPM2_ALG_NULL;
+                t->parameters.eccDetail.scheme.details.ecdsa.hashAlg =
+                    restricted ? TPM2_ALG_SHA256 : 0;
                 t->parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
                 t->parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
                 r = ecc_unique(key, &t->unique.ecc);
@@ -138,6 +144,18 @@ int kl_soft_ak_public(EVP_PKEY *key, uint8_t **ret, size_t *ret_len)
         if (r < 0)
                 return r;
         return marshal_public(&pub, ret, ret_len);
+}
+
+int kl_soft_ak_public(EVP_PKEY *key, uint8_t **ret, size_t *ret_len)
+{
+        return signing_public(key, AK_ATTRS, true, ret, ret_len);
+}
+
+int kl_soft_signing_public(EVP_PKEY *key, uint32_t attrs, uint8_t **ret, size_t *ret_len)
+{
+        if ((attrs & TPMA_OBJECT_RESTRICTED) != 0)
+                return KL_ERR_INVAL;
+        return signing_public(key, attrs, false, ret, ret_len);
 }
 
 /* TPMT_SIGNATURE over attest: RSASSA or ECDSA with SHA-256, as the AK's scheme says. */
@@ -177,17 +195,53 @@ static int sign_attest(EVP_PKEY *ak, const uint8_t *attest, size_t attest_len, T
         return 0;
 }
 
+/* Marshals a, signs it with ak: the TPMS_ATTEST and TPMT_SIGNATURE, caller frees both. */
+static int attest_out(const TPMS_ATTEST *a, EVP_PKEY *ak, uint8_t **ret_attest,
+                      size_t *ret_attest_len, uint8_t **ret_sig, size_t *ret_sig_len)
+{
+        TPMT_SIGNATURE sig = {0};
+        uint8_t *attest = NULL, *sig_buf = NULL;
+        size_t attest_len = 0, sig_len = 0;
+        TSS2_RC rc;
+        int r = KL_ERR_NOMEM;
+
+        if ((attest = malloc(sizeof(TPMS_ATTEST))) == NULL ||
+            (sig_buf = malloc(sizeof(TPMT_SIGNATURE))) == NULL)
+                goto out;
+        r = KL_ERR_INTERNAL;
+        if ((rc = Tss2_MU_TPMS_ATTEST_Marshal(a, attest, sizeof(TPMS_ATTEST), &attest_len)) !=
+            TSS2_RC_SUCCESS) {
+                log_debug("Tss2_MU_TPMS_ATTEST_Marshal: 0x%08x", rc);
+                goto out;
+        }
+        if ((r = sign_attest(ak, attest, attest_len, &sig)) < 0)
+                goto out;
+        r = KL_ERR_INTERNAL;
+        if ((rc = Tss2_MU_TPMT_SIGNATURE_Marshal(&sig, sig_buf, sizeof(TPMT_SIGNATURE),
+                                                 &sig_len)) != TSS2_RC_SUCCESS) {
+                log_debug("Tss2_MU_TPMT_SIGNATURE_Marshal: 0x%08x", rc);
+                goto out;
+        }
+        *ret_attest = attest;
+        *ret_attest_len = attest_len;
+        *ret_sig = sig_buf;
+        *ret_sig_len = sig_len;
+        attest = sig_buf = NULL;
+        r = 0;
+out:
+        free(attest);
+        free(sig_buf);
+        return r;
+}
+
 int kl_soft_quote(EVP_PKEY *ak, const uint8_t *ak_name, size_t ak_name_len, const uint8_t *nonce,
                   size_t nonce_len, const struct kl_soft_clock *clk, const struct kl_pcr_set *pcrs,
                   uint8_t **ret_attest, size_t *ret_attest_len, uint8_t **ret_sig,
                   size_t *ret_sig_len)
 {
         TPMS_ATTEST a = {0};
-        TPMT_SIGNATURE sig = {0};
         TPML_PCR_SELECTION *sel = &a.attested.quote.pcrSelect;
-        uint8_t *attest = NULL, *sig_buf = NULL;
-        size_t attest_len = 0, sig_len = 0, dlen = 0;
-        TSS2_RC rc;
+        size_t dlen = 0;
         int r = KL_ERR_INVAL;
 
         if (ak == NULL || ak_name == NULL || clk == NULL || pcrs == NULL || ret_attest == NULL ||
@@ -212,34 +266,32 @@ int kl_soft_quote(EVP_PKEY *ak, const uint8_t *ak_name, size_t ak_name_len, cons
         for (unsigned i = 0; i < 3; i++)
                 sel->pcrSelections[0].pcrSelect[i] = (BYTE)(pcrs->mask >> (8 * i));
         if ((r = kl_pcr_set_digest(pcrs, a.attested.quote.pcrDigest.buffer, &dlen)) < 0)
-                goto out;
+                return r;
         a.attested.quote.pcrDigest.size = (UINT16)dlen;
-        r = KL_ERR_NOMEM;
-        if ((attest = malloc(sizeof(TPMS_ATTEST))) == NULL ||
-            (sig_buf = malloc(sizeof(TPMT_SIGNATURE))) == NULL)
-                goto out;
-        r = KL_ERR_INTERNAL;
-        if ((rc = Tss2_MU_TPMS_ATTEST_Marshal(&a, attest, sizeof(TPMS_ATTEST), &attest_len)) !=
-            TSS2_RC_SUCCESS) {
-                log_debug("Tss2_MU_TPMS_ATTEST_Marshal: 0x%08x", rc);
-                goto out;
-        }
-        if ((r = sign_attest(ak, attest, attest_len, &sig)) < 0)
-                goto out;
-        r = KL_ERR_INTERNAL;
-        if ((rc = Tss2_MU_TPMT_SIGNATURE_Marshal(&sig, sig_buf, sizeof(TPMT_SIGNATURE),
-                                                 &sig_len)) != TSS2_RC_SUCCESS) {
-                log_debug("Tss2_MU_TPMT_SIGNATURE_Marshal: 0x%08x", rc);
-                goto out;
-        }
-        *ret_attest = attest;
-        *ret_attest_len = attest_len;
-        *ret_sig = sig_buf;
-        *ret_sig_len = sig_len;
-        attest = sig_buf = NULL;
-        r = 0;
-out:
-        free(attest);
-        free(sig_buf);
-        return r;
+        return attest_out(&a, ak, ret_attest, ret_attest_len, ret_sig, ret_sig_len);
+}
+
+int kl_soft_certify(EVP_PKEY *ak, const uint8_t *ak_name, size_t ak_name_len, const uint8_t *nonce,
+                    size_t nonce_len, const uint8_t *name, size_t name_len, uint8_t **ret_attest,
+                    size_t *ret_attest_len, uint8_t **ret_sig, size_t *ret_sig_len)
+{
+        TPMS_ATTEST a = {0};
+
+        if (ak == NULL || ak_name == NULL || name == NULL || ret_attest == NULL ||
+            ret_attest_len == NULL || ret_sig == NULL || ret_sig_len == NULL ||
+            ak_name_len > sizeof(a.qualifiedSigner.name) ||
+            name_len > sizeof(a.attested.certify.name.name) ||
+            nonce_len > sizeof(a.extraData.buffer) || (nonce == NULL && nonce_len != 0))
+                return KL_ERR_INVAL;
+        a.magic = TPM2_GENERATED_VALUE;
+        a.type = TPM2_ST_ATTEST_CERTIFY;
+        a.qualifiedSigner.size = (UINT16)ak_name_len;
+        memcpy(a.qualifiedSigner.name, ak_name, ak_name_len);
+        a.extraData.size = (UINT16)nonce_len;
+        if (nonce_len > 0)
+                memcpy(a.extraData.buffer, nonce, nonce_len);
+        a.clockInfo.safe = TPM2_YES;
+        a.attested.certify.name.size = (UINT16)name_len;
+        memcpy(a.attested.certify.name.name, name, name_len);
+        return attest_out(&a, ak, ret_attest, ret_attest_len, ret_sig, ret_sig_len);
 }

@@ -3,7 +3,8 @@
  * The agent's TPM, through ESAPI, in files with one job each:
  * tpm_context.c (options, TCTI and context, errors), tpm_ek.c (EK and its NV
  * certificates), tpm_ak.c (AK, ActivateCredential), tpm_pcr.c (PCRs, quotes),
- * tpm_session.c (EK and PolicyPCR sessions), tpm_sealed.c (imported objects);
+ * tpm_session.c (EK and PolicyPCR sessions), tpm_sealed.c (imported objects),
+ * tpm_certified.c (keys the AK certifies);
  * they share tpm_internal.h and are the only files that include tss2_esys.h.
  * The module owns the ESAPI context, the EK and the AK handles and flushes every
  * transient object and session it creates, on every path (swtpm without a
@@ -134,6 +135,35 @@ int kl_tpm_unseal(struct kl_tpm *tpm, const uint8_t *pub, size_t pub_len, const 
 int kl_tpm_sign_rsassa(struct kl_tpm *tpm, const uint8_t *pub, size_t pub_len, const uint8_t *priv,
                        size_t priv_len, uint16_t bank, uint32_t mask, const uint8_t digest[32],
                        uint8_t **ret_sig, size_t *ret_len);
+
+/* ---- signing keys the AK certifies (certified-key.md; tpm_certified.c) ---- */
+struct kl_tpm_certified {
+        uint8_t *pub; /* marshalled TPM2B_PUBLIC */
+        size_t pub_len;
+        uint8_t *priv; /* marshalled TPM2B_PRIVATE: only this TPM can load it */
+        size_t priv_len;
+        uint8_t *attest; /* TPMS_ATTEST (CERTIFY) by the AK, and its TPMT_SIGNATURE */
+        size_t attest_len;
+        uint8_t *sig;
+        size_t sig_len;
+};
+void kl_tpm_certified_clear(struct kl_tpm_certified *c); /* NULL-safe; wipes priv */
+/*
+ * Creates an unrestricted signing key under the EK (RSA-2048, or P-256 when
+ * ecc; fixedTPM, fixedParent, sensitiveDataOrigin, userWithAuth, sign;
+ * scheme NULL), through an EK-salted, command-encrypted session, loads it
+ * and has the loaded AK certify it over qual (1..64 bytes). Needs the AK.
+ */
+int kl_tpm_certified_create(struct kl_tpm *tpm, bool ecc, const uint8_t *qual, size_t qual_len,
+                            struct kl_tpm_certified *ret);
+/*
+ * Loads a key kl_tpm_certified_create made and signs a SHA-256 digest with
+ * it: RSASSA-PKCS1-v1_5 bytes or a DER ECDSA-Sig-Value (caller frees).
+ * KL_ERR_INVAL when pub or priv is not one whole structure.
+ */
+int kl_tpm_certified_sign(struct kl_tpm *tpm, const uint8_t *pub, size_t pub_len,
+                          const uint8_t *priv, size_t priv_len, const uint8_t digest[32],
+                          uint8_t **ret_sig, size_t *ret_len);
 
 /*
  * PCR banks with at least one PCR allocated (TPM2_GetCapability TPM2_CAP_PCRS),

@@ -72,5 +72,12 @@ int kl_tpm_load_under_ek(struct kl_tpm *t, const TPM2B_PUBLIC *pub, const TPM2B_
                          ESYS_TR *ret, TSS2_RC *ret_rc);
 int kl_tpm_pcr_session(struct kl_tpm *t, uint16_t bank, uint32_t mask, TPMA_SESSION crypt,
                        ESYS_TR *ret);
+/*
+ * TPM2_Certify of object (empty password auth) by the loaded AK over qual
+ * (1..64 bytes): kl_tpm_certify_ak's contract for any loaded object (tpm_pcr.c).
+ */
+int kl_tpm_certify_object(struct kl_tpm *t, ESYS_TR object, const uint8_t *qual_data,
+                          size_t qual_len, uint8_t **ret_attest, size_t *ret_attest_len,
+                          uint8_t **ret_sig, size_t *ret_sig_len);
 
 #endif

@@ -282,9 +282,9 @@ out:
         return r;
 }
 
-int kl_tpm_certify_ak(struct kl_tpm *t, const uint8_t *qual_data, size_t qual_len,
-                      uint8_t **ret_attest, size_t *ret_attest_len, uint8_t **ret_sig,
-                      size_t *ret_sig_len)
+int kl_tpm_certify_object(struct kl_tpm *t, ESYS_TR object, const uint8_t *qual_data,
+                          size_t qual_len, uint8_t **ret_attest, size_t *ret_attest_len,
+                          uint8_t **ret_sig, size_t *ret_sig_len)
 {
         TPM2B_DATA qual = {0};
         TPMT_SIG_SCHEME scheme = {.scheme = TPM2_ALG_NULL};
@@ -294,12 +294,12 @@ int kl_tpm_certify_ak(struct kl_tpm *t, const uint8_t *qual_data, size_t qual_le
         TSS2_RC rc;
 
         if (t == NULL || qual_data == NULL || qual_len == 0 || qual_len > sizeof(qual.buffer) ||
-            t->ak == ESYS_TR_NONE)
+            t->ak == ESYS_TR_NONE || object == ESYS_TR_NONE)
                 goto out;
         memcpy(qual.buffer, qual_data, qual_len);
         qual.size = (UINT16)qual_len;
         /* inScheme NULL: the AK's own scheme, which the verifier negotiated from our config */
-        rc = Esys_Certify(t->esys, t->ak, t->ak, ESYS_TR_PASSWORD, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+        rc = Esys_Certify(t->esys, object, t->ak, ESYS_TR_PASSWORD, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                           &qual, &scheme, &certified, &signature);
         if (rc != TSS2_RC_SUCCESS && kl_tpm_rc_base(rc) == TPM2_RC_SIZE) {
                 log_debug("Esys_Certify: %zu-byte challenge too long for this TPM (%s)", qual_len,
@@ -315,4 +315,12 @@ out:
         Esys_Free(certified);
         Esys_Free(signature);
         return r;
+}
+
+int kl_tpm_certify_ak(struct kl_tpm *t, const uint8_t *qual_data, size_t qual_len,
+                      uint8_t **ret_attest, size_t *ret_attest_len, uint8_t **ret_sig,
+                      size_t *ret_sig_len)
+{
+        return kl_tpm_certify_object(t, t != NULL ? t->ak : ESYS_TR_NONE, qual_data, qual_len,
+                                     ret_attest, ret_attest_len, ret_sig, ret_sig_len);
 }
