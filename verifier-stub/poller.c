@@ -178,6 +178,9 @@ static int rt_load(struct ver_poller *p, const struct ver_agent *a, struct agent
                         goto out;
                 }
         }
+        if (ver_attest_resume(&rt->att) > 0)
+                log_info("agent '%s': resuming after its last good quote (IMA entry %llu)", rt->id,
+                         (unsigned long long)(rt->att.ima_started ? rt->att.ima.entries : 0));
         *ret = rt;
         rt = NULL;
         r = 0;

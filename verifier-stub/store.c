@@ -34,11 +34,17 @@ static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS agents ("
                                  "last_success INTEGER NOT NULL DEFAULT 0, "
                                  "api_version TEXT, "
                                  "v TEXT); "
-                                 /* the PCRs of the last good quote, what seal binds keys to */
-                                 "CREATE TABLE IF NOT EXISTS good_pcrs ("
+                                 /* struct ver_last_good */
+                                 "CREATE TABLE IF NOT EXISTS last_good ("
                                  "agent_id TEXT PRIMARY KEY, "
+                                 "at INTEGER NOT NULL, "
                                  "pcrblob BLOB NOT NULL, "
-                                 "at INTEGER NOT NULL)";
+                                 "clock INTEGER NOT NULL, "
+                                 "reset_count INTEGER NOT NULL, "
+                                 "restart_count INTEGER NOT NULL, "
+                                 "ima_alg INTEGER, "
+                                 "ima_pcr10 BLOB, "
+                                 "ima_entries INTEGER)";
 
 int ver_store_open(const char *path, struct ver_store **ret)
 {
@@ -176,7 +182,7 @@ out:
         kl_db_finish(st);
         /* a new record starts without attested PCRs: seal waits for its first good quote */
         if (r == 0 &&
-            (r = run_for_agent(s, "DELETE FROM good_pcrs WHERE agent_id = ?", a->agent_id)) > 0)
+            (r = run_for_agent(s, "DELETE FROM last_good WHERE agent_id = ?", a->agent_id)) > 0)
                 r = 0;
         return r;
 }
@@ -189,26 +195,41 @@ int ver_store_delete(struct ver_store *s, const char *agent_id)
                 return r;
         if (r == 0)
                 return KL_ERR_NOT_FOUND;
-        r = run_for_agent(s, "DELETE FROM good_pcrs WHERE agent_id = ?", agent_id);
+        r = run_for_agent(s, "DELETE FROM last_good WHERE agent_id = ?", agent_id);
         return r < 0 ? r : 0;
 }
 
-int ver_store_set_good_pcrs(struct ver_store *s, const char *agent_id,
-                            const struct kl_pcr_set *pcrs, int64_t at)
+int ver_store_set_last_good(struct ver_store *s, const char *agent_id,
+                            const struct ver_last_good *g)
 {
         static const char sql[] =
-            "INSERT OR REPLACE INTO good_pcrs (agent_id, pcrblob, at) VALUES (?, ?, ?)";
+            "INSERT OR REPLACE INTO last_good (agent_id, at, pcrblob, clock, reset_count, "
+            "restart_count, ima_alg, ima_pcr10, ima_entries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
         struct kl_db_stmt *st = NULL;
         uint8_t *blob = NULL;
         size_t len = 0;
         int r;
 
-        if ((r = kl_pcrblob_encode(pcrs, &blob, &len)) < 0 ||
+        /* SQLite integers are signed: a TPM clock or entry count past 2^63 cannot be kept */
+        if (g->clock > INT64_MAX || (g->has_ima && g->ima.entries > INT64_MAX))
+                return KL_ERR_TOO_LONG;
+        if ((r = kl_pcrblob_encode(&g->pcrs, &blob, &len)) < 0 ||
             (r = kl_db_prepare(s->db, sql, &st)) < 0)
                 goto out;
         if ((r = kl_db_bind_text(st, 1, agent_id)) < 0 ||
-            (r = kl_db_bind_blob(st, 2, blob, len)) < 0 || (r = kl_db_bind_int64(st, 3, at)) < 0 ||
-            (r = kl_db_run(st)) < 0)
+            (r = kl_db_bind_int64(st, 2, g->at)) < 0 ||
+            (r = kl_db_bind_blob(st, 3, blob, len)) < 0 ||
+            (r = kl_db_bind_int64(st, 4, (int64_t)g->clock)) < 0 ||
+            (r = kl_db_bind_int64(st, 5, g->reset_count)) < 0 ||
+            (r = kl_db_bind_int64(st, 6, g->restart_count)) < 0)
+                goto out;
+        if (g->has_ima ? (r = kl_db_bind_int64(st, 7, g->ima.bank_alg)) < 0 ||
+                             (r = kl_db_bind_blob(st, 8, g->ima.pcr10, g->ima.digest_len)) < 0 ||
+                             (r = kl_db_bind_int64(st, 9, (int64_t)g->ima.entries)) < 0
+                       : (r = kl_db_bind_null(st, 7)) < 0 || (r = kl_db_bind_null(st, 8)) < 0 ||
+                             (r = kl_db_bind_null(st, 9)) < 0)
+                goto out;
+        if ((r = kl_db_run(st)) < 0)
                 goto out;
         r = 0;
 out:
@@ -217,10 +238,37 @@ out:
         return r;
 }
 
-int ver_store_get_good_pcrs(struct ver_store *s, const char *agent_id, struct kl_pcr_set *ret,
-                            int64_t *ret_at)
+/* Columns 5-7 of last_good into g->ima; a stored digest must fit its bank. */
+static int column_ima(struct kl_db_stmt *st, struct ver_last_good *g)
 {
-        static const char sql[] = "SELECT pcrblob, at FROM good_pcrs WHERE agent_id = ?";
+        uint8_t *pcr10 = NULL;
+        size_t len = 0;
+        int64_t entries;
+        int r;
+
+        g->has_ima = !kl_db_column_is_null(st, 5);
+        if (!g->has_ima)
+                return 0;
+        kl_ima_replay_init(&g->ima, (uint16_t)kl_db_column_int64(st, 5));
+        entries = kl_db_column_int64(st, 7);
+        if ((r = kl_db_column_dup_blob(st, 6, &pcr10, &len)) < 0)
+                return r;
+        r = KL_ERR_DB;
+        if (pcr10 != NULL && g->ima.digest_len != 0 && len == g->ima.digest_len && entries >= 0) {
+                memcpy(g->ima.pcr10, pcr10, len);
+                g->ima.entries = (uint64_t)entries;
+                r = 0;
+        }
+        free(pcr10);
+        return r;
+}
+
+int ver_store_get_last_good(struct ver_store *s, const char *agent_id, struct ver_last_good *ret)
+{
+        static const char sql[] = "SELECT at, pcrblob, clock, reset_count, restart_count, "
+                                  "ima_alg, ima_pcr10, ima_entries FROM last_good "
+                                  "WHERE agent_id = ?";
+        struct ver_last_good g = {0};
         struct kl_db_stmt *st = NULL;
         uint8_t *blob = NULL;
         size_t len = 0;
@@ -233,10 +281,19 @@ int ver_store_get_good_pcrs(struct ver_store *s, const char *agent_id, struct kl
                 r = KL_ERR_NOT_FOUND;
                 goto out;
         }
-        if ((r = kl_db_column_dup_blob(st, 0, &blob, &len)) < 0)
+        if ((r = kl_db_column_dup_blob(st, 1, &blob, &len)) < 0)
                 goto out;
-        *ret_at = kl_db_column_int64(st, 1);
-        r = blob != NULL ? kl_pcrblob_decode(blob, len, ret) : KL_ERR_DB;
+        g.at = kl_db_column_int64(st, 0);
+        g.clock = (uint64_t)kl_db_column_int64(st, 2);
+        g.reset_count = (uint32_t)kl_db_column_int64(st, 3);
+        g.restart_count = (uint32_t)kl_db_column_int64(st, 4);
+        if (blob == NULL || (r = kl_pcrblob_decode(blob, len, &g.pcrs)) < 0 ||
+            (r = column_ima(st, &g)) < 0) {
+                r = r < 0 ? r : KL_ERR_DB;
+                goto out;
+        }
+        *ret = g;
+        r = 0;
 out:
         kl_db_finish(st);
         free(blob);

@@ -119,6 +119,13 @@ struct ver_attest_state {
         struct ver_store *store; /* keeps each good quote's PCRs (for seal); NULL = not kept */
 };
 
+/*
+ * Takes the clock and IMA replay position of the agent's last good quote from
+ * st->store (after ver_check_answer kept them there, in an earlier run): 1 when
+ * resumed, 0 when there is nothing to resume (a new agent, or no store).
+ */
+int ver_attest_resume(struct ver_attest_state *st);
+
 /* What the poller asked the agent for. */
 struct ver_quote_request {
         const char *nonce;
