@@ -6,6 +6,7 @@
  */
 #include "store.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 
 struct ver_store {
         struct kl_db *db;
+        atomic_uint_fast64_t changes;
 };
 
 static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS agents ("
@@ -184,6 +186,7 @@ out:
         if (r == 0 &&
             (r = run_for_agent(s, "DELETE FROM last_good WHERE agent_id = ?", a->agent_id)) > 0)
                 r = 0;
+        atomic_fetch_add(&s->changes, 1); /* after last_good went: the poller starts afresh */
         return r;
 }
 
@@ -196,16 +199,17 @@ int ver_store_delete(struct ver_store *s, const char *agent_id)
         if (r == 0)
                 return KL_ERR_NOT_FOUND;
         r = run_for_agent(s, "DELETE FROM last_good WHERE agent_id = ?", agent_id);
+        atomic_fetch_add(&s->changes, 1);
         return r < 0 ? r : 0;
 }
 
-int ver_store_set_last_good(struct ver_store *s, const char *agent_id,
-                            const struct ver_last_good *g)
+static const char last_good_sql[] =
+    "INSERT OR REPLACE INTO last_good (agent_id, at, pcrblob, clock, reset_count, "
+    "restart_count, ima_alg, ima_pcr10, ima_entries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/* Binds and runs last_good_sql on st. */
+static int run_last_good(struct kl_db_stmt *st, const char *agent_id, const struct ver_last_good *g)
 {
-        static const char sql[] =
-            "INSERT OR REPLACE INTO last_good (agent_id, at, pcrblob, clock, reset_count, "
-            "restart_count, ima_alg, ima_pcr10, ima_entries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
-        struct kl_db_stmt *st = NULL;
         uint8_t *blob = NULL;
         size_t len = 0;
         int r;
@@ -213,8 +217,7 @@ int ver_store_set_last_good(struct ver_store *s, const char *agent_id,
         /* SQLite integers are signed: a TPM clock or entry count past 2^63 cannot be kept */
         if (g->clock > INT64_MAX || (g->has_ima && g->ima.entries > INT64_MAX))
                 return KL_ERR_TOO_LONG;
-        if ((r = kl_pcrblob_encode(&g->pcrs, &blob, &len)) < 0 ||
-            (r = kl_db_prepare(s->db, sql, &st)) < 0)
+        if ((r = kl_pcrblob_encode(&g->pcrs, &blob, &len)) < 0)
                 goto out;
         if ((r = kl_db_bind_text(st, 1, agent_id)) < 0 ||
             (r = kl_db_bind_int64(st, 2, g->at)) < 0 ||
@@ -233,8 +236,19 @@ int ver_store_set_last_good(struct ver_store *s, const char *agent_id,
                 goto out;
         r = 0;
 out:
-        kl_db_finish(st);
         free(blob);
+        return r;
+}
+
+int ver_store_set_last_good(struct ver_store *s, const char *agent_id,
+                            const struct ver_last_good *g)
+{
+        struct kl_db_stmt *st = NULL;
+        int r;
+
+        if ((r = kl_db_prepare(s->db, last_good_sql, &st)) == 0)
+                r = run_last_good(st, agent_id, g);
+        kl_db_finish(st);
         return r;
 }
 
@@ -300,18 +314,17 @@ out:
         return r;
 }
 
-int ver_store_set_status(struct ver_store *s, const char *agent_id, int64_t gen, const char *state,
-                         int64_t attestation_count, const char *last_failure, int64_t last_success,
-                         const char *api_version)
+static const char status_sql[] = "UPDATE agents SET state = ?, attestation_count = ?, "
+                                 "last_failure = ?, last_success = ?, api_version = ? "
+                                 "WHERE agent_id = ? AND gen = ?";
+
+/* Binds and runs status_sql on st; KL_ERR_NOT_FOUND when no record of that gen. */
+static int run_status(struct kl_db_stmt *st, const char *agent_id, int64_t gen, const char *state,
+                      int64_t attestation_count, const char *last_failure, int64_t last_success,
+                      const char *api_version)
 {
-        static const char sql[] = "UPDATE agents SET state = ?, attestation_count = ?, "
-                                  "last_failure = ?, last_success = ?, api_version = ? "
-                                  "WHERE agent_id = ? AND gen = ?";
-        struct kl_db_stmt *st = NULL;
         int r;
 
-        if ((r = kl_db_prepare(s->db, sql, &st)) < 0)
-                goto out;
         if ((r = kl_db_bind_text(st, 1, state)) < 0 ||
             (r = kl_db_bind_int64(st, 2, attestation_count)) < 0 ||
             (r = kl_db_bind_text(st, 3, last_failure)) < 0 ||
@@ -319,10 +332,106 @@ int ver_store_set_status(struct ver_store *s, const char *agent_id, int64_t gen,
             (r = kl_db_bind_text(st, 5, api_version)) < 0 ||
             (r = kl_db_bind_text(st, 6, agent_id)) < 0 || (r = kl_db_bind_int64(st, 7, gen)) < 0 ||
             (r = kl_db_run(st)) < 0)
+                return r;
+        return r > 0 ? 0 : KL_ERR_NOT_FOUND;
+}
+
+int ver_store_set_status(struct ver_store *s, const char *agent_id, int64_t gen, const char *state,
+                         int64_t attestation_count, const char *last_failure, int64_t last_success,
+                         const char *api_version)
+{
+        struct kl_db_stmt *st = NULL;
+        int r;
+
+        if ((r = kl_db_prepare(s->db, status_sql, &st)) == 0)
+                r = run_status(st, agent_id, gen, state, attestation_count, last_failure,
+                               last_success, api_version);
+        kl_db_finish(st);
+        return r;
+}
+
+int ver_store_write_batch(struct ver_store *s, const struct ver_status_update *u, size_t n)
+{
+        struct kl_db_stmt *status = NULL, *good = NULL;
+        int r, rc;
+
+        if (n == 0)
+                return 0;
+        if ((r = kl_db_begin(s->db)) < 0)
+                return r;
+        if ((r = kl_db_prepare(s->db, status_sql, &status)) < 0 ||
+            (r = kl_db_prepare(s->db, last_good_sql, &good)) < 0)
                 goto out;
-        r = r > 0 ? 0 : KL_ERR_NOT_FOUND;
+        for (size_t i = 0; i < n; i++) {
+                rc = run_status(status, u[i].agent_id, u[i].gen, u[i].state, u[i].attestation_count,
+                                u[i].last_failure, u[i].last_success,
+                                u[i].api_version[0] != '\0' ? u[i].api_version : NULL);
+                if (rc == 0 && u[i].last_good != NULL)
+                        rc = run_last_good(good, u[i].agent_id, u[i].last_good);
+                if (rc < 0 && rc != KL_ERR_NOT_FOUND)
+                        r = rc; /* the others still go in */
+                if ((rc = kl_db_reset(status)) < 0 || (rc = kl_db_reset(good)) < 0) {
+                        r = rc;
+                        goto out;
+                }
+        }
+out:
+        kl_db_finish(good);
+        kl_db_finish(status);
+        rc = kl_db_commit(s->db);
+        return r < 0 ? r : rc;
+}
+
+uint64_t ver_store_changes(struct ver_store *s)
+{
+        return atomic_load(&s->changes);
+}
+
+void ver_store_gens_free(struct ver_store_gen *g, size_t n)
+{
+        for (size_t i = 0; g != NULL && i < n; i++)
+                free(g[i].agent_id);
+        free(g);
+}
+
+int ver_store_list_gens(struct ver_store *s, struct ver_store_gen **ret, size_t *ret_count)
+{
+        struct kl_db_stmt *st = NULL;
+        struct ver_store_gen *g = NULL;
+        size_t n = 0, cap = 0;
+        int r;
+
+        if ((r = kl_db_prepare(s->db, "SELECT agent_id, gen FROM agents ORDER BY agent_id", &st)) <
+            0)
+                goto out;
+        while ((r = kl_db_step(st)) == 1) {
+                if (n == cap) {
+                        size_t ncap = cap != 0 ? cap * 2 : 64;
+                        struct ver_store_gen *ng = reallocarray(g, ncap, sizeof(*g));
+
+                        if (ng == NULL) {
+                                r = KL_ERR_NOMEM;
+                                goto out;
+                        }
+                        g = ng;
+                        cap = ncap;
+                }
+                if ((r = kl_db_column_dup_text(st, 0, &g[n].agent_id)) < 0)
+                        goto out;
+                if (g[n].agent_id == NULL)
+                        continue;
+                g[n++].gen = kl_db_column_int64(st, 1);
+        }
+        if (r < 0)
+                goto out;
+        *ret = g;
+        *ret_count = n;
+        g = NULL;
+        n = 0;
+        r = 0;
 out:
         kl_db_finish(st);
+        ver_store_gens_free(g, n);
         return r;
 }
 

@@ -69,6 +69,34 @@ int ver_store_set_last_good(struct ver_store *s, const char *agent_id,
                             const struct ver_last_good *g);
 /* KL_ERR_NOT_FOUND before the first good quote. */
 int ver_store_get_last_good(struct ver_store *s, const char *agent_id, struct ver_last_good *ret);
+/*
+ * One poller write: what ver_store_set_status writes, and (last_good not
+ * NULL) what ver_store_set_last_good writes. A record re-added meanwhile (other
+ * gen) is left alone.
+ */
+struct ver_status_update {
+        char agent_id[81];
+        int64_t gen;
+        const char *state; /* static text */
+        int64_t attestation_count;
+        char *last_failure; /* NULL = none */
+        int64_t last_success;
+        char api_version[8]; /* "" = not negotiated */
+        struct ver_last_good *last_good;
+};
+/* Writes n updates in order in one transaction: one commit for a whole batch of polls. */
+int ver_store_write_batch(struct ver_store *s, const struct ver_status_update *u, size_t n);
+
+/* Bumped by every add and delete: the poller re-reads the table only when it moved. */
+uint64_t ver_store_changes(struct ver_store *s);
+struct ver_store_gen {
+        char *agent_id;
+        int64_t gen;
+};
+/* Every agent ID with its gen, sorted by ID (strcmp order); free with ver_store_gens_free. */
+int ver_store_list_gens(struct ver_store *s, struct ver_store_gen **ret, size_t *ret_count);
+void ver_store_gens_free(struct ver_store_gen *g, size_t n); /* NULL-safe */
+
 /* All agent IDs in insertion order; caller frees each string and the array. */
 int ver_store_list(struct ver_store *s, char ***ret_ids, size_t *ret_count);
 
