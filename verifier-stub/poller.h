@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The polling loop: one thread that asks every attested agent for an
- * integrity quote (Keylime agent API 2.x, GET /quotes/integrity) when it is
- * due, one agent after the other, checks it (verify.h) and writes the
- * outcome to the store. Runtime state that must not survive a re-add (NK,
- * clock, IMA replay position, negotiated version) lives here, keyed by the
- * record's generation.
+ * Pull-mode attestation: asks every attested agent for an integrity quote
+ * (Keylime agent API 2.x, GET /quotes/integrity) when it is due, checks it
+ * (verify.h) and writes the outcome to the store. Event driven: one loop
+ * thread keeps many requests in flight on kept-alive connections (one per
+ * agent), a worker pool sized to the cores checks the answers, and states
+ * reach SQLite in batched transactions (poller.c). Runtime state that must
+ * not survive a re-add (NK, negotiated version, connection) lives here,
+ * keyed by the record's generation.
  */
 #ifndef VER_POLLER_H
 #define VER_POLLER_H
@@ -24,10 +26,11 @@ struct ver_poller_config {
         struct ver_notifier *notifier; /* revocation notices; NULL = none */
 };
 
-/* Starts the thread; cfg strings must outlive the poller. */
+/* Starts the threads (raising the fd limit to its hard limit); cfg strings must outlive it. */
 int ver_poller_start(struct ver_store *store, const struct ver_poller_config *cfg,
                      struct ver_poller **ret);
-/* Stops after the request in flight (bounded by timeout_ms) and joins. NULL-safe. */
+/* Abandons the requests in flight, finishes the checks under way, writes the last batch. NULL-safe.
+ */
 void ver_poller_stop(struct ver_poller *p);
 
 #endif

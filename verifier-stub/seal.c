@@ -51,8 +51,7 @@ static int attested_pcrs(const struct ver_seal_options *o, uint16_t bank, uint32
                          struct kl_pcr_set *ret)
 {
         struct ver_store *store = NULL;
-        struct kl_pcr_set good;
-        int64_t at = 0;
+        struct ver_last_good good;
         char when[32] = "?";
         struct tm tm;
         time_t t;
@@ -62,7 +61,7 @@ static int attested_pcrs(const struct ver_seal_options *o, uint16_t bank, uint32
                 fprintf(stderr, "seal: cannot open the verifier's store %s\n", o->db);
                 return r;
         }
-        r = ver_store_get_good_pcrs(store, o->client->uuid, &good, &at);
+        r = ver_store_get_last_good(store, o->client->uuid, &good);
         ver_store_close(store);
         if (r == KL_ERR_NOT_FOUND) {
                 fprintf(stderr,
@@ -73,17 +72,17 @@ static int attested_pcrs(const struct ver_seal_options *o, uint16_t bank, uint32
         }
         if (r < 0)
                 return r;
-        if (good.hash_alg != bank || (good.mask & mask) != mask) {
+        if (good.pcrs.hash_alg != bank || (good.pcrs.mask & mask) != mask) {
                 fprintf(stderr,
                         "seal: the last good quote of %s covers %s PCRs 0x%06x, not all of "
                         "%s 0x%06x: add them to the agent's tpm_policy\n",
-                        o->client->uuid, kl_hash_alg_name(good.hash_alg), (unsigned)good.mask,
-                        kl_hash_alg_name(bank), (unsigned)mask);
+                        o->client->uuid, kl_hash_alg_name(good.pcrs.hash_alg),
+                        (unsigned)good.pcrs.mask, kl_hash_alg_name(bank), (unsigned)mask);
                 return KL_ERR_INVAL;
         }
-        *ret = good;
+        *ret = good.pcrs;
         ret->mask = mask;
-        t = (time_t)at;
+        t = (time_t)good.at;
         if (gmtime_r(&t, &tm) != NULL)
                 strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
         printf("seal: binding to %s PCRs of agent %s as attested at %s\n", kl_hash_alg_name(bank),

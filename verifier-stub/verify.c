@@ -605,18 +605,34 @@ static int check_boot(const struct ver_attest_state *st, const struct kl_uefi_pc
         return 0;
 }
 
+/* What a restarted verifier resumes from (struct ver_last_good); a failure only costs that. */
+static void keep_last_good(const struct ver_attest_state *st, const struct kl_pcr_set *pcrs)
+{
+        struct ver_last_good g = {
+            .at = (int64_t)time(NULL),
+            .pcrs = *pcrs,
+            .clock = st->prev.clock,
+            .reset_count = st->prev.reset_count,
+            .restart_count = st->prev.restart_count,
+            .has_ima = st->ima_started,
+            .ima = st->ima,
+        };
+        int r;
+
+        if (st->keep != NULL) {
+                *st->keep = g;
+                return;
+        }
+        if (st->store != NULL && (r = ver_store_set_last_good(st->store, st->agent_id, &g)) < 0)
+                log_warn("agent %s: cannot keep the last good quote's state (ignoring): %s",
+                         st->agent_id, kl_err_str(r));
+}
+
 /* Everything verified: the state moves to what this answer proved. */
 static void advance(struct ver_attest_state *st, struct answer *a,
                     const struct kl_attest_info *info, const struct kl_ima_replay *ima,
                     const struct kl_pcr_set *pcrs)
 {
-        int r;
-
-        /* what seal binds keys to: PCR values this verifier has just attested */
-        if (st->store != NULL &&
-            (r = ver_store_set_good_pcrs(st->store, st->agent_id, pcrs, (int64_t)time(NULL))) < 0)
-                log_warn("agent %s: cannot keep the attested PCR values (ignoring): %s",
-                         st->agent_id, kl_err_str(r));
         if (a->nk != NULL) {
                 free(st->nk_pem);
                 st->nk_pem = a->nk;
@@ -631,6 +647,25 @@ static void advance(struct ver_attest_state *st, struct answer *a,
                 st->ima = *ima;
                 st->ima_started = true;
         }
+        keep_last_good(st, pcrs);
+}
+
+int ver_attest_resume(struct ver_attest_state *st)
+{
+        struct ver_last_good g;
+        int r;
+
+        if (st->store == NULL || (r = ver_store_get_last_good(st->store, st->agent_id, &g)) < 0)
+                return 0;
+        st->prev.valid = true;
+        st->prev.clock = g.clock;
+        st->prev.reset_count = g.reset_count;
+        st->prev.restart_count = g.restart_count;
+        if (st->ima_policy != NULL && g.has_ima) {
+                st->ima = g.ima;
+                st->ima_started = true;
+        }
+        return 1;
 }
 
 int ver_check_answer(struct ver_attest_state *st, const struct ver_quote_request *q,

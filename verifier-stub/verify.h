@@ -105,6 +105,7 @@ uint32_t ver_quote_mask(const struct ver_tpm_policy *p, bool ima, bool mb);
  * advances it (NK, clock, IMA position) only when a whole answer verifies.
  */
 struct ver_store;
+struct ver_last_good;
 struct ver_attest_state {
         const char *agent_id; /* for log lines */
         struct ver_tpm_policy tpm;
@@ -117,7 +118,17 @@ struct ver_attest_state {
         struct kl_ima_replay ima;
         bool ima_started;
         struct ver_store *store; /* keeps each good quote's PCRs (for seal); NULL = not kept */
+        /* set: a good answer's struct ver_last_good goes here rather than into store, for
+         * a caller that writes many agents' in one transaction (the poller) */
+        struct ver_last_good *keep;
 };
+
+/*
+ * Takes the clock and IMA replay position of the agent's last good quote from
+ * st->store (after ver_check_answer kept them there, in an earlier run): 1 when
+ * resumed, 0 when there is nothing to resume (a new agent, or no store).
+ */
+int ver_attest_resume(struct ver_attest_state *st);
 
 /* What the poller asked the agent for. */
 struct ver_quote_request {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * HTTP client on libcurl; the only file that includes curl.h. Each call uses
- * a fresh easy handle: the agent talks to the registrar a handful of times,
- * so connection reuse is not worth shared state here.
+ * HTTP client on libcurl, one request per call. Each call uses a fresh easy
+ * handle: the agent talks to the registrar a handful of times, so connection
+ * reuse is not worth shared state here (http_multi.c keeps connections for
+ * the verifier's polling).
  */
 #include "http_client.h"
 
@@ -13,17 +14,12 @@
 #include <strings.h>
 
 #include "err.h"
+#include "http_easy.h"
 #include "log.h"
 
-struct body_sink {
-        char *data;
-        size_t len;
-        bool too_big;
-};
-
-static size_t collect_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+size_t kl_http_collect_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-        struct body_sink *sink = userdata;
+        struct kl_http_body_sink *sink = userdata;
         size_t n = size * nmemb; /* curl guarantees this does not overflow */
         char *grown;
 
@@ -31,9 +27,19 @@ static size_t collect_body(char *ptr, size_t size, size_t nmemb, void *userdata)
                 sink->too_big = true;
                 return 0; /* makes curl abort the transfer */
         }
-        if ((grown = realloc(sink->data, sink->len + n + 1)) == NULL)
-                return 0;
-        sink->data = grown;
+        if (sink->len + n + 1 > sink->cap) {
+                /* doubling: an 8 MiB body in 16 KiB chunks is copied about twice, not 500 times */
+                size_t cap = sink->cap < 16384 ? 16384 : sink->cap;
+
+                while (cap < sink->len + n + 1)
+                        cap *= 2;
+                if (cap > KL_HTTP_CLIENT_MAX_BODY + 1)
+                        cap = KL_HTTP_CLIENT_MAX_BODY + 1;
+                if ((grown = realloc(sink->data, cap)) == NULL)
+                        return 0;
+                sink->data = grown;
+                sink->cap = cap;
+        }
         memcpy(sink->data + sink->len, ptr, n);
         sink->len += n;
         sink->data[sink->len] = '\0';
@@ -98,7 +104,7 @@ int kl_http_client_global_init(void)
         return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : KL_ERR_HTTP;
 }
 
-static int apply_tls(CURL *c, const struct kl_http_tls *tls)
+int kl_http_apply_tls(CURL *c, const struct kl_http_tls *tls)
 {
         CURLcode rc = CURLE_OK;
 
@@ -163,7 +169,7 @@ int kl_http_request_with(const char *method, const char *url, const char *body,
                          const struct kl_http_request_opts *opts, const struct kl_http_tls *tls,
                          long timeout_ms, struct kl_http_response *ret)
 {
-        struct body_sink sink = {0};
+        struct kl_http_body_sink sink = {0};
         struct header_sink hsink = {0};
         struct curl_slist *headers = NULL;
         char errbuf[CURL_ERROR_SIZE] = "";
@@ -181,7 +187,7 @@ int kl_http_request_with(const char *method, const char *url, const char *body,
             curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK ||
             curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
             curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body) != CURLE_OK ||
+            curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, kl_http_collect_body) != CURLE_OK ||
             curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink) != CURLE_OK ||
             curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect_header) != CURLE_OK ||
             curl_easy_setopt(c, CURLOPT_HEADERDATA, &hsink) != CURLE_OK ||
@@ -189,7 +195,7 @@ int kl_http_request_with(const char *method, const char *url, const char *body,
                 goto out;
         if (body != NULL && curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) != CURLE_OK)
                 goto out;
-        if (tls != NULL && apply_tls(c, tls) < 0)
+        if (tls != NULL && kl_http_apply_tls(c, tls) < 0)
                 goto out;
         rc = curl_easy_perform(c);
         if (rc != CURLE_OK) {

@@ -30,6 +30,21 @@ static int db_err(struct kl_db *db, const char *what)
         return KL_ERR_DB;
 }
 
+/* Recursive: a batch holds the lock from kl_db_begin to kl_db_commit around its statements. */
+static int init_lock(pthread_mutex_t *lock)
+{
+        pthread_mutexattr_t attr;
+        int rc;
+
+        if (pthread_mutexattr_init(&attr) != 0)
+                return -1;
+        rc = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+        if (rc == 0)
+                rc = pthread_mutex_init(lock, &attr);
+        pthread_mutexattr_destroy(&attr);
+        return rc;
+}
+
 int kl_db_open(const char *path, const char *schema_sql, struct kl_db **ret)
 {
         struct kl_db *db = NULL;
@@ -38,7 +53,7 @@ int kl_db_open(const char *path, const char *schema_sql, struct kl_db **ret)
 
         if ((db = calloc(1, sizeof(*db))) == NULL)
                 goto out;
-        if (pthread_mutex_init(&db->lock, NULL) != 0) {
+        if (init_lock(&db->lock) != 0) {
                 free(db);
                 db = NULL;
                 r = KL_ERR_SYSTEM;
@@ -107,6 +122,37 @@ void kl_db_finish(struct kl_db_stmt *st)
         sqlite3_finalize(st->st); /* NULL-safe */
         pthread_mutex_unlock(&st->db->lock);
         free(st);
+}
+
+int kl_db_begin(struct kl_db *db)
+{
+        pthread_mutex_lock(&db->lock);
+        if (sqlite3_exec(db->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+                int r = db_err(db, "begin");
+
+                pthread_mutex_unlock(&db->lock);
+                return r;
+        }
+        return 0;
+}
+
+int kl_db_commit(struct kl_db *db)
+{
+        int r = 0;
+
+        if (sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+                r = db_err(db, "commit");
+                (void)sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+        }
+        pthread_mutex_unlock(&db->lock);
+        return r;
+}
+
+int kl_db_reset(struct kl_db_stmt *st)
+{
+        if (sqlite3_reset(st->st) != SQLITE_OK || sqlite3_clear_bindings(st->st) != SQLITE_OK)
+                return db_err(st->db, "reset");
+        return 0;
 }
 
 /* One place turns a bind result into KL_ERR_DB, so callers can chain binds with ||. */

@@ -29,10 +29,22 @@ void kl_db_close(struct kl_db *db); /* NULL-safe; no statement may be open */
 /*
  * Locks db and prepares sql. On success the caller must kl_db_finish(*ret),
  * which unlocks; on failure db is unlocked again. Never nest two statements
- * on one kl_db in a thread: the mutex is not recursive.
+ * on one kl_db in a thread (kl_db_run's change count would mix them).
  */
 int kl_db_prepare(struct kl_db *db, const char *sql, struct kl_db_stmt **ret);
 void kl_db_finish(struct kl_db_stmt *st); /* finalises and unlocks; NULL-safe */
+
+/*
+ * One transaction around many statements (the verifier's batched status
+ * writes): kl_db_begin locks db and runs BEGIN; the same thread then
+ * prepares, runs and finishes statements as usual (the mutex is recursive
+ * for this) and kl_db_commit runs COMMIT (ROLLBACK if that fails) and
+ * unlocks. Other threads wait for the whole batch.
+ */
+int kl_db_begin(struct kl_db *db);
+int kl_db_commit(struct kl_db *db);
+/* Makes a run statement ready to be bound and run again (bindings cleared). */
+int kl_db_reset(struct kl_db_stmt *st);
 
 /* Parameters are numbered from 1. Text and blobs must outlive the statement. */
 int kl_db_bind_null(struct kl_db_stmt *st, int i);

@@ -7,7 +7,8 @@
 # is attested every round once all are added (the quotes each answered since then
 # differ by at most 2); each bad
 # one is flagged with its own reason after two good quotes: wrong PCR 15,
-# bad signature, stale nonce ("Invalid Quote"), silence ("Failed").
+# bad signature, stale nonce ("Invalid Quote"), silence ("Failed"). Keep-alive:
+# the verifier opened about one connection per agent for all those quotes.
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname -- "${BASH_SOURCE[0]}")/verifier_lib.sh"
 
@@ -51,3 +52,16 @@ expect wrong-pcr "Invalid Quote" "PCR 15 (sha256) is"
 expect bad-sig "Invalid Quote" "signature does not verify"
 expect stale-nonce "Invalid Quote" "nonce in quote does not match"
 expect silent "Failed" "unreachable"
+
+# the verifier's totals when it stops: quotes on kept-alive connections, one per agent
+# (plus the silent agents' reconnects)
+kill "$VER_PID" 2>/dev/null || true
+wait "$VER_PID" 2>/dev/null || true
+totals=$(grep -o 'poller stopped: [0-9]* quotes verified, [0-9]* connections opened' \
+        "$T/verifier.log" | tail -1)
+[ -n "$totals" ] || fail "no totals from the verifier: $(tail -3 "$T/verifier.log")"
+quotes=$(awk '{print $3}' <<<"$totals")
+conns=$(awk '{print $6}' <<<"$totals")
+[ "$quotes" -ge $(((N - 8) * (K - 1))) ] || fail "only $quotes quotes verified"
+[ "$conns" -le $((N + N / 10 + 16)) ] || fail "$conns connections for $N agents: no keep-alive"
+pass "keep-alive: $quotes quotes verified over $conns connections ($N agents)"
