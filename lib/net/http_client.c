@@ -27,9 +27,19 @@ size_t kl_http_collect_body(char *ptr, size_t size, size_t nmemb, void *userdata
                 sink->too_big = true;
                 return 0; /* makes curl abort the transfer */
         }
-        if ((grown = realloc(sink->data, sink->len + n + 1)) == NULL)
-                return 0;
-        sink->data = grown;
+        if (sink->len + n + 1 > sink->cap) {
+                /* doubling: an 8 MiB body in 16 KiB chunks is copied about twice, not 500 times */
+                size_t cap = sink->cap < 16384 ? 16384 : sink->cap;
+
+                while (cap < sink->len + n + 1)
+                        cap *= 2;
+                if (cap > KL_HTTP_CLIENT_MAX_BODY + 1)
+                        cap = KL_HTTP_CLIENT_MAX_BODY + 1;
+                if ((grown = realloc(sink->data, cap)) == NULL)
+                        return 0;
+                sink->data = grown;
+                sink->cap = cap;
+        }
         memcpy(sink->data + sink->len, ptr, n);
         sink->len += n;
         sink->data[sink->len] = '\0';

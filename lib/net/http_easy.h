@@ -17,6 +17,7 @@
 struct kl_http_body_sink {
         char *data;
         size_t len;
+        size_t cap;   /* bytes allocated at data */
         bool too_big; /* the peer sent more than KL_HTTP_CLIENT_MAX_BODY */
 };
 
