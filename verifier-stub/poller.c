@@ -59,6 +59,7 @@
 #define BATCH_MAX     1024u  /* status updates per transaction */
 #define BATCH_MS      200u   /* the longest a status waits for its transaction */
 #define RESYNC_MS     10000u /* the table is re-read at least this often, changed or not */
+#define RESYNC_MIN_MS 250u   /* and at most this often: a burst of adds costs one read */
 #define STATS_MS      30000u /* an info line with quotes and connections this often */
 #define WORKERS_MAX   8
 #define WHY_MAX       512
@@ -862,7 +863,8 @@ static void *run(void *arg)
                 uint64_t changes = ver_store_changes(p->store);
                 int wait = TICK_MS;
 
-                if (first || changes != seen || now - last_sync >= RESYNC_MS) {
+                if (first || (changes != seen && now - last_sync >= RESYNC_MIN_MS) ||
+                    now - last_sync >= RESYNC_MS) {
                         sync_agents(p);
                         seen = changes;
                         last_sync = now;

@@ -3,7 +3,9 @@
  * Unit tests for verifier-stub/store.c's last good quote: what a restarted
  * verifier resumes from survives closing and reopening the database, is
  * dropped when the agent is re-added or deleted, and a value SQLite cannot
- * hold is refused rather than stored wrong.
+ * hold is refused rather than stored wrong. The poller's batched writes
+ * (one transaction) land in order, skip a record re-added meanwhile, and the
+ * change counter and sorted ID list it syncs from follow adds and deletes.
  */
 /* cmocka.h needs these four first */
 #include <setjmp.h>
@@ -148,6 +150,56 @@ static void test_out_of_range_refused(void **state)
         assert_int_equal(ver_store_get_last_good(f->s, AGENT, &out), KL_ERR_NOT_FOUND);
 }
 
+static void test_write_batch(void **state)
+{
+        struct fixture *f = *state;
+        struct ver_last_good good = sample(), out;
+        struct ver_agent *a = NULL;
+        struct ver_store_gen *g = NULL;
+        size_t n = 0;
+        uint64_t changes = ver_store_changes(f->s);
+        struct ver_status_update u[3] = {
+            {.state = "Get Quote", .attestation_count = 1, .last_success = 5, .last_good = &good},
+            {.state = "Get Quote", .attestation_count = 2, .last_success = 6},
+            {.state = "Failed", .attestation_count = 9}, /* an older gen: left alone */
+        };
+        char failure[] = "agent unreachable";
+
+        assert_int_equal(ver_store_get(f->s, AGENT, &a), 0);
+        for (int i = 0; i < 3; i++) {
+                snprintf(u[i].agent_id, sizeof(u[i].agent_id), "%s", AGENT);
+                u[i].gen = i < 2 ? a->gen : a->gen - 1;
+                snprintf(u[i].api_version, sizeof(u[i].api_version), "2.2");
+        }
+        u[2].last_failure = failure;
+        ver_agent_free(a);
+        assert_int_equal(ver_store_write_batch(f->s, u, 3), 0);
+        assert_int_equal(ver_store_get(f->s, AGENT, &a), 0);
+        assert_string_equal(a->state, "Get Quote");
+        assert_int_equal(a->attestation_count, 2);
+        assert_int_equal(a->last_success, 6);
+        assert_null(a->last_failure);
+        assert_string_equal(a->api_version, "2.2");
+        ver_agent_free(a);
+        assert_int_equal(ver_store_get_last_good(f->s, AGENT, &out), 0);
+        assert_true(out.clock == good.clock);
+
+        /* adds and deletes move the counter; the list is sorted by ID */
+        assert_int_equal(ver_store_get(f->s, AGENT, &a), 0);
+        a->agent_id[0] = '0';
+        assert_int_equal(ver_store_add(f->s, a), 0);
+        ver_agent_free(a);
+        assert_true(ver_store_changes(f->s) > changes);
+        assert_int_equal(ver_store_list_gens(f->s, &g, &n), 0);
+        assert_int_equal(n, 2);
+        assert_true(strcmp(g[0].agent_id, g[1].agent_id) < 0);
+        assert_true(g[0].gen != g[1].gen);
+        ver_store_gens_free(g, n);
+        changes = ver_store_changes(f->s);
+        assert_int_equal(ver_store_delete(f->s, AGENT), 0);
+        assert_true(ver_store_changes(f->s) > changes);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -155,6 +207,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_without_ima, setup, teardown),
             cmocka_unit_test_setup_teardown(test_dropped_by_readd_and_delete, setup, teardown),
             cmocka_unit_test_setup_teardown(test_out_of_range_refused, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_write_batch, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -72,7 +72,8 @@ struct fleet {
         uint8_t ima_extend[FLEET_IMA_FILES + 1][32];
         char boot_aggregate_hex[65];
         char file_digest_hex[FLEET_IMA_FILES][65];
-        int64_t measure_from_ms; /* lateness counts from here (all agents added) */
+        _Atomic int64_t
+            measure_from_ms; /* lateness and bad answers start here (all agents added) */
         atomic_uint_fast64_t late[FLEET_LATE_BUCKETS];
         atomic_uint_fast64_t polls; /* integrity quotes answered, all agents */
         atomic_uint_fast64_t refused;

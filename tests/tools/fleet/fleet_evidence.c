@@ -330,7 +330,9 @@ static void serve_quote(struct fleet *f, struct fleet_agent *a, const struct kl_
         }
         entry = q.ima_entry;
         pthread_mutex_lock(&a->lock);
-        bad = a->bad != FLEET_GOOD && a->quotes >= f->bad_after;
+        /* bad only once every agent was added, so the time to flag is the steady state's */
+        bad = a->bad != FLEET_GOOD && a->quotes >= f->bad_after && f->measure_from_ms != 0 &&
+              now >= f->measure_from_ms;
         if (bad && a->bad_since_ms == 0)
                 a->bad_since_ms = now;
         if (bad && a->bad == FLEET_SILENT) {
