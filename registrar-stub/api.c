@@ -67,7 +67,7 @@ void reg_api_fini(struct reg_api *api)
  * Keylime's Binary type: base64 first, else hex with an optional 0x. Returns
  * KL_ERR_NOT_FOUND when absent/null, KL_ERR_INVAL when not decodable.
  */
-static int get_binary(struct json_object *obj, const char *key, uint8_t **ret, size_t *ret_len)
+static int get_binary(kl_json *obj, const char *key, uint8_t **ret, size_t *ret_len)
 {
         const char *s = NULL;
         size_t n;
@@ -154,19 +154,19 @@ static bool mtls_cert_ok(const char *s)
 }
 
 /* port: integer, or a decimal string as in the upstream docs example; -1 = none. */
-static int get_port(struct json_object *obj, int64_t *ret)
+static int get_port(kl_json *obj, int64_t *ret)
 {
-        struct json_object *v = NULL;
+        kl_json *v = kl_json_member(obj, "port");
         int64_t port;
 
-        if (!json_object_object_get_ex(obj, "port", &v) || v == NULL) {
+        if (v == NULL) {
                 *ret = -1;
                 return 0;
         }
-        if (json_object_is_type(v, json_type_int)) {
-                port = json_object_get_int64(v);
-        } else if (json_object_is_type(v, json_type_string)) {
-                const char *s = json_object_get_string(v);
+        if (kl_json_is(v, KL_JSON_INT)) {
+                port = kl_json_int_value(v);
+        } else if (kl_json_is(v, KL_JSON_STRING)) {
+                const char *s = kl_json_string_value(v);
                 size_t n = strlen(s);
 
                 if (n == 0 || n > 5 || strspn(s, "0123456789") != n)
@@ -182,7 +182,7 @@ static int get_port(struct json_object *obj, int64_t *ret)
 }
 
 /* Optional string field: absent/null → *ret NULL. */
-static int get_opt_string(struct json_object *obj, const char *key, size_t max, const char **ret)
+static int get_opt_string(kl_json *obj, const char *key, size_t max, const char **ret)
 {
         int r = kl_json_get_string(obj, key, ret);
 
@@ -250,7 +250,7 @@ static bool identity_changed(const struct reg_agent *old, const struct reg_agent
 /* One registration on its way through the steps of reg_api_register. */
 struct registration {
         const char *agent_id;    /* lent: from the path, or from req */
-        struct json_object *req; /* the parsed body; the strings below are lent from it */
+        kl_json *req;            /* the parsed body; the strings below are lent from it */
         const char *ekcert_text; /* NULL or "" = none */
         const char *mtls;
         const char *ip;
@@ -276,7 +276,7 @@ static void registration_clear(struct registration *g)
         sk_X509_pop_free(g->chain, X509_free);
         kl_tpm_public_free(g->ek);
         kl_tpm_public_free(g->ak);
-        json_object_put(g->req);
+        kl_json_free(g->req);
 }
 
 /* Step 1: the body's fields, each checked and capped; 400 names the first bad one. */
@@ -456,7 +456,7 @@ void reg_api_register(struct reg_api *api, const char *agent_id, const char *bod
                       struct kl_http_reply *reply)
 {
         struct registration g = {.agent_id = agent_id};
-        struct json_object *results = NULL;
+        kl_json *results = NULL;
 
         if (parse_fields(&g, body, len, reply) < 0 || check_tpm_keys(api, &g, reply) < 0 ||
             check_ek_cert(api, &g, reply) < 0 ||
@@ -464,9 +464,9 @@ void reg_api_register(struct reg_api *api, const char *agent_id, const char *bod
             reg_platform_check(&api->cfg, g.req, g.agent_id, g.cert, &g.rec.platform, reply) < 0 ||
             make_challenge(&g, reply) < 0 || commit(api, &g, reply) < 0)
                 goto out;
-        if ((results = json_object_new_object()) == NULL ||
-            json_object_object_add(results, "blob", json_object_new_string(g.blob_b64)) != 0) {
-                json_object_put(results);
+        if ((results = kl_json_object()) == NULL ||
+            kl_json_set_string(results, "blob", g.blob_b64) < 0) {
+                kl_json_free(results);
                 kl_rest_reply_internal(reply, KL_ERR_NOMEM);
                 goto out;
         }
@@ -480,7 +480,7 @@ out:
 void reg_api_activate(struct reg_api *api, const char *agent_id, const char *body, size_t len,
                       struct kl_http_reply *reply)
 {
-        struct json_object *req = NULL;
+        kl_json *req = NULL;
         struct reg_agent *a = NULL;
         const char *tag = NULL;
         char expected[KL_HMAC_SHA384_HEX_LEN + 1];
@@ -547,7 +547,7 @@ out:
                 pthread_mutex_unlock(&api->lock);
         kl_wipe(expected, sizeof(expected));
         reg_agent_free(a);
-        json_object_put(req);
+        kl_json_free(req);
 }
 
 static void handle_list(struct reg_api *api, struct kl_http_reply *reply)
@@ -564,23 +564,15 @@ static void handle_list(struct reg_api *api, struct kl_http_reply *reply)
         kl_db_strv_free(ids, n);
 }
 
-static int add_b64(struct json_object *res, const char *key, const uint8_t *p, size_t len)
+/* base64 of p, or null when there is none. */
+static int add_b64(kl_json *res, const char *key, const uint8_t *p, size_t len)
 {
-        char *s = NULL;
-        int r;
-
-        if (p == NULL)
-                return json_object_object_add(res, key, NULL) == 0 ? 0 : KL_ERR_NOMEM;
-        if ((r = kl_b64_encode(p, len, &s)) < 0)
-                return r;
-        r = json_object_object_add(res, key, json_object_new_string(s)) == 0 ? 0 : KL_ERR_NOMEM;
-        free(s);
-        return r;
+        return p != NULL ? kl_json_add_b64(res, key, p, len) : kl_json_set_null(res, key);
 }
 
 static void handle_show(struct reg_api *api, const char *agent_id, struct kl_http_reply *reply)
 {
-        struct json_object *res = NULL;
+        kl_json *res = NULL;
         struct reg_agent *a = NULL;
         int r = reg_store_get(api->store, agent_id, &a);
 
@@ -597,23 +589,21 @@ static void handle_show(struct reg_api *api, const char *agent_id, struct kl_htt
                 goto out;
         }
         r = KL_ERR_NOMEM;
-        if ((res = json_object_new_object()) == NULL ||
-            kl_rest_add_str(res, "agent_id", a->agent_id) ||
+        if ((res = kl_json_object()) == NULL || kl_rest_add_str(res, "agent_id", a->agent_id) ||
             add_b64(res, "ek_tpm", a->ek_tpm, a->ek_tpm_len) ||
             add_b64(res, "ekcert", a->ekcert, a->ekcert_len) ||
             add_b64(res, "aik_tpm", a->aik_tpm, a->aik_tpm_len) ||
             kl_rest_add_str(res, "mtls_cert", a->mtls_cert) || kl_rest_add_str(res, "ip", a->ip) ||
-            json_object_object_add(res, "port",
-                                   a->port >= 0 ? json_object_new_int64(a->port) : NULL) ||
-            json_object_object_add(res, "regcount", json_object_new_int64(a->regcount)) ||
-            reg_platform_show(res, a->platform)) {
+            (a->port >= 0 ? kl_json_set_int(res, "port", a->port)
+                          : kl_json_set_null(res, "port")) ||
+            kl_json_set_int(res, "regcount", a->regcount) || reg_platform_show(res, a->platform)) {
                 kl_rest_reply_internal(reply, r);
                 goto out;
         }
         kl_http_reply_json(reply, 200, "Success", res);
         res = NULL;
 out:
-        json_object_put(res);
+        kl_json_free(res);
         reg_agent_free(a);
 }
 

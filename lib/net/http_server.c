@@ -715,8 +715,7 @@ int kl_http_request_local_addr(const struct kl_http_request *req, char *out, siz
         return 0;
 }
 
-void kl_http_reply_json(struct kl_http_reply *reply, int code, const char *status,
-                        struct json_object *results)
+void kl_http_reply_json(struct kl_http_reply *reply, int code, const char *status, kl_json *results)
 {
         reply_discard(reply);
         reply->content_type = NULL;

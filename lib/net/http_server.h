@@ -21,9 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "json.h"
 #include "stream.h"
 
-struct json_object;
 struct kl_http_server;
 struct kl_http_request; /* opaque; valid during the handler call only */
 
@@ -89,7 +89,7 @@ int kl_http_request_local_addr(const struct kl_http_request *req, char *out, siz
 
 /* Sets reply to a Keylime JSON envelope; takes ownership of results (NULL = {}). */
 void kl_http_reply_json(struct kl_http_reply *reply, int code, const char *status,
-                        struct json_object *results);
+                        kl_json *results);
 /* The same with "results": null. */
 void kl_http_reply_json_null(struct kl_http_reply *reply, int code, const char *status);
 

@@ -13,9 +13,8 @@
 #include <stddef.h>
 
 #include "http_server.h"
+#include "json.h"
 #include "uuid.h"
-
-struct json_object;
 
 #define KL_REST_AGENT_ID_MAX 80 /* kl_agent_id_is_valid() */
 
@@ -60,9 +59,8 @@ void kl_rest_reply_ids(struct kl_http_reply *reply, char *const *ids, size_t n);
  * Parses a request body that must be a JSON object; otherwise refuses with
  * 400 "Malformed JSON body: expected a JSON object". The caller owns *ret.
  */
-int kl_rest_parse_body(struct kl_http_reply *reply, const char *body, size_t len,
-                       struct json_object **ret);
+int kl_rest_parse_body(struct kl_http_reply *reply, const char *body, size_t len, kl_json **ret);
 /* Adds s as a string, or null when s is NULL; KL_ERR_NOMEM on failure. */
-int kl_rest_add_str(struct json_object *obj, const char *key, const char *s);
+int kl_rest_add_str(kl_json *obj, const char *key, const char *s);
 
 #endif
