@@ -13,8 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <json-c/json.h>
-
 #include "b64.h"
 #include "err.h"
 #include "fileio.h"
@@ -81,8 +79,8 @@ bool sealed_name_ok(const char *s)
 }
 
 /* A base64 string field into *ret (caller frees). */
-static int b64_field(struct json_object *obj, const char *key, uint8_t **ret, size_t *ret_len,
-                     char *err, size_t err_len)
+static int b64_field(kl_json *obj, const char *key, uint8_t **ret, size_t *ret_len, char *err,
+                     size_t err_len)
 {
         const char *s = NULL;
         size_t n;
@@ -101,24 +99,22 @@ static int b64_field(struct json_object *obj, const char *key, uint8_t **ret, si
 }
 
 /* "pcrs": [0, 7] into a mask: 1..24 distinct indices 0..23. */
-static int pcrs_field(struct json_object *obj, uint32_t *ret, char *err, size_t err_len)
+static int pcrs_field(kl_json *obj, uint32_t *ret, char *err, size_t err_len)
 {
-        struct json_object *arr = NULL;
+        kl_json *arr = NULL;
         uint32_t mask = 0;
         size_t n;
 
-        if (!json_object_object_get_ex(obj, "pcrs", &arr) ||
-            !json_object_is_type(arr, json_type_array) ||
-            (n = json_object_array_length(arr)) == 0 || n > 24) {
+        if (kl_json_get_array(obj, "pcrs", &arr) < 0 || (n = kl_json_length(arr)) == 0 || n > 24) {
                 snprintf(err, err_len, "'pcrs' must be an array of 1 to 24 PCR indices");
                 return 400;
         }
         for (size_t i = 0; i < n; i++) {
-                struct json_object *v = json_object_array_get_idx(arr, i);
+                kl_json *v = kl_json_at(arr, i);
                 int64_t idx;
 
-                if (!json_object_is_type(v, json_type_int) ||
-                    (idx = json_object_get_int64(v)) < 0 || idx > 23 || (mask & (1u << idx)) != 0) {
+                if (!kl_json_is(v, KL_JSON_INT) || (idx = kl_json_int_value(v)) < 0 || idx > 23 ||
+                    (mask & (1u << idx)) != 0) {
                         snprintf(err, err_len, "'pcrs' holds a bad or repeated PCR index");
                         return 400;
                 }
@@ -129,8 +125,7 @@ static int pcrs_field(struct json_object *obj, uint32_t *ret, char *err, size_t 
 }
 
 /* name, kind, bank, pcrs and public: the fields request and record share. */
-static int common_fields(struct json_object *obj, struct sealed_object *o, char *err,
-                         size_t err_len)
+static int common_fields(kl_json *obj, struct sealed_object *o, char *err, size_t err_len)
 {
         const char *name = NULL, *kind = NULL, *bank = NULL;
         struct kl_tpm_public *pub = NULL;
@@ -180,7 +175,7 @@ static int common_fields(struct json_object *obj, struct sealed_object *o, char 
 int sealed_parse_request(const char *body, size_t len, struct sealed_object **ret, char *err,
                          size_t err_len)
 {
-        struct json_object *obj = NULL;
+        kl_json *obj = NULL;
         struct sealed_object *o = NULL;
         int code = 400;
 
@@ -203,7 +198,7 @@ int sealed_parse_request(const char *body, size_t len, struct sealed_object **re
         code = 0;
 out:
         sealed_object_free(o);
-        json_object_put(obj);
+        kl_json_free(obj);
         return code;
 }
 
@@ -217,28 +212,24 @@ static int record_path(const char *dir, const char *name, char *out, size_t len)
 
 int sealed_record_store(const char *keylime_dir, const struct sealed_object *o)
 {
-        struct json_object *obj = json_object_new_object(), *pcrs = json_object_new_array();
-        char path[4096];
-        const char *text;
+        kl_json *obj = kl_json_object(), *pcrs = kl_json_array();
+        char path[4096], *text = NULL;
         int r = KL_ERR_NOMEM;
 
-        if (obj == NULL || pcrs == NULL)
+        if (pcrs == NULL || kl_json_set_string(obj, "name", o->name) < 0 ||
+            kl_json_set_string(obj, "kind", sealed_kind_name(o->kind)) < 0 ||
+            kl_json_set_string(obj, "bank", kl_hash_alg_name(o->bank)) < 0)
                 goto out;
         for (unsigned i = 0; i < 24; i++)
-                if ((o->mask & (1u << i)) &&
-                    json_object_array_add(pcrs, json_object_new_int((int)i)) != 0)
+                if ((o->mask & (1u << i)) && kl_json_append_int(pcrs, i) < 0)
                         goto out;
-        if (json_object_object_add(obj, "name", json_object_new_string(o->name)) != 0 ||
-            json_object_object_add(obj, "kind",
-                                   json_object_new_string(sealed_kind_name(o->kind))) != 0 ||
-            json_object_object_add(obj, "bank",
-                                   json_object_new_string(kl_hash_alg_name(o->bank))) != 0 ||
-            json_object_object_add(obj, "pcrs", pcrs) != 0)
-                goto out;
+        r = kl_json_set(obj, "pcrs", pcrs); /* takes pcrs, also when it fails */
         pcrs = NULL;
-        if ((r = kl_json_add_b64(obj, "public", o->pub, o->pub_len)) < 0 ||
-            (r = kl_json_add_b64(obj, "private", o->priv, o->priv_len)) < 0)
+        if (r < 0 || kl_json_add_b64(obj, "public", o->pub, o->pub_len) < 0 ||
+            kl_json_add_b64(obj, "private", o->priv, o->priv_len) < 0) {
+                r = KL_ERR_NOMEM;
                 goto out;
+        }
         if ((r = record_path(keylime_dir, NULL, path, sizeof(path))) < 0)
                 goto out;
         if (mkdir(path, 0700) != 0 && errno != EEXIST) {
@@ -248,17 +239,18 @@ int sealed_record_store(const char *keylime_dir, const struct sealed_object *o)
         }
         if ((r = record_path(keylime_dir, o->name, path, sizeof(path))) < 0)
                 goto out;
-        text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+        text = kl_json_to_string(obj);
         r = text != NULL ? kl_file_write_atomic(path, text, strlen(text), 0600) : KL_ERR_NOMEM;
 out:
-        json_object_put(pcrs);
-        json_object_put(obj);
+        free(text);
+        kl_json_free(pcrs);
+        kl_json_free(obj);
         return r;
 }
 
 int sealed_record_load(const char *keylime_dir, const char *name, struct sealed_object **ret)
 {
-        struct json_object *obj = NULL;
+        kl_json *obj = NULL;
         struct sealed_object *o = NULL;
         char path[4096], *text = NULL, err[256];
         size_t len = 0;
@@ -287,7 +279,7 @@ int sealed_record_load(const char *keylime_dir, const char *name, struct sealed_
         r = 0;
 out:
         sealed_object_free(o);
-        json_object_put(obj);
+        kl_json_free(obj);
         free(text);
         return r;
 }
