@@ -41,10 +41,11 @@ with open(log, "w") as lf, open(specs, "w") as sf:
         lf.write("10 %s ima-ng sha256:%s %s\n" % (th, digest.hex(), name.decode()))
         sf.write("10:sha1=%s,sha256=%s\n" % (th, hashlib.sha256(data).hexdigest()))
 PY
-# shellcheck source=/dev/null
-. "$tpm1_DIR/env"
-TPM2TOOLS_TCTI=$TCTI xargs -n 1000 tpm2_pcrextend <"$T/ima.specs" >/dev/null ||
-        fail "tpm2_pcrextend failed"
+(
+        # shellcheck source=/dev/null
+        . "$tpm1_DIR/env"
+        TPM2TOOLS_TCTI=$TCTI xargs -n 1000 tpm2_pcrextend <"$T/ima.specs" >/dev/null
+) || fail "tpm2_pcrextend failed"
 
 APORT=$(free_port) || fail "no free port"
 agent_start a "$tpm1_TCTI" "$A" "$APORT" "ima_ml_path = \"$T/ima.log\""
