@@ -500,13 +500,8 @@ void reg_api_activate(struct reg_api *api, const char *agent_id, const char *bod
         }
         pthread_mutex_lock(&api->lock);
         locked = true;
-        r = reg_store_get(api->store, agent_id, &a);
-        if (r == KL_ERR_NOT_FOUND) {
-                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", agent_id);
-                goto out;
-        }
-        if (r < 0) {
-                kl_rest_reply_internal(reply, r);
+        if ((r = reg_store_get(api->store, agent_id, &a)) < 0) {
+                kl_rest_reply_agent_error(reply, r, agent_id);
                 goto out;
         }
         /* The HMAC key is the base64 text of the credential, as Keylime does. */
@@ -554,13 +549,9 @@ static void handle_list(struct reg_api *api, struct kl_http_reply *reply)
 {
         char **ids = NULL;
         size_t n = 0;
-        int r;
+        int r = reg_store_list(api->store, &ids, &n);
 
-        if ((r = reg_store_list(api->store, &ids, &n)) < 0) {
-                kl_rest_reply_internal(reply, r);
-                return;
-        }
-        kl_rest_reply_ids(reply, ids, n);
+        kl_rest_reply_ids(reply, r, ids, n);
         kl_db_strv_free(ids, n);
 }
 
@@ -576,12 +567,8 @@ static void handle_show(struct reg_api *api, const char *agent_id, struct kl_htt
         struct reg_agent *a = NULL;
         int r = reg_store_get(api->store, agent_id, &a);
 
-        if (r == KL_ERR_NOT_FOUND) {
-                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", agent_id);
-                goto out;
-        }
         if (r < 0) {
-                kl_rest_reply_internal(reply, r);
+                kl_rest_reply_agent_error(reply, r, agent_id);
                 goto out;
         }
         if (!a->active) {
@@ -614,16 +601,7 @@ static void handle_delete(struct reg_api *api, const char *agent_id, struct kl_h
         pthread_mutex_lock(&api->lock);
         r = reg_store_delete(api->store, agent_id);
         pthread_mutex_unlock(&api->lock);
-        if (r == KL_ERR_NOT_FOUND) {
-                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", agent_id);
-                return;
-        }
-        if (r < 0) {
-                kl_rest_reply_internal(reply, r);
-                return;
-        }
-        log_info("deleted agent '%.80s'", agent_id);
-        kl_http_reply_json(reply, 200, "Success", NULL);
+        kl_rest_reply_deleted(reply, r, agent_id);
 }
 
 /* Upstream answers a tenant/verifier route on the agents' HTTP port with 400. */
@@ -651,32 +629,21 @@ static void route(struct reg_api *api, bool authenticated, const struct kl_http_
 
         body = kl_http_request_body(req, &blen);
         kl_rest_path_parse(kl_http_request_path(req), &p);
-        switch (p.route) {
-        case KL_REST_ROUTE_NONE:
-                kl_rest_reply_not_found(reply);
+        if (kl_rest_reply_common(reply, &p, method, REG_API_CURRENT_VERSION))
                 return;
-        case KL_REST_ROUTE_VERSION:
-                if (is_get)
-                        kl_rest_reply_version(reply, REG_API_CURRENT_VERSION);
-                else
-                        kl_rest_reply_method_not_allowed(reply);
-                return;
-        case KL_REST_ROUTE_BAD_VERSION:
+        if (p.route == KL_REST_ROUTE_BAD_VERSION) {
                 kl_rest_refuse(reply, 400, "API version '%.*s' not supported",
                                p.version_len > 16 ? 16 : (int)p.version_len, p.version);
                 return;
-        case KL_REST_ROUTE_AGENTS:
+        }
+        if (p.route == KL_REST_ROUTE_AGENTS) {
                 if (is_get && !need_mtls(authenticated, reply))
                         handle_list(api, reply);
-                else if (is_get)
-                        return;
                 else if (is_post)
                         reg_api_register(api, NULL, body, blen, reply);
-                else
+                else if (!is_get)
                         kl_rest_reply_method_not_allowed(reply);
                 return;
-        case KL_REST_ROUTE_AGENT:
-                break;
         }
         if (p.tail[0] != '\0' && strcmp(p.tail, "/activate") != 0) {
                 kl_rest_reply_not_found(reply);
