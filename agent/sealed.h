@@ -16,7 +16,7 @@
 
 /* Object names: 1..64 of [A-Za-z0-9._-], not starting with '.'. */
 #define SEALED_NAME_MAX 64
-/* A valid object name (also for certified keys, certified.h). */
+/* A valid object name (also for certified keys, certified_key.h). */
 bool sealed_name_ok(const char *s);
 /* The request's base64 fields are at most this long (a TPM2B_PUBLIC is < 1 KiB). */
 #define SEALED_B64_MAX 4096

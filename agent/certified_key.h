@@ -9,8 +9,8 @@
  * in <keylime_dir>/certified/NAME.json; the TPM work is lib/tpm's
  * (kl_tpm_certified_create, kl_tpm_certified_sign).
  */
-#ifndef AGENT_CERTIFIED_H
-#define AGENT_CERTIFIED_H
+#ifndef AGENT_CERTIFIED_KEY_H
+#define AGENT_CERTIFIED_KEY_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Certified keys: the request bodies and the record kept in keylime_dir (see
- * certified.h). Input is untrusted; every field is checked before use.
+ * certified_key.h). Input is untrusted; every field is checked before use.
  */
-#include "certified.h"
+#include "certified_key.h"
 
 #include <errno.h>
 #include <stdio.h>
