@@ -16,7 +16,6 @@
  */
 #include "api.h"
 
-#include <openssl/x509.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +43,6 @@
 #define IP_TEXT_MAX         255
 #define AUTH_TAG_TEXT_MAX   256
 #define CREDENTIAL_LEN      32
-
-static const char pem_begin[] = "-----BEGIN CERTIFICATE-----";
 
 int reg_api_init(struct reg_api *api, struct reg_store *store, const struct reg_api_config *cfg)
 {
@@ -91,54 +88,6 @@ static int get_binary(kl_json *obj, const char *key, uint8_t **ret, size_t *ret_
         return KL_ERR_INVAL;
 }
 
-/*
- * ekcert: PEM bundle (first block = EK certificate, the rest untrusted
- * intermediates as the Rust agent sends them), base64 DER, or ""/null for
- * none. *ret_cert stays NULL for none.
- */
-static int parse_ekcert(const char *s, X509 **ret_cert, STACK_OF(X509) * *ret_chain)
-{
-        STACK_OF(X509) *chain = NULL;
-        X509 *cert = NULL;
-        X509 *extra = NULL;
-        const char *p;
-        size_t n = strlen(s);
-        int r = KL_ERR_INVAL;
-
-        if (n > CERT_TEXT_MAX)
-                goto out;
-        if (kl_x509_parse_any((const uint8_t *)s, n, &cert) < 0)
-                goto out;
-        if ((chain = sk_X509_new_null()) == NULL) {
-                r = KL_ERR_NOMEM;
-                goto out;
-        }
-        p = strstr(s, pem_begin);
-        if (p != NULL) {
-                /* The first block was the EK certificate; every further one is a chain link. */
-                while ((p = strstr(p + 1, pem_begin)) != NULL) {
-                        if (sk_X509_num(chain) >= EKCERT_CHAIN_MAX)
-                                goto out;
-                        if (kl_x509_parse_any((const uint8_t *)p, strlen(p), &extra) < 0)
-                                goto out;
-                        if (sk_X509_push(chain, extra) <= 0) {
-                                X509_free(extra);
-                                r = KL_ERR_NOMEM;
-                                goto out;
-                        }
-                }
-        }
-        *ret_cert = cert;
-        *ret_chain = chain;
-        cert = NULL;
-        chain = NULL;
-        r = 0;
-out:
-        X509_free(cert);
-        sk_X509_pop_free(chain, X509_free);
-        return r;
-}
-
 /* mtls_cert is OneOf(Certificate, "disabled"); stored as given. */
 static bool mtls_cert_ok(const char *s)
 {
@@ -149,7 +98,7 @@ static bool mtls_cert_ok(const char *s)
                 return true;
         if (n > CERT_TEXT_MAX || kl_x509_parse_any((const uint8_t *)s, n, &c) < 0)
                 return false;
-        X509_free(c);
+        kl_x509_free(c);
         return true;
 }
 
@@ -272,8 +221,8 @@ static void registration_clear(struct registration *g)
         free(g->rec.aik_tpm);
         free(g->rec.ekcert);
         free(g->rec.platform);
-        X509_free(g->cert);
-        sk_X509_pop_free(g->chain, X509_free);
+        kl_x509_free(g->cert);
+        kl_x509_chain_free(g->chain);
         kl_tpm_public_free(g->ek);
         kl_tpm_public_free(g->ak);
         kl_json_free(g->req);
@@ -341,18 +290,20 @@ static int check_tpm_keys(struct reg_api *api, struct registration *g, struct kl
  */
 static int check_ek_cert(struct reg_api *api, struct registration *g, struct kl_http_reply *reply)
 {
-        EVP_PKEY *ek_key = NULL, *cert_key = NULL;
+        EVP_PKEY *ek_key = NULL;
         char why[256] = "";
         int r = -1, e;
 
         if (g->ekcert_text != NULL && g->ekcert_text[0] != '\0') {
-                if (parse_ekcert(g->ekcert_text, &g->cert, &g->chain) < 0) {
+                /* a PEM bundle: the EK certificate, then untrusted intermediates; or base64 DER */
+                if (strlen(g->ekcert_text) > CERT_TEXT_MAX ||
+                    kl_x509_parse_bundle(g->ekcert_text, EKCERT_CHAIN_MAX, &g->cert, &g->chain) <
+                        0) {
                         kl_rest_refuse(reply, 400, "Missing or invalid field 'ekcert'");
                         goto out;
                 }
-                if ((cert_key = X509_get_pubkey(g->cert)) == NULL ||
-                    kl_tpm_public_to_pkey(g->ek, &ek_key) < 0 ||
-                    !kl_pubkey_equal(ek_key, cert_key)) {
+                if (kl_tpm_public_to_pkey(g->ek, &ek_key) < 0 ||
+                    !kl_x509_matches_key(g->cert, ek_key)) {
                         kl_rest_refuse(reply, 400,
                                        "EK certificate public key does not match 'ek_tpm' for "
                                        "agent '%s'",
@@ -377,8 +328,7 @@ static int check_ek_cert(struct reg_api *api, struct registration *g, struct kl_
         }
         r = 0;
 out:
-        EVP_PKEY_free(ek_key);
-        EVP_PKEY_free(cert_key);
+        kl_pkey_free(ek_key);
         return r;
 }
 
