@@ -18,26 +18,24 @@
 #define AGENT_DATA_MAX_SIZE (64u * 1024)
 #define AGENT_DATA_MAX_BLOB 4096
 
-static int get_byte_array(struct json_object *obj, const char *key, uint8_t **ret, size_t *ret_len)
+static int get_byte_array(const kl_json *obj, const char *key, uint8_t **ret, size_t *ret_len)
 {
-        struct json_object *arr = NULL;
+        kl_json *arr = NULL;
         uint8_t *buf = NULL;
         size_t n;
 
-        if (!json_object_object_get_ex(obj, key, &arr) ||
-            !json_object_is_type(arr, json_type_array))
+        if (kl_json_get_array(obj, key, &arr) < 0)
                 return KL_ERR_INVAL;
-        n = json_object_array_length(arr);
+        n = kl_json_length(arr);
         if (n == 0 || n > AGENT_DATA_MAX_BLOB)
                 return KL_ERR_INVAL;
         if ((buf = malloc(n)) == NULL)
                 return KL_ERR_NOMEM;
         for (size_t i = 0; i < n; i++) {
-                struct json_object *v = json_object_array_get_idx(arr, i);
+                kl_json *v = kl_json_at(arr, i);
                 int64_t b;
 
-                if (!json_object_is_type(v, json_type_int) || (b = json_object_get_int64(v)) < 0 ||
-                    b > 255) {
+                if (!kl_json_is(v, KL_JSON_INT) || (b = kl_json_int_value(v)) < 0 || b > 255) {
                         kl_secure_free(buf, n);
                         return KL_ERR_INVAL;
                 }
@@ -48,7 +46,7 @@ static int get_byte_array(struct json_object *obj, const char *key, uint8_t **re
         return 0;
 }
 
-static int dup_string(struct json_object *obj, const char *key, char **ret)
+static int dup_string(const kl_json *obj, const char *key, char **ret)
 {
         const char *s;
         int r = kl_json_get_string(obj, key, &s);
@@ -63,7 +61,7 @@ static int dup_string(struct json_object *obj, const char *key, char **ret)
 int agent_data_load(const char *path, struct agent_data *ret)
 {
         struct agent_data d = {0};
-        struct json_object *obj = NULL;
+        kl_json *obj = NULL;
         uint8_t *ek_hash = NULL;
         size_t ek_hash_len = 0;
         char *text = NULL;
@@ -92,51 +90,44 @@ int agent_data_load(const char *path, struct agent_data *ret)
 out:
         agent_data_clear(&d);
         free(ek_hash);
-        json_object_put(obj);
+        kl_json_free(obj);
         free(text);
         return r;
 }
 
-static int add_byte_array(struct json_object *obj, const char *key, const uint8_t *buf, size_t len)
+static int add_byte_array(kl_json *obj, const char *key, const uint8_t *buf, size_t len)
 {
-        struct json_object *arr = json_object_new_array_ext((int)len);
+        kl_json *arr = kl_json_array();
 
-        if (arr == NULL)
-                return KL_ERR_NOMEM;
         for (size_t i = 0; i < len; i++) {
-                if (json_object_array_add(arr, json_object_new_int(buf[i])) != 0) {
-                        json_object_put(arr);
+                if (kl_json_append_int(arr, buf[i]) < 0) {
+                        kl_json_free(arr);
                         return KL_ERR_NOMEM;
                 }
         }
-        if (json_object_object_add(obj, key, arr) != 0) {
-                json_object_put(arr);
-                return KL_ERR_NOMEM;
-        }
-        return 0;
+        return kl_json_set(obj, key, arr);
 }
 
 int agent_data_save(const char *path, const struct agent_data *data)
 {
-        struct json_object *obj = json_object_new_object();
-        const char *text;
-        int r = KL_ERR_NOMEM;
+        kl_json *obj = kl_json_object();
+        char *text = NULL;
+        int r;
 
-        if (obj == NULL)
-                return KL_ERR_NOMEM;
-        if (json_object_object_add(obj, "ak_hash_alg", json_object_new_string(data->ak_hash_alg)) ||
-            json_object_object_add(obj, "ak_sign_alg", json_object_new_string(data->ak_sign_alg)))
+        if ((r = kl_json_set_string(obj, "ak_hash_alg", data->ak_hash_alg)) < 0 ||
+            (r = kl_json_set_string(obj, "ak_sign_alg", data->ak_sign_alg)) < 0)
                 goto out;
         if ((r = add_byte_array(obj, "ak_public", data->ak.pub, data->ak.pub_len)) < 0 ||
             (r = add_byte_array(obj, "ak_private", data->ak.priv, data->ak.priv_len)) < 0 ||
             (r = add_byte_array(obj, "ek_hash", (const uint8_t *)data->ek_hash,
                                 strlen(data->ek_hash))) < 0)
                 goto out;
-        text =
-            json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
+        /* the layout the file has always had, '/' written as "\/" */
+        text = kl_json_format(obj, KL_JSON_PRETTY | KL_JSON_ESCAPE_SLASH);
         r = text != NULL ? kl_file_write_atomic(path, text, strlen(text), 0600) : KL_ERR_NOMEM;
 out:
-        json_object_put(obj);
+        free(text);
+        kl_json_free(obj);
         return r;
 }
 

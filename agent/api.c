@@ -248,27 +248,19 @@ void api_route_resolve(const char *const *versions, size_t n_versions, const cha
 
 static void api_version(struct agent *a, struct kl_http_reply *reply)
 {
-        struct json_object *results = json_object_new_object();
-        struct json_object *list = json_object_new_array();
+        kl_json *results = kl_json_object();
+        kl_json *list = kl_json_array();
+        int r = kl_json_set_string(results, "supported_version", a->versions[a->n_versions - 1]);
 
-        if (results == NULL || list == NULL)
-                goto nomem;
-        for (size_t i = 0; i < a->n_versions; i++) {
-                if (json_object_array_add(list, json_object_new_string(a->versions[i])) != 0)
-                        goto nomem;
-        }
-        if (json_object_object_add(results, "supported_version",
-                                   json_object_new_string(a->versions[a->n_versions - 1])) ||
-            json_object_object_add(results, "supported_versions", list)) {
-                list = NULL;
-                goto nomem;
+        for (size_t i = 0; r == 0 && i < a->n_versions; i++)
+                r = kl_json_append_string(list, a->versions[i]);
+        /* kl_json_set takes list also when it fails */
+        if (kl_json_set(results, "supported_versions", list) < 0 || r < 0) {
+                kl_json_free(results);
+                api_error(reply, 500, "Out of memory");
+                return;
         }
         kl_http_reply_json(reply, 200, "Success", results);
-        return;
-nomem:
-        json_object_put(list);
-        json_object_put(results);
-        api_error(reply, 500, "Out of memory");
 }
 
 static void route(void *ctx, const struct kl_http_request *req, struct kl_http_reply *reply)

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "api.h"
-#include "certified.h"
+#include "certified_key.h"
 #include "crypto.h"
 #include "err.h"
 #include "http_server.h"

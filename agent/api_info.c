@@ -8,19 +8,15 @@
 void api_agent_info(const struct api_call *c, struct kl_http_reply *reply)
 {
         struct kl_tpm *tpm = c->agent->tpm;
-        struct json_object *o = json_object_new_object();
+        kl_json *o = kl_json_object();
 
-        if (o == NULL ||
-            json_object_object_add(o, "agent_uuid", json_object_new_string(c->agent->agent_id)) ||
-            json_object_object_add(o, "tpm_hash_alg",
-                                   json_object_new_string(kl_tpm_hash_alg_name(tpm))) ||
-            json_object_object_add(
-                o, "tpm_enc_alg",
-                json_object_new_string(kl_tpm_enc_alg_name(tpm, api_sized_alg_names(c)))) ||
-            json_object_object_add(o, "tpm_sign_alg",
-                                   json_object_new_string(kl_tpm_sign_alg_name(tpm))) ||
-            json_object_object_add(o, "ak_handle", json_object_new_int64(kl_tpm_ak_handle(tpm)))) {
-                json_object_put(o);
+        if (kl_json_set_string(o, "agent_uuid", c->agent->agent_id) < 0 ||
+            kl_json_set_string(o, "tpm_hash_alg", kl_tpm_hash_alg_name(tpm)) < 0 ||
+            kl_json_set_string(o, "tpm_enc_alg", kl_tpm_enc_alg_name(tpm, api_sized_alg_names(c))) <
+                0 ||
+            kl_json_set_string(o, "tpm_sign_alg", kl_tpm_sign_alg_name(tpm)) < 0 ||
+            kl_json_set_int(o, "ak_handle", kl_tpm_ak_handle(tpm)) < 0) {
+                kl_json_free(o);
                 api_error(reply, 500, "Out of memory");
                 return;
         }

@@ -22,12 +22,10 @@
 
 void api_keys_pubkey(const struct api_call *c, struct kl_http_reply *reply)
 {
-        struct json_object *results = json_object_new_object();
-        struct json_object *pem = json_object_new_string(c->agent->nk_pem);
+        kl_json *results = kl_json_object();
 
-        if (results == NULL || pem == NULL || json_object_object_add(results, "pubkey", pem) != 0) {
-                json_object_put(pem);
-                json_object_put(results);
+        if (kl_json_set_string(results, "pubkey", c->agent->nk_pem) < 0) {
+                kl_json_free(results);
                 api_error(reply, 500, "Unable to retrieve public key");
                 return;
         }
@@ -104,7 +102,7 @@ void api_keys_vkey(const struct api_call *c, struct kl_http_reply *reply)
 void api_keys_verify(const struct api_call *c, struct kl_http_reply *reply)
 {
         const char *challenge = kl_http_request_query(c->req, "challenge");
-        struct json_object *results = NULL, *hmac = NULL;
+        kl_json *results = NULL;
         char hex[KL_HMAC_SHA384_HEX_LEN + 1];
         int r;
 
@@ -127,11 +125,9 @@ void api_keys_verify(const struct api_call *c, struct kl_http_reply *reply)
                 api_error(reply, 400, "Bootstrap key not yet available.");
                 return;
         }
-        if (r < 0 || (results = json_object_new_object()) == NULL ||
-            (hmac = json_object_new_string(hex)) == NULL ||
-            json_object_object_add(results, "hmac", hmac) != 0) {
-                json_object_put(hmac);
-                json_object_put(results);
+        if (r < 0 || (results = kl_json_object()) == NULL ||
+            kl_json_set_string(results, "hmac", hex) < 0) {
+                kl_json_free(results);
                 api_error(reply, 500, "HMAC could not be computed");
                 return;
         }

@@ -2,8 +2,10 @@
 /*
  * GET /v2.x/quotes/identity and /quotes/integrity (Keylime agent API 2.1+).
  * Each quote resets PCR 16 and extends it with H(NK PEM) first (quote_evidence.h), so the
- * verifier can bind the served pubkey to this TPM. The IMA list is read after
- * the quote, so it holds at least every event folded into the quoted PCR 10.
+ * verifier can bind the served pubkey to this TPM. The IMA list's end is
+ * measured after the quote, so it holds at least every event folded into the
+ * quoted PCR 10. A long list (the whole one, a verifier's first poll) is
+ * streamed: the same JSON bytes, at constant memory whatever its length.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -18,6 +20,7 @@
 #include "http_server.h"
 #include "ima_log.h"
 #include "json.h"
+#include "json_stream.h"
 #include "log.h"
 #include "nonce.h"
 #include "quote.h"
@@ -25,6 +28,9 @@
 #include "tpm.h"
 
 #define PCR_MASK_ALLOWED 0x00ffffffu
+/* IMA text up to this length is answered from a buffer, with a Content-Length (the
+ * verifier's usual poll: the few lines since the last one); a longer one is streamed. */
+#define IMA_INLINE_MAX (64u * 1024u)
 
 /*
  * The nonce check of both quote routes (nonce.h), in the words each upstream
@@ -63,30 +69,19 @@ static bool is_alnum(const char *s)
         return true;
 }
 
-static int add_string(struct json_object *o, const char *key, const char *value)
-{
-        struct json_object *v = json_object_new_string(value);
-
-        if (v == NULL || json_object_object_add(o, key, v) != 0) {
-                json_object_put(v);
-                return KL_ERR_NOMEM;
-        }
-        return 0;
-}
-
 /* The fields every quote answer carries. */
-static struct json_object *quote_results(const struct api_call *c, const char *quote,
-                                         bool with_pubkey)
+static kl_json *quote_results(const struct api_call *c, const char *quote, bool with_pubkey)
 {
         struct kl_tpm *tpm = c->agent->tpm;
-        struct json_object *o = json_object_new_object();
+        kl_json *o = kl_json_object();
 
-        if (o == NULL || add_string(o, "quote", quote) < 0 ||
-            add_string(o, "hash_alg", kl_tpm_hash_alg_name(tpm)) < 0 ||
-            add_string(o, "enc_alg", kl_tpm_enc_alg_name(tpm, api_sized_alg_names(c))) < 0 ||
-            add_string(o, "sign_alg", kl_tpm_sign_alg_name(tpm)) < 0 ||
-            (with_pubkey && add_string(o, "pubkey", c->agent->nk_pem) < 0)) {
-                json_object_put(o);
+        if (kl_json_set_string(o, "quote", quote) < 0 ||
+            kl_json_set_string(o, "hash_alg", kl_tpm_hash_alg_name(tpm)) < 0 ||
+            kl_json_set_string(o, "enc_alg", kl_tpm_enc_alg_name(tpm, api_sized_alg_names(c))) <
+                0 ||
+            kl_json_set_string(o, "sign_alg", kl_tpm_sign_alg_name(tpm)) < 0 ||
+            (with_pubkey && kl_json_set_string(o, "pubkey", c->agent->nk_pem) < 0)) {
+                kl_json_free(o);
                 return NULL;
         }
         return o;
@@ -96,8 +91,7 @@ void api_quotes_identity(const struct api_call *c, struct kl_http_reply *reply)
 {
         const char *nonce = kl_http_request_query(c->req, "nonce");
         struct agent_quote q = {0};
-        struct json_object *results;
-
+        kl_json *results;
         char err[256];
 
         if (nonce_error(nonce, false, err, sizeof(err)) != 0) {
@@ -181,15 +175,42 @@ int api_parse_integrity_query(const char *nonce, const char *mask, const char *p
         return 0;
 }
 
+/*
+ * results with ima_measurement_list = "" in place sent as its envelope with
+ * the slice's text streamed into that string. Takes results and *ima.
+ */
+static int reply_streamed(struct kl_http_reply *reply, kl_json *results, struct kl_ima_slice **ima)
+{
+        char *prefix = NULL, *suffix = NULL;
+        int r;
+
+        r = kl_json_envelope_split(200, "Success", results, "ima_measurement_list", &prefix,
+                                   &suffix);
+        if (r < 0) {
+                kl_ima_slice_free(*ima);
+                *ima = NULL;
+                return r;
+        }
+        r = kl_json_stream_new(prefix, suffix, kl_ima_slice_stream(*ima), &reply->stream);
+        *ima = NULL;
+        if (r < 0)
+                return r;
+        reply->status = 200;
+        reply->content_type = NULL;
+        return 0;
+}
+
 void api_quotes_integrity(const struct api_call *c, struct kl_http_reply *reply)
 {
         const char *nonce = kl_http_request_query(c->req, "nonce");
         struct api_integrity_query iq = {0};
         struct agent_quote q = {0};
-        struct json_object *results = NULL;
-        char *mb = NULL;
+        kl_json *results = NULL;
+        char *mb = NULL, *ima = NULL;
+        size_t ima_len = 0;
+        bool stream = false;
         char err[256];
-        int code;
+        int code, r;
 
         code = api_parse_integrity_query(
             nonce, kl_http_request_query(c->req, "mask"), kl_http_request_query(c->req, "partial"),
@@ -205,22 +226,38 @@ void api_quotes_integrity(const struct api_call *c, struct kl_http_reply *reply)
         }
         if ((results = quote_results(c, q.quote, iq.with_pubkey)) == NULL)
                 goto nomem;
-        if (q.have_ima &&
-            (add_string(results, "ima_measurement_list", q.ima_list) < 0 ||
-             json_object_object_add(results, "ima_measurement_list_entry",
-                                    json_object_new_int64((int64_t)q.ima_entry)) != 0))
-                goto nomem;
+        if (q.ima != NULL) {
+                stream = kl_ima_slice_size(q.ima) > IMA_INLINE_MAX;
+                if (!stream && (r = kl_ima_slice_read_all(q.ima, &ima, &ima_len)) < 0) {
+                        log_error("cannot read the IMA log: %s", kl_err_str(r));
+                        api_error(reply, 500, "Unable to retrieve quote");
+                        goto out;
+                }
+                if (kl_json_set_string_len(results, "ima_measurement_list", stream ? "" : ima,
+                                           ima_len) < 0 ||
+                    kl_json_set_int(results, "ima_measurement_list_entry",
+                                    (int64_t)kl_ima_slice_entry(q.ima)) < 0)
+                        goto nomem;
+        }
         if ((iq.mask & 1u) != 0 && c->agent->mb_fd >= 0 &&
             (mb = agent_read_mb_log(c->agent->mb_fd)) != NULL &&
-            add_string(results, "mb_measurement_list", mb) < 0)
+            kl_json_set_string(results, "mb_measurement_list", mb) < 0)
                 goto nomem;
+        if (stream) {
+                r = reply_streamed(reply, results, &q.ima);
+                results = NULL;
+                if (r < 0)
+                        goto nomem;
+                goto out;
+        }
         kl_http_reply_json(reply, 200, "Success", results);
         results = NULL;
         goto out;
 nomem:
         api_error(reply, 500, "Out of memory");
 out:
-        json_object_put(results);
+        kl_json_free(results);
         free(mb);
+        free(ima);
         agent_quote_clear(&q);
 }

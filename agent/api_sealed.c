@@ -10,11 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
 #include "api.h"
 #include "err.h"
 #include "http_server.h"
+#include "json.h"
 #include "log.h"
 #include "quote_evidence.h"
 #include "sealed.h"
@@ -24,7 +23,7 @@ void api_keys_sealed(const struct api_call *c, struct kl_http_reply *reply)
 {
         struct agent *a = c->agent;
         struct sealed_object *o = NULL;
-        struct json_object *results = NULL;
+        kl_json *results = NULL;
         uint8_t *priv = NULL;
         size_t len = 0, priv_len = 0;
         const char *body = kl_http_request_body(c->req, &len);
@@ -72,12 +71,11 @@ void api_keys_sealed(const struct api_call *c, struct kl_http_reply *reply)
         }
         log_info("stored sealed %s object '%s' bound to PCRs %s", sealed_kind_name(o->kind),
                  o->name, pcrs);
-        if ((results = json_object_new_object()) == NULL ||
-            json_object_object_add(results, "name", json_object_new_string(o->name)) != 0 ||
-            json_object_object_add(results, "kind",
-                                   json_object_new_string(sealed_kind_name(o->kind))) != 0 ||
-            json_object_object_add(results, "pcrs", json_object_new_string(pcrs)) != 0) {
-                json_object_put(results);
+        if ((results = kl_json_object()) == NULL ||
+            kl_json_set_string(results, "name", o->name) < 0 ||
+            kl_json_set_string(results, "kind", sealed_kind_name(o->kind)) < 0 ||
+            kl_json_set_string(results, "pcrs", pcrs) < 0) {
+                kl_json_free(results);
                 api_error(reply, 500, "Out of memory");
                 goto out;
         }

@@ -58,7 +58,7 @@ static int bad(char *err, size_t err_len, const char *fmt, ...)
 }
 
 /* A required string member; the text mimics the upstream agent's JSON extractor. */
-static int get_field(struct json_object *obj, const char *name, bool required, const char **ret,
+static int get_field(const kl_json *obj, const char *name, bool required, const char **ret,
                      char *err, size_t err_len)
 {
         int r = kl_json_get_string(obj, name, ret);
@@ -80,7 +80,7 @@ static int get_field(struct json_object *obj, const char *name, bool required, c
 int keys_parse_request(EVP_PKEY *nk, enum keys_kind kind, const char *body, size_t len,
                        struct keys_share **ret, char *err, size_t err_len)
 {
-        struct json_object *obj = NULL;
+        kl_json *obj = NULL;
         struct keys_share *s = NULL;
         const char *ek = NULL, *tag = NULL, *payload = NULL;
         uint8_t *ct = NULL, *plain = NULL, *tag_bin = NULL;
@@ -147,7 +147,7 @@ int keys_parse_request(EVP_PKEY *nk, enum keys_kind kind, const char *body, size
         code = 0;
 out:
         keys_share_free(s);
-        json_object_put(obj);
+        kl_json_free(obj);
         free(ct);
         free(tag_bin);
         kl_secure_free(plain, plain_len);

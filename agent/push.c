@@ -395,7 +395,9 @@ static enum outcome submit(struct push *p, const struct push_request *req, const
         struct agent_quote q = {0};
         struct kl_http_response resp = {0};
         struct push_evidence ev = {0};
-        char *body = NULL, *uefi = NULL;
+        char *body = NULL, *uefi = NULL, *ima = NULL;
+        size_t ima_len = 0;
+        uint64_t ima_entry = 0;
         char evaluation[16];
         long next_s = 0;
         enum outcome o = WAIT;
@@ -409,13 +411,19 @@ static enum outcome submit(struct push *p, const struct push_request *req, const
                 goto out;
         }
         ev.quote = q.quote;
-        if (q.have_ima) {
-                if (q.ima_entry != req->ima_offset)
+        if (q.ima != NULL) {
+                ima_entry = kl_ima_slice_entry(q.ima);
+                if ((r = kl_ima_slice_read_all(q.ima, &ima, &ima_len)) < 0) {
+                        log_error("cannot read the IMA log for attestation %s: %s", req->index,
+                                  kl_err_str(r));
+                        goto out;
+                }
+                if (ima_entry != req->ima_offset)
                         log_warn("the IMA log has fewer than %" PRIu64
                                  " entries (starting_offset); sending all of it",
                                  req->ima_offset);
-                ev.ima = q.ima_list;
-                ev.ima_len = cut_lines(q.ima_list, q.ima_len, req->ima_max, &ev.ima_count);
+                ev.ima = ima;
+                ev.ima_len = cut_lines(ima, ima_len, req->ima_max, &ev.ima_count);
         }
         if (req->uefi && p->a->mb_fd >= 0 && (uefi = agent_read_mb_log(p->a->mb_fd)) != NULL)
                 ev.uefi_b64 = uefi;
@@ -433,12 +441,12 @@ static enum outcome submit(struct push *p, const struct push_request *req, const
         (void)push_json_parse_accepted(resp.body, resp.body_len, &next_s, evaluation);
         log_info("attestation %s accepted by the verifier (evaluation %s), %" PRIu64
                  " IMA entries from %" PRIu64 "; watching PCRs 0x%06x",
-                 req->index, evaluation[0] ? evaluation : "pending", ev.ima_count,
-                 q.have_ima ? q.ima_entry : 0, (unsigned)(req->mask & ~(1u << AGENT_DATA_PCR)));
+                 req->index, evaluation[0] ? evaluation : "pending", ev.ima_count, ima_entry,
+                 (unsigned)(req->mask & ~(1u << AGENT_DATA_PCR)));
         /* baseline for the change triggers: exactly what this evidence showed */
         p->watch = req->mask & ~(1u << AGENT_DATA_PCR);
         p->watched = q.pcrs;
-        p->ima_total = q.have_ima ? q.ima_entry + ev.ima_count : ima_lines(p);
+        p->ima_total = q.ima != NULL ? ima_entry + ev.ima_count : ima_lines(p);
         p->triggers = true;
         if (next_s * 1000L > p->delay_ms)
                 p->delay_ms = next_s * 1000L;
@@ -446,6 +454,7 @@ static enum outcome submit(struct push *p, const struct push_request *req, const
 out:
         agent_quote_clear(&q);
         free(body);
+        free(ima);
         free(uefi);
         kl_http_response_clear(&resp);
         return o;

@@ -17,318 +17,185 @@ static int bad(char *why, size_t why_len, const char *what)
         return KL_ERR_INVAL;
 }
 
-/* obj[key] = string s (NULL-safe for obj chains built below); false on ENOMEM. */
-static bool put_str(struct json_object *obj, const char *key, const char *s)
+/*
+ * obj with obj[key] = v, or NULL when obj is NULL or that fails; takes obj and
+ * v either way, so a document is built in nested calls and freed once.
+ */
+static kl_json *with(kl_json *obj, const char *key, kl_json *v)
 {
-        struct json_object *v = json_object_new_string(s);
-
-        if (v == NULL || json_object_object_add(obj, key, v) != 0) {
-                json_object_put(v);
-                return false;
+        if (kl_json_set(obj, key, v) < 0) {
+                kl_json_free(obj);
+                return NULL;
         }
-        return true;
+        return obj;
 }
 
-static bool put(struct json_object *obj, const char *key, struct json_object *v)
+static kl_json *with_str(kl_json *obj, const char *key, const char *s)
 {
-        if (obj == NULL || v == NULL || json_object_object_add(obj, key, v) != 0) {
-                json_object_put(v);
-                return false;
-        }
-        return true;
+        return with(obj, key, kl_json_string(s));
 }
 
-static bool push_item(struct json_object *list, struct json_object *v)
+/* arr with v appended, or NULL; takes both, as with() does. */
+static kl_json *plus(kl_json *arr, kl_json *v)
 {
-        if (list == NULL || v == NULL || json_object_array_add(list, v) != 0) {
-                json_object_put(v);
-                return false;
+        if (kl_json_append(arr, v) < 0) {
+                kl_json_free(arr);
+                return NULL;
         }
-        return true;
+        return arr;
 }
 
 /* {"data": {"type": type, ["id": id,] "attributes": attrs}} serialised; takes attrs. */
-static char *document(const char *type, const char *id, struct json_object *attrs)
+static char *document(const char *type, const char *id, kl_json *attrs)
 {
-        struct json_object *root = json_object_new_object();
-        struct json_object *data = json_object_new_object();
+        kl_json *data = with_str(kl_json_object(), "type", type);
+        kl_json *root;
         char *out = NULL;
 
-        if (root == NULL || data == NULL || !put_str(data, "type", type) ||
-            (id != NULL && !put_str(data, "id", id)) || !put(data, "attributes", attrs)) {
-                attrs = NULL;
-                goto out;
-        }
-        attrs = NULL;
-        if (!put(root, "data", data)) {
-                data = NULL;
-                goto out;
-        }
-        data = NULL;
-        out = kl_json_to_string(root);
-out:
-        json_object_put(attrs);
-        json_object_put(data);
-        json_object_put(root);
+        if (id != NULL)
+                data = with_str(data, "id", id);
+        if ((root = with(kl_json_object(), "data", with(data, "attributes", attrs))) != NULL)
+                out = kl_json_to_string(root);
+        kl_json_free(root);
         return out;
 }
 
-static struct json_object *pop_method(void)
+static kl_json *pop_method(void)
 {
-        struct json_object *m = json_object_new_object();
+        kl_json *m = with_str(kl_json_object(), "authentication_class", "pop");
 
-        if (m == NULL || !put_str(m, "authentication_class", "pop") ||
-            !put_str(m, "authentication_type", "tpm_pop")) {
-                json_object_put(m);
-                return NULL;
-        }
-        return m;
+        return with_str(m, "authentication_type", "tpm_pop");
 }
 
 char *push_json_session_request(const char *agent_id)
 {
-        struct json_object *attrs = json_object_new_object();
-        struct json_object *list = json_object_new_array();
+        kl_json *attrs = with_str(kl_json_object(), "agent_id", agent_id);
 
-        if (attrs == NULL || !put_str(attrs, "agent_id", agent_id) ||
-            !push_item(list, pop_method()) || !put(attrs, "authentication_supported", list)) {
-                json_object_put(attrs);
-                return NULL;
-        }
+        attrs = with(attrs, "authentication_supported", plus(kl_json_array(), pop_method()));
         return document("session", NULL, attrs);
 }
 
 char *push_json_session_proof(const char *session_id, const char *agent_id, const uint8_t *attest,
                               size_t attest_len, const uint8_t *sig, size_t sig_len)
 {
-        struct json_object *attrs = json_object_new_object();
-        struct json_object *list = json_object_new_array();
-        struct json_object *m = pop_method();
-        struct json_object *data = json_object_new_object();
-        char *a = NULL, *s = NULL, *out = NULL;
+        kl_json *proof = kl_json_object();
+        kl_json *attrs;
 
-        if (kl_b64_encode(attest, attest_len, &a) < 0 || kl_b64_encode(sig, sig_len, &s) < 0 ||
-            data == NULL || !put_str(data, "message", a) || !put_str(data, "signature", s) ||
-            !put(m, "data", data)) {
-                data = NULL;
-                goto out;
-        }
-        data = NULL;
-        if (!push_item(list, m)) {
-                m = NULL;
-                goto out;
-        }
-        m = NULL;
-        if (attrs == NULL || !put_str(attrs, "agent_id", agent_id) ||
-            !put(attrs, "authentication_provided", list)) {
-                list = NULL;
-                goto out;
-        }
-        list = NULL;
-        out = document("session", session_id, attrs);
-        attrs = NULL;
-out:
-        json_object_put(data);
-        json_object_put(m);
-        json_object_put(list);
-        json_object_put(attrs);
-        free(a);
-        free(s);
-        return out;
-}
-
-static struct json_object *str_list(const char *s)
-{
-        struct json_object *l = json_object_new_array();
-
-        if (!push_item(l, json_object_new_string(s))) {
-                json_object_put(l);
+        if (kl_json_add_b64(proof, "message", attest, attest_len) < 0 ||
+            kl_json_add_b64(proof, "signature", sig, sig_len) < 0) {
+                kl_json_free(proof);
                 return NULL;
         }
+        attrs = with_str(kl_json_object(), "agent_id", agent_id);
+        attrs = with(attrs, "authentication_provided",
+                     plus(kl_json_array(), with(pop_method(), "data", proof)));
+        return document("session", session_id, attrs);
+}
+
+static kl_json *str_list(const char *s)
+{
+        return plus(kl_json_array(), kl_json_string(s));
+}
+
+static kl_json *all_pcrs(void)
+{
+        kl_json *l = kl_json_array();
+
+        for (int i = 0; l != NULL && i < KL_PCR_COUNT; i++)
+                l = plus(l, kl_json_int(i));
         return l;
 }
 
-static struct json_object *all_pcrs(void)
+static kl_json *item(const char *cls, const char *type, const char *member, kl_json *content)
 {
-        struct json_object *l = json_object_new_array();
+        kl_json *o = with_str(kl_json_object(), "evidence_class", cls);
 
-        for (int i = 0; l != NULL && i < KL_PCR_COUNT; i++) {
-                if (!push_item(l, json_object_new_int(i))) {
-                        json_object_put(l);
-                        return NULL;
-                }
-        }
-        return l;
+        o = with_str(o, "evidence_type", type);
+        return with(o, member, content);
 }
 
-static struct json_object *item(const char *cls, const char *type, const char *member,
-                                struct json_object *content)
+static kl_json *quote_caps(const struct push_caps *c)
 {
-        struct json_object *o = json_object_new_object();
+        kl_json *key = with_str(kl_json_object(), "key_class", "asymmetric");
+        kl_json *caps = with_str(kl_json_object(), "component_version", "2.0");
 
-        if (o == NULL || !put_str(o, "evidence_class", cls) || !put_str(o, "evidence_type", type) ||
-            !put(o, member, content)) {
-                json_object_put(o);
-                return NULL;
-        }
-        return o;
+        key = with_str(key, "key_algorithm", c->rsa ? "rsa" : "ecc");
+        key = with(key, "key_size", kl_json_int(c->key_bits));
+        key = with_str(key, "server_identifier", c->server_identifier);
+        key = with_str(key, "local_identifier", c->ak_name_hex);
+        key = with_str(key, "public", c->ak_public_b64);
+        key = with(key, "allowable_hash_algorithms", str_list(c->hash_alg));
+        key = with(key, "allowable_signature_schemes", str_list(c->sign_alg));
+        caps = with(caps, "hash_algorithms", str_list(c->hash_alg));
+        caps = with(caps, "signature_schemes", str_list(c->sign_alg));
+        caps = with(caps, "available_subjects", with(kl_json_object(), c->hash_alg, all_pcrs()));
+        return with(caps, "certification_keys", plus(kl_json_array(), key));
 }
 
-static struct json_object *quote_caps(const struct push_caps *c)
+static kl_json *log_caps(int64_t entries, bool partial, const char *format, const char *version)
 {
-        struct json_object *caps = json_object_new_object();
-        struct json_object *subj = json_object_new_object();
-        struct json_object *keys = json_object_new_array();
-        struct json_object *key = json_object_new_object();
+        kl_json *caps = kl_json_object();
 
-        if (key == NULL || !put_str(key, "key_class", "asymmetric") ||
-            !put_str(key, "key_algorithm", c->rsa ? "rsa" : "ecc") ||
-            !put(key, "key_size", json_object_new_int((int)c->key_bits)) ||
-            !put_str(key, "server_identifier", c->server_identifier) ||
-            !put_str(key, "local_identifier", c->ak_name_hex) ||
-            !put_str(key, "public", c->ak_public_b64) ||
-            !put(key, "allowable_hash_algorithms", str_list(c->hash_alg)) ||
-            !put(key, "allowable_signature_schemes", str_list(c->sign_alg)) ||
-            !push_item(keys, key)) {
-                key = NULL;
-                goto fail;
-        }
-        key = NULL;
-        if (!put(subj, c->hash_alg, all_pcrs()) || caps == NULL ||
-            !put_str(caps, "component_version", "2.0") ||
-            !put(caps, "hash_algorithms", str_list(c->hash_alg)) ||
-            !put(caps, "signature_schemes", str_list(c->sign_alg)) ||
-            !put(caps, "available_subjects", subj)) {
-                subj = NULL;
-                goto fail;
-        }
-        subj = NULL;
-        if (!put(caps, "certification_keys", keys)) {
-                keys = NULL;
-                goto fail;
-        }
-        return caps;
-fail:
-        json_object_put(key);
-        json_object_put(keys);
-        json_object_put(subj);
-        json_object_put(caps);
-        return NULL;
-}
-
-static struct json_object *log_caps(int64_t entries, bool partial, const char *format,
-                                    const char *version)
-{
-        struct json_object *caps = json_object_new_object();
-
-        if (caps == NULL || (version != NULL && !put_str(caps, "evidence_version", version)) ||
-            (entries >= 0 && !put(caps, "entry_count", json_object_new_int64(entries))) ||
-            !put(caps, "supports_partial_access", json_object_new_boolean(partial)) ||
-            !put(caps, "appendable", json_object_new_boolean(partial)) ||
-            !put(caps, "formats", str_list(format))) {
-                json_object_put(caps);
-                return NULL;
-        }
-        return caps;
+        if (version != NULL)
+                caps = with_str(caps, "evidence_version", version);
+        if (entries >= 0)
+                caps = with(caps, "entry_count", kl_json_int(entries));
+        caps = with(caps, "supports_partial_access", kl_json_bool(partial));
+        caps = with(caps, "appendable", kl_json_bool(partial));
+        return with(caps, "formats", str_list(format));
 }
 
 char *push_json_capabilities(const struct push_caps *c)
 {
-        struct json_object *attrs = json_object_new_object();
-        struct json_object *list = json_object_new_array();
-        struct json_object *sys = json_object_new_object();
+        kl_json *list = plus(kl_json_array(),
+                             item("certification", "tpm_quote", "capabilities", quote_caps(c)));
+        kl_json *attrs;
 
-        if (!push_item(list, item("certification", "tpm_quote", "capabilities", quote_caps(c))) ||
-            (c->uefi && !push_item(list, item("log", "uefi_log", "capabilities",
-                                              log_caps(-1, false, "application/octet-stream",
-                                                       c->uefi_version)))) ||
-            (c->ima_entries >= 0 &&
-             !push_item(list, item("log", "ima_log", "capabilities",
-                                   log_caps(c->ima_entries, true, "text/plain", NULL)))) ||
-            attrs == NULL || !put(attrs, "evidence_supported", list)) {
-                list = NULL;
-                goto fail;
-        }
-        list = NULL;
-        if (sys == NULL || !put_str(sys, "boot_time", c->boot_time) ||
-            !put(attrs, "system_info", sys)) {
-                sys = NULL;
-                goto fail;
-        }
+        if (c->uefi)
+                list = plus(list,
+                            item("log", "uefi_log", "capabilities",
+                                 log_caps(-1, false, "application/octet-stream", c->uefi_version)));
+        if (c->ima_entries >= 0)
+                list = plus(list, item("log", "ima_log", "capabilities",
+                                       log_caps(c->ima_entries, true, "text/plain", NULL)));
+        attrs = with(kl_json_object(), "evidence_supported", list);
+        attrs = with(attrs, "system_info", with_str(kl_json_object(), "boot_time", c->boot_time));
         return document("attestation", NULL, attrs);
-fail:
-        json_object_put(list);
-        json_object_put(sys);
-        json_object_put(attrs);
-        return NULL;
 }
 
 char *push_json_evidence(const struct push_evidence *e)
 {
-        struct json_object *attrs = json_object_new_object();
-        struct json_object *list = json_object_new_array();
-        struct json_object *q = json_object_new_object();
         const char *p1 = e->quote + 1, *p2, *p3;
-        char *parts[3] = {NULL, NULL, NULL};
+        kl_json *q, *list;
 
         /* kl_quote_encode made it: "r" then three base64 parts separated by ':' */
         if (e->quote[0] != 'r' || (p2 = strchr(p1, ':')) == NULL ||
             (p3 = strchr(p2 + 1, ':')) == NULL)
-                goto fail;
-        if ((parts[0] = strndup(p1, (size_t)(p2 - p1))) == NULL ||
-            (parts[1] = strndup(p2 + 1, (size_t)(p3 - p2 - 1))) == NULL ||
-            (parts[2] = strdup(p3 + 1)) == NULL || q == NULL ||
-            !put_str(q, "subject_data", parts[2]) || !put_str(q, "message", parts[0]) ||
-            !put_str(q, "signature", parts[1]) ||
-            !push_item(list, item("certification", "tpm_quote", "data", q))) {
-                q = NULL;
-                goto fail;
-        }
-        q = NULL;
-        if (e->uefi_b64 != NULL) {
-                struct json_object *d = json_object_new_object();
-
-                if (d == NULL || !put_str(d, "entries", e->uefi_b64) ||
-                    !push_item(list, item("log", "uefi_log", "data", d))) {
-                        json_object_put(d);
-                        goto fail;
-                }
-        }
-        if (e->ima != NULL) {
-                struct json_object *d = json_object_new_object();
-
-                if (d == NULL ||
-                    !put(d, "entry_count", json_object_new_int64((int64_t)e->ima_count)) ||
-                    !put(d, "entries", json_object_new_string_len(e->ima, (int)e->ima_len)) ||
-                    !push_item(list, item("log", "ima_log", "data", d))) {
-                        json_object_put(d);
-                        goto fail;
-                }
-        }
-        for (int i = 0; i < 3; i++)
-                free(parts[i]);
-        if (attrs == NULL || !put(attrs, "evidence_collected", list)) {
-                json_object_put(attrs);
                 return NULL;
+        q = with_str(kl_json_object(), "subject_data", p3 + 1);
+        q = with(q, "message", kl_json_string_len(p1, (size_t)(p2 - p1)));
+        q = with(q, "signature", kl_json_string_len(p2 + 1, (size_t)(p3 - p2 - 1)));
+        list = plus(kl_json_array(), item("certification", "tpm_quote", "data", q));
+        if (e->uefi_b64 != NULL)
+                list = plus(list, item("log", "uefi_log", "data",
+                                       with_str(kl_json_object(), "entries", e->uefi_b64)));
+        if (e->ima != NULL) {
+                kl_json *d =
+                    with(kl_json_object(), "entry_count", kl_json_int((int64_t)e->ima_count));
+
+                d = with(d, "entries", kl_json_string_len(e->ima, e->ima_len));
+                list = plus(list, item("log", "ima_log", "data", d));
         }
-        return document("attestation", NULL, attrs);
-fail:
-        for (int i = 0; i < 3; i++)
-                free(parts[i]);
-        json_object_put(q);
-        json_object_put(list);
-        json_object_put(attrs);
-        return NULL;
+        return document("attestation", NULL, with(kl_json_object(), "evidence_collected", list));
 }
 
 /* ---- parsers ------------------------------------------------------------ */
 
 /* data (lent by *ret_root), data.attributes; data.type must be type. */
-static int open_doc(const char *body, size_t len, const char *type, struct json_object **ret_root,
-                    struct json_object **ret_data, struct json_object **ret_attrs, char *why,
-                    size_t why_len)
+static int open_doc(const char *body, size_t len, const char *type, kl_json **ret_root,
+                    kl_json **ret_data, kl_json **ret_attrs, char *why, size_t why_len)
 {
-        struct json_object *root = NULL;
+        kl_json *root = NULL;
         const char *t = NULL;
 
         if (kl_json_parse_object(body, len, &root) < 0)
@@ -336,7 +203,7 @@ static int open_doc(const char *body, size_t len, const char *type, struct json_
         if (kl_json_get_object(root, "data", ret_data) < 0 ||
             kl_json_get_string(*ret_data, "type", &t) < 0 || strcmp(t, type) != 0 ||
             kl_json_get_object(*ret_data, "attributes", ret_attrs) < 0) {
-                json_object_put(root);
+                kl_json_free(root);
                 snprintf(why, why_len, "answer has no data of type \"%s\" with attributes", type);
                 return KL_ERR_INVAL;
         }
@@ -345,28 +212,30 @@ static int open_doc(const char *body, size_t len, const char *type, struct json_
 }
 
 /* data.id as a string (upstream sends strings; an integer is accepted too). */
-static int doc_id(struct json_object *data, char out[PUSH_ID_MAX + 1])
+static int doc_id(const kl_json *data, char out[PUSH_ID_MAX + 1])
 {
-        struct json_object *v = NULL;
-        const char *s;
+        kl_json *v = kl_json_member(data, "id");
+        /* an integer id as it is written in JSON */
+        char *num = kl_json_is(v, KL_JSON_INT) ? kl_json_to_string(v) : NULL;
+        const char *s = num != NULL ? num : kl_json_string_value(v);
+        int r = KL_ERR_INVAL;
 
-        if (!json_object_object_get_ex(data, "id", &v) ||
-            !(json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_int)))
-                return KL_ERR_INVAL;
-        s = json_object_get_string(v);
         if (s == NULL || s[0] == '\0' || strlen(s) > PUSH_ID_MAX)
-                return KL_ERR_INVAL;
+                goto out;
         for (const char *c = s; *c != '\0'; c++) {
                 if (!(*c == '-' || *c == '_' || *c == '.' || (*c >= '0' && *c <= '9') ||
                       (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
-                        return KL_ERR_INVAL; /* it goes into a URL path */
+                        goto out; /* it goes into a URL path */
         }
         memcpy(out, s, strlen(s) + 1);
-        return 0;
+        r = 0;
+out:
+        free(num);
+        return r;
 }
 
 /* base64 challenge, or its raw bytes when it is not base64 (as upstream's agent). */
-static int challenge(struct json_object *params, uint8_t out[PUSH_CHALLENGE_MAX], size_t *ret_len)
+static int challenge(const kl_json *params, uint8_t out[PUSH_CHALLENGE_MAX], size_t *ret_len)
 {
         const char *s = NULL;
         uint8_t *dec = NULL;
@@ -392,22 +261,20 @@ int push_json_parse_challenge(const char *body, size_t len, char ret_id[PUSH_ID_
                               uint8_t ret_challenge[PUSH_CHALLENGE_MAX], size_t *ret_len, char *why,
                               size_t why_len)
 {
-        struct json_object *root = NULL, *data = NULL, *attrs = NULL, *list = NULL, *m, *params;
+        kl_json *root = NULL, *data = NULL, *attrs = NULL, *list = NULL, *m, *params;
         int r;
 
         if ((r = open_doc(body, len, "session", &root, &data, &attrs, why, why_len)) < 0)
                 return r;
         r = bad(why, why_len, "session answer without id or tpm_pop challenge");
         if (doc_id(data, ret_id) < 0 ||
-            !json_object_object_get_ex(attrs, "authentication_requested", &list) ||
-            !json_object_is_type(list, json_type_array))
+            kl_json_get_array(attrs, "authentication_requested", &list) < 0)
                 goto out;
-        for (size_t i = 0; i < json_object_array_length(list); i++) {
+        for (size_t i = 0; i < kl_json_length(list); i++) {
                 const char *t = NULL;
 
-                m = json_object_array_get_idx(list, i);
-                if (json_object_is_type(m, json_type_object) &&
-                    kl_json_get_string(m, "authentication_type", &t) == 0 &&
+                m = kl_json_at(list, i);
+                if (kl_json_get_string(m, "authentication_type", &t) == 0 &&
                     strcmp(t, "tpm_pop") == 0 &&
                     kl_json_get_object(m, "chosen_parameters", &params) == 0 &&
                     challenge(params, ret_challenge, ret_len) == 0) {
@@ -416,14 +283,14 @@ int push_json_parse_challenge(const char *body, size_t len, char ret_id[PUSH_ID_
                 }
         }
 out:
-        json_object_put(root);
+        kl_json_free(root);
         return r;
 }
 
 int push_json_parse_token(const char *body, size_t len, char ret_token[PUSH_TOKEN_MAX + 1],
                           char *why, size_t why_len)
 {
-        struct json_object *root = NULL, *data = NULL, *attrs = NULL;
+        kl_json *root = NULL, *data = NULL, *attrs = NULL;
         const char *ev = NULL, *tok = NULL;
         int r;
 
@@ -440,11 +307,11 @@ int push_json_parse_token(const char *body, size_t len, char ret_token[PUSH_TOKE
         memcpy(ret_token, tok, strlen(tok) + 1);
         r = 0;
 out:
-        json_object_put(root);
+        kl_json_free(root);
         return r;
 }
 
-static int copy_name(struct json_object *obj, const char *key, char *out, size_t cap)
+static int copy_name(const kl_json *obj, const char *key, char *out, size_t cap)
 {
         const char *s = NULL;
 
@@ -454,9 +321,9 @@ static int copy_name(struct json_object *obj, const char *key, char *out, size_t
         return 0;
 }
 
-static int parse_quote_params(struct json_object *params, struct push_request *r)
+static int parse_quote_params(const kl_json *params, struct push_request *r)
 {
-        struct json_object *subj = NULL, *pcrs = NULL;
+        kl_json *subj = NULL, *pcrs = NULL;
 
         if (challenge(params, r->challenge, &r->challenge_len) < 0 ||
             copy_name(params, "hash_algorithm", r->hash_alg, sizeof(r->hash_alg)) < 0 ||
@@ -464,15 +331,15 @@ static int parse_quote_params(struct json_object *params, struct push_request *r
                 return KL_ERR_INVAL;
         if (kl_json_get_object(params, "selected_subjects", &subj) < 0)
                 return KL_ERR_INVAL;
-        if (!json_object_object_get_ex(subj, r->hash_alg, &pcrs) || pcrs == NULL)
+        if ((pcrs = kl_json_member(subj, r->hash_alg)) == NULL)
                 return 0; /* nothing asked in our bank: PCR 16 alone */
-        if (!json_object_is_type(pcrs, json_type_array))
+        if (!kl_json_is(pcrs, KL_JSON_ARRAY))
                 return KL_ERR_INVAL;
-        for (size_t i = 0; i < json_object_array_length(pcrs); i++) {
-                struct json_object *n = json_object_array_get_idx(pcrs, i);
+        for (size_t i = 0; i < kl_json_length(pcrs); i++) {
+                kl_json *n = kl_json_at(pcrs, i);
                 int64_t v;
 
-                if (!json_object_is_type(n, json_type_int) || (v = json_object_get_int64(n)) < 0 ||
+                if (!kl_json_is(n, KL_JSON_INT) || (v = kl_json_int_value(n)) < 0 ||
                     v >= KL_PCR_COUNT)
                         return KL_ERR_INVAL;
                 r->mask |= 1u << v;
@@ -480,7 +347,7 @@ static int parse_quote_params(struct json_object *params, struct push_request *r
         return 0;
 }
 
-static int get_u64(struct json_object *obj, const char *key, uint64_t *ret)
+static int get_u64(const kl_json *obj, const char *key, uint64_t *ret)
 {
         int64_t v = 0;
         int r = kl_json_get_int(obj, key, &v);
@@ -496,7 +363,7 @@ static int get_u64(struct json_object *obj, const char *key, uint64_t *ret)
 int push_json_parse_request(const char *body, size_t len, struct push_request *ret, char *why,
                             size_t why_len)
 {
-        struct json_object *root = NULL, *data = NULL, *attrs = NULL, *list = NULL;
+        kl_json *root = NULL, *data = NULL, *attrs = NULL, *list = NULL;
         struct push_request req = {0};
         bool quote = false;
         int r;
@@ -505,17 +372,15 @@ int push_json_parse_request(const char *body, size_t len, struct push_request *r
                 return r;
         r = bad(why, why_len, "attestation answer without evidence_requested");
         /* upstream sends no data.id here (the Location header names the resource) */
-        if ((json_object_object_get_ex(data, "id", NULL) && doc_id(data, req.index) < 0) ||
-            !json_object_object_get_ex(attrs, "evidence_requested", &list) ||
-            !json_object_is_type(list, json_type_array))
+        if ((kl_json_has(data, "id") && doc_id(data, req.index) < 0) ||
+            kl_json_get_array(attrs, "evidence_requested", &list) < 0)
                 goto out;
-        for (size_t i = 0; i < json_object_array_length(list); i++) {
-                struct json_object *it = json_object_array_get_idx(list, i), *params = NULL;
+        for (size_t i = 0; i < kl_json_length(list); i++) {
+                kl_json *it = kl_json_at(list, i), *params = NULL;
                 const char *type = NULL;
 
                 r = bad(why, why_len, "evidence_requested item without chosen_parameters");
-                if (!json_object_is_type(it, json_type_object) ||
-                    kl_json_get_string(it, "evidence_type", &type) < 0 ||
+                if (kl_json_get_string(it, "evidence_type", &type) < 0 ||
                     kl_json_get_object(it, "chosen_parameters", &params) < 0)
                         goto out;
                 if (strcmp(type, "tpm_quote") == 0) {
@@ -540,14 +405,14 @@ int push_json_parse_request(const char *body, size_t len, struct push_request *r
         r = 0;
 out:
         explicit_bzero(&req, sizeof(req));
-        json_object_put(root);
+        kl_json_free(root);
         return r;
 }
 
 int push_json_parse_accepted(const char *body, size_t len, long *ret_next_s,
                              char ret_evaluation[16])
 {
-        struct json_object *root = NULL, *meta = NULL, *data = NULL, *attrs = NULL;
+        kl_json *root = NULL, *meta = NULL, *data = NULL, *attrs = NULL;
         const char *ev = NULL;
         int64_t next = 0;
 
@@ -562,22 +427,21 @@ int push_json_parse_accepted(const char *body, size_t len, long *ret_next_s,
             kl_json_get_object(data, "attributes", &attrs) == 0 &&
             kl_json_get_string(attrs, "evaluation", &ev) == 0 && strlen(ev) < 16)
                 memcpy(ret_evaluation, ev, strlen(ev) + 1);
-        json_object_put(root);
+        kl_json_free(root);
         return 0;
 }
 
 void push_json_error_detail(const char *body, size_t len, char *out, size_t out_len)
 {
-        struct json_object *root = NULL, *list = NULL, *e;
+        kl_json *root = NULL, *list = NULL;
         const char *d = NULL;
 
         out[0] = '\0';
         if (kl_json_parse_object(body, len, &root) < 0)
                 return;
-        if (json_object_object_get_ex(root, "errors", &list) &&
-            json_object_is_type(list, json_type_array) && json_object_array_length(list) > 0 &&
-            json_object_is_type(e = json_object_array_get_idx(list, 0), json_type_object) &&
-            kl_json_get_string(e, "detail", &d) == 0)
+        /* kl_json_at is NULL for an empty list, and a non-object has no detail */
+        if (kl_json_get_array(root, "errors", &list) == 0 &&
+            kl_json_get_string(kl_json_at(list, 0), "detail", &d) == 0)
                 snprintf(out, out_len, "%.200s", d);
-        json_object_put(root);
+        kl_json_free(root);
 }

@@ -21,7 +21,7 @@
 void agent_quote_clear(struct agent_quote *q)
 {
         free(q->quote);
-        free(q->ima_list);
+        kl_ima_slice_free(q->ima);
         memset(q, 0, sizeof(*q));
 }
 
@@ -52,13 +52,11 @@ int agent_take_quote(struct agent *a, const uint8_t *nonce, size_t nonce_len,
                               &attest_len, &sig, &sig_len, &ret->pcrs)) < 0)
                 goto out;
         if (want_ima && a->ima != NULL) {
-                r = kl_ima_log_read_from(a->ima, ima_entry, &ret->ima_list, &ret->ima_len,
-                                         &ret->ima_entry);
+                r = kl_ima_log_slice(a->ima, ima_entry, &ret->ima);
                 if (r < 0) {
                         log_error("cannot read the IMA log: %s", kl_err_str(r));
                         goto out;
                 }
-                ret->have_ima = true;
         }
         r = kl_quote_encode(attest, attest_len, sig, sig_len, &ret->pcrs, &ret->quote);
 out:

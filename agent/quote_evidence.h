@@ -17,13 +17,14 @@
 
 #define AGENT_DATA_PCR 16
 
+struct kl_ima_slice;
+
 struct agent_quote {
         char *quote;            /* "r<attest>:<sig>:<pcrblob>" */
         struct kl_pcr_set pcrs; /* the quoted values */
-        char *ima_list;
-        size_t ima_len;
-        uint64_t ima_entry; /* the entry ima_list starts at */
-        bool have_ima;
+        /* the IMA list from the entry asked for to the end measured after the quote
+         * (ima_log.h; kl_ima_slice_entry is where it starts); NULL without IMA */
+        struct kl_ima_slice *ima;
 };
 void agent_quote_clear(struct agent_quote *q);
 
@@ -38,8 +39,9 @@ void agent_note_tpm_lost(struct agent *a, int r);
 /*
  * Under the TPM lock: PCR 16 reset and extended with pcr16_digest, quote
  * over mask | PCR 16 with qualifying data nonce, then (want_ima) the IMA
- * list from ima_entry, read after the quote so it holds every event the
- * quoted PCR 10 folded in.
+ * list from ima_entry as a slice whose end is measured after the quote, so
+ * it holds every event the quoted PCR 10 folded in; read it later, outside
+ * the lock.
  */
 int agent_take_quote(struct agent *a, const uint8_t *nonce, size_t nonce_len,
                      const uint8_t *pcr16_digest, size_t pcr16_len, uint32_t mask, bool want_ima,

@@ -90,7 +90,7 @@ static int request_with_retry(const struct kl_agent_config *cfg, const char *met
 }
 
 /* The "status" text of a Keylime envelope, for error messages (capped when logged). */
-static const char *reply_status(struct json_object *env)
+static const char *reply_status(const kl_json *env)
 {
         const char *s = NULL;
 
@@ -117,7 +117,7 @@ static bool list_has(const char **list, size_t n, const char *v)
 int registration_pick_version(const char *body, size_t len, const char **enabled, size_t n_enabled,
                               const char **ret)
 {
-        struct json_object *env = NULL, *results = NULL, *list = NULL;
+        kl_json *env = NULL, *results = NULL, *list = NULL;
         const char *current = NULL;
         int r = KL_ERR_INVAL;
 
@@ -131,16 +131,15 @@ int registration_pick_version(const char *body, size_t len, const char **enabled
                                 *ret = enabled[i];
                 }
         }
-        if (*ret == NULL && json_object_object_get_ex(results, "supported_versions", &list) &&
-            json_object_is_type(list, json_type_array)) {
+        if (*ret == NULL && kl_json_get_array(results, "supported_versions", &list) == 0) {
                 const char *theirs[64];
                 size_t n = 0;
 
-                for (size_t i = 0; i < json_object_array_length(list) && n < 64; i++) {
-                        struct json_object *v = json_object_array_get_idx(list, i);
+                for (size_t i = 0; i < kl_json_length(list) && n < 64; i++) {
+                        const char *v = kl_json_string_value(kl_json_at(list, i));
 
-                        if (json_object_is_type(v, json_type_string))
-                                theirs[n++] = json_object_get_string(v);
+                        if (v != NULL)
+                                theirs[n++] = v;
                 }
                 for (size_t i = n_enabled; i-- > 0;) {
                         if (list_has(theirs, n, enabled[i])) {
@@ -155,7 +154,7 @@ int registration_pick_version(const char *body, size_t len, const char **enabled
         }
         r = 0;
 out:
-        json_object_put(env);
+        kl_json_free(env);
         return r;
 }
 
@@ -191,47 +190,27 @@ static int negotiate_version(const struct kl_agent_config *cfg, const char *base
         return r;
 }
 
-static struct json_object *registration_body(const struct kl_agent_config *cfg,
-                                             const struct agent_identity *id,
-                                             const char *mtls_cert_pem)
+static kl_json *registration_body(const struct kl_agent_config *cfg,
+                                  const struct agent_identity *id, const char *mtls_cert_pem)
 {
-        struct json_object *body = json_object_new_object();
-        char *aik = NULL, *ek = NULL, *platform = NULL;
-        bool ok;
+        kl_json *body = kl_json_object();
 
-        if (body == NULL || kl_b64_encode(id->ak_public, id->ak_public_len, &aik) < 0 ||
-            kl_b64_encode(id->ek_public, id->ek_public_len, &ek) < 0 ||
-            (id->platform_cert != NULL &&
-             kl_b64_encode(id->platform_cert, id->platform_cert_len, &platform) < 0)) {
-                json_object_put(body);
-                body = NULL;
-                goto out;
-        }
         /* Field order and nulls as the Rust agent sends them. */
-        ok = json_object_object_add(body, "aik_tpm", json_object_new_string(aik)) == 0 &&
-             json_object_object_add(body, "ek_tpm", json_object_new_string(ek)) == 0 &&
-             json_object_object_add(
-                 body, "ekcert",
-                 id->ek_cert_pem != NULL ? json_object_new_string(id->ek_cert_pem) : NULL) == 0 &&
-             json_object_object_add(body, "iak_cert", NULL) == 0 &&
-             json_object_object_add(body, "idevid_cert", NULL) == 0 &&
-             json_object_object_add(body, "ip", json_object_new_string(cfg->contact_ip)) == 0 &&
-             json_object_object_add(
-                 body, "mtls_cert",
-                 json_object_new_string(mtls_cert_pem != NULL ? mtls_cert_pem : "disabled")) == 0 &&
-             json_object_object_add(body, "port", json_object_new_int(cfg->contact_port)) == 0;
-        /* Beyond upstream, which ignores fields it does not know; only when there is one. */
-        if (ok && platform != NULL)
-                ok = json_object_object_add(body, "platform_cert",
-                                            json_object_new_string(platform)) == 0;
-        if (!ok) {
-                json_object_put(body);
-                body = NULL;
+        if (kl_json_add_b64(body, "aik_tpm", id->ak_public, id->ak_public_len) < 0 ||
+            kl_json_add_b64(body, "ek_tpm", id->ek_public, id->ek_public_len) < 0 ||
+            (id->ek_cert_pem != NULL ? kl_json_set_string(body, "ekcert", id->ek_cert_pem)
+                                     : kl_json_set_null(body, "ekcert")) < 0 ||
+            kl_json_set_null(body, "iak_cert") < 0 || kl_json_set_null(body, "idevid_cert") < 0 ||
+            kl_json_set_string(body, "ip", cfg->contact_ip) < 0 ||
+            kl_json_set_string(body, "mtls_cert",
+                               mtls_cert_pem != NULL ? mtls_cert_pem : "disabled") < 0 ||
+            kl_json_set_int(body, "port", cfg->contact_port) < 0 ||
+            /* Beyond upstream, which ignores fields it does not know; only when there is one. */
+            (id->platform_cert != NULL && kl_json_add_b64(body, "platform_cert", id->platform_cert,
+                                                          id->platform_cert_len) < 0)) {
+                kl_json_free(body);
+                return NULL;
         }
-out:
-        free(aik);
-        free(ek);
-        free(platform);
         return body;
 }
 
@@ -241,7 +220,7 @@ out:
  */
 int registration_parse_challenge(const char *body, size_t len, uint8_t **ret_blob, size_t *ret_len)
 {
-        struct json_object *env = NULL, *results = NULL;
+        kl_json *env = NULL, *results = NULL;
         const char *blob = NULL;
         int r = KL_ERR_INVAL;
 
@@ -250,7 +229,7 @@ int registration_parse_challenge(const char *body, size_t len, uint8_t **ret_blo
             kl_json_get_string(results, "blob", &blob) == 0 &&
             kl_b64_decode(blob, strlen(blob), ret_blob, ret_len) == 0)
                 r = 0;
-        json_object_put(env);
+        kl_json_free(env);
         return r;
 }
 
@@ -259,7 +238,7 @@ static int post_registration(const struct kl_agent_config *cfg, const char *base
                              uint8_t **ret_blob, size_t *ret_len)
 {
         struct kl_http_response resp = {0};
-        struct json_object *env = NULL;
+        kl_json *env = NULL;
         char url[URL_MAX];
         int r;
 
@@ -291,7 +270,7 @@ static int post_registration(const struct kl_agent_config *cfg, const char *base
         }
         r = 0;
 out:
-        json_object_put(env);
+        kl_json_free(env);
         kl_http_response_clear(&resp);
         return r;
 }
@@ -302,7 +281,7 @@ static int activate(struct kl_tpm *tpm, const struct kl_agent_config *cfg, const
                     size_t blob_len)
 {
         struct kl_http_response resp = {0};
-        struct json_object *env = NULL;
+        kl_json *env = NULL;
         uint8_t *secret = NULL;
         size_t secret_len = 0;
         char *mac_key = NULL;
@@ -336,7 +315,7 @@ static int activate(struct kl_tpm *tpm, const struct kl_agent_config *cfg, const
         }
         r = 0;
 out:
-        json_object_put(env);
+        kl_json_free(env);
         kl_http_response_clear(&resp);
         kl_wipe(tag, sizeof(tag));
         kl_wipe(body, sizeof(body));
@@ -350,7 +329,7 @@ int registration_run(struct kl_tpm *tpm, const struct kl_agent_config *cfg,
                      const struct agent_identity *id, const char *mtls_cert_pem, int stop_fd)
 {
         const char *enabled[N_SUPPORTED], *version = NULL;
-        struct json_object *body_obj = NULL;
+        kl_json *body_obj = NULL;
         uint8_t *blob = NULL;
         size_t n_enabled = 0, blob_len = 0;
         char *body = NULL;
@@ -393,6 +372,6 @@ out:
         cancel_fd = -1;
         free(blob);
         free(body);
-        json_object_put(body_obj);
+        kl_json_free(body_obj);
         return r;
 }

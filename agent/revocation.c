@@ -82,7 +82,7 @@ int revocation_process(const struct revocation_opts *o, struct revocation_seen *
                        const char *data, size_t len, const atomic_bool *cancel)
 {
         struct kl_revocation *rv = NULL;
-        struct json_object *ev = NULL;
+        kl_json *ev = NULL;
         const char *agent_id = NULL, *event_id = NULL;
         char *json = NULL, why[256];
         X509 *cert = NULL;
@@ -147,7 +147,7 @@ int revocation_process(const struct revocation_opts *o, struct revocation_seen *
         r = 0;
 out:
         free(json);
-        json_object_put(ev);
+        kl_json_free(ev);
         kl_x509_free(cert);
         kl_revocation_free(rv);
         return r;

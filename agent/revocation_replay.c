@@ -51,7 +51,7 @@ static void seen_add(struct revocation_seen *seen, const uint8_t id[KL_SHA256_LE
                 seen->next = (seen->next + 1) % REVOCATION_SEEN_MAX;
 }
 
-int revocation_admit(struct revocation_seen *seen, struct json_object *ev, const char *agent_id,
+int revocation_admit(struct revocation_seen *seen, const kl_json *ev, const char *agent_id,
                      time_t now, char *why, size_t why_len)
 {
         const char *id = NULL, *event_id = NULL, *when = NULL;

@@ -14,8 +14,7 @@
 #include <time.h>
 
 #include "crypto.h"
-
-struct json_object;
+#include "json.h"
 
 /*
  * The window around the agent's clock an event_time must fall in: notices
@@ -49,7 +48,7 @@ struct revocation_seen {
  * event_id names the kind of failure ("pcr_validation.invalid_pcr_23"), so
  * the same id comes back for the next failure of that kind.
  */
-int revocation_admit(struct revocation_seen *seen, struct json_object *ev, const char *agent_id,
+int revocation_admit(struct revocation_seen *seen, const kl_json *ev, const char *agent_id,
                      time_t now, char *why, size_t why_len);
 
 /* Python's time.asctime() text ("Tue Mar  3 14:02:11 2026") as local time. */

@@ -405,10 +405,12 @@ for n in "${IMA_SIZES[@]}"; do
         if "$CLIENT" -n "$N_IMA_FULL" -o 1000 "${TLS[@]}" "$full" >"$T/ima_full.out" 2>"$T/ima_full.err"; then
                 awk '$1 != "total" { print $1 }' "$T/ima_full.out" >"$T/s.ima_full_$n"
                 bytes=$(awk 'NR == 1 { print $3 }' "$T/ima_full.out")
-                full_note="answer $(awk -v b="$bytes" 'BEGIN { printf "%.1f MiB", b / 1048576 }')"
+                # the list is streamed: the peak shows memory does not grow with the log
+                full_note="answer $(awk -v b="$bytes" -v h="$(kib VmHWM "/proc/$AGENT_PID/status")" \
+                        'BEGIN { printf "%.1f MiB, agent peak RSS %.1f MiB", b / 1048576, h / 1024 }')"
         else
                 : >"$T/s.ima_full_$n"
-                full_note="refused: $(awk 'NR == 1 { print "HTTP " $2 }' "$T/ima_full.out") (KL_IMA_LOG_MAX_SLICE 64 MiB)"
+                full_note="refused: $(awk 'NR == 1 { print "HTTP " $2 }' "$T/ima_full.out")"
         fi
         st=/proc/$AGENT_PID/status
         printf '%s %s %s %s %s %s\n' "$n" "$first" "$rss_last10" "$(kib VmRSS "$st")" \

@@ -35,8 +35,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <json-c/json.h>
-
 #include "b64.h"
 #include "crypto.h"
 #include "err.h"
@@ -234,7 +232,7 @@ static int run(unsigned long n, const char *answer_path, const char *aik_path, c
 {
         char *answer = NULL, *policy_text = NULL;
         size_t answer_len = 0, policy_len = 0;
-        struct json_object *obj = NULL, *res = NULL, *ml = NULL;
+        kl_json *obj = NULL, *res = NULL, *ml = NULL;
         struct kl_tpm_public *ak = NULL;
         struct kl_ima_policy *policy = NULL;
         struct evidence e = {0};
@@ -261,25 +259,24 @@ static int run(unsigned long n, const char *answer_path, const char *aik_path, c
             (r = kl_json_get_string(res, "quote", &e.quote)) < 0 ||
             (r = kl_json_get_string(res, "hash_alg", &e.hash_alg)) < 0 ||
             (r = kl_json_get_string(res, "pubkey", &e.pubkey)) < 0 ||
-            !json_object_object_get_ex(res, "ima_measurement_list", &ml) ||
-            !json_object_is_type(ml, json_type_string)) {
+            !kl_json_is(ml = kl_json_member(res, "ima_measurement_list"), KL_JSON_STRING)) {
                 r = r < 0 ? r : KL_ERR_INVAL;
                 snprintf(why, sizeof(why), "%s: not a partial=0 answer with an IMA list",
                          answer_path);
                 goto out;
         }
-        e.ima = json_object_get_string(ml);
-        e.ima_len = (size_t)json_object_get_string_len(ml);
+        e.ima = kl_json_string_value(ml);
+        e.ima_len = kl_json_string_length(ml);
         e.nonce = nonce;
         e.ak = ak;
 
         for (unsigned long i = 0; i < n; i++) {
-                struct json_object *again = NULL;
+                kl_json *again = NULL;
 
                 t0 = now_ms();
                 r = kl_json_parse_object(answer, answer_len, &again);
                 sample("answer_parse", t0);
-                json_object_put(again);
+                kl_json_free(again);
                 if (r < 0) {
                         snprintf(why, sizeof(why), "answer no longer parses");
                         goto out;
@@ -297,7 +294,7 @@ static int run(unsigned long n, const char *answer_path, const char *aik_path, c
 out:
         if (r < 0)
                 fprintf(stderr, "verify_bench: %s (%s)\n", why[0] ? why : "failed", kl_err_str(r));
-        json_object_put(obj);
+        kl_json_free(obj);
         kl_ima_policy_free(policy);
         kl_tpm_public_free(ak);
         free(answer);

@@ -16,7 +16,6 @@
  */
 #include "api.h"
 
-#include <openssl/x509.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,8 +44,6 @@
 #define AUTH_TAG_TEXT_MAX   256
 #define CREDENTIAL_LEN      32
 
-static const char pem_begin[] = "-----BEGIN CERTIFICATE-----";
-
 int reg_api_init(struct reg_api *api, struct reg_store *store, const struct reg_api_config *cfg)
 {
         memset(api, 0, sizeof(*api));
@@ -67,7 +64,7 @@ void reg_api_fini(struct reg_api *api)
  * Keylime's Binary type: base64 first, else hex with an optional 0x. Returns
  * KL_ERR_NOT_FOUND when absent/null, KL_ERR_INVAL when not decodable.
  */
-static int get_binary(struct json_object *obj, const char *key, uint8_t **ret, size_t *ret_len)
+static int get_binary(kl_json *obj, const char *key, uint8_t **ret, size_t *ret_len)
 {
         const char *s = NULL;
         size_t n;
@@ -91,54 +88,6 @@ static int get_binary(struct json_object *obj, const char *key, uint8_t **ret, s
         return KL_ERR_INVAL;
 }
 
-/*
- * ekcert: PEM bundle (first block = EK certificate, the rest untrusted
- * intermediates as the Rust agent sends them), base64 DER, or ""/null for
- * none. *ret_cert stays NULL for none.
- */
-static int parse_ekcert(const char *s, X509 **ret_cert, STACK_OF(X509) * *ret_chain)
-{
-        STACK_OF(X509) *chain = NULL;
-        X509 *cert = NULL;
-        X509 *extra = NULL;
-        const char *p;
-        size_t n = strlen(s);
-        int r = KL_ERR_INVAL;
-
-        if (n > CERT_TEXT_MAX)
-                goto out;
-        if (kl_x509_parse_any((const uint8_t *)s, n, &cert) < 0)
-                goto out;
-        if ((chain = sk_X509_new_null()) == NULL) {
-                r = KL_ERR_NOMEM;
-                goto out;
-        }
-        p = strstr(s, pem_begin);
-        if (p != NULL) {
-                /* The first block was the EK certificate; every further one is a chain link. */
-                while ((p = strstr(p + 1, pem_begin)) != NULL) {
-                        if (sk_X509_num(chain) >= EKCERT_CHAIN_MAX)
-                                goto out;
-                        if (kl_x509_parse_any((const uint8_t *)p, strlen(p), &extra) < 0)
-                                goto out;
-                        if (sk_X509_push(chain, extra) <= 0) {
-                                X509_free(extra);
-                                r = KL_ERR_NOMEM;
-                                goto out;
-                        }
-                }
-        }
-        *ret_cert = cert;
-        *ret_chain = chain;
-        cert = NULL;
-        chain = NULL;
-        r = 0;
-out:
-        X509_free(cert);
-        sk_X509_pop_free(chain, X509_free);
-        return r;
-}
-
 /* mtls_cert is OneOf(Certificate, "disabled"); stored as given. */
 static bool mtls_cert_ok(const char *s)
 {
@@ -149,24 +98,24 @@ static bool mtls_cert_ok(const char *s)
                 return true;
         if (n > CERT_TEXT_MAX || kl_x509_parse_any((const uint8_t *)s, n, &c) < 0)
                 return false;
-        X509_free(c);
+        kl_x509_free(c);
         return true;
 }
 
 /* port: integer, or a decimal string as in the upstream docs example; -1 = none. */
-static int get_port(struct json_object *obj, int64_t *ret)
+static int get_port(kl_json *obj, int64_t *ret)
 {
-        struct json_object *v = NULL;
+        kl_json *v = kl_json_member(obj, "port");
         int64_t port;
 
-        if (!json_object_object_get_ex(obj, "port", &v) || v == NULL) {
+        if (v == NULL) {
                 *ret = -1;
                 return 0;
         }
-        if (json_object_is_type(v, json_type_int)) {
-                port = json_object_get_int64(v);
-        } else if (json_object_is_type(v, json_type_string)) {
-                const char *s = json_object_get_string(v);
+        if (kl_json_is(v, KL_JSON_INT)) {
+                port = kl_json_int_value(v);
+        } else if (kl_json_is(v, KL_JSON_STRING)) {
+                const char *s = kl_json_string_value(v);
                 size_t n = strlen(s);
 
                 if (n == 0 || n > 5 || strspn(s, "0123456789") != n)
@@ -182,7 +131,7 @@ static int get_port(struct json_object *obj, int64_t *ret)
 }
 
 /* Optional string field: absent/null → *ret NULL. */
-static int get_opt_string(struct json_object *obj, const char *key, size_t max, const char **ret)
+static int get_opt_string(kl_json *obj, const char *key, size_t max, const char **ret)
 {
         int r = kl_json_get_string(obj, key, ret);
 
@@ -250,7 +199,7 @@ static bool identity_changed(const struct reg_agent *old, const struct reg_agent
 /* One registration on its way through the steps of reg_api_register. */
 struct registration {
         const char *agent_id;    /* lent: from the path, or from req */
-        struct json_object *req; /* the parsed body; the strings below are lent from it */
+        kl_json *req;            /* the parsed body; the strings below are lent from it */
         const char *ekcert_text; /* NULL or "" = none */
         const char *mtls;
         const char *ip;
@@ -272,11 +221,11 @@ static void registration_clear(struct registration *g)
         free(g->rec.aik_tpm);
         free(g->rec.ekcert);
         free(g->rec.platform);
-        X509_free(g->cert);
-        sk_X509_pop_free(g->chain, X509_free);
+        kl_x509_free(g->cert);
+        kl_x509_chain_free(g->chain);
         kl_tpm_public_free(g->ek);
         kl_tpm_public_free(g->ak);
-        json_object_put(g->req);
+        kl_json_free(g->req);
 }
 
 /* Step 1: the body's fields, each checked and capped; 400 names the first bad one. */
@@ -341,18 +290,20 @@ static int check_tpm_keys(struct reg_api *api, struct registration *g, struct kl
  */
 static int check_ek_cert(struct reg_api *api, struct registration *g, struct kl_http_reply *reply)
 {
-        EVP_PKEY *ek_key = NULL, *cert_key = NULL;
+        EVP_PKEY *ek_key = NULL;
         char why[256] = "";
         int r = -1, e;
 
         if (g->ekcert_text != NULL && g->ekcert_text[0] != '\0') {
-                if (parse_ekcert(g->ekcert_text, &g->cert, &g->chain) < 0) {
+                /* a PEM bundle: the EK certificate, then untrusted intermediates; or base64 DER */
+                if (strlen(g->ekcert_text) > CERT_TEXT_MAX ||
+                    kl_x509_parse_bundle(g->ekcert_text, EKCERT_CHAIN_MAX, &g->cert, &g->chain) <
+                        0) {
                         kl_rest_refuse(reply, 400, "Missing or invalid field 'ekcert'");
                         goto out;
                 }
-                if ((cert_key = X509_get_pubkey(g->cert)) == NULL ||
-                    kl_tpm_public_to_pkey(g->ek, &ek_key) < 0 ||
-                    !kl_pubkey_equal(ek_key, cert_key)) {
+                if (kl_tpm_public_to_pkey(g->ek, &ek_key) < 0 ||
+                    !kl_x509_matches_key(g->cert, ek_key)) {
                         kl_rest_refuse(reply, 400,
                                        "EK certificate public key does not match 'ek_tpm' for "
                                        "agent '%s'",
@@ -377,8 +328,7 @@ static int check_ek_cert(struct reg_api *api, struct registration *g, struct kl_
         }
         r = 0;
 out:
-        EVP_PKEY_free(ek_key);
-        EVP_PKEY_free(cert_key);
+        kl_pkey_free(ek_key);
         return r;
 }
 
@@ -456,7 +406,7 @@ void reg_api_register(struct reg_api *api, const char *agent_id, const char *bod
                       struct kl_http_reply *reply)
 {
         struct registration g = {.agent_id = agent_id};
-        struct json_object *results = NULL;
+        kl_json *results = NULL;
 
         if (parse_fields(&g, body, len, reply) < 0 || check_tpm_keys(api, &g, reply) < 0 ||
             check_ek_cert(api, &g, reply) < 0 ||
@@ -464,9 +414,9 @@ void reg_api_register(struct reg_api *api, const char *agent_id, const char *bod
             reg_platform_check(&api->cfg, g.req, g.agent_id, g.cert, &g.rec.platform, reply) < 0 ||
             make_challenge(&g, reply) < 0 || commit(api, &g, reply) < 0)
                 goto out;
-        if ((results = json_object_new_object()) == NULL ||
-            json_object_object_add(results, "blob", json_object_new_string(g.blob_b64)) != 0) {
-                json_object_put(results);
+        if ((results = kl_json_object()) == NULL ||
+            kl_json_set_string(results, "blob", g.blob_b64) < 0) {
+                kl_json_free(results);
                 kl_rest_reply_internal(reply, KL_ERR_NOMEM);
                 goto out;
         }
@@ -480,7 +430,7 @@ out:
 void reg_api_activate(struct reg_api *api, const char *agent_id, const char *body, size_t len,
                       struct kl_http_reply *reply)
 {
-        struct json_object *req = NULL;
+        kl_json *req = NULL;
         struct reg_agent *a = NULL;
         const char *tag = NULL;
         char expected[KL_HMAC_SHA384_HEX_LEN + 1];
@@ -500,13 +450,8 @@ void reg_api_activate(struct reg_api *api, const char *agent_id, const char *bod
         }
         pthread_mutex_lock(&api->lock);
         locked = true;
-        r = reg_store_get(api->store, agent_id, &a);
-        if (r == KL_ERR_NOT_FOUND) {
-                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", agent_id);
-                goto out;
-        }
-        if (r < 0) {
-                kl_rest_reply_internal(reply, r);
+        if ((r = reg_store_get(api->store, agent_id, &a)) < 0) {
+                kl_rest_reply_agent_error(reply, r, agent_id);
                 goto out;
         }
         /* The HMAC key is the base64 text of the credential, as Keylime does. */
@@ -547,49 +492,33 @@ out:
                 pthread_mutex_unlock(&api->lock);
         kl_wipe(expected, sizeof(expected));
         reg_agent_free(a);
-        json_object_put(req);
+        kl_json_free(req);
 }
 
 static void handle_list(struct reg_api *api, struct kl_http_reply *reply)
 {
         char **ids = NULL;
         size_t n = 0;
-        int r;
+        int r = reg_store_list(api->store, &ids, &n);
 
-        if ((r = reg_store_list(api->store, &ids, &n)) < 0) {
-                kl_rest_reply_internal(reply, r);
-                return;
-        }
-        kl_rest_reply_ids(reply, ids, n);
+        kl_rest_reply_ids(reply, r, ids, n);
         kl_db_strv_free(ids, n);
 }
 
-static int add_b64(struct json_object *res, const char *key, const uint8_t *p, size_t len)
+/* base64 of p, or null when there is none. */
+static int add_b64(kl_json *res, const char *key, const uint8_t *p, size_t len)
 {
-        char *s = NULL;
-        int r;
-
-        if (p == NULL)
-                return json_object_object_add(res, key, NULL) == 0 ? 0 : KL_ERR_NOMEM;
-        if ((r = kl_b64_encode(p, len, &s)) < 0)
-                return r;
-        r = json_object_object_add(res, key, json_object_new_string(s)) == 0 ? 0 : KL_ERR_NOMEM;
-        free(s);
-        return r;
+        return p != NULL ? kl_json_add_b64(res, key, p, len) : kl_json_set_null(res, key);
 }
 
 static void handle_show(struct reg_api *api, const char *agent_id, struct kl_http_reply *reply)
 {
-        struct json_object *res = NULL;
+        kl_json *res = NULL;
         struct reg_agent *a = NULL;
         int r = reg_store_get(api->store, agent_id, &a);
 
-        if (r == KL_ERR_NOT_FOUND) {
-                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", agent_id);
-                goto out;
-        }
         if (r < 0) {
-                kl_rest_reply_internal(reply, r);
+                kl_rest_reply_agent_error(reply, r, agent_id);
                 goto out;
         }
         if (!a->active) {
@@ -597,23 +526,21 @@ static void handle_show(struct reg_api *api, const char *agent_id, struct kl_htt
                 goto out;
         }
         r = KL_ERR_NOMEM;
-        if ((res = json_object_new_object()) == NULL ||
-            kl_rest_add_str(res, "agent_id", a->agent_id) ||
+        if ((res = kl_json_object()) == NULL || kl_rest_add_str(res, "agent_id", a->agent_id) ||
             add_b64(res, "ek_tpm", a->ek_tpm, a->ek_tpm_len) ||
             add_b64(res, "ekcert", a->ekcert, a->ekcert_len) ||
             add_b64(res, "aik_tpm", a->aik_tpm, a->aik_tpm_len) ||
             kl_rest_add_str(res, "mtls_cert", a->mtls_cert) || kl_rest_add_str(res, "ip", a->ip) ||
-            json_object_object_add(res, "port",
-                                   a->port >= 0 ? json_object_new_int64(a->port) : NULL) ||
-            json_object_object_add(res, "regcount", json_object_new_int64(a->regcount)) ||
-            reg_platform_show(res, a->platform)) {
+            (a->port >= 0 ? kl_json_set_int(res, "port", a->port)
+                          : kl_json_set_null(res, "port")) ||
+            kl_json_set_int(res, "regcount", a->regcount) || reg_platform_show(res, a->platform)) {
                 kl_rest_reply_internal(reply, r);
                 goto out;
         }
         kl_http_reply_json(reply, 200, "Success", res);
         res = NULL;
 out:
-        json_object_put(res);
+        kl_json_free(res);
         reg_agent_free(a);
 }
 
@@ -624,16 +551,7 @@ static void handle_delete(struct reg_api *api, const char *agent_id, struct kl_h
         pthread_mutex_lock(&api->lock);
         r = reg_store_delete(api->store, agent_id);
         pthread_mutex_unlock(&api->lock);
-        if (r == KL_ERR_NOT_FOUND) {
-                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", agent_id);
-                return;
-        }
-        if (r < 0) {
-                kl_rest_reply_internal(reply, r);
-                return;
-        }
-        log_info("deleted agent '%.80s'", agent_id);
-        kl_http_reply_json(reply, 200, "Success", NULL);
+        kl_rest_reply_deleted(reply, r, agent_id);
 }
 
 /* Upstream answers a tenant/verifier route on the agents' HTTP port with 400. */
@@ -661,32 +579,21 @@ static void route(struct reg_api *api, bool authenticated, const struct kl_http_
 
         body = kl_http_request_body(req, &blen);
         kl_rest_path_parse(kl_http_request_path(req), &p);
-        switch (p.route) {
-        case KL_REST_ROUTE_NONE:
-                kl_rest_reply_not_found(reply);
+        if (kl_rest_reply_common(reply, &p, method, REG_API_CURRENT_VERSION))
                 return;
-        case KL_REST_ROUTE_VERSION:
-                if (is_get)
-                        kl_rest_reply_version(reply, REG_API_CURRENT_VERSION);
-                else
-                        kl_rest_reply_method_not_allowed(reply);
-                return;
-        case KL_REST_ROUTE_BAD_VERSION:
+        if (p.route == KL_REST_ROUTE_BAD_VERSION) {
                 kl_rest_refuse(reply, 400, "API version '%.*s' not supported",
                                p.version_len > 16 ? 16 : (int)p.version_len, p.version);
                 return;
-        case KL_REST_ROUTE_AGENTS:
+        }
+        if (p.route == KL_REST_ROUTE_AGENTS) {
                 if (is_get && !need_mtls(authenticated, reply))
                         handle_list(api, reply);
-                else if (is_get)
-                        return;
                 else if (is_post)
                         reg_api_register(api, NULL, body, blen, reply);
-                else
+                else if (!is_get)
                         kl_rest_reply_method_not_allowed(reply);
                 return;
-        case KL_REST_ROUTE_AGENT:
-                break;
         }
         if (p.tail[0] != '\0' && strcmp(p.tail, "/activate") != 0) {
                 kl_rest_reply_not_found(reply);

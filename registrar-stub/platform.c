@@ -11,8 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <json-c/json.h>
-
 #include "b64.h"
 #include "err.h"
 #include "json.h"
@@ -23,10 +21,10 @@
 /* base64 of the largest certificate we accept, with slack for line breaks */
 #define PLATFORM_TEXT_MAX (KL_PLATFORM_CERT_MAX / 3 * 4 + 1024)
 
-static struct json_object *attrs_json(const struct kl_platform_cert *pc)
+static kl_json *attrs_json(const struct kl_platform_cert *pc)
 {
         const struct kl_platform_attrs *a = kl_platform_cert_attrs(pc);
-        struct json_object *o = json_object_new_object();
+        kl_json *o = kl_json_object();
         char nb[21], na[21], serial[41];
 
         if (o == NULL || kl_platform_cert_validity(pc, nb, na) < 0 ||
@@ -37,18 +35,17 @@ static struct json_object *attrs_json(const struct kl_platform_cert *pc)
             kl_rest_add_str(o, "serial", a->serial) < 0 ||
             kl_rest_add_str(o, "serial_number", serial) < 0 ||
             kl_rest_add_str(o, "not_before", nb) < 0 || kl_rest_add_str(o, "not_after", na) < 0) {
-                json_object_put(o);
+                kl_json_free(o);
                 return NULL;
         }
         return o;
 }
 
-int reg_platform_check(const struct reg_api_config *cfg, struct json_object *req,
-                       const char *agent_id, X509 *ek_cert, char **ret_json,
-                       struct kl_http_reply *reply)
+int reg_platform_check(const struct reg_api_config *cfg, kl_json *req, const char *agent_id,
+                       X509 *ek_cert, char **ret_json, struct kl_http_reply *reply)
 {
         struct kl_platform_cert *pc = NULL;
-        struct json_object *attrs = NULL;
+        kl_json *attrs = NULL;
         const char *text = NULL;
         uint8_t *der = NULL;
         size_t len = 0;
@@ -106,25 +103,25 @@ int reg_platform_check(const struct reg_api_config *cfg, struct json_object *req
                 goto out;
         }
         if ((attrs = attrs_json(pc)) == NULL ||
-            (*ret_json = strdup(json_object_to_json_string_ext(attrs, JSON_C_TO_STRING_PLAIN))) ==
-                NULL) {
+            (*ret_json = kl_json_format(attrs, KL_JSON_ESCAPE_SLASH)) == NULL) {
                 r = KL_ERR_NOMEM;
                 kl_rest_reply_internal(reply, r);
                 goto out;
         }
         r = 0;
 out:
-        json_object_put(attrs);
+        kl_json_free(attrs);
         kl_platform_cert_free(pc);
         free(der);
         return r;
 }
 
-int reg_platform_show(struct json_object *res, const char *stored_json)
+int reg_platform_show(kl_json *res, const char *stored_json)
 {
-        struct json_object *o = NULL;
+        kl_json *o = NULL;
 
         if (stored_json != NULL && kl_json_parse_object(stored_json, strlen(stored_json), &o) < 0)
                 o = NULL; /* our own text; unreadable only if the database was edited */
-        return json_object_object_add(res, "platform_cert", o) == 0 ? 0 : KL_ERR_NOMEM;
+        return o != NULL ? kl_json_set(res, "platform_cert", o)
+                         : kl_json_set_null(res, "platform_cert");
 }

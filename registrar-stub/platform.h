@@ -11,11 +11,9 @@
 #ifndef REG_PLATFORM_H
 #define REG_PLATFORM_H
 
-#include <openssl/types.h>
-
 #include "api.h"
-
-struct json_object;
+#include "json.h"
+#include "x509.h"
 
 #define REG_PLATFORM_FIELD "platform_cert"
 
@@ -26,10 +24,9 @@ struct json_object;
  * the caller frees it. On refusal fills reply with a 4xx naming the reason and
  * returns < 0.
  */
-int reg_platform_check(const struct reg_api_config *cfg, struct json_object *req,
-                       const char *agent_id, X509 *ek_cert, char **ret_json,
-                       struct kl_http_reply *reply);
+int reg_platform_check(const struct reg_api_config *cfg, kl_json *req, const char *agent_id,
+                       X509 *ek_cert, char **ret_json, struct kl_http_reply *reply);
 /* Adds "platform_cert" (the stored attributes, or null) to an agent's record. */
-int reg_platform_show(struct json_object *res, const char *stored_json);
+int reg_platform_show(kl_json *res, const char *stored_json);
 
 #endif

@@ -32,10 +32,10 @@ void ver_add_request_clear(struct ver_add_request *r)
 }
 
 /* An optional policy member: absent/null → NULL; otherwise validated and kept as compact text. */
-static int take_policy(struct json_object *req, const char *key, bool ima, char **ret, char *why,
+static int take_policy(kl_json *req, const char *key, bool ima, char **ret, char *why,
                        size_t why_len)
 {
-        struct json_object *v = NULL;
+        kl_json *v = kl_json_member(req, key);
         struct kl_ima_policy *ip = NULL;
         struct kl_mb_policy *mp = NULL;
         char sub[200];
@@ -43,11 +43,11 @@ static int take_policy(struct json_object *req, const char *key, bool ima, char 
         int r = KL_ERR_INVAL;
 
         *ret = NULL;
-        if (!json_object_object_get_ex(req, key, &v) || v == NULL)
+        if (v == NULL)
                 return 0;
         /* A policy may come as an object or as the JSON text of one (upstream sends text). */
-        if (json_object_is_type(v, json_type_string))
-                text = strdup(json_object_get_string(v));
+        if (kl_json_is(v, KL_JSON_STRING))
+                text = strdup(kl_json_string_value(v));
         else
                 text = kl_json_to_string(v);
         if (text == NULL)
@@ -76,7 +76,7 @@ out:
 }
 
 /* "v": the tenant's V share, base64 of 16 or 32 bytes (as upstream's add request). */
-static int take_v(struct json_object *req, char **ret, char *why, size_t why_len)
+static int take_v(kl_json *req, char **ret, char *why, size_t why_len)
 {
         const char *s = NULL;
         uint8_t *v = NULL;
@@ -97,7 +97,7 @@ static int take_v(struct json_object *req, char **ret, char *why, size_t why_len
 }
 
 /* Optional "ip": a host name or address (checked for its characters only). */
-static int take_ip(struct json_object *req, char **ret, char *why, size_t why_len)
+static int take_ip(kl_json *req, char **ret, char *why, size_t why_len)
 {
         const char *ip = NULL;
         int r = kl_json_get_string(req, "ip", &ip);
@@ -115,17 +115,17 @@ static int take_ip(struct json_object *req, char **ret, char *why, size_t why_le
 }
 
 /* Optional "port": a number, or its decimal text, in 1..65535; -1 stays when absent. */
-static int take_port(struct json_object *req, int64_t *ret, char *why, size_t why_len)
+static int take_port(kl_json *req, int64_t *ret, char *why, size_t why_len)
 {
-        struct json_object *v = NULL;
+        kl_json *v = kl_json_member(req, "port");
         int64_t port = -1;
 
-        if (!json_object_object_get_ex(req, "port", &v) || v == NULL)
+        if (v == NULL)
                 return 0;
-        if (json_object_is_type(v, json_type_int)) {
-                port = json_object_get_int64(v);
-        } else if (json_object_is_type(v, json_type_string)) {
-                const char *s = json_object_get_string(v);
+        if (kl_json_is(v, KL_JSON_INT)) {
+                port = kl_json_int_value(v);
+        } else if (kl_json_is(v, KL_JSON_STRING)) {
+                const char *s = kl_json_string_value(v);
                 size_t n = strlen(s);
 
                 if (n > 0 && n <= 5 && strspn(s, "0123456789") == n)
@@ -140,18 +140,17 @@ static int take_port(struct json_object *req, int64_t *ret, char *why, size_t wh
 }
 
 /* Optional "tpm_policy" (an object, or upstream's JSON text of one), kept normalised. */
-static int take_tpm_policy(struct json_object *req, struct ver_add_request *a, char *why,
-                           size_t why_len)
+static int take_tpm_policy(kl_json *req, struct ver_add_request *a, char *why, size_t why_len)
 {
-        struct json_object *v = NULL;
-        struct json_object *parsed = NULL;
-        struct json_object *pj = NULL;
+        kl_json *v = kl_json_member(req, "tpm_policy");
+        kl_json *parsed = NULL;
+        kl_json *pj = NULL;
         int r;
 
-        if (json_object_object_get_ex(req, "tpm_policy", &v) && v != NULL) {
+        if (v != NULL) {
                 /* upstream sends tpm_policy as JSON text; accept both */
-                if (json_object_is_type(v, json_type_string)) {
-                        const char *s = json_object_get_string(v);
+                if (kl_json_is(v, KL_JSON_STRING)) {
+                        const char *s = kl_json_string_value(v);
 
                         if (kl_json_parse_object(s, strlen(s), &parsed) < 0) {
                                 kl_why_set(why, why_len, "tpm_policy is not a JSON object");
@@ -160,7 +159,7 @@ static int take_tpm_policy(struct json_object *req, struct ver_add_request *a, c
                         v = parsed;
                 }
                 r = ver_tpm_policy_from_json(v, &a->tpm_policy, why, why_len);
-                json_object_put(parsed);
+                kl_json_free(parsed);
                 if (r < 0)
                         return r;
         } else {
@@ -170,7 +169,7 @@ static int take_tpm_policy(struct json_object *req, struct ver_add_request *a, c
         if (ver_tpm_policy_to_json(&a->tpm_policy, &pj) < 0 ||
             (a->tpm_policy_json = kl_json_to_string(pj)) == NULL)
                 r = KL_ERR_NOMEM;
-        json_object_put(pj);
+        kl_json_free(pj);
         return r;
 }
 
@@ -178,7 +177,7 @@ int ver_add_request_parse(const char *body, size_t len, struct ver_add_request *
                           size_t why_len)
 {
         struct ver_add_request a = {.port = -1};
-        struct json_object *req = NULL;
+        kl_json *req = NULL;
         int r = KL_ERR_INVAL;
 
         if (len > ADD_BODY_MAX || kl_json_parse_object(body, len, &req) < 0) {
@@ -196,7 +195,7 @@ int ver_add_request_parse(const char *body, size_t len, struct ver_add_request *
         memset(&a, 0, sizeof(a));
         r = 0;
 out:
-        json_object_put(req);
+        kl_json_free(req);
         ver_add_request_clear(&a);
         return r;
 }

@@ -40,9 +40,8 @@ static int registrar_lookup(struct ver_api *api, const char *id, struct ver_agen
                             size_t why_len)
 {
         struct kl_http_response resp = {0};
-        struct json_object *obj = NULL;
-        struct json_object *res = NULL;
-        struct json_object *v = NULL;
+        kl_json *obj = NULL;
+        kl_json *res = NULL;
         struct kl_tpm_public *ak = NULL;
         const char *s = NULL;
         char url[1024];
@@ -88,17 +87,16 @@ static int registrar_lookup(struct ver_api *api, const char *id, struct ver_agen
                 r = KL_ERR_NOMEM;
                 goto out;
         }
-        if (rec->port < 0 && json_object_object_get_ex(res, "port", &v) &&
-            json_object_is_type(v, json_type_int)) {
-                int64_t port = json_object_get_int64(v);
+        if (rec->port < 0) {
+                int64_t port = 0;
 
-                if (port > 0 && port <= 65535)
+                if (kl_json_get_int(res, "port", &port) == 0 && port > 0 && port <= 65535)
                         rec->port = port;
         }
         r = 0;
 out:
         kl_tpm_public_free(ak);
-        json_object_put(obj);
+        kl_json_free(obj);
         kl_http_response_clear(&resp);
         return r;
 }
@@ -158,45 +156,40 @@ out:
 
 static void handle_show(struct ver_api *api, const char *id, struct kl_http_reply *reply)
 {
-        struct json_object *res = NULL;
-        struct json_object *pol = NULL;
+        kl_json *res = NULL;
+        kl_json *pol = NULL;
         struct ver_agent *a = NULL;
         int r = ver_store_get(api->store, id, &a);
 
-        if (r == KL_ERR_NOT_FOUND) {
-                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", id);
-                goto out;
-        }
         if (r < 0) {
-                kl_rest_reply_internal(reply, r);
+                kl_rest_reply_agent_error(reply, r, id);
                 goto out;
         }
         if (kl_json_parse_object(a->tpm_policy, strlen(a->tpm_policy), &pol) < 0)
                 pol = NULL;
-        if ((res = json_object_new_object()) == NULL ||
-            kl_rest_add_str(res, "agent_id", a->agent_id) ||
-            kl_rest_add_str(res, "operational_state", a->state) ||
-            json_object_object_add(res, "attestation_count",
-                                   json_object_new_int64(a->attestation_count)) ||
-            kl_rest_add_str(res, "last_failure", a->last_failure) ||
-            json_object_object_add(res, "last_success", json_object_new_int64(a->last_success)) ||
-            kl_rest_add_str(res, "ip", a->ip) ||
-            json_object_object_add(res, "port", json_object_new_int64(a->port)) ||
-            kl_rest_add_str(res, "api_version", a->api_version) ||
-            json_object_object_add(res, "tpm_policy", pol) ||
-            json_object_object_add(res, "has_ima_policy",
-                                   json_object_new_boolean(a->ima_policy != NULL)) ||
-            json_object_object_add(res, "has_mb_policy",
-                                   json_object_new_boolean(a->mb_policy != NULL))) {
-                kl_rest_reply_internal(reply, KL_ERR_NOMEM);
-                goto out;
-        }
+        res = kl_json_object();
+        if (kl_rest_add_str(res, "agent_id", a->agent_id) < 0 ||
+            kl_rest_add_str(res, "operational_state", a->state) < 0 ||
+            kl_json_set_int(res, "attestation_count", a->attestation_count) < 0 ||
+            kl_rest_add_str(res, "last_failure", a->last_failure) < 0 ||
+            kl_json_set_int(res, "last_success", a->last_success) < 0 ||
+            kl_rest_add_str(res, "ip", a->ip) < 0 || kl_json_set_int(res, "port", a->port) < 0 ||
+            kl_rest_add_str(res, "api_version", a->api_version) < 0)
+                goto nomem;
+        /* res takes pol, also when that fails; an unreadable stored policy shows as null */
+        r = pol != NULL ? kl_json_set(res, "tpm_policy", pol) : kl_json_set_null(res, "tpm_policy");
         pol = NULL;
+        if (r < 0 || kl_json_set_bool(res, "has_ima_policy", a->ima_policy != NULL) < 0 ||
+            kl_json_set_bool(res, "has_mb_policy", a->mb_policy != NULL) < 0)
+                goto nomem;
         kl_http_reply_json(reply, 200, "Success", res);
         res = NULL;
+        goto out;
+nomem:
+        kl_rest_reply_internal(reply, KL_ERR_NOMEM);
 out:
-        json_object_put(pol);
-        json_object_put(res);
+        kl_json_free(pol);
+        kl_json_free(res);
         ver_agent_free(a);
 }
 
@@ -204,30 +197,10 @@ static void handle_list(struct ver_api *api, struct kl_http_reply *reply)
 {
         char **ids = NULL;
         size_t n = 0;
-        int r;
+        int r = ver_store_list(api->store, &ids, &n);
 
-        if ((r = ver_store_list(api->store, &ids, &n)) < 0) {
-                kl_rest_reply_internal(reply, r);
-                return;
-        }
-        kl_rest_reply_ids(reply, ids, n);
+        kl_rest_reply_ids(reply, r, ids, n);
         kl_db_strv_free(ids, n);
-}
-
-static void handle_delete(struct ver_api *api, const char *id, struct kl_http_reply *reply)
-{
-        int r = ver_store_delete(api->store, id);
-
-        if (r == KL_ERR_NOT_FOUND) {
-                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", id);
-                return;
-        }
-        if (r < 0) {
-                kl_rest_reply_internal(reply, r);
-                return;
-        }
-        log_info("deleted agent '%.80s'", id);
-        kl_http_reply_json(reply, 200, "Success", NULL);
 }
 
 void ver_api_handle_push(void *ctx, const struct kl_http_request *req, struct kl_http_reply *reply)
@@ -258,28 +231,19 @@ void ver_api_handle(void *ctx, const struct kl_http_request *req, struct kl_http
         }
         body = kl_http_request_body(req, &blen);
         kl_rest_path_parse(kl_http_request_path(req), &p);
-        switch (p.route) {
-        case KL_REST_ROUTE_NONE:
-                kl_rest_reply_not_found(reply);
+        if (kl_rest_reply_common(reply, &p, method, VER_API_CURRENT_VERSION))
                 return;
-        case KL_REST_ROUTE_VERSION:
-                if (is_get)
-                        kl_rest_reply_version(reply, VER_API_CURRENT_VERSION);
-                else
-                        kl_rest_reply_method_not_allowed(reply);
-                return;
-        case KL_REST_ROUTE_BAD_VERSION:
+        if (p.route == KL_REST_ROUTE_BAD_VERSION) {
                 kl_rest_refuse(reply, 400, "API version not supported: %.*s",
                                p.version_len > 16 ? 16 : (int)p.version_len, p.version);
                 return;
-        case KL_REST_ROUTE_AGENTS:
+        }
+        if (p.route == KL_REST_ROUTE_AGENTS) {
                 if (is_get)
                         handle_list(api, reply);
                 else
                         kl_rest_reply_method_not_allowed(reply);
                 return;
-        case KL_REST_ROUTE_AGENT:
-                break;
         }
         /* one trailing slash is allowed; anything else past the ID makes it invalid */
         if ((p.tail[0] != '\0' && strcmp(p.tail, "/") != 0) ||
@@ -292,7 +256,7 @@ void ver_api_handle(void *ctx, const struct kl_http_request *req, struct kl_http
         else if (strcmp(method, "POST") == 0)
                 handle_add(api, id, body, blen, reply);
         else if (strcmp(method, "DELETE") == 0)
-                handle_delete(api, id, reply);
+                kl_rest_reply_deleted(reply, ver_store_delete(api->store, id), id);
         else
                 kl_rest_reply_method_not_allowed(reply);
 }

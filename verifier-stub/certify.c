@@ -31,24 +31,40 @@ struct certify_run {
         EVP_PKEY *ca_key;
 };
 
-/* POSTs body (which it frees) to the agent; *ret_env owns the reply, *ret_res its results. */
-static int post(struct certify_run *c, const char *resource, kl_json *body, kl_json **ret_env,
-                kl_json **ret_res)
+/* The results object of an agent's answer; *ret_env owns it. */
+static int results_of(const char *text, size_t len, kl_json **ret_env, kl_json **ret_res)
 {
-        struct kl_http_response resp = {0};
+        *ret_env = NULL;
+        if (text == NULL || kl_json_parse_object(text, len, ret_env) < 0 ||
+            kl_json_get_object(*ret_env, "results", ret_res) < 0)
+                return KL_ERR_INVAL;
+        return 0;
+}
+
+/* POSTs body (which it frees) to the agent; resp is the caller's to clear. */
+static int post_raw(struct certify_run *c, const char *resource, kl_json *body,
+                    struct kl_http_response *resp)
+{
         char *text = kl_json_to_string(body);
         int r;
 
         kl_json_free(body);
         if (text == NULL)
                 return KL_ERR_NOMEM;
-        r = ver_tenant_post(c->t, resource, text, &resp);
+        r = ver_tenant_post(c->t, resource, text, resp);
         free(text);
-        if (r == 0 && (kl_json_parse_object(resp.body, resp.body_len, ret_env) < 0 ||
-                       kl_json_get_object(*ret_env, "results", ret_res) < 0)) {
+        return r;
+}
+
+/* post_raw, then the answer's results: *ret_env owns them. */
+static int post(struct certify_run *c, const char *resource, kl_json *body, kl_json **ret_env,
+                kl_json **ret_res)
+{
+        struct kl_http_response resp = {0};
+        int r = post_raw(c, resource, body, &resp);
+
+        if (r == 0 && (r = results_of(resp.body, resp.body_len, ret_env, ret_res)) < 0)
                 fprintf(stderr, "certify: POST %s: the answer has no results object\n", resource);
-                r = KL_ERR_INVAL;
-        }
         kl_http_response_clear(&resp);
         return r;
 }
@@ -66,14 +82,41 @@ static int get_b64(const kl_json *res, const char *key, uint8_t **ret, size_t *r
         return 0;
 }
 
+void ver_certify_answer_clear(struct ver_certify_answer *a)
+{
+        if (a == NULL)
+                return;
+        free(a->pub);
+        free(a->attest);
+        free(a->sig);
+        memset(a, 0, sizeof(*a));
+}
+
+int ver_certify_parse_answer(const char *body, size_t len, struct ver_certify_answer *ret)
+{
+        kl_json *env = NULL, *res = NULL;
+        int r;
+
+        memset(ret, 0, sizeof(*ret));
+        if ((r = results_of(body, len, &env, &res)) < 0)
+                fprintf(stderr, "certify: POST /keys/certify: the answer has no results object\n");
+        else if ((r = get_b64(res, "public", &ret->pub, &ret->pub_len)) == 0 &&
+                 (r = get_b64(res, "certify_info", &ret->attest, &ret->attest_len)) == 0)
+                r = get_b64(res, "signature", &ret->sig, &ret->sig_len);
+        if (r < 0)
+                ver_certify_answer_clear(ret);
+        kl_json_free(env);
+        return r;
+}
+
 /* Asks for a key and checks its certification; *ret_key is the key proven to be in the TPM. */
 static int certified_key(struct certify_run *c, EVP_PKEY **ret_key)
 {
         const char *alg = c->o->alg != NULL ? c->o->alg : "rsa";
-        kl_json *body = kl_json_object(), *env = NULL, *res = NULL;
+        kl_json *body = kl_json_object();
+        struct kl_http_response resp = {0};
+        struct ver_certify_answer ans = {0};
         struct kl_tpm_public *key = NULL;
-        uint8_t *pub = NULL, *attest = NULL, *sig = NULL;
-        size_t pub_len = 0, attest_len = 0, sig_len = 0;
         char nonce[KL_NONCE_LEN + 1], why[256];
         int r;
 
@@ -86,13 +129,12 @@ static int certified_key(struct certify_run *c, EVP_PKEY **ret_key)
                 r = KL_ERR_NOMEM;
                 goto out;
         }
-        if ((r = post(c, "/keys/certify", body, &env, &res)) < 0 ||
-            (r = get_b64(res, "public", &pub, &pub_len)) < 0 ||
-            (r = get_b64(res, "certify_info", &attest, &attest_len)) < 0 ||
-            (r = get_b64(res, "signature", &sig, &sig_len)) < 0)
+        if ((r = post_raw(c, "/keys/certify", body, &resp)) < 0 ||
+            (r = ver_certify_parse_answer(resp.body, resp.body_len, &ans)) < 0)
                 goto out;
-        if ((r = kl_certified_check(ver_tenant_ak(c->t), nonce, pub, pub_len, attest, attest_len,
-                                    sig, sig_len, &key, why, sizeof(why))) < 0) {
+        if ((r = kl_certified_check(ver_tenant_ak(c->t), nonce, ans.pub, ans.pub_len, ans.attest,
+                                    ans.attest_len, ans.sig, ans.sig_len, &key, why, sizeof(why))) <
+            0) {
                 fprintf(stderr, "certify: no certificate for key '%s' of agent %s: %s\n", c->name,
                         c->o->client->uuid, why);
                 goto out;
@@ -106,10 +148,8 @@ static int certified_key(struct certify_run *c, EVP_PKEY **ret_key)
                        c->name, nonce);
 out:
         kl_tpm_public_free(key);
-        free(pub);
-        free(attest);
-        free(sig);
-        kl_json_free(env);
+        ver_certify_answer_clear(&ans);
+        kl_http_response_clear(&resp);
         return r;
 }
 

@@ -11,6 +11,9 @@
 #ifndef VER_CERTIFY_H
 #define VER_CERTIFY_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "client.h"
 
 struct ver_certify_options {
@@ -25,5 +28,22 @@ struct ver_certify_options {
 };
 
 int ver_certify(const struct ver_certify_options *o);
+
+/* The agent's answer to POST /keys/certify, decoded; nothing in it is checked yet. */
+struct ver_certify_answer {
+        uint8_t *pub; /* TPM2B_PUBLIC of the key */
+        size_t pub_len;
+        uint8_t *attest; /* certify_info: TPMS_ATTEST */
+        size_t attest_len;
+        uint8_t *sig; /* TPMT_SIGNATURE by the AK */
+        size_t sig_len;
+};
+/*
+ * {"results": {"public", "certify_info", "signature"}} (base64 each, at most
+ * 4096 characters): 0 and *ret (clear it), or KL_ERR_INVAL with the reason on
+ * stderr. The fuzz target drives this.
+ */
+int ver_certify_parse_answer(const char *body, size_t len, struct ver_certify_answer *ret);
+void ver_certify_answer_clear(struct ver_certify_answer *a); /* NULL-safe */
 
 #endif

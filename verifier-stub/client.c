@@ -53,8 +53,9 @@ static int agent_url(const struct ver_client_options *o, char *url, size_t len)
 /* Prints the server's answer and maps it to an exit code. */
 static int finish(const char *what, int r, struct kl_http_response *resp, bool results_only)
 {
-        struct json_object *obj = NULL;
-        struct json_object *res = NULL;
+        kl_json *obj = NULL;
+        kl_json *res = NULL;
+        char *text = NULL;
         int rc = 1;
 
         if (r < 0) {
@@ -71,22 +72,26 @@ static int finish(const char *what, int r, struct kl_http_response *resp, bool r
                         fprintf(stderr, "%s: malformed answer\n", what);
                         goto out;
                 }
-                printf("%s\n", json_object_to_json_string_ext(
-                                   res, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                if ((text = kl_json_to_string(res)) == NULL) {
+                        fprintf(stderr, "%s: out of memory\n", what);
+                        goto out;
+                }
+                printf("%s\n", text);
         } else {
                 printf("%s\n", resp->body);
         }
         rc = 0;
 out:
-        json_object_put(obj);
+        free(text);
+        kl_json_free(obj);
         kl_http_response_clear(resp);
         return rc;
 }
 
 /* A policy file must be JSON; it travels as a JSON value in the request. */
-static int add_policy_file(struct json_object *req, const char *key, const char *path)
+static int add_policy_file(kl_json *req, const char *key, const char *path)
 {
-        struct json_object *v = NULL;
+        kl_json *v = NULL;
         char *text = NULL;
         size_t len = 0;
         int r;
@@ -101,12 +106,7 @@ static int add_policy_file(struct json_object *req, const char *key, const char 
                 fprintf(stderr, "%s is not JSON\n", path);
                 goto out;
         }
-        if (json_object_object_add(req, key, v) != 0) {
-                json_object_put(v);
-                r = KL_ERR_NOMEM;
-                goto out;
-        }
-        r = 0;
+        r = kl_json_set(req, key, v);
 out:
         free(text);
         return r;
@@ -115,8 +115,8 @@ out:
 int ver_client_add(const struct ver_client_options *o)
 {
         struct ver_tpm_policy *pol = NULL;
-        struct json_object *req = NULL;
-        struct json_object *pj = NULL;
+        kl_json *req = NULL;
+        kl_json *pj = NULL;
         struct kl_http_response resp = {0};
         struct kl_http_tls tls = ver_client_stub_tls(o);
         struct ver_tenant *tenant = NULL;
@@ -128,7 +128,7 @@ int ver_client_add(const struct ver_client_options *o)
 
         if (agent_url(o, url, sizeof(url)) < 0)
                 return 2;
-        if ((pol = calloc(1, sizeof(*pol))) == NULL || (req = json_object_new_object()) == NULL)
+        if ((pol = calloc(1, sizeof(*pol))) == NULL || (req = kl_json_object()) == NULL)
                 goto out;
         for (size_t i = 0; i < o->n_pcrs; i++) {
                 if (ver_pcr_spec_add(pol, o->pcrs[i], why, sizeof(why)) < 0) {
@@ -139,9 +139,12 @@ int ver_client_add(const struct ver_client_options *o)
         }
         if (pol->hash_alg == 0)
                 pol->hash_alg = 0x000b;
-        if (ver_tpm_policy_to_json(pol, &pj) < 0 || json_object_object_add(req, "tpm_policy", pj))
+        if (ver_tpm_policy_to_json(pol, &pj) < 0)
                 goto out;
+        r = kl_json_set(req, "tpm_policy", pj); /* takes pj */
         pj = NULL;
+        if (r < 0)
+                goto out;
         if (o->agent != NULL) {
                 const char *colon = strrchr(o->agent, ':');
                 char host[256];
@@ -169,8 +172,8 @@ int ver_client_add(const struct ver_client_options *o)
                         memcpy(host, o->agent, hlen);
                         host[hlen] = '\0';
                 }
-                if (json_object_object_add(req, "ip", json_object_new_string(host)) ||
-                    json_object_object_add(req, "port", json_object_new_int64(port)))
+                if (kl_json_set_string(req, "ip", host) < 0 ||
+                    kl_json_set_int(req, "port", port) < 0)
                         goto out;
         }
         if (add_policy_file(req, "ima_policy", o->ima_policy_file) < 0 ||
@@ -181,7 +184,7 @@ int ver_client_add(const struct ver_client_options *o)
         if (o->payload != NULL) {
                 if (ver_tenant_send_u(o, &tenant, &v_b64) < 0)
                         goto out;
-                if (json_object_object_add(req, "v", json_object_new_string(v_b64)))
+                if (kl_json_set_string(req, "v", v_b64) < 0)
                         goto out;
         }
         if ((body = kl_json_to_string(req)) == NULL)
@@ -197,8 +200,8 @@ out:
         if (body != NULL)
                 kl_secure_free(body, strlen(body)); /* holds V */
         free(pol);
-        json_object_put(pj);
-        json_object_put(req);
+        kl_json_free(pj);
+        kl_json_free(req);
         return rc;
 }
 

@@ -11,8 +11,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +23,7 @@
 #include "http_client.h"
 #include "json.h"
 #include "log.h"
+#include "rest.h"
 #include "revocation_notice.h"
 #include "store.h"
 #include "zeromq.h"
@@ -71,24 +70,10 @@ void ver_notifier_event_id(const char *why, char *buf, size_t len)
                 snprintf(buf, len, "quote_validation.quote_validation");
 }
 
-static int add_str(struct json_object *o, const char *key, const char *val)
-{
-        struct json_object *v = val != NULL ? json_object_new_string(val) : NULL;
-
-        if (val != NULL && v == NULL)
-                return KL_ERR_NOMEM;
-        if (json_object_object_add(o, key, v) != 0) {
-                json_object_put(v);
-                return KL_ERR_NOMEM;
-        }
-        return 0;
-}
-
 int ver_notifier_build_msg(const struct ver_revocation_event *ev, char **ret)
 {
-        struct json_object *o = json_object_new_object();
-        struct json_object *ctx = json_object_new_object();
-        struct json_object *port = NULL;
+        kl_json *o = kl_json_object();
+        kl_json *ctx = kl_json_object();
         char *ctx_text = NULL, *text = NULL;
         char when[64];
         struct tm tm;
@@ -100,33 +85,28 @@ int ver_notifier_build_msg(const struct ver_revocation_event *ev, char **ret)
         if (localtime_r(&ev->when, &tm) == NULL ||
             strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y", &tm) == 0)
                 snprintf(when, sizeof(when), "?");
-        if (add_str(ctx, "message", ev->reason != NULL ? ev->reason : "") < 0 ||
+        if (kl_rest_add_str(ctx, "message", ev->reason != NULL ? ev->reason : "") < 0 ||
             (ctx_text = kl_json_to_string(ctx)) == NULL)
                 goto out;
-        if (ev->port > 0 && (port = json_object_new_int64(ev->port)) == NULL)
-                goto out;
         /* upstream's key order (cloud_verifier_common.prepare_error) */
-        if (add_str(o, "type", "revocation") < 0 || add_str(o, "ip", ev->ip) < 0 ||
-            add_str(o, "agent_id", ev->agent_id) < 0)
-                goto out;
-        if (json_object_object_add(o, "port", port) != 0)
-                goto out;
-        port = NULL;
-        if (add_str(o, "tpm_policy", ev->tpm_policy != NULL ? ev->tpm_policy : "{}") < 0 ||
-            add_str(o, "meta_data", ev->meta_data != NULL ? ev->meta_data : "{}") < 0 ||
-            add_str(o, "event_time", when) < 0 || add_str(o, "event_id", ev->event_id) < 0 ||
-            add_str(o, "severity_label",
-                    ev->severity_label != NULL ? ev->severity_label : SEVERITY_DEFAULT) < 0 ||
-            add_str(o, "context", ctx_text) < 0)
-                goto out;
-        if ((text = kl_json_to_string(o)) == NULL)
+        if (kl_rest_add_str(o, "type", "revocation") < 0 || kl_rest_add_str(o, "ip", ev->ip) < 0 ||
+            kl_rest_add_str(o, "agent_id", ev->agent_id) < 0 ||
+            (ev->port > 0 ? kl_json_set_int(o, "port", ev->port) : kl_json_set_null(o, "port")) <
+                0 ||
+            kl_rest_add_str(o, "tpm_policy", ev->tpm_policy != NULL ? ev->tpm_policy : "{}") < 0 ||
+            kl_rest_add_str(o, "meta_data", ev->meta_data != NULL ? ev->meta_data : "{}") < 0 ||
+            kl_rest_add_str(o, "event_time", when) < 0 ||
+            kl_rest_add_str(o, "event_id", ev->event_id) < 0 ||
+            kl_rest_add_str(o, "severity_label",
+                            ev->severity_label != NULL ? ev->severity_label : SEVERITY_DEFAULT) <
+                0 ||
+            kl_rest_add_str(o, "context", ctx_text) < 0 || (text = kl_json_to_string(o)) == NULL)
                 goto out;
         *ret = text;
         r = 0;
 out:
-        json_object_put(port);
-        json_object_put(o);
-        json_object_put(ctx);
+        kl_json_free(o);
+        kl_json_free(ctx);
         free(ctx_text);
         return r;
 }
@@ -324,7 +304,7 @@ static int load_key(struct ver_notifier *n)
                 log_error("cannot load the revocation key %s: %s", n->cfg.key_file, kl_err_str(r));
                 return r;
         }
-        if (!EVP_PKEY_is_a(n->key, "RSA")) {
+        if (!kl_pkey_is_rsa(n->key)) {
                 log_error("the revocation key %s is not RSA (upstream signs with RSA-PSS)",
                           n->cfg.key_file);
                 return KL_ERR_INVAL;
@@ -336,12 +316,12 @@ static int load_key(struct ver_notifier *n)
                           kl_err_str(r));
                 return r;
         }
-        if (!kl_pubkey_equal(X509_get0_pubkey(cert), n->key)) {
+        if (!kl_x509_matches_key(cert, n->key)) {
                 log_error("%s is not the certificate of %s: agents could not verify notices",
                           n->cfg.cert_file, n->cfg.key_file);
                 r = KL_ERR_KEY_MISMATCH;
         }
-        X509_free(cert);
+        kl_x509_free(cert);
         return r;
 }
 
@@ -412,7 +392,7 @@ void ver_notifier_stop(struct ver_notifier *n)
         for (size_t i = 0; i < VER_NOTIFIER_QUEUE_MAX; i++)
                 free(n->queue[i]);
         kl_zmq_pub_close(n->pub);
-        EVP_PKEY_free(n->key);
+        kl_pkey_free(n->key);
         pthread_cond_destroy(&n->cond);
         pthread_mutex_destroy(&n->lock);
         free(n);

@@ -280,7 +280,7 @@ static int rt_load(struct ver_poller *p, const struct ver_agent *a, struct agent
                    char *why, size_t why_len)
 {
         struct agent_rt *rt = NULL;
-        struct json_object *pol = NULL;
+        kl_json *pol = NULL;
         struct kl_http_tls tls = {
             .cert_file = p->cfg.client_cert,
             .key_file = p->cfg.client_key,
@@ -367,7 +367,7 @@ static int rt_load(struct ver_poller *p, const struct ver_agent *a, struct agent
         rt = NULL;
         r = 0;
 out:
-        json_object_put(pol);
+        kl_json_free(pol);
         rt_free(rt);
         return r;
 }
@@ -461,9 +461,9 @@ static void vkey_done(struct agent_rt *rt, const struct kl_http_multi_done *d)
 static int negotiate(struct agent_rt *rt, const struct kl_http_multi_done *d, char *why,
                      size_t why_len)
 {
-        struct json_object *obj = NULL;
-        struct json_object *res = NULL;
-        struct json_object *arr = NULL;
+        kl_json *obj = NULL;
+        kl_json *res = NULL;
+        kl_json *arr = NULL;
         int best = -1;
         int r = KL_ERR_HTTP_STATUS;
 
@@ -476,10 +476,9 @@ static int negotiate(struct agent_rt *rt, const struct kl_http_multi_done *d, ch
                 snprintf(why, why_len, "GET /version: malformed answer");
                 goto out;
         }
-        if (json_object_object_get_ex(res, "supported_versions", &arr) &&
-            json_object_is_type(arr, json_type_array)) {
-                for (size_t i = 0; i < json_object_array_length(arr); i++) {
-                        const char *v = json_object_get_string(json_object_array_get_idx(arr, i));
+        if (kl_json_get_array(res, "supported_versions", &arr) == 0) {
+                for (size_t i = 0; i < kl_json_length(arr); i++) {
+                        const char *v = kl_json_string_value(kl_json_at(arr, i));
 
                         if (v != NULL && strlen(v) == 3 && v[0] == '2' && v[1] == '.' &&
                             v[2] >= '1' && v[2] <= '6' && v[2] - '0' > best)
@@ -500,7 +499,7 @@ static int negotiate(struct agent_rt *rt, const struct kl_http_multi_done *d, ch
         log_info("agent '%s': API version %s", rt->id, rt->api_version);
         r = 0;
 out:
-        json_object_put(obj);
+        kl_json_free(obj);
         return r;
 }
 

@@ -105,10 +105,10 @@ static void refuse(struct kl_http_reply *reply, int code, const char *fmt, ...)
         reply->content_type = VER_PUSH_MEDIA_TYPE;
 }
 
-static void reply_json(struct kl_http_reply *reply, int code, struct json_object *root)
+static void reply_json(struct kl_http_reply *reply, int code, kl_json *root)
 {
         reply->body = root != NULL ? kl_json_to_string(root) : NULL;
-        json_object_put(root);
+        kl_json_free(root);
         if (reply->body == NULL) {
                 refuse(reply, 500, "out of memory");
                 return;
@@ -130,7 +130,7 @@ static void agent_unload(struct push_agent *a)
 /* Builds the slot's verification state from the stored record (AK, policies). */
 static int agent_load(struct push_agent *a, const struct ver_agent *rec, char *why, size_t why_len)
 {
-        struct json_object *pol = NULL;
+        kl_json *pol = NULL;
         int r = KL_ERR_INVAL;
 
         agent_unload(a);
@@ -163,7 +163,7 @@ static int agent_load(struct push_agent *a, const struct ver_agent *rec, char *w
 out:
         if (r < 0)
                 agent_unload(a);
-        json_object_put(pol);
+        kl_json_free(pol);
         return r;
 }
 
@@ -232,43 +232,40 @@ static void set_status(struct ver_push *p, struct push_agent *a, const char *sta
 
 /* ---- /sessions ---------------------------------------------------------- */
 
-static struct json_object *pop_method(const char *nonce)
+/*
+ * The builders below hand each new member to its parent as soon as it is made
+ * (kl_json_set and kl_json_append take it, also when they fail) and fill it
+ * in afterwards, so freeing the root is the only cleanup.
+ */
+static kl_json *pop_method(const char *nonce)
 {
-        struct json_object *m = json_object_new_object();
-        struct json_object *params = json_object_new_object();
-        char *b64 = NULL;
+        kl_json *m = kl_json_object();
+        kl_json *params;
 
-        if (m == NULL || params == NULL ||
-            kl_b64_encode((const uint8_t *)nonce, strlen(nonce), &b64) < 0 ||
-            kl_rest_add_str(m, "authentication_class", "pop") < 0 ||
+        if (kl_rest_add_str(m, "authentication_class", "pop") < 0 ||
             kl_rest_add_str(m, "authentication_type", "tpm_pop") < 0 ||
-            kl_rest_add_str(params, "challenge", b64) < 0 ||
-            json_object_object_add(m, "chosen_parameters", params) != 0) {
-                json_object_put(params);
-                json_object_put(m);
-                m = NULL;
+            kl_json_set(m, "chosen_parameters", params = kl_json_object()) < 0 ||
+            kl_json_add_b64(params, "challenge", (const uint8_t *)nonce, strlen(nonce)) < 0) {
+                kl_json_free(m);
+                return NULL;
         }
-        free(b64);
         return m;
 }
 
 /* {"data": {"type": type, "id": id, "attributes": attrs}} (takes attrs) */
-static struct json_object *resource(const char *type, const char *id, struct json_object *attrs)
+static kl_json *resource(const char *type, const char *id, kl_json *attrs)
 {
-        struct json_object *root = json_object_new_object();
-        struct json_object *data = json_object_new_object();
+        kl_json *root = kl_json_object();
+        kl_json *data;
 
-        if (attrs == NULL || root == NULL || data == NULL || kl_rest_add_str(data, "type", type) ||
-            kl_rest_add_str(data, "id", id) ||
-            json_object_object_add(data, "attributes", attrs) != 0) {
-                json_object_put(attrs);
-                json_object_put(data);
-                json_object_put(root);
+        if (kl_json_set(root, "data", data = kl_json_object()) < 0 ||
+            kl_rest_add_str(data, "type", type) < 0 || kl_rest_add_str(data, "id", id) < 0) {
+                kl_json_free(attrs);
+                kl_json_free(root);
                 return NULL;
         }
-        if (json_object_object_add(root, "data", data) != 0) {
-                json_object_put(data);
-                json_object_put(root);
+        if (kl_json_set(data, "attributes", attrs) < 0) {
+                kl_json_free(root);
                 return NULL;
         }
         return root;
@@ -282,7 +279,7 @@ static void session_create(struct ver_push *p, const char *body, size_t len,
         char nonce[VER_NONCE_LEN + 1];
         char created[32], expires[32];
         char why[WHY_MAX] = "";
-        struct json_object *attrs = NULL, *list = NULL, *m = NULL;
+        kl_json *attrs = NULL, *list;
         time_t exp = 0;
         int r;
 
@@ -301,16 +298,10 @@ static void session_create(struct ver_push *p, const char *body, size_t len,
         }
         iso_time(exp - VER_PUSH_CHALLENGE_LIFE, created);
         iso_time(exp, expires);
-        if ((attrs = json_object_new_object()) == NULL ||
-            (list = json_object_new_array()) == NULL || (m = pop_method(nonce)) == NULL ||
-            json_object_array_add(list, m) != 0) {
-                json_object_put(m);
-                goto nomem;
-        }
-        if (json_object_object_add(attrs, "authentication_requested", list) != 0)
-                goto nomem;
-        list = NULL;
-        if (kl_rest_add_str(attrs, "agent_id", agent_id) < 0 ||
+        attrs = kl_json_object();
+        if (kl_json_set(attrs, "authentication_requested", list = kl_json_array()) < 0 ||
+            kl_json_append(list, pop_method(nonce)) < 0 ||
+            kl_rest_add_str(attrs, "agent_id", agent_id) < 0 ||
             kl_rest_add_str(attrs, "created_at", created) < 0 ||
             kl_rest_add_str(attrs, "challenges_expire_at", expires) < 0)
                 goto nomem;
@@ -319,8 +310,7 @@ static void session_create(struct ver_push *p, const char *body, size_t len,
         explicit_bzero(nonce, sizeof(nonce));
         return;
 nomem:
-        json_object_put(list);
-        json_object_put(attrs);
+        kl_json_free(attrs);
         refuse(reply, 500, "out of memory");
 }
 
@@ -359,7 +349,7 @@ static void session_update(struct ver_push *p, const char *sid, const char *body
 {
         struct ver_push_pop pop = {0};
         struct push_agent *a = NULL;
-        struct json_object *attrs = NULL;
+        kl_json *attrs = NULL;
         char nonce[VER_NONCE_LEN + 1] = "";
         char token[VER_PUSH_TOKEN_MAX + 1] = "";
         char why[WHY_MAX] = "";
@@ -391,12 +381,12 @@ static void session_update(struct ver_push *p, const char *sid, const char *body
                 goto out;
         }
         iso_time(exp, expires);
-        if ((attrs = json_object_new_object()) == NULL ||
-            kl_rest_add_str(attrs, "agent_id", pop.agent_id) < 0 ||
+        attrs = kl_json_object();
+        if (kl_rest_add_str(attrs, "agent_id", pop.agent_id) < 0 ||
             kl_rest_add_str(attrs, "evaluation", "pass") < 0 ||
             kl_rest_add_str(attrs, "token", token) < 0 ||
             kl_rest_add_str(attrs, "token_expires_at", expires) < 0) {
-                json_object_put(attrs);
+                kl_json_free(attrs);
                 refuse(reply, 500, "out of memory");
                 goto out;
         }
@@ -429,13 +419,13 @@ static bool authorized(struct ver_push *p, const struct kl_http_request *req, co
         return true;
 }
 
-static struct json_object *int_list(uint32_t mask)
+static kl_json *int_list(uint32_t mask)
 {
-        struct json_object *l = json_object_new_array();
+        kl_json *l = kl_json_array();
 
         for (int i = 0; l != NULL && i < KL_PCR_COUNT; i++) {
-                if ((mask & (1u << i)) && json_object_array_add(l, json_object_new_int(i)) != 0) {
-                        json_object_put(l);
+                if ((mask & (1u << i)) && kl_json_append_int(l, i) < 0) {
+                        kl_json_free(l);
                         return NULL;
                 }
         }
@@ -443,70 +433,47 @@ static struct json_object *int_list(uint32_t mask)
 }
 
 /* One evidence_requested item: {"evidence_class", "evidence_type", "chosen_parameters"}. */
-static int add_requested(struct json_object *list, const char *cls, const char *type,
-                         struct json_object *params)
+static int add_requested(kl_json *list, const char *cls, const char *type, kl_json *params)
 {
-        struct json_object *item = json_object_new_object();
+        kl_json *item;
 
-        if (params == NULL || item == NULL || kl_rest_add_str(item, "evidence_class", cls) < 0 ||
-            kl_rest_add_str(item, "evidence_type", type) < 0 ||
-            json_object_object_add(item, "chosen_parameters", params) != 0) {
-                json_object_put(params);
-                json_object_put(item);
+        if (kl_json_append(list, item = kl_json_object()) < 0 ||
+            kl_rest_add_str(item, "evidence_class", cls) < 0 ||
+            kl_rest_add_str(item, "evidence_type", type) < 0) {
+                kl_json_free(params);
                 return KL_ERR_NOMEM;
         }
-        if (json_object_array_add(list, item) != 0) {
-                json_object_put(item);
-                return KL_ERR_NOMEM;
-        }
-        return 0;
+        return kl_json_set(item, "chosen_parameters", params);
 }
 
-static struct json_object *quote_params(const struct push_agent *a, const char *bank,
-                                        const char *scheme)
+static kl_json *quote_params(const struct push_agent *a, const char *bank, const char *scheme)
 {
-        struct json_object *o = json_object_new_object();
-        struct json_object *subj = json_object_new_object();
-        struct json_object *key = json_object_new_object();
-        struct json_object *pcrs = int_list(a->mask);
-        char *b64 = NULL;
+        kl_json *o = kl_json_object();
+        kl_json *subj, *key;
 
-        if (o == NULL || subj == NULL || key == NULL || pcrs == NULL ||
-            kl_b64_encode((const uint8_t *)a->nonce, strlen(a->nonce), &b64) < 0 ||
-            kl_rest_add_str(o, "challenge", b64) < 0 ||
+        if (kl_json_add_b64(o, "challenge", (const uint8_t *)a->nonce, strlen(a->nonce)) < 0 ||
             kl_rest_add_str(o, "signature_scheme", scheme) < 0 ||
             kl_rest_add_str(o, "hash_algorithm", bank) < 0 ||
-            json_object_object_add(subj, bank, pcrs) != 0)
-                goto fail;
-        pcrs = NULL;
-        if (json_object_object_add(o, "selected_subjects", subj) != 0)
-                goto fail;
-        subj = NULL;
-        if (kl_rest_add_str(key, "key_class", "asymmetric") < 0 ||
+            kl_json_set(o, "selected_subjects", subj = kl_json_object()) < 0 ||
+            kl_json_set(subj, bank, int_list(a->mask)) < 0 ||
+            kl_json_set(o, "certification_key", key = kl_json_object()) < 0 ||
+            kl_rest_add_str(key, "key_class", "asymmetric") < 0 ||
             kl_rest_add_str(key, "key_algorithm", kl_tpm_public_is_rsa(a->att.ak) ? "rsa" : "ecc") <
                 0 ||
-            kl_rest_add_str(key, "server_identifier", "ak") < 0 ||
-            json_object_object_add(o, "certification_key", key) != 0)
-                goto fail;
-        free(b64);
+            kl_rest_add_str(key, "server_identifier", "ak") < 0) {
+                kl_json_free(o);
+                return NULL;
+        }
         return o;
-fail:
-        free(b64);
-        json_object_put(pcrs);
-        json_object_put(subj);
-        json_object_put(key);
-        json_object_put(o);
-        return NULL;
 }
 
-static struct json_object *log_params(const char *format, bool ima, uint64_t offset)
+static kl_json *log_params(const char *format, bool ima, uint64_t offset)
 {
-        struct json_object *o = json_object_new_object();
+        kl_json *o = kl_json_object();
 
-        if (o == NULL || kl_rest_add_str(o, "format", format) < 0 ||
-            (ima && json_object_object_add(o, "starting_offset",
-                                           json_object_new_int64((int64_t)offset)) != 0)) {
-                json_object_put(o);
+        if (kl_rest_add_str(o, "format", format) < 0 ||
+            (ima && kl_json_set_int(o, "starting_offset", (int64_t)offset) < 0)) {
+                kl_json_free(o);
                 return NULL;
         }
         return o;
@@ -558,7 +525,7 @@ static void attestation_create(struct ver_push *p, const char *id, const char *b
 {
         struct ver_push_caps caps;
         struct push_agent *a = NULL;
-        struct json_object *attrs = NULL, *list = NULL, *root;
+        kl_json *attrs = NULL, *list, *root;
         const char *bank = NULL, *scheme = NULL;
         char why[WHY_MAX] = "";
         char idx[24], expires[32];
@@ -600,25 +567,22 @@ static void attestation_create(struct ver_push *p, const char *id, const char *b
         memcpy(a->req_boot_time, caps.boot_time, sizeof(caps.boot_time));
         snprintf(idx, sizeof(idx), "%lld", (long long)a->index);
         iso_time(a->challenge_expires, expires);
-        if ((attrs = json_object_new_object()) == NULL ||
-            (list = json_object_new_array()) == NULL ||
+        attrs = kl_json_object();
+        if (kl_json_set(attrs, "evidence_requested", list = kl_json_array()) < 0 ||
             add_requested(list, "certification", "tpm_quote", quote_params(a, bank, scheme)) < 0 ||
             (a->att.ima_policy != NULL &&
              add_requested(list, "log", "ima_log", log_params("text/plain", true, a->ima_offset)) <
                  0) ||
             (a->att.mb_policy != NULL &&
              add_requested(list, "log", "uefi_log",
-                           log_params("application/octet-stream", false, 0)) < 0))
+                           log_params("application/octet-stream", false, 0)) < 0) ||
+            kl_rest_add_str(attrs, "stage", "awaiting_evidence") < 0 ||
+            kl_rest_add_str(attrs, "challenges_expire_at", expires) < 0)
                 goto nomem;
-        if (json_object_object_add(attrs, "evidence_requested", list) != 0)
+        root = resource("attestation", idx, attrs); /* takes attrs */
+        attrs = NULL;
+        if (root == NULL)
                 goto nomem;
-        list = NULL;
-        if (kl_rest_add_str(attrs, "stage", "awaiting_evidence") < 0 ||
-            kl_rest_add_str(attrs, "challenges_expire_at", expires) < 0 ||
-            (root = resource("attestation", idx, attrs)) == NULL) {
-                attrs = NULL;
-                goto nomem;
-        }
         n = snprintf(reply->location, sizeof(reply->location), "/v3.0/agents/%s/attestations/%s",
                      id, idx);
         if (n < 0 || (size_t)n >= sizeof(reply->location))
@@ -628,8 +592,7 @@ static void attestation_create(struct ver_push *p, const char *id, const char *b
         reply_json(reply, 201, root);
         goto out;
 nomem:
-        json_object_put(list);
-        json_object_put(attrs);
+        kl_json_free(attrs);
         refuse(reply, 500, "out of memory");
 out:
         pthread_mutex_unlock(&a->lock);
@@ -650,24 +613,19 @@ static int verify(struct push_agent *a, const struct ver_push_evidence *e, char 
             .partial = true,
             .ima_entry = a->ima_offset,
         };
-        struct json_object *root = json_object_new_object();
-        struct json_object *res = json_object_new_object();
+        kl_json *root = kl_json_object();
+        kl_json *res;
         char *body = NULL;
         int r = KL_ERR_NOMEM;
 
-        if (root == NULL || res == NULL || kl_rest_add_str(res, "quote", e->quote) < 0 ||
+        if (kl_json_set(root, "results", res = kl_json_object()) < 0 ||
+            kl_rest_add_str(res, "quote", e->quote) < 0 ||
             kl_rest_add_str(res, "hash_alg", kl_hash_alg_name(alg)) < 0 ||
             (e->ima_entries != NULL &&
-             (json_object_object_add(res, "ima_measurement_list",
-                                     json_object_new_string_len(e->ima_entries, (int)e->ima_len)) !=
-                  0 ||
-              json_object_object_add(res, "ima_measurement_list_entry",
-                                     json_object_new_int64((int64_t)a->ima_offset)) != 0)) ||
+             (kl_json_set_string_len(res, "ima_measurement_list", e->ima_entries, e->ima_len) < 0 ||
+              kl_json_set_int(res, "ima_measurement_list_entry", (int64_t)a->ima_offset) < 0)) ||
             (e->uefi_log != NULL && kl_rest_add_str(res, "mb_measurement_list", e->uefi_log) < 0))
                 goto out;
-        if (json_object_object_add(root, "results", res) != 0)
-                goto out;
-        res = NULL;
         if ((body = kl_json_to_string(root)) == NULL)
                 goto out;
         r = ver_check_answer(&a->att, &q, body, strlen(body), why, why_len);
@@ -675,8 +633,7 @@ out:
         if (r == KL_ERR_NOMEM)
                 snprintf(why, why_len, "out of memory");
         free(body);
-        json_object_put(res);
-        json_object_put(root);
+        kl_json_free(root);
         return r;
 }
 
@@ -685,7 +642,7 @@ static void attestation_update(struct ver_push *p, const char *id, const char *i
 {
         struct ver_push_evidence e = {0};
         struct push_agent *a = NULL;
-        struct json_object *attrs = NULL, *root = NULL, *meta = NULL;
+        kl_json *attrs = NULL, *root = NULL, *meta;
         char why[WHY_MAX] = "";
         char idx[24];
         bool pass;
@@ -731,26 +688,21 @@ static void attestation_update(struct ver_push *p, const char *id, const char *i
                 set_status(p, a, ST_INVALID, why);
                 (void)ver_notifier_revoke(p->cfg.notifier, id, why);
         }
-        if ((attrs = json_object_new_object()) == NULL ||
-            kl_rest_add_str(attrs, "stage", "verification_complete") < 0 ||
+        attrs = kl_json_object();
+        if (kl_rest_add_str(attrs, "stage", "verification_complete") < 0 ||
             kl_rest_add_str(attrs, "evaluation", pass ? "pass" : "fail") < 0 ||
-            (!pass && kl_rest_add_str(attrs, "failure_reason", why) < 0) ||
-            (root = resource("attestation", idx, attrs)) == NULL) {
-                attrs = NULL;
+            (!pass && kl_rest_add_str(attrs, "failure_reason", why) < 0))
                 goto nomem;
-        }
+        root = resource("attestation", idx, attrs); /* takes attrs */
         attrs = NULL;
-        if ((meta = json_object_new_object()) == NULL ||
-            json_object_object_add(meta, "seconds_to_next_attestation",
-                                   json_object_new_int((int)next_s)) != 0 ||
-            json_object_object_add(root, "meta", meta) != 0)
+        if (kl_json_set(root, "meta", meta = kl_json_object()) < 0 ||
+            kl_json_set_int(meta, "seconds_to_next_attestation", next_s) < 0)
                 goto nomem;
         reply_json(reply, 202, root);
         goto out;
 nomem:
-        json_object_put(meta);
-        json_object_put(attrs);
-        json_object_put(root);
+        kl_json_free(attrs);
+        kl_json_free(root);
         refuse(reply, 500, "out of memory");
 out:
         ver_push_evidence_clear(&e);

@@ -27,10 +27,10 @@ static int bad(char *why, size_t why_len, const char *what)
 
 /* data.type must be `type`; *ret_attrs = data.attributes (lent by *ret_root, which the caller
  * puts). */
-static int attributes(const char *body, size_t len, const char *type, struct json_object **ret_root,
-                      struct json_object **ret_attrs, char *why, size_t why_len)
+static int attributes(const char *body, size_t len, const char *type, kl_json **ret_root,
+                      kl_json **ret_attrs, char *why, size_t why_len)
 {
-        struct json_object *root = NULL, *data = NULL;
+        kl_json *root = NULL, *data = NULL;
         const char *t = NULL;
 
         if (kl_json_parse_object(body, len, &root) < 0)
@@ -38,7 +38,7 @@ static int attributes(const char *body, size_t len, const char *type, struct jso
         if (kl_json_get_object(root, "data", &data) < 0 ||
             kl_json_get_string(data, "type", &t) < 0 || strcmp(t, type) != 0 ||
             kl_json_get_object(data, "attributes", ret_attrs) < 0) {
-                json_object_put(root);
+                kl_json_free(root);
                 snprintf(why, why_len, "expected data.type \"%s\" and data.attributes", type);
                 return KL_ERR_INVAL;
         }
@@ -46,8 +46,7 @@ static int attributes(const char *body, size_t len, const char *type, struct jso
         return 0;
 }
 
-static int agent_id(struct json_object *attrs, char out[KL_REST_AGENT_ID_MAX + 1], char *why,
-                    size_t why_len)
+static int agent_id(kl_json *attrs, char out[KL_REST_AGENT_ID_MAX + 1], char *why, size_t why_len)
 {
         const char *id = NULL;
 
@@ -58,16 +57,14 @@ static int agent_id(struct json_object *attrs, char out[KL_REST_AGENT_ID_MAX + 1
 }
 
 /* The array member key (or NULL when absent or not an array). */
-static struct json_object *array(struct json_object *obj, const char *key)
+static kl_json *array(const kl_json *obj, const char *key)
 {
-        struct json_object *v = NULL;
+        kl_json *v = kl_json_member(obj, key);
 
-        if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_array))
-                return NULL;
-        return v;
+        return kl_json_is(v, KL_JSON_ARRAY) ? v : NULL;
 }
 
-static bool str_is(struct json_object *obj, const char *key, const char *want)
+static bool str_is(kl_json *obj, const char *key, const char *want)
 {
         const char *s = NULL;
 
@@ -78,7 +75,7 @@ int ver_push_parse_session_create(const char *body, size_t len,
                                   char ret_agent_id[KL_REST_AGENT_ID_MAX + 1], char *why,
                                   size_t why_len)
 {
-        struct json_object *root = NULL, *attrs = NULL, *list;
+        kl_json *root = NULL, *attrs = NULL, *list;
         bool pop = false;
         int r;
 
@@ -89,22 +86,20 @@ int ver_push_parse_session_create(const char *body, size_t len,
         r = bad(why, why_len, "authentication_supported must include tpm_pop");
         if ((list = array(attrs, "authentication_supported")) == NULL)
                 goto out;
-        for (size_t i = 0; i < json_object_array_length(list); i++) {
-                struct json_object *m = json_object_array_get_idx(list, i);
+        for (size_t i = 0; i < kl_json_length(list); i++) {
+                kl_json *m = kl_json_at(list, i);
 
-                if (json_object_is_type(m, json_type_object) &&
-                    str_is(m, "authentication_type", "tpm_pop"))
+                if (kl_json_is(m, KL_JSON_OBJECT) && str_is(m, "authentication_type", "tpm_pop"))
                         pop = true;
         }
         if (pop)
                 r = 0;
 out:
-        json_object_put(root);
+        kl_json_free(root);
         return r;
 }
 
-static int b64_member(struct json_object *obj, const char *key, size_t max, uint8_t **ret,
-                      size_t *ret_len)
+static int b64_member(kl_json *obj, const char *key, size_t max, uint8_t **ret, size_t *ret_len)
 {
         const char *s = NULL;
 
@@ -117,7 +112,7 @@ static int b64_member(struct json_object *obj, const char *key, size_t max, uint
 int ver_push_parse_session_pop(const char *body, size_t len, struct ver_push_pop *ret, char *why,
                                size_t why_len)
 {
-        struct json_object *root = NULL, *attrs = NULL, *list, *m, *data = NULL;
+        kl_json *root = NULL, *attrs = NULL, *list, *m, *data = NULL;
         struct ver_push_pop p = {0};
         int r;
 
@@ -127,8 +122,7 @@ int ver_push_parse_session_pop(const char *body, size_t len, struct ver_push_pop
                 goto out;
         r = bad(why, why_len, "authentication_provided must hold one tpm_pop proof");
         if ((list = array(attrs, "authentication_provided")) == NULL ||
-            json_object_array_length(list) < 1 ||
-            !json_object_is_type(m = json_object_array_get_idx(list, 0), json_type_object) ||
+            !kl_json_is(m = kl_json_at(list, 0), KL_JSON_OBJECT) ||
             !str_is(m, "authentication_type", "tpm_pop") ||
             kl_json_get_object(m, "data", &data) < 0)
                 goto out;
@@ -142,7 +136,7 @@ int ver_push_parse_session_pop(const char *body, size_t len, struct ver_push_pop
         r = 0;
 out:
         ver_push_pop_clear(&p);
-        json_object_put(root);
+        kl_json_free(root);
         return r;
 }
 
@@ -167,27 +161,26 @@ int ver_push_bank_index(const char *name)
 }
 
 /* available_subjects: {"bank": [pcr, ...]} (upstream also accepts a list: refused here). */
-static int parse_subjects(struct json_object *caps, struct ver_push_caps *c, char *why,
-                          size_t why_len)
+static int parse_subjects(kl_json *caps, struct ver_push_caps *c, char *why, size_t why_len)
 {
-        struct json_object *subj = NULL;
+        kl_json *subj = NULL, *pcrs;
+        const char *bank;
 
         if (kl_json_get_object(caps, "available_subjects", &subj) < 0)
                 return bad(why, why_len, "tpm_quote needs available_subjects {bank: [PCRs]}");
-        json_object_object_foreach(subj, bank, pcrs)
-        {
+        for (struct kl_json_iter it = kl_json_members(subj); kl_json_next(&it, &bank, &pcrs);) {
                 int b = ver_push_bank_index(bank);
 
-                if (!json_object_is_type(pcrs, json_type_array))
+                if (!kl_json_is(pcrs, KL_JSON_ARRAY))
                         return bad(why, why_len, "available_subjects values must be PCR lists");
                 if (b < 0)
                         continue; /* a bank we cannot check, e.g. sm3_256 */
-                for (size_t i = 0; i < json_object_array_length(pcrs); i++) {
-                        struct json_object *n = json_object_array_get_idx(pcrs, i);
+                for (size_t i = 0; i < kl_json_length(pcrs); i++) {
+                        kl_json *n = kl_json_at(pcrs, i);
                         int64_t v;
 
-                        if (!json_object_is_type(n, json_type_int) ||
-                            (v = json_object_get_int64(n)) < 0 || v >= KL_PCR_COUNT)
+                        if (!kl_json_is(n, KL_JSON_INT) || (v = kl_json_int_value(n)) < 0 ||
+                            v >= KL_PCR_COUNT)
                                 return bad(why, why_len, "PCR numbers must be 0-23");
                         c->subjects[b] |= 1u << v;
                 }
@@ -195,15 +188,14 @@ static int parse_subjects(struct json_object *caps, struct ver_push_caps *c, cha
         return 0;
 }
 
-static int parse_quote_caps(struct json_object *caps, struct ver_push_caps *c, char *why,
-                            size_t why_len)
+static int parse_quote_caps(kl_json *caps, struct ver_push_caps *c, char *why, size_t why_len)
 {
-        struct json_object *list;
+        kl_json *list;
 
         if ((list = array(caps, "hash_algorithms")) == NULL)
                 return bad(why, why_len, "tpm_quote needs hash_algorithms");
-        for (size_t i = 0; i < json_object_array_length(list); i++) {
-                const char *s = json_object_get_string(json_object_array_get_idx(list, i));
+        for (size_t i = 0; i < kl_json_length(list); i++) {
+                const char *s = kl_json_string_value(kl_json_at(list, i));
                 int b = s != NULL ? ver_push_bank_index(s) : -1;
 
                 if (b >= 0)
@@ -211,8 +203,8 @@ static int parse_quote_caps(struct json_object *caps, struct ver_push_caps *c, c
         }
         if ((list = array(caps, "signature_schemes")) == NULL)
                 return bad(why, why_len, "tpm_quote needs signature_schemes");
-        for (size_t i = 0; i < json_object_array_length(list); i++) {
-                const char *s = json_object_get_string(json_object_array_get_idx(list, i));
+        for (size_t i = 0; i < kl_json_length(list); i++) {
+                const char *s = kl_json_string_value(kl_json_at(list, i));
 
                 if (s == NULL)
                         continue;
@@ -224,12 +216,12 @@ static int parse_quote_caps(struct json_object *caps, struct ver_push_caps *c, c
         return parse_subjects(caps, c, why, why_len);
 }
 
-static bool formats_has(struct json_object *caps, const char *format)
+static bool formats_has(kl_json *caps, const char *format)
 {
-        struct json_object *list = array(caps, "formats");
+        kl_json *list = array(caps, "formats");
 
-        for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
-                const char *s = json_object_get_string(json_object_array_get_idx(list, i));
+        for (size_t i = 0; i < kl_json_length(list); i++) {
+                const char *s = kl_json_string_value(kl_json_at(list, i));
 
                 if (s != NULL && strcmp(s, format) == 0)
                         return true;
@@ -240,7 +232,7 @@ static bool formats_has(struct json_object *caps, const char *format)
 int ver_push_parse_capabilities(const char *body, size_t len, struct ver_push_caps *ret, char *why,
                                 size_t why_len)
 {
-        struct json_object *root = NULL, *attrs = NULL, *list, *sys = NULL;
+        kl_json *root = NULL, *attrs = NULL, *list, *sys = NULL;
         struct ver_push_caps c = {0};
         const char *bt = NULL;
         int r;
@@ -250,14 +242,13 @@ int ver_push_parse_capabilities(const char *body, size_t len, struct ver_push_ca
         r = bad(why, why_len, "evidence_supported must be a list");
         if ((list = array(attrs, "evidence_supported")) == NULL)
                 goto out;
-        for (size_t i = 0; i < json_object_array_length(list); i++) {
-                struct json_object *item = json_object_array_get_idx(list, i);
-                struct json_object *caps = NULL;
+        for (size_t i = 0; i < kl_json_length(list); i++) {
+                kl_json *item = kl_json_at(list, i);
+                kl_json *caps = NULL;
                 bool b = false;
 
                 r = bad(why, why_len, "each evidence_supported item needs capabilities");
-                if (!json_object_is_type(item, json_type_object) ||
-                    kl_json_get_object(item, "capabilities", &caps) < 0)
+                if (kl_json_get_object(item, "capabilities", &caps) < 0)
                         goto out;
                 if (str_is(item, "evidence_type", "tpm_quote")) {
                         if ((r = parse_quote_caps(caps, &c, why, why_len)) < 0)
@@ -286,12 +277,12 @@ int ver_push_parse_capabilities(const char *body, size_t len, struct ver_push_ca
         *ret = c;
         r = 0;
 out:
-        json_object_put(root);
+        kl_json_free(root);
         return r;
 }
 
 /* A base64 member of at most max characters without ':' (it becomes a quote part). */
-static int quote_part(struct json_object *data, const char *key, const char **ret)
+static int quote_part(kl_json *data, const char *key, const char **ret)
 {
         const char *s = NULL;
 
@@ -302,14 +293,12 @@ static int quote_part(struct json_object *data, const char *key, const char **re
         return 0;
 }
 
-static int parse_item(struct json_object *item, struct ver_push_evidence *e, char *why,
-                      size_t why_len)
+static int parse_item(kl_json *item, struct ver_push_evidence *e, char *why, size_t why_len)
 {
-        struct json_object *data = NULL;
+        kl_json *data = NULL;
         const char *a, *b, *c, *s = NULL;
 
-        if (!json_object_is_type(item, json_type_object) ||
-            kl_json_get_object(item, "data", &data) < 0)
+        if (kl_json_get_object(item, "data", &data) < 0)
                 return bad(why, why_len, "each evidence_collected item needs data");
         if (str_is(item, "evidence_type", "tpm_quote")) {
                 if (e->quote != NULL)
@@ -349,7 +338,7 @@ static int parse_item(struct json_object *item, struct ver_push_evidence *e, cha
 int ver_push_parse_evidence(const char *body, size_t len, struct ver_push_evidence *ret, char *why,
                             size_t why_len)
 {
-        struct json_object *root = NULL, *attrs = NULL, *list;
+        kl_json *root = NULL, *attrs = NULL, *list;
         struct ver_push_evidence e = {0};
         int r;
 
@@ -358,8 +347,8 @@ int ver_push_parse_evidence(const char *body, size_t len, struct ver_push_eviden
         r = bad(why, why_len, "evidence_collected must be a list");
         if ((list = array(attrs, "evidence_collected")) == NULL)
                 goto out;
-        for (size_t i = 0; i < json_object_array_length(list); i++) {
-                if ((r = parse_item(json_object_array_get_idx(list, i), &e, why, why_len)) < 0)
+        for (size_t i = 0; i < kl_json_length(list); i++) {
+                if ((r = parse_item(kl_json_at(list, i), &e, why, why_len)) < 0)
                         goto out;
         }
         r = bad(why, why_len, "evidence_collected must hold a tpm_quote");
@@ -370,7 +359,7 @@ int ver_push_parse_evidence(const char *body, size_t len, struct ver_push_eviden
         r = 0;
 out:
         ver_push_evidence_clear(&e);
-        json_object_put(root);
+        kl_json_free(root);
         return r;
 }
 
@@ -416,27 +405,24 @@ static const char *title(int code)
 
 char *ver_push_error_body(int code, const char *detail)
 {
-        struct json_object *root = json_object_new_object();
-        struct json_object *list = json_object_new_array();
-        struct json_object *err = json_object_new_object();
+        kl_json *root = kl_json_object();
+        kl_json *list = kl_json_array();
+        kl_json *err = kl_json_object();
         char status[8];
         char *out = NULL;
 
         snprintf(status, sizeof(status), "%d", code);
-        if (root == NULL || list == NULL || err == NULL ||
-            json_object_object_add(err, "status", json_object_new_string(status)) != 0 ||
-            json_object_object_add(err, "title", json_object_new_string(title(code))) != 0 ||
-            json_object_object_add(err, "detail", json_object_new_string(detail)) != 0 ||
-            json_object_array_add(list, err) != 0)
+        /* root takes list and list takes err, also when that fails; both are lent after */
+        if (kl_json_set(root, "errors", list) < 0) {
+                kl_json_free(err);
                 goto out;
-        err = NULL;
-        if (json_object_object_add(root, "errors", list) != 0)
+        }
+        if (kl_json_append(list, err) < 0 || kl_json_set_string(err, "status", status) < 0 ||
+            kl_json_set_string(err, "title", title(code)) < 0 ||
+            kl_json_set_string(err, "detail", detail) < 0)
                 goto out;
-        list = NULL;
         out = kl_json_to_string(root);
 out:
-        json_object_put(err);
-        json_object_put(list);
-        json_object_put(root);
+        kl_json_free(root);
         return out;
 }

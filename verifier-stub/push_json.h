@@ -16,8 +16,6 @@
 
 #include "rest.h"
 
-struct json_object;
-
 #define VER_PUSH_MEDIA_TYPE "application/vnd.api+json"
 #define VER_PUSH_BANKS      4 /* sha1, sha256, sha384, sha512: index = ver_push_bank_index */
 

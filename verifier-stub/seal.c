@@ -7,7 +7,6 @@
  */
 #include "seal.h"
 
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,7 +129,7 @@ static int request_body(const struct ver_seal_options *o, const struct kl_tpm_pu
                         uint16_t bank, uint32_t mask, const struct kl_tpm_dup *d, char **ret)
 {
         const char *kind = o->aes_key_file != NULL ? "aes" : "rsa";
-        struct json_object *obj = json_object_new_object(), *pcrs = json_object_new_array();
+        kl_json *obj = kl_json_object(), *pcrs = kl_json_array();
         uint8_t ek_name[2 + KL_MAX_DIGEST_LEN];
         size_t ek_name_len = 0;
         int r = KL_ERR_NOMEM;
@@ -141,16 +140,16 @@ static int request_body(const struct ver_seal_options *o, const struct kl_tpm_pu
                 goto out;
         r = KL_ERR_NOMEM;
         for (unsigned i = 0; i < KL_PCR_COUNT; i++)
-                if ((mask & (1u << i)) &&
-                    json_object_array_add(pcrs, json_object_new_int((int)i)) != 0)
+                if ((mask & (1u << i)) && kl_json_append_int(pcrs, i) < 0)
                         goto out;
-        if (json_object_object_add(obj, "name",
-                                   json_object_new_string(o->name != NULL ? o->name : kind)) ||
-            json_object_object_add(obj, "kind", json_object_new_string(kind)) ||
-            json_object_object_add(obj, "bank", json_object_new_string(kl_hash_alg_name(bank))) ||
-            json_object_object_add(obj, "pcrs", pcrs))
+        if (kl_json_set_string(obj, "name", o->name != NULL ? o->name : kind) < 0 ||
+            kl_json_set_string(obj, "kind", kind) < 0 ||
+            kl_json_set_string(obj, "bank", kl_hash_alg_name(bank)) < 0)
                 goto out;
+        r = kl_json_set(obj, "pcrs", pcrs); /* takes pcrs */
         pcrs = NULL;
+        if (r < 0)
+                goto out;
         if ((r = kl_json_add_b64(obj, "public", d->pub, d->pub_len)) < 0 ||
             (r = kl_json_add_b64(obj, "duplicate", d->priv, d->priv_len)) < 0 ||
             (r = kl_json_add_b64(obj, "seed", d->seed, d->seed_len)) < 0 ||
@@ -158,8 +157,8 @@ static int request_body(const struct ver_seal_options *o, const struct kl_tpm_pu
                 goto out;
         r = (*ret = kl_json_to_string(obj)) != NULL ? 0 : KL_ERR_NOMEM;
 out:
-        json_object_put(pcrs);
-        json_object_put(obj);
+        kl_json_free(pcrs);
+        kl_json_free(obj);
         return r;
 }
 

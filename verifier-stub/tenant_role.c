@@ -54,8 +54,8 @@ static int request(struct ver_tenant *t, const char *method, const char *path, c
 }
 
 /* GET that must answer 200 with a results object; *ret_env owns it. */
-static int get_results(struct ver_tenant *t, const char *path, struct json_object **ret_env,
-                       struct json_object **ret_results)
+static int get_results(struct ver_tenant *t, const char *path, kl_json **ret_env,
+                       kl_json **ret_results)
 {
         struct kl_http_response resp = {0};
         int r;
@@ -79,7 +79,7 @@ static int lookup_agent(struct ver_tenant *t)
         const struct ver_client_options *o = t->o;
         struct kl_http_tls reg_tls = ver_client_stub_tls(o); /* the registrar's mTLS listener */
         struct kl_http_response resp = {0};
-        struct json_object *env = NULL, *res = NULL;
+        kl_json *env = NULL, *res = NULL;
         const char *aik = NULL, *cert = NULL, *ip = NULL, *ek = NULL;
         uint8_t *aik_bin = NULL, *ek_bin = NULL;
         size_t aik_len = 0, ek_len = 0;
@@ -144,7 +144,7 @@ out:
                 close(fd);
         free(aik_bin);
         free(ek_bin);
-        json_object_put(env);
+        kl_json_free(env);
         kl_http_response_clear(&resp);
         return r;
 }
@@ -152,22 +152,21 @@ out:
 /* Highest agent API version in 2.1..2.6 (as the verifier negotiates). */
 static int negotiate(struct ver_tenant *t)
 {
-        struct json_object *env = NULL, *res = NULL, *list = NULL;
+        kl_json *env = NULL, *res = NULL, *list = NULL;
         int best = -1, r;
 
         if ((r = get_results(t, "/version", &env, &res)) < 0)
                 return r;
-        if (json_object_object_get_ex(res, "supported_versions", &list) &&
-            json_object_is_type(list, json_type_array)) {
-                for (size_t i = 0; i < json_object_array_length(list); i++) {
-                        const char *v = json_object_get_string(json_object_array_get_idx(list, i));
+        /* an absent or mistyped list, like non-string versions, offers nothing */
+        (void)kl_json_get_array(res, "supported_versions", &list);
+        for (size_t i = 0; i < kl_json_length(list); i++) {
+                const char *v = kl_json_string_value(kl_json_at(list, i));
 
-                        if (v != NULL && strlen(v) == 3 && strncmp(v, "2.", 2) == 0 &&
-                            v[2] >= '1' && v[2] <= '6' && v[2] - '0' > best)
-                                best = v[2] - '0';
-                }
+                if (v != NULL && strlen(v) == 3 && strncmp(v, "2.", 2) == 0 && v[2] >= '1' &&
+                    v[2] <= '6' && v[2] - '0' > best)
+                        best = v[2] - '0';
         }
-        json_object_put(env);
+        kl_json_free(env);
         if (best < 0) {
                 fprintf(stderr, "tenant: the agent serves no API version 2.1-2.6\n");
                 return KL_ERR_UNSUPPORTED;
@@ -179,7 +178,7 @@ static int negotiate(struct ver_tenant *t)
 /* The identity quote: signed by the registered AK, our nonce, PCR 16 = H(NK). */
 static int identity_quote(struct ver_tenant *t, char **ret_nk_pem)
 {
-        struct json_object *env = NULL, *res = NULL;
+        kl_json *env = NULL, *res = NULL;
         const char *quote = NULL, *hash_alg = NULL, *pubkey = NULL;
         struct kl_attest_info info;
         struct kl_pcr_set pcrs;
@@ -214,7 +213,7 @@ static int identity_quote(struct ver_tenant *t, char **ret_nk_pem)
 out:
         if (r < 0)
                 fprintf(stderr, "tenant: identity quote refused: %s\n", why);
-        json_object_put(env);
+        kl_json_free(env);
         return r;
 }
 
@@ -355,7 +354,7 @@ int ver_tenant_send_u(const struct ver_client_options *o, struct ver_tenant **re
 {
         struct ver_tenant *t = NULL;
         struct kl_http_response resp = {0};
-        struct json_object *body = NULL;
+        kl_json *body = NULL;
         char *nk_pem = NULL, *wrapped_u = NULL, *payload_b64 = NULL;
         char *data = NULL, *v_b64 = NULL, *json = NULL;
         char tag[KL_HMAC_SHA384_HEX_LEN + 1];
@@ -380,10 +379,9 @@ int ver_tenant_send_u(const struct ver_client_options *o, struct ver_tenant **re
             (r = kl_b64_encode(t->keys.v, sizeof(t->keys.v), &v_b64)) < 0)
                 goto out;
         r = KL_ERR_NOMEM;
-        if ((body = json_object_new_object()) == NULL ||
-            json_object_object_add(body, "auth_tag", json_object_new_string(tag)) ||
-            json_object_object_add(body, "encrypted_key", json_object_new_string(wrapped_u)) ||
-            json_object_object_add(body, "payload", json_object_new_string(payload_b64)) ||
+        if ((body = kl_json_object()) == NULL || kl_json_set_string(body, "auth_tag", tag) < 0 ||
+            kl_json_set_string(body, "encrypted_key", wrapped_u) < 0 ||
+            kl_json_set_string(body, "payload", payload_b64) < 0 ||
             (json = kl_json_to_string(body)) == NULL)
                 goto out;
         if ((r = ver_tenant_post(t, "/keys/ukey", json, &resp)) < 0)
@@ -398,7 +396,7 @@ int ver_tenant_send_u(const struct ver_client_options *o, struct ver_tenant **re
 out:
         kl_wipe(tag, sizeof(tag));
         kl_http_response_clear(&resp);
-        json_object_put(body);
+        kl_json_free(body);
         free(json);
         free(nk_pem);
         free(wrapped_u);
@@ -423,7 +421,7 @@ int ver_tenant_verify(struct ver_tenant *t, unsigned timeout_s)
         snprintf(path, sizeof(path), "/v%s/keys/verify?challenge=%s", t->version, challenge);
         for (unsigned i = 0; i < timeout_s; i++) {
                 struct kl_http_response resp = {0};
-                struct json_object *env = NULL, *res = NULL;
+                kl_json *env = NULL, *res = NULL;
                 const char *hmac = NULL;
                 bool ok = false, answered = false;
 
@@ -434,7 +432,7 @@ int ver_tenant_verify(struct ver_tenant *t, unsigned timeout_s)
                         answered = true;
                         ok = kl_mem_equal_ct(hmac, strlen(hmac), want, strlen(want));
                 }
-                json_object_put(env);
+                kl_json_free(env);
                 kl_http_response_clear(&resp);
                 if (answered) {
                         printf("tenant: /keys/verify %s\n",

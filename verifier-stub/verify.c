@@ -119,15 +119,16 @@ int ver_pcr_spec_add(struct ver_tpm_policy *p, const char *spec, char *why, size
         return policy_add(p, alg, idx, c2 + 1, strlen(c2 + 1), why, why_len);
 }
 
-int ver_tpm_policy_from_json(struct json_object *obj, struct ver_tpm_policy *p, char *why,
-                             size_t why_len)
+int ver_tpm_policy_from_json(kl_json *obj, struct ver_tpm_policy *p, char *why, size_t why_len)
 {
         uint16_t alg = 0x000b;
         const char *name = NULL;
+        const char *key;
+        kl_json *val;
         int r;
 
         memset(p, 0, sizeof(*p));
-        if (!json_object_is_type(obj, json_type_object)) {
+        if (!kl_json_is(obj, KL_JSON_OBJECT)) {
                 kl_why_set(why, why_len, "tpm_policy must be an object");
                 return KL_ERR_INVAL;
         }
@@ -140,8 +141,7 @@ int ver_tpm_policy_from_json(struct json_object *obj, struct ver_tpm_policy *p, 
                 kl_why_set(why, why_len, "tpm_policy: hash_alg must be a string");
                 return KL_ERR_INVAL;
         }
-        json_object_object_foreach(obj, key, val)
-        {
+        for (struct kl_json_iter it = kl_json_members(obj); kl_json_next(&it, &key, &val);) {
                 unsigned idx = 0;
                 size_t n;
 
@@ -152,29 +152,28 @@ int ver_tpm_policy_from_json(struct json_object *obj, struct ver_tpm_policy *p, 
                                    key);
                         return KL_ERR_INVAL;
                 }
-                if (json_object_is_type(val, json_type_string)) {
-                        r = policy_add(p, alg, idx, json_object_get_string(val),
-                                       (size_t)json_object_get_string_len(val), why, why_len);
+                if (kl_json_is(val, KL_JSON_STRING)) {
+                        r = policy_add(p, alg, idx, kl_json_string_value(val),
+                                       kl_json_string_length(val), why, why_len);
                         if (r < 0)
                                 return r;
                         continue;
                 }
-                if (!json_object_is_type(val, json_type_array) ||
-                    (n = json_object_array_length(val)) == 0) {
+                if (!kl_json_is(val, KL_JSON_ARRAY) || (n = kl_json_length(val)) == 0) {
                         kl_why_set(why, why_len, "tpm_policy: PCR %u needs a hex string or a list",
                                    idx);
                         return KL_ERR_INVAL;
                 }
                 for (size_t i = 0; i < n; i++) {
-                        struct json_object *e = json_object_array_get_idx(val, i);
+                        kl_json *e = kl_json_at(val, i);
 
-                        if (!json_object_is_type(e, json_type_string)) {
+                        if (!kl_json_is(e, KL_JSON_STRING)) {
                                 kl_why_set(why, why_len,
                                            "tpm_policy: PCR %u: values must be strings", idx);
                                 return KL_ERR_INVAL;
                         }
-                        r = policy_add(p, alg, idx, json_object_get_string(e),
-                                       (size_t)json_object_get_string_len(e), why, why_len);
+                        r = policy_add(p, alg, idx, kl_json_string_value(e),
+                                       kl_json_string_length(e), why, why_len);
                         if (r < 0)
                                 return r;
                 }
@@ -184,9 +183,9 @@ int ver_tpm_policy_from_json(struct json_object *obj, struct ver_tpm_policy *p, 
         return 0;
 }
 
-int ver_tpm_policy_to_json(const struct ver_tpm_policy *p, struct json_object **ret)
+int ver_tpm_policy_to_json(const struct ver_tpm_policy *p, kl_json **ret)
 {
-        struct json_object *obj = json_object_new_object();
+        kl_json *obj = kl_json_object();
         size_t len = kl_hash_alg_digest_len(p->hash_alg);
         char hex[129];
         char key[4];
@@ -195,24 +194,20 @@ int ver_tpm_policy_to_json(const struct ver_tpm_policy *p, struct json_object **
         if (obj == NULL)
                 goto out;
         if (p->hash_alg != 0 &&
-            json_object_object_add(obj, "hash_alg",
-                                   json_object_new_string(kl_hash_alg_name(p->hash_alg))) != 0)
+            kl_json_set_string(obj, "hash_alg", kl_hash_alg_name(p->hash_alg)) < 0)
                 goto out;
         for (unsigned i = 0; i < KL_PCR_COUNT; i++) {
-                struct json_object *arr;
+                kl_json *arr;
 
                 if (!(p->mask & (1u << i)))
                         continue;
-                if ((arr = json_object_new_array()) == NULL)
-                        goto out;
                 snprintf(key, sizeof(key), "%u", i);
-                if (json_object_object_add(obj, key, arr) != 0) {
-                        json_object_put(arr);
+                arr = kl_json_array();
+                if (kl_json_set(obj, key, arr) < 0) /* obj owns arr from here on */
                         goto out;
-                }
                 for (unsigned k = 0; k < p->n_allowed[i]; k++) {
                         kl_hex_encode_to(p->allowed[i][k], len, hex);
-                        if (json_object_array_add(arr, json_object_new_string(hex)) != 0)
+                        if (kl_json_append_string(arr, hex) < 0)
                                 goto out;
                 }
         }
@@ -220,7 +215,7 @@ int ver_tpm_policy_to_json(const struct ver_tpm_policy *p, struct json_object **
         obj = NULL;
         r = 0;
 out:
-        json_object_put(obj);
+        kl_json_free(obj);
         return r;
 }
 
@@ -439,8 +434,8 @@ uint32_t ver_quote_mask(const struct ver_tpm_policy *p, bool ima, bool mb)
 
 /* The fields of a quote answer; nk is a copy of pubkey (partial=0 only). */
 struct answer {
-        struct json_object *obj;
-        struct json_object *res;
+        kl_json *obj;
+        kl_json *res;
         const char *quote;
         const char *hash_alg;
         char *nk;
@@ -450,7 +445,7 @@ struct answer {
 static void answer_clear(struct answer *a)
 {
         free(a->nk);
-        json_object_put(a->obj);
+        kl_json_free(a->obj);
 }
 
 static int answer_parse(const char *body, size_t len, bool partial, struct answer *a, char *why,
@@ -506,7 +501,7 @@ static int check_quote_pcrs(const struct ver_attest_state *st, const struct ver_
  * it is unusable and no mb policy needs it: then it only gives no
  * boot_aggregate to IMA).
  */
-static int replay_boot_log(const struct ver_attest_state *st, struct json_object *res,
+static int replay_boot_log(const struct ver_attest_state *st, kl_json *res,
                            struct kl_uefi_pcrs **ret_uefi, char *why, size_t why_len)
 {
         struct kl_uefi_pcrs *uefi = NULL;
@@ -560,16 +555,14 @@ static int check_ima_entry(const struct ver_attest_state *st, const struct ver_q
 
 /* Step 8: replays the IMA list sent into *ima (a copy of st->ima) against the quoted PCR 10. */
 static int replay_ima(const struct ver_attest_state *st, const struct ver_quote_request *q,
-                      struct json_object *res, const struct kl_pcr_set *pcrs,
-                      const struct kl_uefi_pcrs *uefi, struct kl_ima_replay *ima, char *why,
-                      size_t why_len)
+                      kl_json *res, const struct kl_pcr_set *pcrs, const struct kl_uefi_pcrs *uefi,
+                      struct kl_ima_replay *ima, char *why, size_t why_len)
 {
-        struct json_object *v = NULL;
+        kl_json *v = kl_json_member(res, "ima_measurement_list");
         int64_t entry = 0;
         int r;
 
-        if (!json_object_object_get_ex(res, "ima_measurement_list", &v) ||
-            !json_object_is_type(v, json_type_string)) {
+        if (!kl_json_is(v, KL_JSON_STRING)) {
                 kl_why_set(why, why_len, "PCR 10 quoted but no ima_measurement_list sent");
                 return KL_ERR_VERIFY;
         }
@@ -578,17 +571,16 @@ static int replay_ima(const struct ver_attest_state *st, const struct ver_quote_
                 kl_why_set(why, why_len, "invalid ima_measurement_list_entry");
                 return KL_ERR_VERIFY;
         }
-        log_debug("agent '%s': asked ima_ml_entry=%llu, got entry %lld (%d bytes)", st->agent_id,
-                  (unsigned long long)q->ima_entry, (long long)entry,
-                  json_object_get_string_len(v));
+        log_debug("agent '%s': asked ima_ml_entry=%llu, got entry %lld (%zu bytes)", st->agent_id,
+                  (unsigned long long)q->ima_entry, (long long)entry, kl_json_string_length(v));
         if ((r = check_ima_entry(st, q, entry, why, why_len)) < 0)
                 return r;
         if (entry == 0 || !st->ima_started)
                 kl_ima_replay_init(ima, pcrs->hash_alg);
         if ((r = kl_ima_policy_set_boot_aggregates(st->ima_policy, uefi)) < 0)
                 return r;
-        return kl_ima_replay(ima, json_object_get_string(v), (size_t)json_object_get_string_len(v),
-                             st->ima_policy, pcrs->values[VER_IMA_PCR], why, why_len);
+        return kl_ima_replay(ima, kl_json_string_value(v), kl_json_string_length(v), st->ima_policy,
+                             pcrs->values[VER_IMA_PCR], why, why_len);
 }
 
 /* Step 9: the boot log replays to the quoted PCRs and satisfies the mb policy. */

@@ -14,10 +14,10 @@
 #include <stdint.h>
 
 #include "ima.h"
+#include "json.h"
 #include "nonce.h"
 #include "quote.h"
 
-struct json_object;
 struct kl_tpm_public;
 struct kl_uefi_pcrs;
 struct kl_mb_policy;
@@ -48,10 +48,9 @@ int ver_pcr_spec_add(struct ver_tpm_policy *p, const char *spec, char *why, size
  * tpm_policy JSON: {"hash_alg": "sha256" (optional, default sha256),
  * "<index>": "<hex>" or ["<hex>", ...], "mask": ignored}. Same rules as above.
  */
-int ver_tpm_policy_from_json(struct json_object *obj, struct ver_tpm_policy *p, char *why,
-                             size_t why_len);
+int ver_tpm_policy_from_json(kl_json *obj, struct ver_tpm_policy *p, char *why, size_t why_len);
 /* The JSON form above (caller owns *ret); round-trips through ver_tpm_policy_from_json. */
-int ver_tpm_policy_to_json(const struct ver_tpm_policy *p, struct json_object **ret);
+int ver_tpm_policy_to_json(const struct ver_tpm_policy *p, kl_json **ret);
 
 /* What the previous good quote said about the TPM clock. */
 struct ver_clock {

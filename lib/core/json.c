@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -383,6 +384,53 @@ char *kl_json_envelope(int code, const char *status, kl_json *results)
 char *kl_json_envelope_null(int code, const char *status)
 {
         return envelope(code, status, NULL);
+}
+
+int kl_json_envelope_split(int code, const char *status, kl_json *results, const char *key,
+                           char **ret_prefix, char **ret_suffix)
+{
+        kl_json *k = NULL, *hole = kl_json_member(results, key);
+        char *text = NULL, *quoted = NULL, *needle = NULL, *prefix = NULL, *suffix = NULL;
+        const char *at;
+        size_t needle_len, cut;
+        int r = KL_ERR_INVAL;
+
+        if (!kl_json_is(hole, KL_JSON_STRING) || kl_json_string_length(hole) != 0)
+                goto out;
+        /* "key":"" with the key escaped as the serialiser escapes it */
+        r = KL_ERR_NOMEM;
+        if ((k = kl_json_string(key)) == NULL || (quoted = kl_json_to_string(k)) == NULL)
+                goto out;
+        needle_len = strlen(quoted) + 3;
+        if ((needle = malloc(needle_len + 1)) == NULL)
+                goto out;
+        (void)snprintf(needle, needle_len + 1, "%s:\"\"", quoted);
+        text = kl_json_envelope(code, status, results);
+        results = NULL; /* taken, also on failure */
+        if (text == NULL)
+                goto out;
+        /* Inside a serialised string every quote is escaped, so only a member matches; the
+         * same key in a nested object would too, hence the check that it is the only one. */
+        r = KL_ERR_INVAL;
+        if ((at = strstr(text, needle)) == NULL || strstr(at + 1, needle) != NULL)
+                goto out;
+        cut = (size_t)(at - text) + needle_len - 1; /* at the closing quote */
+        r = KL_ERR_NOMEM;
+        if ((prefix = strndup(text, cut)) == NULL || (suffix = strdup(text + cut)) == NULL)
+                goto out;
+        *ret_prefix = prefix;
+        *ret_suffix = suffix;
+        prefix = suffix = NULL;
+        r = 0;
+out:
+        kl_json_free(results);
+        kl_json_free(k);
+        free(text);
+        free(quoted);
+        free(needle);
+        free(prefix);
+        free(suffix);
+        return r;
 }
 
 int kl_json_add_b64(kl_json *obj, const char *key, const uint8_t *p, size_t len)

@@ -119,6 +119,18 @@ char *kl_json_envelope(int code, const char *status, kl_json *results);
 /* The same with "results": null (the Rust agent's answer to ukey, vkey, revocation). */
 char *kl_json_envelope_null(int code, const char *status);
 
+/*
+ * The envelope of kl_json_envelope cut open at one string member of results,
+ * for a string too large to hold (json_stream.h): results[key] must be the
+ * string "", where the caller wants the member. *ret_prefix is the text up
+ * to and including that string's opening quote, *ret_suffix the rest from
+ * its closing quote (heap strings the caller frees). Takes results.
+ * KL_ERR_INVAL when key is not such a member, or its text "key":"" occurs
+ * elsewhere in the envelope; KL_ERR_NOMEM.
+ */
+int kl_json_envelope_split(int code, const char *status, kl_json *results, const char *key,
+                           char **ret_prefix, char **ret_suffix);
+
 /* Adds key: base64(p[0..len)) to obj; KL_ERR_NOMEM on failure. */
 int kl_json_add_b64(kl_json *obj, const char *key, const uint8_t *p, size_t len);
 

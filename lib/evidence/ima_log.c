@@ -14,15 +14,17 @@
  * lines cost O(k) and any line at most O(spacing) = O(lines / 32).
  *
  * All reads are pread into one fixed buffer; nothing is read into memory
- * except the slice returned, and that is capped. Must never seek the fd
+ * except a slice returned whole, and that is capped. Must never seek the fd
  * (pread only) and never trust that the file is the one it indexed: a
  * shrunk file, or one whose byte before the known end is not a newline, is
- * re-indexed from zero.
+ * re-indexed from zero. A slice is a range [pos, end) fixed when it was
+ * made, on a duplicate of the fd, read with pread into its reader's buffer.
  */
 #include "ima_log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,12 @@ struct kl_ima_log {
         size_t ncp;
         struct checkpoint cp[CP_MAX]; /* ascending; lines are multiples of spacing, > 0 */
         char buf[BUF_SIZE];
+};
+
+struct kl_ima_slice {
+        int fd; /* a duplicate of the log's */
+        uint64_t pos, end;
+        uint64_t entry;
 };
 
 static void index_reset(struct kl_ima_log *log)
@@ -260,15 +268,13 @@ static int locate(struct kl_ima_log *log, uint64_t entry, uint64_t *ret_off)
         return scan_forward(log, line, off, entry, ret_off);
 }
 
-int kl_ima_log_read_from(struct kl_ima_log *log, uint64_t entry, char **ret_text, size_t *ret_len,
-                         uint64_t *ret_entry)
+int kl_ima_log_slice(struct kl_ima_log *log, uint64_t entry, struct kl_ima_slice **ret)
 {
-        uint64_t eof = 0, off = 0, len;
-        char *text = NULL;
-        ssize_t got;
+        struct kl_ima_slice *s = NULL;
+        uint64_t eof = 0, off = 0;
         int r = KL_ERR_INVAL;
 
-        if (log == NULL || ret_text == NULL || ret_len == NULL || ret_entry == NULL)
+        if (log == NULL || ret == NULL)
                 goto out;
         if ((r = index_update(log, &eof)) < 0)
                 goto out;
@@ -280,27 +286,124 @@ int kl_ima_log_read_from(struct kl_ima_log *log, uint64_t entry, char **ret_text
         } else if ((r = locate(log, entry, &off)) < 0) {
                 goto out;
         }
-        len = eof - off;
-        if (len > KL_IMA_LOG_MAX_SLICE) {
-                r = KL_ERR_TOO_LONG;
+        r = KL_ERR_NOMEM;
+        if ((s = calloc(1, sizeof(*s))) == NULL)
+                goto out;
+        if ((s->fd = fcntl(log->fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+                log_debug("dup of the IMA log: %s", strerror(errno));
+                r = KL_ERR_SYSTEM;
                 goto out;
         }
-        if ((text = malloc((size_t)len + 1)) == NULL) {
-                r = KL_ERR_NOMEM;
-                goto out;
+        s->pos = off;
+        s->end = eof;
+        s->entry = entry;
+        *ret = s;
+        s = NULL;
+        r = 0;
+out:
+        kl_ima_slice_free(s);
+        return r;
+}
+
+uint64_t kl_ima_slice_entry(const struct kl_ima_slice *s)
+{
+        return s->entry;
+}
+
+uint64_t kl_ima_slice_size(const struct kl_ima_slice *s)
+{
+        return s->end - s->pos;
+}
+
+ssize_t kl_ima_slice_read(struct kl_ima_slice *s, char *buf, size_t max)
+{
+        uint64_t left = s->end - s->pos;
+        size_t n = left < max ? (size_t)left : max;
+        ssize_t k;
+
+        if (n == 0)
+                return 0;
+        if (n > SSIZE_MAX)
+                n = SSIZE_MAX;
+        do {
+                k = pread(s->fd, buf, n, (off_t)s->pos);
+        } while (k < 0 && errno == EINTR);
+        if (k <= 0) {
+                log_debug("IMA log at offset %llu: %s", (unsigned long long)s->pos,
+                          k < 0 ? strerror(errno) : "ends before the slice does");
+                return KL_ERR_IO;
         }
-        if ((got = pread_full(log->fd, text, (size_t)len, off)) < 0) {
-                r = KL_ERR_IO;
+        s->pos += (uint64_t)k;
+        return k;
+}
+
+int kl_ima_slice_read_all(struct kl_ima_slice *s, char **ret_text, size_t *ret_len)
+{
+        uint64_t len = s->end - s->pos;
+        char *text = NULL;
+        size_t got = 0;
+        ssize_t k;
+        int r = KL_ERR_TOO_LONG;
+
+        if (len > KL_IMA_LOG_MAX_SLICE)
                 goto out;
+        r = KL_ERR_NOMEM;
+        if ((text = malloc((size_t)len + 1)) == NULL)
+                goto out;
+        while (got < len) {
+                if ((k = kl_ima_slice_read(s, text + got, (size_t)len - got)) < 0) {
+                        r = (int)k;
+                        goto out;
+                }
+                got += (size_t)k;
         }
-        /* a file truncated between the scan and this read just gives less */
         text[got] = '\0';
         *ret_text = text;
-        *ret_len = (size_t)got;
-        *ret_entry = entry;
+        *ret_len = got;
         text = NULL;
         r = 0;
 out:
         free(text);
+        return r;
+}
+
+static ssize_t slice_stream_read(void *cls, char *buf, size_t max)
+{
+        return kl_ima_slice_read(cls, buf, max);
+}
+
+static void slice_stream_free(void *cls)
+{
+        kl_ima_slice_free(cls);
+}
+
+struct kl_stream kl_ima_slice_stream(struct kl_ima_slice *s)
+{
+        return (struct kl_stream){.read = slice_stream_read, .free = slice_stream_free, .cls = s};
+}
+
+void kl_ima_slice_free(struct kl_ima_slice *s)
+{
+        if (s == NULL)
+                return;
+        if (s->fd >= 0)
+                (void)close(s->fd);
+        free(s);
+}
+
+int kl_ima_log_read_from(struct kl_ima_log *log, uint64_t entry, char **ret_text, size_t *ret_len,
+                         uint64_t *ret_entry)
+{
+        struct kl_ima_slice *s = NULL;
+        int r = KL_ERR_INVAL;
+
+        if (ret_text == NULL || ret_len == NULL || ret_entry == NULL)
+                goto out;
+        if ((r = kl_ima_log_slice(log, entry, &s)) < 0 ||
+            (r = kl_ima_slice_read_all(s, ret_text, ret_len)) < 0)
+                goto out;
+        *ret_entry = s->entry;
+out:
+        kl_ima_slice_free(s);
         return r;
 }

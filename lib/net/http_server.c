@@ -165,6 +165,56 @@ static int add_retry_after(struct MHD_Response *resp, unsigned seconds)
         return MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v) == MHD_YES ? 0 : -1;
 }
 
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+        struct kl_stream *s = cls;
+        ssize_t n;
+
+        (void)pos;
+        if (max > KL_HTTP_STREAM_PIECE)
+                max = KL_HTTP_STREAM_PIECE;
+        n = s->read(s->cls, buf, max);
+        if (n > 0)
+                return n;
+        if (n == 0)
+                return MHD_CONTENT_READER_END_OF_STREAM;
+        log_warn("a streamed answer failed (%s); closing the connection", kl_err_str((int)n));
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls)
+{
+        kl_stream_close(cls);
+        free(cls);
+}
+
+/* A response read from reply->stream, which it takes (also on failure). */
+static struct MHD_Response *stream_response(struct kl_http_reply *reply)
+{
+        struct kl_stream *s = malloc(sizeof(*s));
+        struct MHD_Response *resp;
+
+        if (s == NULL) {
+                kl_stream_close(&reply->stream);
+                return NULL;
+        }
+        *s = reply->stream;
+        reply->stream = (struct kl_stream){0};
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, KL_HTTP_STREAM_PIECE,
+                                                 stream_read, s, stream_free);
+        if (resp == NULL)
+                stream_free(s);
+        return resp;
+}
+
+/* Drops what a reply holds when it is not sent. */
+static void reply_discard(struct kl_http_reply *reply)
+{
+        free(reply->body);
+        reply->body = NULL;
+        kl_stream_close(&reply->stream);
+}
+
 static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct kl_http_reply *reply)
 {
         struct MHD_Response *resp;
@@ -173,7 +223,12 @@ static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct kl_http_r
 
         if (status < 100 || status > 599)
                 status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-        if (reply->body != NULL) {
+        if (reply->stream.read != NULL) {
+                free(reply->body);
+                reply->body = NULL;
+                if ((resp = stream_response(reply)) == NULL)
+                        return MHD_NO;
+        } else if (reply->body != NULL) {
                 resp = MHD_create_response_from_buffer(strlen(reply->body), reply->body,
                                                        MHD_RESPMEM_MUST_FREE);
                 if (resp == NULL) {
@@ -439,10 +494,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         req.peer_cn = st->has_peer_cn ? st->peer_cn : NULL;
         srv->handler(srv->ctx, &req, &reply);
         if (reply.close) {
-                free(reply.body);
+                reply_discard(&reply);
                 return MHD_NO;
         }
-        if (reply.status == 0 && reply.body == NULL)
+        if (reply.status == 0 && reply.body == NULL && reply.stream.read == NULL)
                 kl_http_reply_json(&reply, 500, "Internal Server Error", NULL);
         return queue_reply(conn, &reply);
 }
@@ -673,10 +728,9 @@ int kl_http_request_local_addr(const struct kl_http_request *req, char *out, siz
         return 0;
 }
 
-void kl_http_reply_json(struct kl_http_reply *reply, int code, const char *status,
-                        struct json_object *results)
+void kl_http_reply_json(struct kl_http_reply *reply, int code, const char *status, kl_json *results)
 {
-        free(reply->body);
+        reply_discard(reply);
         reply->content_type = NULL;
         reply->body = kl_json_envelope(code, status, results);
         reply->status = reply->body != NULL ? code : 500;
@@ -684,7 +738,7 @@ void kl_http_reply_json(struct kl_http_reply *reply, int code, const char *statu
 
 void kl_http_reply_json_null(struct kl_http_reply *reply, int code, const char *status)
 {
-        free(reply->body);
+        reply_discard(reply);
         reply->content_type = NULL;
         reply->body = kl_json_envelope_null(code, status);
         reply->status = reply->body != NULL ? code : 500;

@@ -2,7 +2,8 @@
 /*
  * HTTP(S) server on libmicrohttpd; the only module that includes
  * microhttpd.h. It collects each request body up to a cap (413 beyond it),
- * then calls one handler with the whole request; the handler fills a reply.
+ * then calls one handler with the whole request; the handler fills a reply,
+ * whose body is a buffer or a stream read while it is sent.
  * With tls.client_ca_pem set, a connection without a client certificate
  * that verifies against that CA is refused before any handler runs (mTLS).
  * A connection's later requests reuse its verification while the same
@@ -20,19 +21,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct json_object;
+#include "json.h"
+#include "stream.h"
+
 struct kl_http_server;
 struct kl_http_request; /* opaque; valid during the handler call only */
 
 struct kl_http_reply {
         int status;
-        char *body;               /* heap; freed by the server after sending; NULL = empty */
+        char *body; /* heap; freed by the server after sending; NULL = empty */
+        /*
+         * Instead of body (when .read is set; body must be NULL): read in
+         * pieces of at most KL_HTTP_STREAM_PIECE bytes while they are sent, with
+         * chunked transfer encoding, so memory does not grow with the length.
+         * A read error closes the connection before the last chunk, so the
+         * client sees a broken answer, never a short one. The server closes it.
+         */
+        struct kl_stream stream;
         const char *content_type; /* NULL = "application/json" */
         const char *allow;        /* Allow header (for 405), NULL = none */
         char location[256];       /* Location header (for 201); "" = none */
         unsigned retry_after;     /* Retry-After seconds (for 429, 503); 0 = none */
         bool close;               /* close the connection without any answer (simulated faults) */
 };
+
+#define KL_HTTP_STREAM_PIECE (32u * 1024u)
 
 typedef void (*kl_http_handler)(void *ctx, const struct kl_http_request *req,
                                 struct kl_http_reply *reply);
@@ -92,7 +105,7 @@ int kl_http_request_local_addr(const struct kl_http_request *req, char *out, siz
 
 /* Sets reply to a Keylime JSON envelope; takes ownership of results (NULL = {}). */
 void kl_http_reply_json(struct kl_http_reply *reply, int code, const char *status,
-                        struct json_object *results);
+                        kl_json *results);
 /* The same with "results": null. */
 void kl_http_reply_json_null(struct kl_http_reply *reply, int code, const char *status);
 

@@ -98,51 +98,90 @@ void kl_rest_reply_method_not_allowed(struct kl_http_reply *reply)
 void kl_rest_reply_version(struct kl_http_reply *reply, const char *current)
 {
         static const char *const versions[] = {"2.1", "2.2", "2.3", "2.4", "2.5", "2.6"};
-        struct json_object *res = json_object_new_object();
-        struct json_object *arr = json_object_new_array();
+        kl_json *res = kl_json_object();
+        kl_json *arr = kl_json_array();
+        int r;
 
-        if (res == NULL || arr == NULL)
-                goto fail;
         for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
-                if (json_object_array_add(arr, json_object_new_string(versions[i])) != 0)
+                if (kl_json_append_string(arr, versions[i]) < 0)
                         goto fail;
         }
-        if (json_object_object_add(res, "current_version", json_object_new_string(current)) != 0)
+        if (kl_json_set_string(res, "current_version", current) < 0)
                 goto fail;
-        /* json-c keeps ownership with the caller when an add fails */
-        if (json_object_object_add(res, "supported_versions", arr) != 0)
+        r = kl_json_set(res, "supported_versions", arr); /* takes arr, also on failure */
+        arr = NULL;
+        if (r < 0)
                 goto fail;
         kl_http_reply_json(reply, 200, "Success", res);
         return;
 fail:
-        json_object_put(arr);
-        json_object_put(res);
+        kl_json_free(arr);
+        kl_json_free(res);
         kl_rest_reply_internal(reply, KL_ERR_NOMEM);
 }
 
-void kl_rest_reply_ids(struct kl_http_reply *reply, char *const *ids, size_t n)
+void kl_rest_reply_ids(struct kl_http_reply *reply, int r, char *const *ids, size_t n)
 {
-        struct json_object *res = NULL;
-        struct json_object *arr = NULL;
+        kl_json *res = NULL;
+        kl_json *arr = NULL;
 
-        if ((res = json_object_new_object()) == NULL || (arr = json_object_new_array()) == NULL)
-                goto fail;
+        if (r < 0) {
+                kl_rest_reply_internal(reply, r);
+                return;
+        }
+        res = kl_json_object();
+        arr = kl_json_array();
         for (size_t i = 0; i < n; i++) {
-                if (json_object_array_add(arr, json_object_new_string(ids[i])) != 0)
+                if (kl_json_append_string(arr, ids[i]) < 0)
                         goto fail;
         }
-        if (json_object_object_add(res, "uuids", arr) != 0)
+        r = kl_json_set(res, "uuids", arr); /* takes arr, also on failure */
+        arr = NULL;
+        if (r < 0)
                 goto fail;
         kl_http_reply_json(reply, 200, "Success", res);
         return;
 fail:
-        json_object_put(arr);
-        json_object_put(res);
+        kl_json_free(arr);
+        kl_json_free(res);
         kl_rest_reply_internal(reply, KL_ERR_NOMEM);
 }
 
-int kl_rest_parse_body(struct kl_http_reply *reply, const char *body, size_t len,
-                       struct json_object **ret)
+bool kl_rest_reply_common(struct kl_http_reply *reply, const struct kl_rest_path *p,
+                          const char *method, const char *current_version)
+{
+        if (p->route == KL_REST_ROUTE_NONE) {
+                kl_rest_reply_not_found(reply);
+                return true;
+        }
+        if (p->route != KL_REST_ROUTE_VERSION)
+                return false;
+        if (strcmp(method, "GET") == 0)
+                kl_rest_reply_version(reply, current_version);
+        else
+                kl_rest_reply_method_not_allowed(reply);
+        return true;
+}
+
+void kl_rest_reply_agent_error(struct kl_http_reply *reply, int r, const char *id)
+{
+        if (r == KL_ERR_NOT_FOUND)
+                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", id);
+        else
+                kl_rest_reply_internal(reply, r);
+}
+
+void kl_rest_reply_deleted(struct kl_http_reply *reply, int r, const char *id)
+{
+        if (r < 0) {
+                kl_rest_reply_agent_error(reply, r, id);
+                return;
+        }
+        log_info("deleted agent '%.80s'", id);
+        kl_http_reply_json(reply, 200, "Success", NULL);
+}
+
+int kl_rest_parse_body(struct kl_http_reply *reply, const char *body, size_t len, kl_json **ret)
 {
         int r = kl_json_parse_object(body, len, ret);
 
@@ -151,9 +190,7 @@ int kl_rest_parse_body(struct kl_http_reply *reply, const char *body, size_t len
         return r;
 }
 
-int kl_rest_add_str(struct json_object *obj, const char *key, const char *s)
+int kl_rest_add_str(kl_json *obj, const char *key, const char *s)
 {
-        return json_object_object_add(obj, key, s != NULL ? json_object_new_string(s) : NULL) == 0
-                   ? 0
-                   : KL_ERR_NOMEM;
+        return s != NULL ? kl_json_set_string(obj, key, s) : kl_json_set_null(obj, key);
 }

@@ -3,7 +3,8 @@
  * lib/http_server: a real server on an ephemeral loopback port, driven with
  * libcurl. Covers routing data (method, path, query, header, body), the body
  * cap (413 without calling the handler, by Content-Length and chunked), JSON
- * envelopes, and mTLS with a throwaway PKI made by the openssl CLI at run time.
+ * envelopes, streamed bodies (whole, broken by a read error, or never sent: each
+ * released once), and mTLS with a throwaway PKI made by the openssl CLI at run time.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -30,8 +31,36 @@
 struct fixture {
         struct kl_http_server *srv;
         atomic_int calls;
+        atomic_int streams_freed;
         char base[64];
 };
+
+/* A streamed body of STREAM_LEN bytes, byte i = 'a' + i % 26; fails at fail_at if not 0. */
+#define STREAM_LEN (1000u * 1000u)
+struct gen {
+        struct fixture *f;
+        size_t off, fail_at;
+};
+
+static ssize_t gen_read(void *cls, char *buf, size_t max)
+{
+        struct gen *g = cls;
+        size_t n = 0, end = g->fail_at != 0 ? g->fail_at : STREAM_LEN;
+
+        if (g->fail_at != 0 && g->off >= g->fail_at)
+                return KL_ERR_IO;
+        while (n < max && g->off < end)
+                buf[n++] = (char)('a' + g->off++ % 26);
+        return (ssize_t)n;
+}
+
+static void gen_free(void *cls)
+{
+        struct gen *g = cls;
+
+        atomic_fetch_add(&g->f->streams_freed, 1);
+        free(g);
+}
 
 struct resp {
         long code;
@@ -81,6 +110,18 @@ static void echo_handler(void *ctx, const struct kl_http_request *req, struct kl
         const char *body = kl_http_request_body(req, &blen);
 
         atomic_fetch_add(&f->calls, 1);
+        if (strncmp(kl_http_request_path(req), "/stream", 7) == 0) {
+                struct gen *g = calloc(1, sizeof(*g));
+
+                assert_non_null(g);
+                g->f = f;
+                g->fail_at = strcmp(kl_http_request_path(req), "/stream-fail") == 0 ? 100000 : 0;
+                json_object_put(res);
+                reply->status = 200;
+                reply->stream = (struct kl_stream){.read = gen_read, .free = gen_free, .cls = g};
+                reply->close = strcmp(kl_http_request_path(req), "/stream-close") == 0;
+                return;
+        }
         if (strcmp(kl_http_request_path(req), "/empty") == 0) {
                 json_object_put(res);
                 return; /* leaves the reply unset: the server must answer 500 */
@@ -378,6 +419,97 @@ static void test_http_server_empty_reply_is_500(void **state)
         json_object_put(results_of(&r));
 }
 
+/* What a streamed answer delivered: its bytes checked against the pattern as they come. */
+struct stream_seen {
+        size_t len;
+        bool pattern_ok;
+};
+
+static size_t stream_cb(char *p, size_t sz, size_t n, void *ud)
+{
+        struct stream_seen *seen = ud;
+
+        for (size_t i = 0; i < sz * n; i++, seen->len++) {
+                if (p[i] != (char)('a' + seen->len % 26))
+                        seen->pattern_ok = false;
+        }
+        return sz * n;
+}
+
+static CURLcode get_stream(struct fixture *f, const char *path, struct stream_seen *seen, char *te,
+                           size_t te_len)
+{
+        CURL *c = curl_easy_init();
+        char url[128];
+        CURLcode rc;
+
+        *seen = (struct stream_seen){.pattern_ok = true};
+        te[0] = '\0';
+        snprintf(url, sizeof(url), "%s%s", f->base, path);
+        assert_non_null(c);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stream_cb);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, seen);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+        rc = curl_easy_perform(c);
+        {
+                struct curl_header *hd = NULL;
+
+                if (curl_easy_header(c, "Transfer-Encoding", 0, CURLH_HEADER, -1, &hd) == CURLHE_OK)
+                        snprintf(te, te_len, "%s", hd->value);
+        }
+        curl_easy_cleanup(c);
+        return rc;
+}
+
+/* The stream's free runs when MHD lets go of the response, maybe just after the client is done. */
+static void wait_freed(struct fixture *f, int want)
+{
+        for (int i = 0; i < 200 && atomic_load(&f->streams_freed) < want; i++)
+                usleep(10000);
+        assert_int_equal(atomic_load(&f->streams_freed), want);
+}
+
+static void test_http_server_stream_whole(void **state)
+{
+        struct fixture *f = *state;
+        struct stream_seen seen;
+        int freed = atomic_load(&f->streams_freed);
+        char te[64];
+
+        assert_int_equal(get_stream(f, "/stream", &seen, te, sizeof(te)), CURLE_OK);
+        assert_int_equal(seen.len, STREAM_LEN);
+        assert_true(seen.pattern_ok);
+        assert_string_equal(te, "chunked");
+        wait_freed(f, freed + 1);
+}
+
+static void test_http_server_stream_error_breaks_the_answer(void **state)
+{
+        struct fixture *f = *state;
+        struct stream_seen seen;
+        int freed = atomic_load(&f->streams_freed);
+        char te[64];
+
+        /* the client must see a transfer error, not a complete shorter answer */
+        assert_int_not_equal(get_stream(f, "/stream-fail", &seen, te, sizeof(te)), CURLE_OK);
+        assert_true(seen.len <= 100000);
+        assert_true(seen.pattern_ok);
+        wait_freed(f, freed + 1);
+}
+
+static void test_http_server_stream_not_sent_is_released(void **state)
+{
+        struct fixture *f = *state;
+        struct stream_seen seen;
+        int freed = atomic_load(&f->streams_freed);
+        char te[64];
+
+        assert_int_not_equal(get_stream(f, "/stream-close", &seen, te, sizeof(te)), CURLE_OK);
+        assert_int_equal(seen.len, 0);
+        wait_freed(f, freed + 1);
+}
+
 static void test_http_server_start_bad_host(void **state)
 {
         struct kl_http_server_options o = {.host = "256.1.2.3.invalid.", .port = 0};
@@ -593,6 +725,9 @@ int main(void)
             cmocka_unit_test(test_http_server_too_large_drained),
             cmocka_unit_test(test_http_body_budget),
             cmocka_unit_test(test_http_server_empty_reply_is_500),
+            cmocka_unit_test(test_http_server_stream_whole),
+            cmocka_unit_test(test_http_server_stream_error_breaks_the_answer),
+            cmocka_unit_test(test_http_server_stream_not_sent_is_released),
         };
         const struct CMUnitTest standalone[] = {
             cmocka_unit_test(test_http_server_start_bad_host),

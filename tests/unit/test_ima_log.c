@@ -2,8 +2,10 @@
 /*
  * Unit tests for lib/evidence/ima_log.c: Keylime's ima_ml_entry semantics on the
  * upstream test logs (tests/data/ima), growth between reads, partial lines,
- * rewritten files, and a generated 1,000,000-line log in $TMPDIR (timings
- * are printed, never asserted). Temporary files are removed by each test.
+ * rewritten files, slices (an end fixed when taken, read in pieces, a file
+ * that shrank under a slice is an error), and a generated 1,000,000-line log
+ * in $TMPDIR (timings are printed, never asserted). Temporary files are
+ * removed by each test.
  */
 /* cmocka.h needs these four first */
 #include <setjmp.h>
@@ -216,6 +218,95 @@ static void test_ima_log_read_from_empty_file(void **state)
         unlink(path);
 }
 
+/* The slice from entry read in pieces of `piece` bytes; returns the text (caller frees). */
+static char *slice_text(struct kl_ima_slice *s, size_t piece, size_t *ret_len, int *ret_err)
+{
+        size_t cap = 256, len = 0;
+        char *text = malloc(cap);
+        ssize_t n;
+
+        assert_non_null(text);
+        *ret_err = 0;
+        for (;;) {
+                if (cap - len < piece + 1) {
+                        cap = 2 * cap + piece;
+                        assert_non_null(text = realloc(text, cap));
+                }
+                if ((n = kl_ima_slice_read(s, text + len, piece)) <= 0) {
+                        *ret_err = (int)n;
+                        break;
+                }
+                len += (size_t)n;
+        }
+        text[len] = '\0';
+        *ret_len = len;
+        return text;
+}
+
+static void test_ima_log_slice_end_fixed_when_taken(void **state)
+{
+        static const char two[] = "10 a ima-ng sha1:00 /a\n10 b ima-ng sha1:01 /b\n";
+        struct kl_ima_log *log = NULL;
+        struct kl_ima_slice *s = NULL, *tail = NULL;
+        char path[1024];
+        size_t len;
+        char *text;
+        int err;
+
+        (void)state;
+        tmp_path(path, sizeof(path));
+        write_file(path, "w", two);
+        assert_int_equal(kl_ima_log_open(path, &log), 0);
+        assert_int_equal(kl_ima_log_slice(log, 0, &s), 0);
+        assert_int_equal(kl_ima_log_slice(log, 1, &tail), 0);
+        assert_int_equal(kl_ima_slice_entry(s), 0);
+        assert_int_equal(kl_ima_slice_size(s), strlen(two));
+        assert_int_equal(kl_ima_slice_entry(tail), 1);
+        /* lines written after the slice was taken are not part of it, also once the log is gone */
+        write_file(path, "a", "10 c ima-ng sha1:02 /c\n");
+        kl_ima_log_free(log);
+        text = slice_text(s, 5, &len, &err);
+        assert_int_equal(err, 0);
+        assert_string_equal(text, two);
+        free(text);
+        text = slice_text(tail, 1000, &len, &err);
+        assert_int_equal(err, 0);
+        assert_string_equal(text, "10 b ima-ng sha1:01 /b\n");
+        free(text);
+        kl_ima_slice_free(s);
+        kl_ima_slice_free(tail);
+        unlink(path);
+}
+
+static void test_ima_log_slice_file_shrank_is_an_error(void **state)
+{
+        struct kl_ima_log *log = NULL;
+        struct kl_ima_slice *s = NULL;
+        char path[1024], *text = NULL;
+        size_t len;
+        int err;
+
+        (void)state;
+        tmp_path(path, sizeof(path));
+        write_file(path, "w", "10 a ima-ng sha1:00 /a\n10 b ima-ng sha1:01 /b\n");
+        assert_int_equal(kl_ima_log_open(path, &log), 0);
+        assert_int_equal(kl_ima_log_slice(log, 0, &s), 0);
+        assert_int_equal(truncate(path, 30), 0);
+        /* 30 bytes are still there, then the slice cannot go on: an error, not a short end */
+        free(slice_text(s, 7, &len, &err));
+        assert_int_equal(err, KL_ERR_IO);
+        assert_int_equal(len, 30);
+        kl_ima_slice_free(s);
+        assert_int_equal(kl_ima_log_slice(log, 0, &s), 0);
+        assert_int_equal(kl_ima_slice_size(s), 30);
+        assert_int_equal(truncate(path, 0), 0);
+        assert_int_equal(kl_ima_slice_read_all(s, &text, &len), KL_ERR_IO);
+        assert_null(text);
+        kl_ima_slice_free(s);
+        kl_ima_log_free(log);
+        unlink(path);
+}
+
 static int line_text(uint64_t i, char *out, size_t len)
 {
         return snprintf(out, len, "10 %040llx ima-ng sha1:%040llx /usr/lib/file%07llu\n",
@@ -304,6 +395,8 @@ int main(void)
             cmocka_unit_test(test_ima_log_read_from_rewritten_file_reindexed),
             cmocka_unit_test(test_ima_log_open_missing_not_found),
             cmocka_unit_test(test_ima_log_read_from_empty_file),
+            cmocka_unit_test(test_ima_log_slice_end_fixed_when_taken),
+            cmocka_unit_test(test_ima_log_slice_file_shrank_is_an_error),
             cmocka_unit_test(test_ima_log_read_from_million_lines_last_entries),
         };
 

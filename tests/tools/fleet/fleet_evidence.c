@@ -15,8 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <json-c/json.h>
-
 #include "api.h" /* the agent's query parser */
 #include "b64.h"
 #include "err.h"
@@ -161,33 +159,32 @@ static int ima_grow(const struct fleet *f, struct fleet_agent *a, unsigned count
 
 char *fleet_ima_policy(const struct fleet *f)
 {
-        struct json_object *o = json_object_new_object(), *dig = json_object_new_object();
-        struct json_object *meta = json_object_new_object(), *arr;
+        kl_json *o = kl_json_object(), *dig = kl_json_object(), *meta = kl_json_object(), *arr;
         char path[64];
         char *s = NULL;
 
         if (o == NULL || dig == NULL || meta == NULL)
                 goto out;
-        json_object_object_add(meta, "version", json_object_new_int(1));
-        json_object_object_add(o, "meta", meta);
+        kl_json_set_int(meta, "version", 1);
+        kl_json_set(o, "meta", meta);
         meta = NULL;
-        arr = json_object_new_array();
-        json_object_array_add(arr, json_object_new_string(f->boot_aggregate_hex));
-        json_object_object_add(dig, "boot_aggregate", arr);
+        arr = kl_json_array();
+        kl_json_append_string(arr, f->boot_aggregate_hex);
+        kl_json_set(dig, "boot_aggregate", arr);
         for (unsigned i = 0; i < FLEET_IMA_FILES; i++) {
                 snprintf(path, sizeof(path), "/usr/bin/fleet-file-%u", i);
-                arr = json_object_new_array();
-                json_object_array_add(arr, json_object_new_string(f->file_digest_hex[i]));
-                json_object_object_add(dig, path, arr);
+                arr = kl_json_array();
+                kl_json_append_string(arr, f->file_digest_hex[i]);
+                kl_json_set(dig, path, arr);
         }
-        json_object_object_add(o, "digests", dig);
+        kl_json_set(o, "digests", dig);
         dig = NULL;
-        json_object_object_add(o, "excludes", json_object_new_array());
+        kl_json_set(o, "excludes", kl_json_array());
         s = kl_json_to_string(o);
 out:
-        json_object_put(meta);
-        json_object_put(dig);
-        json_object_put(o);
+        kl_json_free(meta);
+        kl_json_free(dig);
+        kl_json_free(o);
         return s;
 }
 
@@ -237,13 +234,13 @@ static void reply_error(struct kl_http_reply *reply, int code, const char *statu
 
 static void serve_version(struct kl_http_reply *reply)
 {
-        struct json_object *res = json_object_new_object(), *list = json_object_new_array();
+        kl_json *res = kl_json_object(), *list = kl_json_array();
         static const char *const versions[] = {"2.1", "2.2", "2.3", "2.4", "2.5", "2.6"};
 
         for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
-                json_object_array_add(list, json_object_new_string(versions[i]));
-        json_object_object_add(res, "supported_version", json_object_new_string("2.6"));
-        json_object_object_add(res, "supported_versions", list);
+                kl_json_append_string(list, versions[i]);
+        kl_json_set_string(res, "supported_version", "2.6");
+        kl_json_set(res, "supported_versions", list);
         kl_http_reply_json(reply, 200, "Success", res);
 }
 
@@ -284,22 +281,20 @@ static void count_lateness(struct fleet *f, struct fleet_agent *a, int64_t now)
 }
 
 /* The quote answer's fields (agent-api.md, quote-format.md). */
-static struct json_object *quote_results(const struct fleet *f, const struct fleet_agent *a,
-                                         const char *quote, bool partial, const char *ima,
-                                         uint64_t entry)
+static kl_json *quote_results(const struct fleet *f, const struct fleet_agent *a, const char *quote,
+                              bool partial, const char *ima, uint64_t entry)
 {
-        struct json_object *o = json_object_new_object();
+        kl_json *o = kl_json_object();
         bool rsa = kl_pkey_is_rsa(a->ak);
 
-        json_object_object_add(o, "quote", json_object_new_string(quote));
-        json_object_object_add(o, "hash_alg", json_object_new_string("sha256"));
-        json_object_object_add(o, "enc_alg", json_object_new_string("ecc256"));
-        json_object_object_add(o, "sign_alg", json_object_new_string(rsa ? "rsassa" : "ecdsa"));
+        kl_json_set_string(o, "quote", quote);
+        kl_json_set_string(o, "hash_alg", "sha256");
+        kl_json_set_string(o, "enc_alg", "ecc256");
+        kl_json_set_string(o, "sign_alg", rsa ? "rsassa" : "ecdsa");
         if (!partial)
-                json_object_object_add(o, "pubkey", json_object_new_string(f->nk_pem));
-        json_object_object_add(o, "ima_measurement_list", json_object_new_string(ima));
-        json_object_object_add(o, "ima_measurement_list_entry",
-                               json_object_new_int64((int64_t)entry));
+                kl_json_set_string(o, "pubkey", f->nk_pem);
+        kl_json_set_string(o, "ima_measurement_list", ima);
+        kl_json_set_int(o, "ima_measurement_list_entry", (int64_t)entry);
         return o;
 }
 

@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
 #include "b64.h"
 #include "err.h"
 #include "json.h"
@@ -52,31 +50,26 @@ void fleet_agent_clear(struct fleet_agent *a)
 static char *registration_body(const struct fleet_agent *a, const uint8_t *ek_pub,
                                size_t ek_pub_len, const char *mtls_cert_pem, uint16_t port)
 {
-        struct json_object *o = json_object_new_object();
-        char *ek_b64 = NULL, *ak_b64 = NULL, *s = NULL;
+        kl_json *o = kl_json_object();
+        char *s = NULL;
 
-        if (o == NULL || kl_b64_encode(ek_pub, ek_pub_len, &ek_b64) < 0 ||
-            kl_b64_encode(a->ak_public, a->ak_public_len, &ak_b64) < 0)
-                goto out;
-        json_object_object_add(o, "aik_tpm", json_object_new_string(ak_b64));
-        json_object_object_add(o, "ek_tpm", json_object_new_string(ek_b64));
-        json_object_object_add(o, "ekcert", NULL);
-        json_object_object_add(o, "iak_cert", NULL);
-        json_object_object_add(o, "idevid_cert", NULL);
-        json_object_object_add(o, "ip", json_object_new_string(a->ip));
-        json_object_object_add(o, "mtls_cert", json_object_new_string(mtls_cert_pem));
-        json_object_object_add(o, "port", json_object_new_int(port));
-        s = kl_json_to_string(o);
-out:
-        free(ek_b64);
-        free(ak_b64);
-        json_object_put(o);
+        if (kl_json_add_b64(o, "aik_tpm", a->ak_public, a->ak_public_len) == 0 &&
+            kl_json_add_b64(o, "ek_tpm", ek_pub, ek_pub_len) == 0) {
+                kl_json_set_null(o, "ekcert");
+                kl_json_set_null(o, "iak_cert");
+                kl_json_set_null(o, "idevid_cert");
+                kl_json_set_string(o, "ip", a->ip);
+                kl_json_set_string(o, "mtls_cert", mtls_cert_pem);
+                kl_json_set_int(o, "port", port);
+                s = kl_json_to_string(o);
+        }
+        kl_json_free(o);
         return s;
 }
 
 static int challenge_blob(const struct kl_http_response *resp, uint8_t **ret, size_t *ret_len)
 {
-        struct json_object *env = NULL, *res = NULL;
+        kl_json *env = NULL, *res = NULL;
         const char *blob = NULL;
         int r = KL_ERR_INVAL;
 
@@ -84,7 +77,7 @@ static int challenge_blob(const struct kl_http_response *resp, uint8_t **ret, si
             kl_json_get_object(env, "results", &res) == 0 &&
             kl_json_get_string(res, "blob", &blob) == 0)
                 r = kl_b64_decode(blob, strlen(blob), ret, ret_len);
-        json_object_put(env);
+        kl_json_free(env);
         return r;
 }
 

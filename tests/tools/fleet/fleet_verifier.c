@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
 #include "err.h"
 #include "json.h"
 
@@ -46,7 +44,7 @@ int fleet_verifier_status(const struct fleet_verifier *v, const struct fleet_age
                           size_t state_len, char *reason, size_t reason_len, int64_t *ret_count)
 {
         struct kl_http_response resp = {0};
-        struct json_object *env = NULL, *res = NULL;
+        kl_json *env = NULL, *res = NULL;
         const char *s = NULL;
         char url[512];
         int r;
@@ -67,7 +65,7 @@ int fleet_verifier_status(const struct fleet_verifier *v, const struct fleet_age
                 *ret_count = -1;
         r = 0;
 out:
-        json_object_put(env);
+        kl_json_free(env);
         kl_http_response_clear(&resp);
         return r;
 }
