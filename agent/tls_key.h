@@ -10,7 +10,7 @@
 #define AGENT_TLS_KEY_H
 
 #include "agent.h"
-#include "certified.h"
+#include "certified_key.h"
 #include "http_server.h"
 
 /*
