@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "key_record.h" /* KEY_RECORD_NAME_MAX: the names of sealed objects too */
 #include "nonce.h"
-#include "sealed.h" /* SEALED_NAME_MAX, sealed_name_ok: one naming rule */
 
 #define CERTIFIED_CHALLENGE_MAX 1024        /* bytes a prove request may ask to sign */
 #define CERTIFIED_CERT_MAX      (16 * 1024) /* characters of a certificate PEM */
@@ -30,7 +30,7 @@ enum certified_route { CERTIFIED_CERTIFY, CERTIFIED_CERTIFICATE, CERTIFIED_PROVE
  * prove:       {"name", "challenge": base64 of 1..CERTIFIED_CHALLENGE_MAX bytes}
  */
 struct certified_request {
-        char name[SEALED_NAME_MAX + 1];
+        char name[KEY_RECORD_NAME_MAX + 1];
         bool ecc;
         char nonce[KL_NONCE_MAX + 1];
         char *cert_pem;
@@ -44,7 +44,7 @@ int certified_parse_request(enum certified_route route, const char *body, size_t
 
 /* What the agent keeps: the TPM's blobs and, once issued, the certificate. */
 struct certified_key {
-        char name[SEALED_NAME_MAX + 1];
+        char name[KEY_RECORD_NAME_MAX + 1];
         bool ecc;
         uint8_t *pub; /* TPM2B_PUBLIC */
         size_t pub_len;

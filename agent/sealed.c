@@ -6,18 +6,15 @@
  */
 #include "sealed.h"
 
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "b64.h"
 #include "err.h"
-#include "fileio.h"
 #include "hash_alg.h"
 #include "json.h"
+#include "key_record.h"
 #include "log.h"
 #include "tpm_public.h"
 
@@ -62,42 +59,6 @@ void sealed_pcrs_str(const struct sealed_object *o, char *out, size_t len)
         }
 }
 
-bool sealed_name_ok(const char *s)
-{
-        size_t n = strlen(s);
-
-        if (n == 0 || n > SEALED_NAME_MAX || s[0] == '.')
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '.' || c == '_' || c == '-'))
-                        return false;
-        }
-        return true;
-}
-
-/* A base64 string field into *ret (caller frees). */
-static int b64_field(kl_json *obj, const char *key, uint8_t **ret, size_t *ret_len, char *err,
-                     size_t err_len)
-{
-        const char *s = NULL;
-        size_t n;
-
-        if (kl_json_get_string(obj, key, &s) < 0) {
-                snprintf(err, err_len, "missing or non-string field '%s'", key);
-                return 400;
-        }
-        n = strlen(s);
-        if (n == 0 || n > SEALED_B64_MAX || kl_b64_decode(s, n, ret, ret_len) < 0) {
-                snprintf(err, err_len, "field '%s' is not base64 of at most %u characters", key,
-                         SEALED_B64_MAX);
-                return 400;
-        }
-        return 0;
-}
-
 /* "pcrs": [0, 7] into a mask: 1..24 distinct indices 0..23. */
 static int pcrs_field(kl_json *obj, uint32_t *ret, char *err, size_t err_len)
 {
@@ -127,19 +88,13 @@ static int pcrs_field(kl_json *obj, uint32_t *ret, char *err, size_t err_len)
 /* name, kind, bank, pcrs and public: the fields request and record share. */
 static int common_fields(kl_json *obj, struct sealed_object *o, char *err, size_t err_len)
 {
-        const char *name = NULL, *kind = NULL, *bank = NULL;
+        const char *kind = NULL, *bank = NULL;
         struct kl_tpm_public *pub = NULL;
         const TPMT_PUBLIC *area;
         int code;
 
-        if (kl_json_get_string(obj, "name", &name) < 0 || !sealed_name_ok(name)) {
-                snprintf(err, err_len,
-                         "'name' must be 1 to %d of A-Z a-z 0-9 . _ - (not "
-                         "starting with '.')",
-                         SEALED_NAME_MAX);
-                return 400;
-        }
-        snprintf(o->name, sizeof(o->name), "%s", name);
+        if ((code = key_record_name_field(obj, o->name, err, err_len)) != 0)
+                return code;
         if (kl_json_get_string(obj, "kind", &kind) < 0 ||
             (strcmp(kind, "aes") != 0 && strcmp(kind, "rsa") != 0)) {
                 snprintf(err, err_len, "'kind' must be \"aes\" or \"rsa\"");
@@ -152,7 +107,8 @@ static int common_fields(kl_json *obj, struct sealed_object *o, char *err, size_
                 return 400;
         }
         if ((code = pcrs_field(obj, &o->mask, err, err_len)) != 0 ||
-            (code = b64_field(obj, "public", &o->pub, &o->pub_len, err, err_len)) != 0)
+            (code = key_record_b64_field(obj, "public", SEALED_BLOB_MAX, &o->pub, &o->pub_len, err,
+                                         err_len)) != 0)
                 return code;
         if (kl_tpm_public_parse(o->pub, o->pub_len, &pub) < 0) {
                 snprintf(err, err_len, "'public' is not a TPM2B_PUBLIC");
@@ -189,9 +145,12 @@ int sealed_parse_request(const char *body, size_t len, struct sealed_object **re
                 goto out;
         }
         if ((code = common_fields(obj, o, err, err_len)) != 0 ||
-            (code = b64_field(obj, "duplicate", &o->priv, &o->priv_len, err, err_len)) != 0 ||
-            (code = b64_field(obj, "seed", &o->seed, &o->seed_len, err, err_len)) != 0 ||
-            (code = b64_field(obj, "parent", &o->parent, &o->parent_len, err, err_len)) != 0)
+            (code = key_record_b64_field(obj, "duplicate", SEALED_BLOB_MAX, &o->priv, &o->priv_len,
+                                         err, err_len)) != 0 ||
+            (code = key_record_b64_field(obj, "seed", SEALED_BLOB_MAX, &o->seed, &o->seed_len, err,
+                                         err_len)) != 0 ||
+            (code = key_record_b64_field(obj, "parent", SEALED_BLOB_MAX, &o->parent, &o->parent_len,
+                                         err, err_len)) != 0)
                 goto out;
         *ret = o;
         o = NULL;
@@ -202,18 +161,9 @@ out:
         return code;
 }
 
-static int record_path(const char *dir, const char *name, char *out, size_t len)
-{
-        int n = name != NULL ? snprintf(out, len, "%s/sealed/%s.json", dir, name)
-                             : snprintf(out, len, "%s/sealed", dir);
-
-        return n < 0 || (size_t)n >= len ? KL_ERR_TOO_LONG : 0;
-}
-
 int sealed_record_store(const char *keylime_dir, const struct sealed_object *o)
 {
         kl_json *obj = kl_json_object(), *pcrs = kl_json_array();
-        char path[4096], *text = NULL;
         int r = KL_ERR_NOMEM;
 
         if (pcrs == NULL || kl_json_set_string(obj, "name", o->name) < 0 ||
@@ -225,24 +175,12 @@ int sealed_record_store(const char *keylime_dir, const struct sealed_object *o)
                         goto out;
         r = kl_json_set(obj, "pcrs", pcrs); /* takes pcrs, also when it fails */
         pcrs = NULL;
-        if (r < 0 || kl_json_add_b64(obj, "public", o->pub, o->pub_len) < 0 ||
-            kl_json_add_b64(obj, "private", o->priv, o->priv_len) < 0) {
+        if (r == 0 && (kl_json_add_b64(obj, "public", o->pub, o->pub_len) < 0 ||
+                       kl_json_add_b64(obj, "private", o->priv, o->priv_len) < 0))
                 r = KL_ERR_NOMEM;
-                goto out;
-        }
-        if ((r = record_path(keylime_dir, NULL, path, sizeof(path))) < 0)
-                goto out;
-        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-                log_error("cannot create %s: %s", path, strerror(errno));
-                r = KL_ERR_IO;
-                goto out;
-        }
-        if ((r = record_path(keylime_dir, o->name, path, sizeof(path))) < 0)
-                goto out;
-        text = kl_json_to_string(obj);
-        r = text != NULL ? kl_file_write_atomic(path, text, strlen(text), 0600) : KL_ERR_NOMEM;
+        if (r == 0)
+                r = key_record_store(keylime_dir, "sealed", o->name, obj);
 out:
-        free(text);
         kl_json_free(pcrs);
         kl_json_free(obj);
         return r;
@@ -252,26 +190,21 @@ int sealed_record_load(const char *keylime_dir, const char *name, struct sealed_
 {
         kl_json *obj = NULL;
         struct sealed_object *o = NULL;
-        char path[4096], *text = NULL, err[256];
-        size_t len = 0;
+        char path[4096], err[256] = "it names another object";
         int r;
 
-        if (!sealed_name_ok(name))
-                return KL_ERR_INVAL;
-        if ((r = record_path(keylime_dir, name, path, sizeof(path))) < 0 ||
-            (r = kl_file_read(path, RECORD_MAX, &text, &len)) < 0)
+        if ((r = key_record_load(keylime_dir, "sealed", name, RECORD_MAX, &obj, path,
+                                 sizeof(path))) < 0)
+                return r;
+        r = KL_ERR_NOMEM;
+        if ((o = calloc(1, sizeof(*o))) == NULL)
                 goto out;
         r = KL_ERR_INVAL;
-        if (kl_json_parse_object(text, len, &obj) < 0)
-                goto out;
-        if ((o = calloc(1, sizeof(*o))) == NULL) {
-                r = KL_ERR_NOMEM;
-                goto out;
-        }
         if (common_fields(obj, o, err, sizeof(err)) != 0 ||
-            b64_field(obj, "private", &o->priv, &o->priv_len, err, sizeof(err)) != 0 ||
+            key_record_b64_field(obj, "private", SEALED_BLOB_MAX, &o->priv, &o->priv_len, err,
+                                 sizeof(err)) != 0 ||
             strcmp(o->name, name) != 0) {
-                log_error("%s is not a sealed object record", path);
+                log_error("%s is not a sealed object record: %s", path, err);
                 goto out;
         }
         *ret = o;
@@ -280,6 +213,5 @@ int sealed_record_load(const char *keylime_dir, const char *name, struct sealed_
 out:
         sealed_object_free(o);
         kl_json_free(obj);
-        free(text);
         return r;
 }

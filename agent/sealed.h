@@ -14,17 +14,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Object names: 1..64 of [A-Za-z0-9._-], not starting with '.'. */
-#define SEALED_NAME_MAX 64
-/* A valid object name (also for certified keys, certified_key.h). */
-bool sealed_name_ok(const char *s);
-/* The request's base64 fields are at most this long (a TPM2B_PUBLIC is < 1 KiB). */
-#define SEALED_B64_MAX 4096
+#include "key_record.h" /* KEY_RECORD_NAME_MAX */
+
+/* Bytes of each base64 field of a request (a TPM2B_PUBLIC is < 1 KiB). */
+#define SEALED_BLOB_MAX 3072
 
 enum sealed_kind { SEALED_AES, SEALED_RSA };
 
 struct sealed_object {
-        char name[SEALED_NAME_MAX + 1];
+        char name[KEY_RECORD_NAME_MAX + 1];
         enum sealed_kind kind;
         uint16_t bank; /* TPM_ALG_ID of the PCR bank */
         uint32_t mask; /* PCRs 0..23 the policy covers */

@@ -16,7 +16,6 @@
  */
 #include "api.h"
 
-#include <openssl/x509.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +43,6 @@
 #define IP_TEXT_MAX         255
 #define AUTH_TAG_TEXT_MAX   256
 #define CREDENTIAL_LEN      32
-
-static const char pem_begin[] = "-----BEGIN CERTIFICATE-----";
 
 int reg_api_init(struct reg_api *api, struct reg_store *store, const struct reg_api_config *cfg)
 {
@@ -91,54 +88,6 @@ static int get_binary(kl_json *obj, const char *key, uint8_t **ret, size_t *ret_
         return KL_ERR_INVAL;
 }
 
-/*
- * ekcert: PEM bundle (first block = EK certificate, the rest untrusted
- * intermediates as the Rust agent sends them), base64 DER, or ""/null for
- * none. *ret_cert stays NULL for none.
- */
-static int parse_ekcert(const char *s, X509 **ret_cert, STACK_OF(X509) * *ret_chain)
-{
-        STACK_OF(X509) *chain = NULL;
-        X509 *cert = NULL;
-        X509 *extra = NULL;
-        const char *p;
-        size_t n = strlen(s);
-        int r = KL_ERR_INVAL;
-
-        if (n > CERT_TEXT_MAX)
-                goto out;
-        if (kl_x509_parse_any((const uint8_t *)s, n, &cert) < 0)
-                goto out;
-        if ((chain = sk_X509_new_null()) == NULL) {
-                r = KL_ERR_NOMEM;
-                goto out;
-        }
-        p = strstr(s, pem_begin);
-        if (p != NULL) {
-                /* The first block was the EK certificate; every further one is a chain link. */
-                while ((p = strstr(p + 1, pem_begin)) != NULL) {
-                        if (sk_X509_num(chain) >= EKCERT_CHAIN_MAX)
-                                goto out;
-                        if (kl_x509_parse_any((const uint8_t *)p, strlen(p), &extra) < 0)
-                                goto out;
-                        if (sk_X509_push(chain, extra) <= 0) {
-                                X509_free(extra);
-                                r = KL_ERR_NOMEM;
-                                goto out;
-                        }
-                }
-        }
-        *ret_cert = cert;
-        *ret_chain = chain;
-        cert = NULL;
-        chain = NULL;
-        r = 0;
-out:
-        X509_free(cert);
-        sk_X509_pop_free(chain, X509_free);
-        return r;
-}
-
 /* mtls_cert is OneOf(Certificate, "disabled"); stored as given. */
 static bool mtls_cert_ok(const char *s)
 {
@@ -149,7 +98,7 @@ static bool mtls_cert_ok(const char *s)
                 return true;
         if (n > CERT_TEXT_MAX || kl_x509_parse_any((const uint8_t *)s, n, &c) < 0)
                 return false;
-        X509_free(c);
+        kl_x509_free(c);
         return true;
 }
 
@@ -272,8 +221,8 @@ static void registration_clear(struct registration *g)
         free(g->rec.aik_tpm);
         free(g->rec.ekcert);
         free(g->rec.platform);
-        X509_free(g->cert);
-        sk_X509_pop_free(g->chain, X509_free);
+        kl_x509_free(g->cert);
+        kl_x509_chain_free(g->chain);
         kl_tpm_public_free(g->ek);
         kl_tpm_public_free(g->ak);
         kl_json_free(g->req);
@@ -341,18 +290,20 @@ static int check_tpm_keys(struct reg_api *api, struct registration *g, struct kl
  */
 static int check_ek_cert(struct reg_api *api, struct registration *g, struct kl_http_reply *reply)
 {
-        EVP_PKEY *ek_key = NULL, *cert_key = NULL;
+        EVP_PKEY *ek_key = NULL;
         char why[256] = "";
         int r = -1, e;
 
         if (g->ekcert_text != NULL && g->ekcert_text[0] != '\0') {
-                if (parse_ekcert(g->ekcert_text, &g->cert, &g->chain) < 0) {
+                /* a PEM bundle: the EK certificate, then untrusted intermediates; or base64 DER */
+                if (strlen(g->ekcert_text) > CERT_TEXT_MAX ||
+                    kl_x509_parse_bundle(g->ekcert_text, EKCERT_CHAIN_MAX, &g->cert, &g->chain) <
+                        0) {
                         kl_rest_refuse(reply, 400, "Missing or invalid field 'ekcert'");
                         goto out;
                 }
-                if ((cert_key = X509_get_pubkey(g->cert)) == NULL ||
-                    kl_tpm_public_to_pkey(g->ek, &ek_key) < 0 ||
-                    !kl_pubkey_equal(ek_key, cert_key)) {
+                if (kl_tpm_public_to_pkey(g->ek, &ek_key) < 0 ||
+                    !kl_x509_matches_key(g->cert, ek_key)) {
                         kl_rest_refuse(reply, 400,
                                        "EK certificate public key does not match 'ek_tpm' for "
                                        "agent '%s'",
@@ -377,8 +328,7 @@ static int check_ek_cert(struct reg_api *api, struct registration *g, struct kl_
         }
         r = 0;
 out:
-        EVP_PKEY_free(ek_key);
-        EVP_PKEY_free(cert_key);
+        kl_pkey_free(ek_key);
         return r;
 }
 
@@ -500,13 +450,8 @@ void reg_api_activate(struct reg_api *api, const char *agent_id, const char *bod
         }
         pthread_mutex_lock(&api->lock);
         locked = true;
-        r = reg_store_get(api->store, agent_id, &a);
-        if (r == KL_ERR_NOT_FOUND) {
-                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", agent_id);
-                goto out;
-        }
-        if (r < 0) {
-                kl_rest_reply_internal(reply, r);
+        if ((r = reg_store_get(api->store, agent_id, &a)) < 0) {
+                kl_rest_reply_agent_error(reply, r, agent_id);
                 goto out;
         }
         /* The HMAC key is the base64 text of the credential, as Keylime does. */
@@ -554,13 +499,9 @@ static void handle_list(struct reg_api *api, struct kl_http_reply *reply)
 {
         char **ids = NULL;
         size_t n = 0;
-        int r;
+        int r = reg_store_list(api->store, &ids, &n);
 
-        if ((r = reg_store_list(api->store, &ids, &n)) < 0) {
-                kl_rest_reply_internal(reply, r);
-                return;
-        }
-        kl_rest_reply_ids(reply, ids, n);
+        kl_rest_reply_ids(reply, r, ids, n);
         kl_db_strv_free(ids, n);
 }
 
@@ -576,12 +517,8 @@ static void handle_show(struct reg_api *api, const char *agent_id, struct kl_htt
         struct reg_agent *a = NULL;
         int r = reg_store_get(api->store, agent_id, &a);
 
-        if (r == KL_ERR_NOT_FOUND) {
-                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", agent_id);
-                goto out;
-        }
         if (r < 0) {
-                kl_rest_reply_internal(reply, r);
+                kl_rest_reply_agent_error(reply, r, agent_id);
                 goto out;
         }
         if (!a->active) {
@@ -614,16 +551,7 @@ static void handle_delete(struct reg_api *api, const char *agent_id, struct kl_h
         pthread_mutex_lock(&api->lock);
         r = reg_store_delete(api->store, agent_id);
         pthread_mutex_unlock(&api->lock);
-        if (r == KL_ERR_NOT_FOUND) {
-                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", agent_id);
-                return;
-        }
-        if (r < 0) {
-                kl_rest_reply_internal(reply, r);
-                return;
-        }
-        log_info("deleted agent '%.80s'", agent_id);
-        kl_http_reply_json(reply, 200, "Success", NULL);
+        kl_rest_reply_deleted(reply, r, agent_id);
 }
 
 /* Upstream answers a tenant/verifier route on the agents' HTTP port with 400. */
@@ -651,32 +579,21 @@ static void route(struct reg_api *api, bool authenticated, const struct kl_http_
 
         body = kl_http_request_body(req, &blen);
         kl_rest_path_parse(kl_http_request_path(req), &p);
-        switch (p.route) {
-        case KL_REST_ROUTE_NONE:
-                kl_rest_reply_not_found(reply);
+        if (kl_rest_reply_common(reply, &p, method, REG_API_CURRENT_VERSION))
                 return;
-        case KL_REST_ROUTE_VERSION:
-                if (is_get)
-                        kl_rest_reply_version(reply, REG_API_CURRENT_VERSION);
-                else
-                        kl_rest_reply_method_not_allowed(reply);
-                return;
-        case KL_REST_ROUTE_BAD_VERSION:
+        if (p.route == KL_REST_ROUTE_BAD_VERSION) {
                 kl_rest_refuse(reply, 400, "API version '%.*s' not supported",
                                p.version_len > 16 ? 16 : (int)p.version_len, p.version);
                 return;
-        case KL_REST_ROUTE_AGENTS:
+        }
+        if (p.route == KL_REST_ROUTE_AGENTS) {
                 if (is_get && !need_mtls(authenticated, reply))
                         handle_list(api, reply);
-                else if (is_get)
-                        return;
                 else if (is_post)
                         reg_api_register(api, NULL, body, blen, reply);
-                else
+                else if (!is_get)
                         kl_rest_reply_method_not_allowed(reply);
                 return;
-        case KL_REST_ROUTE_AGENT:
-                break;
         }
         if (p.tail[0] != '\0' && strcmp(p.tail, "/activate") != 0) {
                 kl_rest_reply_not_found(reply);

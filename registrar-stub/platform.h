@@ -11,10 +11,9 @@
 #ifndef REG_PLATFORM_H
 #define REG_PLATFORM_H
 
-#include <openssl/types.h>
-
 #include "api.h"
 #include "json.h"
+#include "x509.h"
 
 #define REG_PLATFORM_FIELD "platform_cert"
 

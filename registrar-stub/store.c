@@ -30,28 +30,6 @@ static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS agents ("
                                  "regcount INTEGER NOT NULL DEFAULT 0, "
                                  "platform TEXT)";
 
-/* A database made before the platform column existed gets it (NULL for every agent). */
-static int add_platform_column(struct kl_db *db)
-{
-        struct kl_db_stmt *st = NULL;
-        char **names = NULL;
-        size_t n = 0;
-        int r;
-
-        if ((r = kl_db_list_text(db,
-                                 "SELECT name FROM pragma_table_info('agents') "
-                                 "WHERE name = 'platform'",
-                                 &names, &n)) < 0)
-                return r;
-        kl_db_strv_free(names, n);
-        if (n > 0)
-                return 0;
-        if ((r = kl_db_prepare(db, "ALTER TABLE agents ADD COLUMN platform TEXT", &st)) == 0)
-                r = kl_db_run(st);
-        kl_db_finish(st);
-        return r < 0 ? r : 0;
-}
-
 int reg_store_open(const char *path, struct reg_store **ret)
 {
         struct reg_store *s = NULL;
@@ -59,7 +37,9 @@ int reg_store_open(const char *path, struct reg_store **ret)
 
         if ((s = calloc(1, sizeof(*s))) == NULL)
                 goto out;
-        if ((r = kl_db_open(path, schema_sql, &s->db)) < 0 || (r = add_platform_column(s->db)) < 0)
+        /* a database made before platform certificates lacks their column */
+        if ((r = kl_db_open(path, schema_sql, &s->db)) < 0 ||
+            (r = kl_db_add_column(s->db, "agents", "platform", "TEXT")) < 0)
                 goto out;
         *ret = s;
         s = NULL;
@@ -102,13 +82,8 @@ int reg_store_get(struct reg_store *s, const char *agent_id, struct reg_agent **
         struct reg_agent *a = NULL;
         int r;
 
-        if ((r = kl_db_prepare(s->db, sql, &st)) < 0 ||
-            (r = kl_db_bind_text(st, 1, agent_id)) < 0 || (r = kl_db_step(st)) < 0)
+        if ((r = kl_db_get_row(s->db, sql, agent_id, &st)) < 0)
                 goto out;
-        if (r == 0) {
-                r = KL_ERR_NOT_FOUND;
-                goto out;
-        }
         r = KL_ERR_NOMEM;
         if ((a = calloc(1, sizeof(*a))) == NULL)
                 goto out;
@@ -164,32 +139,25 @@ out:
         return r;
 }
 
-/* Runs a one-parameter UPDATE/DELETE; KL_ERR_NOT_FOUND when no row changed. */
-static int exec_on_id(struct reg_store *s, const char *sql, const char *agent_id, int flag,
-                      bool bind_flag)
+/* 0 when a statement on one agent changed its row, KL_ERR_NOT_FOUND when there was none. */
+static int changed_one(int r)
 {
-        struct kl_db_stmt *st = NULL;
-        int r;
-
-        if ((r = kl_db_prepare(s->db, sql, &st)) < 0 ||
-            (bind_flag && (r = kl_db_bind_int64(st, 1, flag)) < 0) ||
-            (r = kl_db_bind_text(st, bind_flag ? 2 : 1, agent_id)) < 0 || (r = kl_db_run(st)) < 0)
-                goto out;
-        r = r > 0 ? 0 : KL_ERR_NOT_FOUND;
-out:
-        kl_db_finish(st);
-        return r;
+        return r < 0 ? r : r > 0 ? 0 : KL_ERR_NOT_FOUND;
 }
 
 int reg_store_set_active(struct reg_store *s, const char *agent_id, bool active)
 {
-        return exec_on_id(s, "UPDATE agents SET active = ? WHERE agent_id = ?", agent_id,
-                          active ? 1 : 0, true);
+        return changed_one(kl_db_run_with(s->db,
+                                          active
+                                              ? "UPDATE agents SET active = 1 WHERE agent_id = ?"
+                                              : "UPDATE agents SET active = 0 WHERE agent_id = ?",
+                                          agent_id));
 }
 
 int reg_store_delete(struct reg_store *s, const char *agent_id)
 {
-        return exec_on_id(s, "DELETE FROM agents WHERE agent_id = ?", agent_id, 0, false);
+        return changed_one(
+            kl_db_run_with(s->db, "DELETE FROM agents WHERE agent_id = ?", agent_id));
 }
 
 int reg_store_list(struct reg_store *s, char ***ret_ids, size_t *ret_count)

@@ -161,12 +161,8 @@ static void handle_show(struct ver_api *api, const char *id, struct kl_http_repl
         struct ver_agent *a = NULL;
         int r = ver_store_get(api->store, id, &a);
 
-        if (r == KL_ERR_NOT_FOUND) {
-                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", id);
-                goto out;
-        }
         if (r < 0) {
-                kl_rest_reply_internal(reply, r);
+                kl_rest_reply_agent_error(reply, r, id);
                 goto out;
         }
         if (kl_json_parse_object(a->tpm_policy, strlen(a->tpm_policy), &pol) < 0)
@@ -201,30 +197,10 @@ static void handle_list(struct ver_api *api, struct kl_http_reply *reply)
 {
         char **ids = NULL;
         size_t n = 0;
-        int r;
+        int r = ver_store_list(api->store, &ids, &n);
 
-        if ((r = ver_store_list(api->store, &ids, &n)) < 0) {
-                kl_rest_reply_internal(reply, r);
-                return;
-        }
-        kl_rest_reply_ids(reply, ids, n);
+        kl_rest_reply_ids(reply, r, ids, n);
         kl_db_strv_free(ids, n);
-}
-
-static void handle_delete(struct ver_api *api, const char *id, struct kl_http_reply *reply)
-{
-        int r = ver_store_delete(api->store, id);
-
-        if (r == KL_ERR_NOT_FOUND) {
-                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", id);
-                return;
-        }
-        if (r < 0) {
-                kl_rest_reply_internal(reply, r);
-                return;
-        }
-        log_info("deleted agent '%.80s'", id);
-        kl_http_reply_json(reply, 200, "Success", NULL);
 }
 
 void ver_api_handle_push(void *ctx, const struct kl_http_request *req, struct kl_http_reply *reply)
@@ -255,28 +231,19 @@ void ver_api_handle(void *ctx, const struct kl_http_request *req, struct kl_http
         }
         body = kl_http_request_body(req, &blen);
         kl_rest_path_parse(kl_http_request_path(req), &p);
-        switch (p.route) {
-        case KL_REST_ROUTE_NONE:
-                kl_rest_reply_not_found(reply);
+        if (kl_rest_reply_common(reply, &p, method, VER_API_CURRENT_VERSION))
                 return;
-        case KL_REST_ROUTE_VERSION:
-                if (is_get)
-                        kl_rest_reply_version(reply, VER_API_CURRENT_VERSION);
-                else
-                        kl_rest_reply_method_not_allowed(reply);
-                return;
-        case KL_REST_ROUTE_BAD_VERSION:
+        if (p.route == KL_REST_ROUTE_BAD_VERSION) {
                 kl_rest_refuse(reply, 400, "API version not supported: %.*s",
                                p.version_len > 16 ? 16 : (int)p.version_len, p.version);
                 return;
-        case KL_REST_ROUTE_AGENTS:
+        }
+        if (p.route == KL_REST_ROUTE_AGENTS) {
                 if (is_get)
                         handle_list(api, reply);
                 else
                         kl_rest_reply_method_not_allowed(reply);
                 return;
-        case KL_REST_ROUTE_AGENT:
-                break;
         }
         /* one trailing slash is allowed; anything else past the ID makes it invalid */
         if ((p.tail[0] != '\0' && strcmp(p.tail, "/") != 0) ||
@@ -289,7 +256,7 @@ void ver_api_handle(void *ctx, const struct kl_http_request *req, struct kl_http
         else if (strcmp(method, "POST") == 0)
                 handle_add(api, id, body, blen, reply);
         else if (strcmp(method, "DELETE") == 0)
-                handle_delete(api, id, reply);
+                kl_rest_reply_deleted(reply, ver_store_delete(api->store, id), id);
         else
                 kl_rest_reply_method_not_allowed(reply);
 }

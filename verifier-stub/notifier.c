@@ -11,8 +11,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,7 +304,7 @@ static int load_key(struct ver_notifier *n)
                 log_error("cannot load the revocation key %s: %s", n->cfg.key_file, kl_err_str(r));
                 return r;
         }
-        if (!EVP_PKEY_is_a(n->key, "RSA")) {
+        if (!kl_pkey_is_rsa(n->key)) {
                 log_error("the revocation key %s is not RSA (upstream signs with RSA-PSS)",
                           n->cfg.key_file);
                 return KL_ERR_INVAL;
@@ -318,12 +316,12 @@ static int load_key(struct ver_notifier *n)
                           kl_err_str(r));
                 return r;
         }
-        if (!kl_pubkey_equal(X509_get0_pubkey(cert), n->key)) {
+        if (!kl_x509_matches_key(cert, n->key)) {
                 log_error("%s is not the certificate of %s: agents could not verify notices",
                           n->cfg.cert_file, n->cfg.key_file);
                 r = KL_ERR_KEY_MISMATCH;
         }
-        X509_free(cert);
+        kl_x509_free(cert);
         return r;
 }
 
@@ -394,7 +392,7 @@ void ver_notifier_stop(struct ver_notifier *n)
         for (size_t i = 0; i < VER_NOTIFIER_QUEUE_MAX; i++)
                 free(n->queue[i]);
         kl_zmq_pub_close(n->pub);
-        EVP_PKEY_free(n->key);
+        kl_pkey_free(n->key);
         pthread_cond_destroy(&n->cond);
         pthread_mutex_destroy(&n->lock);
         free(n);

@@ -102,13 +102,8 @@ int ver_store_get(struct ver_store *s, const char *agent_id, struct ver_agent **
         struct ver_agent *a = NULL;
         int r;
 
-        if ((r = kl_db_prepare(s->db, sql, &st)) < 0 ||
-            (r = kl_db_bind_text(st, 1, agent_id)) < 0 || (r = kl_db_step(st)) < 0)
+        if ((r = kl_db_get_row(s->db, sql, agent_id, &st)) < 0)
                 goto out;
-        if (r == 0) {
-                r = KL_ERR_NOT_FOUND;
-                goto out;
-        }
         r = KL_ERR_NOMEM;
         if ((a = calloc(1, sizeof(*a))) == NULL)
                 goto out;
@@ -141,20 +136,6 @@ out:
         return r;
 }
 
-/* Runs sql with agent_id as its one parameter; the number of rows changed. */
-static int run_for_agent(struct ver_store *s, const char *sql, const char *agent_id)
-{
-        struct kl_db_stmt *st = NULL;
-        int r;
-
-        if ((r = kl_db_prepare(s->db, sql, &st)) < 0 || (r = kl_db_bind_text(st, 1, agent_id)) < 0)
-                goto out;
-        r = kl_db_run(st);
-out:
-        kl_db_finish(st);
-        return r;
-}
-
 int ver_store_add(struct ver_store *s, const struct ver_agent *a)
 {
         static const char sql[] =
@@ -183,8 +164,8 @@ int ver_store_add(struct ver_store *s, const struct ver_agent *a)
 out:
         kl_db_finish(st);
         /* a new record starts without attested PCRs: seal waits for its first good quote */
-        if (r == 0 &&
-            (r = run_for_agent(s, "DELETE FROM last_good WHERE agent_id = ?", a->agent_id)) > 0)
+        if (r == 0 && (r = kl_db_run_with(s->db, "DELETE FROM last_good WHERE agent_id = ?",
+                                          a->agent_id)) > 0)
                 r = 0;
         atomic_fetch_add(&s->changes, 1); /* after last_good went: the poller starts afresh */
         return r;
@@ -192,13 +173,13 @@ out:
 
 int ver_store_delete(struct ver_store *s, const char *agent_id)
 {
-        int r = run_for_agent(s, "DELETE FROM agents WHERE agent_id = ?", agent_id);
+        int r = kl_db_run_with(s->db, "DELETE FROM agents WHERE agent_id = ?", agent_id);
 
         if (r < 0)
                 return r;
         if (r == 0)
                 return KL_ERR_NOT_FOUND;
-        r = run_for_agent(s, "DELETE FROM last_good WHERE agent_id = ?", agent_id);
+        r = kl_db_run_with(s->db, "DELETE FROM last_good WHERE agent_id = ?", agent_id);
         atomic_fetch_add(&s->changes, 1);
         return r < 0 ? r : 0;
 }
@@ -288,13 +269,8 @@ int ver_store_get_last_good(struct ver_store *s, const char *agent_id, struct ve
         size_t len = 0;
         int r;
 
-        if ((r = kl_db_prepare(s->db, sql, &st)) < 0 ||
-            (r = kl_db_bind_text(st, 1, agent_id)) < 0 || (r = kl_db_step(st)) < 0)
+        if ((r = kl_db_get_row(s->db, sql, agent_id, &st)) < 0)
                 goto out;
-        if (r == 0) {
-                r = KL_ERR_NOT_FOUND;
-                goto out;
-        }
         if ((r = kl_db_column_dup_blob(st, 1, &blob, &len)) < 0)
                 goto out;
         g.at = kl_db_column_int64(st, 0);

@@ -119,6 +119,52 @@ out:
         return r;
 }
 
+int kl_x509_parse_bundle(const char *text, size_t max_chain, X509 **ret_cert,
+                         STACK_OF(X509) * *ret_chain)
+{
+        static const char pem_cert[] = "-----BEGIN CERTIFICATE-----";
+        STACK_OF(X509) *chain = NULL;
+        X509 *cert = NULL;
+        X509 *extra = NULL;
+        const char *p;
+        int r;
+
+        if ((r = kl_x509_parse_any((const uint8_t *)text, strlen(text), &cert)) < 0)
+                goto out;
+        r = KL_ERR_NOMEM;
+        if ((chain = sk_X509_new_null()) == NULL)
+                goto out;
+        p = strstr(text, pem_cert);
+        /* the first block was the certificate; every further one is a chain link */
+        while (p != NULL && (p = strstr(p + 1, pem_cert)) != NULL) {
+                if ((size_t)sk_X509_num(chain) >= max_chain) {
+                        r = KL_ERR_INVAL;
+                        goto out;
+                }
+                if ((r = kl_x509_parse_any((const uint8_t *)p, strlen(p), &extra)) < 0)
+                        goto out;
+                if (sk_X509_push(chain, extra) <= 0) {
+                        X509_free(extra);
+                        r = KL_ERR_NOMEM;
+                        goto out;
+                }
+        }
+        *ret_cert = cert;
+        *ret_chain = chain;
+        cert = NULL;
+        chain = NULL;
+        r = 0;
+out:
+        X509_free(cert);
+        kl_x509_chain_free(chain);
+        return r;
+}
+
+void kl_x509_chain_free(STACK_OF(X509) * chain)
+{
+        sk_X509_pop_free(chain, X509_free);
+}
+
 int kl_x509_load_file(const char *path, X509 **ret_cert)
 {
         uint8_t *data = NULL;

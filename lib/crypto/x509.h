@@ -15,6 +15,16 @@ void kl_x509_free(X509 *cert); /* NULL-safe */
 /* Parses one certificate from PEM text, base64 DER text or raw DER (first object wins). */
 int kl_x509_parse_any(const uint8_t *data, size_t len, X509 **ret_cert);
 int kl_x509_load_file(const char *path, X509 **ret_cert);
+/*
+ * A certificate with the untrusted intermediates sent along with it (the EK
+ * certificate as the Rust agent sends it): the NUL-terminated text is one
+ * certificate as kl_x509_parse_any reads it and, when it is PEM, every
+ * further PEM block is one link of *ret_chain (at most max_chain, else
+ * KL_ERR_INVAL). The caller frees both (kl_x509_free, kl_x509_chain_free).
+ */
+int kl_x509_parse_bundle(const char *text, size_t max_chain, X509 **ret_cert,
+                         STACK_OF(X509) * *ret_chain);
+void kl_x509_chain_free(STACK_OF(X509) * chain); /* NULL-safe; frees every certificate */
 int kl_x509_to_pem(X509 *cert, char **ret_pem);
 int kl_x509_to_der(X509 *cert, uint8_t **ret_der, size_t *ret_len);
 int kl_x509_save_pem(const char *path, X509 *cert);

@@ -120,12 +120,17 @@ fail:
         kl_rest_reply_internal(reply, KL_ERR_NOMEM);
 }
 
-void kl_rest_reply_ids(struct kl_http_reply *reply, char *const *ids, size_t n)
+void kl_rest_reply_ids(struct kl_http_reply *reply, int r, char *const *ids, size_t n)
 {
-        kl_json *res = kl_json_object();
-        kl_json *arr = kl_json_array();
-        int r;
+        kl_json *res = NULL;
+        kl_json *arr = NULL;
 
+        if (r < 0) {
+                kl_rest_reply_internal(reply, r);
+                return;
+        }
+        res = kl_json_object();
+        arr = kl_json_array();
         for (size_t i = 0; i < n; i++) {
                 if (kl_json_append_string(arr, ids[i]) < 0)
                         goto fail;
@@ -140,6 +145,40 @@ fail:
         kl_json_free(arr);
         kl_json_free(res);
         kl_rest_reply_internal(reply, KL_ERR_NOMEM);
+}
+
+bool kl_rest_reply_common(struct kl_http_reply *reply, const struct kl_rest_path *p,
+                          const char *method, const char *current_version)
+{
+        if (p->route == KL_REST_ROUTE_NONE) {
+                kl_rest_reply_not_found(reply);
+                return true;
+        }
+        if (p->route != KL_REST_ROUTE_VERSION)
+                return false;
+        if (strcmp(method, "GET") == 0)
+                kl_rest_reply_version(reply, current_version);
+        else
+                kl_rest_reply_method_not_allowed(reply);
+        return true;
+}
+
+void kl_rest_reply_agent_error(struct kl_http_reply *reply, int r, const char *id)
+{
+        if (r == KL_ERR_NOT_FOUND)
+                kl_rest_refuse(reply, 404, "Agent with ID '%s' not found", id);
+        else
+                kl_rest_reply_internal(reply, r);
+}
+
+void kl_rest_reply_deleted(struct kl_http_reply *reply, int r, const char *id)
+{
+        if (r < 0) {
+                kl_rest_reply_agent_error(reply, r, id);
+                return;
+        }
+        log_info("deleted agent '%.80s'", id);
+        kl_http_reply_json(reply, 200, "Success", NULL);
 }
 
 int kl_rest_parse_body(struct kl_http_reply *reply, const char *body, size_t len, kl_json **ret)

@@ -52,8 +52,22 @@ void kl_rest_reply_not_found(struct kl_http_reply *reply);          /* 404 "Not 
 void kl_rest_reply_method_not_allowed(struct kl_http_reply *reply); /* 405 */
 /* GET /version: current_version and the supported 2.1 .. 2.6. */
 void kl_rest_reply_version(struct kl_http_reply *reply, const char *current);
-/* 200 with {"uuids": [ids...]}; ids stay the caller's. */
-void kl_rest_reply_ids(struct kl_http_reply *reply, char *const *ids, size_t n);
+/* 200 with {"uuids": [ids...]} once the store's list returned r (< 0: 500); ids stay the caller's.
+ */
+void kl_rest_reply_ids(struct kl_http_reply *reply, int r, char *const *ids, size_t n);
+
+/*
+ * What both stubs answer alike before their own routes: 404 for a path they
+ * do not serve (KL_REST_ROUTE_NONE) and GET /version (405 for another
+ * method). True when it answered; p's other routes are the caller's.
+ */
+bool kl_rest_reply_common(struct kl_http_reply *reply, const struct kl_rest_path *p,
+                          const char *method, const char *current_version);
+/* A store's failure r for agent id: 404 "Agent with ID '<id>' not found" for KL_ERR_NOT_FOUND, else
+ * 500. */
+void kl_rest_reply_agent_error(struct kl_http_reply *reply, int r, const char *id);
+/* DELETE .../agents/{id} once the store's delete returned r: the error above, or 200 (logged). */
+void kl_rest_reply_deleted(struct kl_http_reply *reply, int r, const char *id);
 
 /*
  * Parses a request body that must be a JSON object; otherwise refuses with

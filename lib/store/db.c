@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,6 +204,56 @@ int kl_db_run(struct kl_db_stmt *st)
         if (sqlite3_step(st->st) != SQLITE_DONE)
                 return db_err(st->db, "step");
         return sqlite3_changes(st->db->db); /* ours: the mutex is held until kl_db_finish */
+}
+
+int kl_db_get_row(struct kl_db *db, const char *sql, const char *key, struct kl_db_stmt **ret)
+{
+        struct kl_db_stmt *st = NULL;
+        int r;
+
+        if ((r = kl_db_prepare(db, sql, &st)) < 0)
+                return r;
+        if ((r = kl_db_bind_text(st, 1, key)) < 0 || (r = kl_db_step(st)) <= 0) {
+                kl_db_finish(st);
+                return r == 0 ? KL_ERR_NOT_FOUND : r;
+        }
+        *ret = st;
+        return 0;
+}
+
+int kl_db_run_with(struct kl_db *db, const char *sql, const char *key)
+{
+        struct kl_db_stmt *st = NULL;
+        int r;
+
+        if ((r = kl_db_prepare(db, sql, &st)) == 0 && (r = kl_db_bind_text(st, 1, key)) == 0)
+                r = kl_db_run(st);
+        kl_db_finish(st);
+        return r;
+}
+
+int kl_db_add_column(struct kl_db *db, const char *table, const char *column, const char *decl)
+{
+        struct kl_db_stmt *st = NULL;
+        char *sql = NULL;
+        int r;
+
+        /* pragma_table_info takes the table as a bound value; ALTER TABLE cannot */
+        if ((r = kl_db_prepare(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?", &st)) < 0)
+                return r;
+        if ((r = kl_db_bind_text(st, 1, table)) == 0 && (r = kl_db_bind_text(st, 2, column)) == 0)
+                r = kl_db_step(st);
+        kl_db_finish(st);
+        if (r != 0) /* present (1), or an error */
+                return r < 0 ? r : 0;
+        if (asprintf(&sql, "ALTER TABLE %s ADD COLUMN %s %s", table, column, decl) < 0)
+                return KL_ERR_NOMEM;
+        st = NULL;
+        if ((r = kl_db_prepare(db, sql, &st)) == 0)
+                r = kl_db_run(st);
+        kl_db_finish(st);
+        free(sql);
+        return r < 0 ? r : 0;
 }
 
 bool kl_db_column_is_null(struct kl_db_stmt *st, int col)

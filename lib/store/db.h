@@ -58,6 +58,23 @@ int kl_db_step(struct kl_db_stmt *st);
 /* Steps a statement that returns no rows; the number of rows it changed, or KL_ERR_DB. */
 int kl_db_run(struct kl_db_stmt *st);
 
+/*
+ * The stores' one-key statements. kl_db_get_row prepares sql, binds key as
+ * its one parameter and steps: 0 with *ret on the first row (the caller
+ * kl_db_finish()es it), KL_ERR_NOT_FOUND when there is none, or KL_ERR_DB.
+ * kl_db_run_with runs such a statement that returns no rows: the number of
+ * rows it changed, or KL_ERR_DB.
+ */
+int kl_db_get_row(struct kl_db *db, const char *sql, const char *key, struct kl_db_stmt **ret);
+int kl_db_run_with(struct kl_db *db, const char *sql, const char *key);
+
+/*
+ * Adds column (with its SQL type and constraints in decl) to table when a
+ * database made before it existed lacks it; a no-op otherwise. table, column
+ * and decl are the caller's constants, never outside input.
+ */
+int kl_db_add_column(struct kl_db *db, const char *table, const char *column, const char *decl);
+
 /* Columns of the current row, numbered from 0. */
 bool kl_db_column_is_null(struct kl_db_stmt *st, int col);
 int64_t kl_db_column_int64(struct kl_db_stmt *st, int col);

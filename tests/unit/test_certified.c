@@ -5,7 +5,10 @@
  * TPM. The certifications are built in software (lib/tpm/soft_tpm.c) as
  * TPM2_Certify makes them, so each case changes exactly one thing a check
  * looks at and everything else stays valid: each refusal comes from the
- * check it names, and the test fails if that check goes.
+ * check it names, and the test fails if that check goes. One fixed vector
+ * comes from a real TPM (tests/data/certify: swtpm's answer to POST
+ * /keys/certify and its AK), so the checks and the software TPM cannot
+ * share a misreading of TPM2_Certify.
  */
 /* cmocka.h needs these four first */
 #include <setjmp.h>
@@ -23,7 +26,10 @@
 #include "certified.h"
 #include "crypto.h"
 #include "err.h"
+#include "hex.h"
+#include "json.h"
 #include "soft_tpm.h"
+#include "test_util.h"
 #include "tpm_public.h"
 
 #define NONCE "Xq7bR2kLm9PzT4vW8yNc"
@@ -444,10 +450,49 @@ static void test_certified_check_missing_input(void **state)
         kl_tpm_public_free(ak.pub);
 }
 
+/* A real TPM's certification: accepted over its nonce, and only over it. */
+static void test_certified_check_swtpm_vector(void **state)
+{
+        kl_json *env = kl_test_json_file("certify/swtpm-answer.json"), *res = NULL;
+        const char *pub = NULL, *attest = NULL, *sig = NULL;
+        struct answer ans = {0};
+        struct ak ak = {0};
+        char *hex = NULL, why[256];
+        uint8_t *buf = NULL;
+        size_t len = 0;
+
+        (void)state;
+        hex = kl_test_data_file("certify/swtpm-ak.hex", &len);
+        while (len > 0 && (hex[len - 1] == '\n' || hex[len - 1] == '\r'))
+                len--;
+        assert_int_equal(kl_hex_decode(hex, len, &buf, &len), 0);
+        assert_int_equal(kl_tpm_public_parse(buf, len, &ak.pub), 0);
+        assert_int_equal(kl_json_get_object(env, "results", &res), 0);
+        assert_int_equal(kl_json_get_string(res, "public", &pub), 0);
+        assert_int_equal(kl_json_get_string(res, "certify_info", &attest), 0);
+        assert_int_equal(kl_json_get_string(res, "signature", &sig), 0);
+        ans.pub = kl_test_unb64(pub, &ans.pub_len);
+        ans.attest = kl_test_unb64(attest, &ans.attest_len);
+        ans.sig = kl_test_unb64(sig, &ans.sig_len);
+        assert_int_equal(check(&ak, "earlier0request", &ans, why, sizeof(why)), 0);
+        assert_refused(&ak, "later0request", &ans, "stale or replayed");
+        ans.pub[ans.pub_len - 1] ^= 0x01;
+        assert_refused(&ak, "earlier0request", &ans, "its Name differs");
+        ans.pub[ans.pub_len - 1] ^= 0x01;
+        ans.attest[ans.attest_len - 1] ^= 0x01;
+        assert_refused(&ak, "earlier0request", &ans, "not signed by the agent's AK");
+        answer_clear(&ans);
+        kl_tpm_public_free(ak.pub);
+        kl_json_free(env);
+        free(buf);
+        free(hex);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_certified_check_accepts_tpm_key),
+            cmocka_unit_test(test_certified_check_swtpm_vector),
             cmocka_unit_test(test_certified_check_refuses_attributes),
             cmocka_unit_test(test_certified_check_refuses_restricted_key),
             cmocka_unit_test(test_certified_check_refuses_other_key_sizes),

@@ -32,9 +32,9 @@
 #include <openssl/x509v3.h>
 
 #include "b64.h"
-#include "hex.h"
 #include "crypto.h"
 #include "err.h"
+#include "hex.h"
 #include "json.h"
 #include "test_util.h"
 
@@ -651,6 +651,58 @@ static void test_x509_matches_key(void **state)
         kl_pkey_free(other);
 }
 
+/* A certificate with its chain links: PEM blocks after the first, capped; DER has none. */
+static void test_x509_parse_bundle_links_and_cap(void **state)
+{
+        EVP_PKEY *key = NULL;
+        X509 *c[3] = {NULL, NULL, NULL}, *cert = NULL;
+        STACK_OF(X509) *chain = NULL;
+        char *pem[3] = {NULL, NULL, NULL}, *bundle = NULL, *b64 = NULL;
+        uint8_t *der = NULL;
+        size_t der_len = 0;
+
+        (void)state;
+        assert_int_equal(kl_key_generate_ec_p256(&key), 0);
+        for (int i = 0; i < 3; i++) {
+                const char *cn[] = {"ek", "intermediate", "root"};
+
+                assert_int_equal(kl_x509_self_signed(key, cn[i], NULL, 1, &c[i]), 0);
+                assert_int_equal(kl_x509_to_pem(c[i], &pem[i]), 0);
+        }
+        assert_true(asprintf(&bundle, "%s%s%s", pem[0], pem[1], pem[2]) > 0);
+        assert_int_equal(kl_x509_parse_bundle(bundle, 2, &cert, &chain), 0);
+        assert_int_equal(X509_cmp(cert, c[0]), 0);
+        assert_int_equal(sk_X509_num(chain), 2);
+        assert_int_equal(X509_cmp(sk_X509_value(chain, 0), c[1]), 0);
+        assert_int_equal(X509_cmp(sk_X509_value(chain, 1), c[2]), 0);
+        kl_x509_free(cert);
+        kl_x509_chain_free(chain);
+        cert = NULL;
+        chain = NULL;
+        /* one link more than allowed, or a broken link, refuses the whole bundle */
+        assert_int_equal(kl_x509_parse_bundle(bundle, 1, &cert, &chain), KL_ERR_INVAL);
+        bundle[strlen(pem[0]) + strlen(pem[1]) + 40] = '!';
+        assert_int_equal(kl_x509_parse_bundle(bundle, 2, &cert, &chain), KL_ERR_INVAL);
+        assert_null(cert);
+        assert_null(chain);
+        /* base64 DER: the certificate alone */
+        assert_int_equal(kl_x509_to_der(c[0], &der, &der_len), 0);
+        assert_int_equal(kl_b64_encode(der, der_len, &b64), 0);
+        assert_int_equal(kl_x509_parse_bundle(b64, 2, &cert, &chain), 0);
+        assert_int_equal(sk_X509_num(chain), 0);
+        kl_x509_free(cert);
+        kl_x509_chain_free(chain);
+        assert_int_equal(kl_x509_parse_bundle("hello", 2, &cert, &chain), KL_ERR_INVAL);
+        free(b64);
+        free(der);
+        free(bundle);
+        for (int i = 0; i < 3; i++) {
+                free(pem[i]);
+                kl_x509_free(c[i]);
+        }
+        kl_pkey_free(key);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -669,6 +721,7 @@ int main(void)
             cmocka_unit_test(test_verify_digest),
             cmocka_unit_test(test_ecdh_ephemeral),
             cmocka_unit_test(test_x509_matches_key),
+            cmocka_unit_test(test_x509_parse_bundle_links_and_cap),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

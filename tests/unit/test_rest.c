@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* lib/net/rest.c: the stubs' request-path routing and agent ID checks. */
+/* lib/net/rest.c: the stubs' request-path routing, agent ID checks and shared answers. */
+/* cmocka.h needs these four first */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
+
+#include <stdlib.h>
 #include <string.h>
 
+#include "err.h"
 #include "rest.h"
 
 static void test_rest_path_parse_version(void **state)
@@ -86,6 +91,61 @@ static void test_rest_agent_id_copy(void **state)
         assert_false(kl_rest_agent_id_copy(long_id, KL_REST_AGENT_ID_MAX + 1, id));
 }
 
+/* Asserts reply holds the envelope with code and a status containing want, then frees it. */
+static void expect_reply(struct kl_http_reply *reply, int code, const char *want)
+{
+        assert_int_equal(reply->status, code);
+        assert_non_null(reply->body);
+        assert_non_null(strstr(reply->body, want));
+        free(reply->body);
+        memset(reply, 0, sizeof(*reply));
+}
+
+static void test_rest_reply_common_routes(void **state)
+{
+        struct kl_http_reply reply = {0};
+        struct kl_rest_path p;
+
+        (void)state;
+        kl_rest_path_parse("/nothing", &p);
+        assert_true(kl_rest_reply_common(&reply, &p, "GET", "2.6"));
+        expect_reply(&reply, 404, "\"Not Found\"");
+        kl_rest_path_parse("/version", &p);
+        assert_true(kl_rest_reply_common(&reply, &p, "GET", "2.6"));
+        expect_reply(&reply, 200, "\"current_version\":\"2.6\",\"supported_versions\":[\"2.1\"");
+        assert_true(kl_rest_reply_common(&reply, &p, "POST", "2.6"));
+        expect_reply(&reply, 405, "Method Not Allowed");
+        /* the routes that differ between the stubs stay theirs */
+        kl_rest_path_parse("/v9.9/agents", &p);
+        assert_false(kl_rest_reply_common(&reply, &p, "GET", "2.6"));
+        kl_rest_path_parse("/v2.6/agents", &p);
+        assert_false(kl_rest_reply_common(&reply, &p, "GET", "2.6"));
+        kl_rest_path_parse("/v2.6/agents/a1", &p);
+        assert_false(kl_rest_reply_common(&reply, &p, "DELETE", "2.6"));
+        assert_null(reply.body);
+}
+
+static void test_rest_reply_store_results(void **state)
+{
+        static char a[] = "a1", b[] = "b2";
+        char *ids[] = {a, b};
+        struct kl_http_reply reply = {0};
+
+        (void)state;
+        kl_rest_reply_agent_error(&reply, KL_ERR_NOT_FOUND, "a1");
+        expect_reply(&reply, 404, "Agent with ID 'a1' not found");
+        kl_rest_reply_agent_error(&reply, KL_ERR_DB, "a1");
+        expect_reply(&reply, 500, "Internal Server Error");
+        kl_rest_reply_deleted(&reply, KL_ERR_NOT_FOUND, "a1");
+        expect_reply(&reply, 404, "Agent with ID 'a1' not found");
+        kl_rest_reply_deleted(&reply, 0, "a1");
+        expect_reply(&reply, 200, "\"status\":\"Success\"");
+        kl_rest_reply_ids(&reply, 0, ids, 2);
+        expect_reply(&reply, 200, "{\"uuids\":[\"a1\",\"b2\"]}");
+        kl_rest_reply_ids(&reply, KL_ERR_DB, NULL, 0);
+        expect_reply(&reply, 500, "Internal Server Error");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -93,6 +153,8 @@ int main(void)
             cmocka_unit_test(test_rest_path_parse_api_versions),
             cmocka_unit_test(test_rest_path_parse_agent),
             cmocka_unit_test(test_rest_agent_id_copy),
+            cmocka_unit_test(test_rest_reply_common_routes),
+            cmocka_unit_test(test_rest_reply_store_results),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
