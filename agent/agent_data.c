@@ -122,7 +122,7 @@ int agent_data_save(const char *path, const struct agent_data *data)
             (r = add_byte_array(obj, "ek_hash", (const uint8_t *)data->ek_hash,
                                 strlen(data->ek_hash))) < 0)
                 goto out;
-        /* the layout the file has always had, '/' escaped as json-c's default */
+        /* the layout the file has always had, '/' written as "\/" */
         text = kl_json_format(obj, KL_JSON_PRETTY | KL_JSON_ESCAPE_SLASH);
         r = text != NULL ? kl_file_write_atomic(path, text, strlen(text), 0600) : KL_ERR_NOMEM;
 out:

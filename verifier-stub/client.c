@@ -112,81 +112,96 @@ out:
         return r;
 }
 
+/* tpm_policy from the --pcr specs (bank sha256 when none names one); KL_ERR_INVAL, said, for a bad
+ * spec. */
+static int add_tpm_policy(kl_json *req, const struct ver_client_options *o)
+{
+        struct ver_tpm_policy *pol = calloc(1, sizeof(*pol));
+        kl_json *pj = NULL;
+        char why[256];
+        int r = KL_ERR_NOMEM;
+
+        if (pol == NULL)
+                goto out;
+        for (size_t i = 0; i < o->n_pcrs; i++) {
+                if (ver_pcr_spec_add(pol, o->pcrs[i], why, sizeof(why)) < 0) {
+                        fprintf(stderr, "--pcr: %s\n", why);
+                        r = KL_ERR_INVAL;
+                        goto out;
+                }
+        }
+        if (pol->hash_alg == 0)
+                pol->hash_alg = 0x000b;
+        if ((r = ver_tpm_policy_to_json(pol, &pj)) == 0)
+                r = kl_json_set(req, "tpm_policy", pj); /* takes pj */
+out:
+        free(pol);
+        return r;
+}
+
+/* "ip" and "port" from --agent HOST:PORT ("[v6]:port" without the brackets); KL_ERR_INVAL, said,
+ * when it is not one. */
+static int add_agent_address(kl_json *req, const char *agent)
+{
+        const char *colon = agent != NULL ? strrchr(agent, ':') : NULL;
+        char host[256];
+        char *end = NULL;
+        long port = 0;
+        size_t hlen = 0;
+
+        if (agent == NULL)
+                return 0; /* the verifier takes the registrar's */
+        if (colon != NULL && (hlen = (size_t)(colon - agent)) > 0 && hlen < sizeof(host))
+                port = strtol(colon + 1, &end, 10);
+        if (end == NULL || *end != '\0' || port < 1 || port > 65535) {
+                fprintf(stderr, "--agent must be HOST:PORT\n");
+                return KL_ERR_INVAL;
+        }
+        if (agent[0] == '[' && hlen >= 2 && colon[-1] == ']') {
+                memcpy(host, agent + 1, hlen - 2);
+                host[hlen - 2] = '\0';
+        } else {
+                memcpy(host, agent, hlen);
+                host[hlen] = '\0';
+        }
+        if (kl_json_set_string(req, "ip", host) < 0)
+                return KL_ERR_NOMEM;
+        return kl_json_set_int(req, "port", port);
+}
+
+/*
+ * POST /v2.6/agents/{uuid} with tpm_policy, the agent's address, the IMA and
+ * boot policies, then V when playing the tenant; a bad option exits 2 before
+ * anything is sent.
+ */
 int ver_client_add(const struct ver_client_options *o)
 {
-        struct ver_tpm_policy *pol = NULL;
-        kl_json *req = NULL;
-        kl_json *pj = NULL;
         struct kl_http_response resp = {0};
         struct kl_http_tls tls = ver_client_stub_tls(o);
         struct ver_tenant *tenant = NULL;
+        kl_json *req = NULL;
         char url[1024];
-        char why[256];
         char *body = NULL, *v_b64 = NULL;
         int rc = 1;
         int r;
 
         if (agent_url(o, url, sizeof(url)) < 0)
                 return 2;
-        if ((pol = calloc(1, sizeof(*pol))) == NULL || (req = kl_json_object()) == NULL)
+        if ((req = kl_json_object()) == NULL)
                 goto out;
-        for (size_t i = 0; i < o->n_pcrs; i++) {
-                if (ver_pcr_spec_add(pol, o->pcrs[i], why, sizeof(why)) < 0) {
-                        fprintf(stderr, "--pcr: %s\n", why);
-                        rc = 2;
-                        goto out;
-                }
-        }
-        if (pol->hash_alg == 0)
-                pol->hash_alg = 0x000b;
-        if (ver_tpm_policy_to_json(pol, &pj) < 0)
+        if ((r = add_tpm_policy(req, o)) < 0 || (r = add_agent_address(req, o->agent)) < 0) {
+                rc = r == KL_ERR_INVAL ? 2 : 1;
                 goto out;
-        r = kl_json_set(req, "tpm_policy", pj); /* takes pj */
-        pj = NULL;
-        if (r < 0)
-                goto out;
-        if (o->agent != NULL) {
-                const char *colon = strrchr(o->agent, ':');
-                char host[256];
-                char *end = NULL;
-                long port;
-                size_t hlen;
-
-                if (colon == NULL || (hlen = (size_t)(colon - o->agent)) == 0 ||
-                    hlen >= sizeof(host)) {
-                        fprintf(stderr, "--agent must be HOST:PORT\n");
-                        rc = 2;
-                        goto out;
-                }
-                port = strtol(colon + 1, &end, 10);
-                if (*end != '\0' || port < 1 || port > 65535) {
-                        fprintf(stderr, "--agent must be HOST:PORT\n");
-                        rc = 2;
-                        goto out;
-                }
-                /* "[v6]:port" → the address without brackets */
-                if (o->agent[0] == '[' && hlen >= 2 && colon[-1] == ']') {
-                        memcpy(host, o->agent + 1, hlen - 2);
-                        host[hlen - 2] = '\0';
-                } else {
-                        memcpy(host, o->agent, hlen);
-                        host[hlen] = '\0';
-                }
-                if (kl_json_set_string(req, "ip", host) < 0 ||
-                    kl_json_set_int(req, "port", port) < 0)
-                        goto out;
         }
         if (add_policy_file(req, "ima_policy", o->ima_policy_file) < 0 ||
             add_policy_file(req, "mb_policy", o->mb_policy_file) < 0) {
                 rc = 2;
                 goto out;
         }
-        if (o->payload != NULL) {
-                if (ver_tenant_send_u(o, &tenant, &v_b64) < 0)
-                        goto out;
-                if (kl_json_set_string(req, "v", v_b64) < 0)
-                        goto out;
-        }
+        /* the tenant's U goes to the agent first; V travels in this request */
+        if (o->payload != NULL &&
+            (ver_tenant_send_u(o, &tenant, &v_b64) < 0 || kl_json_set_string(req, "v", v_b64) < 0))
+                goto out;
         if ((body = kl_json_to_string(req)) == NULL)
                 goto out;
         r = kl_http_request("POST", url, body, &tls, TIMEOUT_MS, &resp);
@@ -199,8 +214,6 @@ out:
                 kl_secure_free(v_b64, strlen(v_b64));
         if (body != NULL)
                 kl_secure_free(body, strlen(body)); /* holds V */
-        free(pol);
-        kl_json_free(pj);
         kl_json_free(req);
         return rc;
 }

@@ -32,7 +32,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ak_check.h"
 #include "b64.h"
 #include "crypto.h"
 #include "err.h"
@@ -275,90 +274,97 @@ static void flush(struct ver_poller *p)
         p->n_batch = 0;
 }
 
-/* Builds the runtime state of a freshly added record: AK, policies, pinned certificate. */
-static int rt_load(struct ver_poller *p, const struct ver_agent *a, struct agent_rt **ret,
-                   char *why, size_t why_len)
+/* A runtime slot for record a, not yet queued, with its counters. */
+static int rt_new(const struct ver_agent *a, struct agent_rt **ret)
 {
         struct agent_rt *rt = NULL;
-        kl_json *pol = NULL;
+        size_t n = strlen(a->agent_id);
+
+        if (n >= sizeof(rt->id))
+                return KL_ERR_INVAL;
+        if ((rt = calloc(1, sizeof(*rt))) == NULL)
+                return KL_ERR_NOMEM;
+        rt->heap_i = NOT_QUEUED;
+        memcpy(rt->id, a->agent_id, n + 1);
+        rt->att.agent_id = rt->id;
+        rt->gen = a->gen;
+        rt->count = a->attestation_count;
+        rt->last_success = a->last_success;
+        *ret = rt;
+        return 0;
+}
+
+/*
+ * The agent's registered certificate, written to a file of its own, is the
+ * only trust anchor of its TLS connection: pinned. gen is in the name: a
+ * re-added agent never reuses a connection verified against its old pin
+ * (curl matches connections by these settings).
+ */
+static int rt_pin_certificate(struct ver_poller *p, struct agent_rt *rt, const char *pem, char *why,
+                              size_t why_len)
+{
+        int r;
+
+        if (asprintf(&rt->ca_path, "%s/%s.%lld.crt", p->cfg.tmp_dir, rt->id, (long long)rt->gen) <
+            0) {
+                rt->ca_path = NULL;
+                return KL_ERR_NOMEM;
+        }
+        if ((r = kl_file_write_atomic(rt->ca_path, pem, strlen(pem), 0600)) < 0) {
+                snprintf(why, why_len, "cannot write the agent's certificate");
+                free(rt->ca_path);
+                rt->ca_path = NULL;
+        }
+        return r;
+}
+
+/* The HTTP(S) peer at the record's address; HTTPS pinned to its mtls_cert unless "disabled". */
+static int rt_connect(struct ver_poller *p, struct agent_rt *rt, const struct ver_agent *a,
+                      char *why, size_t why_len)
+{
         struct kl_http_tls tls = {
             .cert_file = p->cfg.client_cert,
             .key_file = p->cfg.client_key,
             .no_hostname_check = true,
         };
+        bool use_tls = a->mtls_cert != NULL && strcmp(a->mtls_cert, "disabled") != 0;
         char url[300];
-        bool use_tls;
-        size_t n;
-        int r = KL_ERR_NOMEM;
+        int n, r;
 
-        if ((rt = calloc(1, sizeof(*rt))) == NULL)
-                goto out;
-        rt->heap_i = NOT_QUEUED;
-        n = strlen(a->agent_id);
-        if (n >= sizeof(rt->id)) {
-                r = KL_ERR_INVAL;
-                goto out;
-        }
-        memcpy(rt->id, a->agent_id, n + 1);
-        rt->att.agent_id = rt->id;
-        rt->att.store = p->store;
-        rt->gen = a->gen;
-        rt->count = a->attestation_count;
-        rt->last_success = a->last_success;
-        r = KL_ERR_INVAL;
-        if (a->aik_tpm == NULL ||
-            kl_tpm_public_parse(a->aik_tpm, a->aik_tpm_len, &rt->att.ak) < 0) {
-                snprintf(why, why_len, "stored aik_tpm is not a TPM2B_PUBLIC");
-                goto out;
-        }
-        if (kl_ak_check(rt->att.ak, NULL, NULL, why, why_len) < 0)
-                goto out; /* a quote signed by it proves nothing */
-        if (kl_json_parse_object(a->tpm_policy, strlen(a->tpm_policy), &pol) < 0 ||
-            ver_tpm_policy_from_json(pol, &rt->att.tpm, why, why_len) < 0)
-                goto out;
-        if (a->ima_policy != NULL && kl_ima_policy_parse(a->ima_policy, strlen(a->ima_policy),
-                                                         &rt->att.ima_policy, why, why_len) < 0)
-                goto out;
-        if (a->mb_policy != NULL && kl_mb_policy_parse(a->mb_policy, strlen(a->mb_policy),
-                                                       &rt->att.mb_policy, why, why_len) < 0)
-                goto out;
         if (a->ip == NULL || a->port <= 0) {
                 snprintf(why, why_len, "no agent address");
-                goto out;
+                return KL_ERR_INVAL;
         }
-        r = KL_ERR_NOMEM;
         if (asprintf(&rt->url_host, strchr(a->ip, ':') != NULL ? "[%s]:%lld" : "%s:%lld", a->ip,
                      (long long)a->port) < 0) {
                 rt->url_host = NULL;
-                goto out;
+                return KL_ERR_NOMEM;
         }
-        if (a->v != NULL && (rt->v_b64 = strdup(a->v)) == NULL)
-                goto out;
-        use_tls = a->mtls_cert != NULL && strcmp(a->mtls_cert, "disabled") != 0;
         if (use_tls) {
-                /* gen in the name: a re-added agent never reuses a connection verified
-                 * against its old pin (curl matches connections by these settings) */
-                if (asprintf(&rt->ca_path, "%s/%s.%lld.crt", p->cfg.tmp_dir, rt->id,
-                             (long long)rt->gen) < 0) {
-                        rt->ca_path = NULL;
-                        goto out;
-                }
-                /* The agent's registered certificate is the only trust anchor: pinned. */
-                if ((r = kl_file_write_atomic(rt->ca_path, a->mtls_cert, strlen(a->mtls_cert),
-                                              0600)) < 0) {
-                        snprintf(why, why_len, "cannot write the agent's certificate");
-                        free(rt->ca_path);
-                        rt->ca_path = NULL;
-                        goto out;
-                }
+                if ((r = rt_pin_certificate(p, rt, a->mtls_cert, why, why_len)) < 0)
+                        return r;
                 tls.ca_file = rt->ca_path;
         }
-        n = (size_t)snprintf(url, sizeof(url), "%s://%s", use_tls ? "https" : "http", rt->url_host);
-        if (n >= sizeof(url)) {
-                r = KL_ERR_TOO_LONG;
+        n = snprintf(url, sizeof(url), "%s://%s", use_tls ? "https" : "http", rt->url_host);
+        if (n < 0 || (size_t)n >= sizeof(url))
+                return KL_ERR_TOO_LONG;
+        return kl_http_peer_new(p->multi, url, use_tls ? &tls : NULL, &rt->peer);
+}
+
+/* Builds the runtime state of a freshly added record: AK, policies, V, pinned connection. */
+static int rt_load(struct ver_poller *p, const struct ver_agent *a, struct agent_rt **ret,
+                   char *why, size_t why_len)
+{
+        struct agent_rt *rt = NULL;
+        int r;
+
+        if ((r = rt_new(a, &rt)) < 0 || (r = ver_attest_load(&rt->att, a, why, why_len)) < 0)
                 goto out;
-        }
-        if ((r = kl_http_peer_new(p->multi, url, use_tls ? &tls : NULL, &rt->peer)) < 0)
+        rt->att.store = p->store;
+        r = KL_ERR_NOMEM;
+        if (a->v != NULL && (rt->v_b64 = strdup(a->v)) == NULL)
+                goto out;
+        if ((r = rt_connect(p, rt, a, why, why_len)) < 0)
                 goto out;
         if (ver_attest_resume(&rt->att) > 0)
                 log_info("agent '%s': resuming after its last good quote (IMA entry %llu)", rt->id,
@@ -367,7 +373,6 @@ static int rt_load(struct ver_poller *p, const struct ver_agent *a, struct agent
         rt = NULL;
         r = 0;
 out:
-        kl_json_free(pol);
         rt_free(rt);
         return r;
 }

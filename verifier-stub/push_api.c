@@ -130,7 +130,6 @@ static void agent_unload(struct push_agent *a)
 /* Builds the slot's verification state from the stored record (AK, policies). */
 static int agent_load(struct push_agent *a, const struct ver_agent *rec, char *why, size_t why_len)
 {
-        kl_json *pol = NULL;
         int r = KL_ERR_INVAL;
 
         agent_unload(a);
@@ -142,28 +141,19 @@ static int agent_load(struct push_agent *a, const struct ver_agent *rec, char *w
         a->failed = strcmp(rec->state, ST_INVALID) == 0 || strcmp(rec->state, "Failed") == 0;
         a->count = rec->attestation_count;
         a->last_success = rec->last_success;
-        if (rec->aik_tpm == NULL ||
-            kl_tpm_public_parse(rec->aik_tpm, rec->aik_tpm_len, &a->att.ak) < 0 ||
-            kl_tpm_public_to_pem(a->att.ak, &a->att.nk_pem) < 0) {
+        if (ver_attest_load(&a->att, rec, why, why_len) < 0)
+                goto out;
+        /* no NK in the push model: PCR 16 binds the AK (see verify below) */
+        if (kl_tpm_public_to_pem(a->att.ak, &a->att.nk_pem) < 0) {
                 snprintf(why, why_len, "stored aik_tpm is not a usable TPM2B_PUBLIC");
                 goto out;
         }
-        if (kl_json_parse_object(rec->tpm_policy, strlen(rec->tpm_policy), &pol) < 0 ||
-            ver_tpm_policy_from_json(pol, &a->att.tpm, why, why_len) < 0)
-                goto out;
-        if (rec->ima_policy != NULL && kl_ima_policy_parse(rec->ima_policy, strlen(rec->ima_policy),
-                                                           &a->att.ima_policy, why, why_len) < 0)
-                goto out;
-        if (rec->mb_policy != NULL && kl_mb_policy_parse(rec->mb_policy, strlen(rec->mb_policy),
-                                                         &a->att.mb_policy, why, why_len) < 0)
-                goto out;
         a->att.nk_pem_len = strlen(a->att.nk_pem);
         a->gen = rec->gen;
         r = 0;
 out:
         if (r < 0)
                 agent_unload(a);
-        kl_json_free(pol);
         return r;
 }
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ak_check.h"
 #include "b64.h"
 #include "crypto.h"
 #include "err.h"
@@ -26,6 +27,7 @@
 #include "json.h"
 #include "log.h"
 #include "store.h"
+#include "tpm_public.h"
 #include "uefi_log.h"
 
 static const char *alg_name(uint16_t alg)
@@ -640,6 +642,32 @@ static void advance(struct ver_attest_state *st, struct answer *a,
                 st->ima_started = true;
         }
         keep_last_good(st, pcrs);
+}
+
+int ver_attest_load(struct ver_attest_state *st, const struct ver_agent *a, char *why,
+                    size_t why_len)
+{
+        kl_json *pol = NULL;
+        int r = KL_ERR_INVAL;
+
+        if (a->aik_tpm == NULL || kl_tpm_public_parse(a->aik_tpm, a->aik_tpm_len, &st->ak) < 0) {
+                snprintf(why, why_len, "stored aik_tpm is not a TPM2B_PUBLIC");
+                goto out;
+        }
+        if (kl_ak_check(st->ak, NULL, NULL, why, why_len) < 0 ||
+            kl_json_parse_object(a->tpm_policy, strlen(a->tpm_policy), &pol) < 0 ||
+            ver_tpm_policy_from_json(pol, &st->tpm, why, why_len) < 0)
+                goto out;
+        if (a->ima_policy != NULL && kl_ima_policy_parse(a->ima_policy, strlen(a->ima_policy),
+                                                         &st->ima_policy, why, why_len) < 0)
+                goto out;
+        if (a->mb_policy != NULL && kl_mb_policy_parse(a->mb_policy, strlen(a->mb_policy),
+                                                       &st->mb_policy, why, why_len) < 0)
+                goto out;
+        r = 0;
+out:
+        kl_json_free(pol);
+        return r;
 }
 
 int ver_attest_resume(struct ver_attest_state *st)

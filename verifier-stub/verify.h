@@ -123,6 +123,16 @@ struct ver_attest_state {
 };
 
 /*
+ * The verification state of a stored record a: its AK, which must still be a
+ * genuine AK (kl_ak_check: a quote signed by another key proves nothing), and
+ * its TPM, IMA and measured boot policies. KL_ERR_INVAL with the reason in
+ * why; what was loaded stays in st for the caller to free with the rest.
+ */
+struct ver_agent;
+int ver_attest_load(struct ver_attest_state *st, const struct ver_agent *a, char *why,
+                    size_t why_len);
+
+/*
  * Takes the clock and IMA replay position of the agent's last good quote from
  * st->store (after ver_check_answer kept them there, in an earlier run): 1 when
  * resumed, 0 when there is nothing to resume (a new agent, or no store).
