@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "crypto.h"
+#include "http_server.h"
 #include "identity.h"
 
 struct kl_tpm;
@@ -23,6 +24,7 @@ struct keys_state;
 struct payload_worker;
 struct revocation_worker;
 struct revocation_listener;
+struct certified_key;
 
 #define AGENT_MAX_VERSIONS 8
 
@@ -48,6 +50,10 @@ struct agent {
         struct keys_state *keys;
         struct payload_worker *payload; /* NULL: payloads are not processed */
         bool payload_allowed;           /* mTLS on, or enable_insecure_payload */
+
+        /* certified_server_key (tls_key.c): the TLS key in the TPM, or NULL */
+        struct certified_key *tls_key;
+        struct kl_http_tls_signer tls_signer;
 
         /* revocation notices (revocation.c); the worker is thread-safe */
         struct revocation_worker *revocation;

@@ -17,6 +17,7 @@
 #include "json.h"
 #include "log.h"
 #include "revocation.h"
+#include "tls_key.h"
 
 #define TRUSTED_CA_MAX (1u << 20)
 #define PEM_FILE_MAX   (64u * 1024)
@@ -349,7 +350,11 @@ int api_start(struct agent *a, struct kl_http_server **ret)
         size_t len;
         int r;
 
-        if (cfg->enable_agent_mtls) {
+        if (cfg->enable_agent_mtls && a->tls_key != NULL) {
+                tls_key_signer(a, &a->tls_signer);
+                o.tls_signer = &a->tls_signer;
+                o.tls_cert_pem = a->tls_key->cert_pem;
+        } else if (cfg->enable_agent_mtls) {
                 /* GnuTLS gets the key unencrypted: server_key_password is OpenSSL's job. */
                 if ((r = kl_file_read(cfg->server_cert, PEM_FILE_MAX, &cert, &len)) < 0 ||
                     (r = kl_key_load_pem(cfg->server_key, cfg->server_key_password, &pkey)) < 0 ||
@@ -357,6 +362,10 @@ int api_start(struct agent *a, struct kl_http_server **ret)
                         log_error("cannot load the TLS certificate/key: %s", kl_err_str(r));
                         goto out;
                 }
+                o.tls_cert_pem = cert;
+                o.tls_key_pem = key;
+        }
+        if (cfg->enable_agent_mtls) {
                 if ((r = load_client_cas(cfg, &cas)) < 0) {
                         log_error("no usable trusted_client_ca ('%s'): mTLS needs the CA that "
                                   "issues the verifier's and tenant's client certificates",
@@ -364,8 +373,6 @@ int api_start(struct agent *a, struct kl_http_server **ret)
                         r = KL_ERR_CONFIG;
                         goto out;
                 }
-                o.tls_cert_pem = cert;
-                o.tls_key_pem = key;
                 o.tls_client_ca_pem = cas;
         }
         if ((r = kl_http_server_start(&o, route, a, ret)) < 0) {

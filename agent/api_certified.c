@@ -188,8 +188,8 @@ void api_keys_prove(const struct api_call *c, struct kl_http_reply *reply)
                 goto out;
         }
         pthread_mutex_lock(&a->tpm_lock);
-        r = kl_tpm_certified_sign(a->tpm, k->pub, k->pub_len, k->priv, k->priv_len, digest, &sig,
-                                  &sig_len);
+        r = kl_tpm_certified_sign(a->tpm, k->pub, k->pub_len, k->priv, k->priv_len, digest, false,
+                                  &sig, &sig_len);
         agent_note_tpm_lost(a, r);
         pthread_mutex_unlock(&a->tpm_lock);
         if (r < 0) {

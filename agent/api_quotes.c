@@ -176,8 +176,9 @@ int api_parse_integrity_query(const char *nonce, const char *mask, const char *p
 }
 
 /*
- * results with ima_measurement_list = "" in place sent as its envelope with
- * the slice's text streamed into that string. Takes results and *ima.
+ * Answers the envelope of results, whose ima_measurement_list is "" where the
+ * list belongs, with the slice's text streamed into that string. Takes results
+ * and *ima.
  */
 static int reply_streamed(struct kl_http_reply *reply, kl_json *results, struct kl_ima_slice **ima)
 {

@@ -38,6 +38,7 @@
 #include "sealed_use.h"
 #include "secure_mount.h"
 #include "server_cert.h"
+#include "tls_key.h"
 #include "tpm.h"
 
 struct agent_options {
@@ -177,8 +178,29 @@ static void agent_fini(struct agent *a)
         kl_ima_log_free(a->ima);
         kl_pkey_free(a->nk);
         free(a->nk_pem);
+        certified_key_free(a->tls_key);
         if (a->cfg != NULL)
                 pthread_mutex_destroy(&a->tpm_lock);
+}
+
+/*
+ * The certificate the agent serves and registers: the CA-issued one of its
+ * TPM key (certified_server_key, kept in *ret_key), or the self-signed one.
+ */
+static int mtls_identity(const struct kl_agent_config *cfg, const char *agent_id,
+                         struct certified_key **ret_key, char **ret_cert_pem)
+{
+        int r;
+
+        if (cfg->certified_server_key[0] == '\0')
+                return server_cert_load_or_create(cfg, agent_id, ret_cert_pem);
+        if ((r = tls_key_load(cfg, ret_key)) < 0)
+                return r;
+        if ((*ret_cert_pem = strdup((*ret_key)->cert_pem)) == NULL)
+                return KL_ERR_NOMEM;
+        log_info("TLS server key: '%s' in the TPM, with its CA-issued certificate",
+                 (*ret_key)->name);
+        return 0;
 }
 
 /* Serves the API (and processes payloads) until SIGINT or SIGTERM arrives on sfd. */
@@ -225,6 +247,7 @@ int main(int argc, char **argv)
         struct kl_tpm_options tpm_opts;
         struct stat st;
         char *mtls_cert = NULL;
+        struct certified_key *tls_key = NULL;
         char secure_dir[4096] = "";
         struct payload_opts payload_opts;
         char why[512] = "";
@@ -303,10 +326,12 @@ int main(int argc, char **argv)
         }
         log_info("agent ID %s", id.agent_id);
         if (cfg->enable_agent_mtls && !push &&
-            server_cert_load_or_create(cfg, id.agent_id, &mtls_cert) < 0)
+            mtls_identity(cfg, id.agent_id, &tls_key, &mtls_cert) < 0)
                 goto out;
         if (agent_init(&agent, cfg) < 0)
                 goto out;
+        agent.tls_key = tls_key;
+        tls_key = NULL;
         agent.tpm = tpm;
         snprintf(agent.agent_id, sizeof(agent.agent_id), "%s", id.agent_id);
         if (keys_state_new(agent.agent_id, &agent.keys) < 0)
@@ -345,6 +370,7 @@ out:
                 close(sfd);
         agent_fini(&agent);
         free(mtls_cert);
+        certified_key_free(tls_key);
         identity_clear(&id);
         kl_tpm_free(tpm);
         kl_agent_config_free(cfg);

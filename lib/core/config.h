@@ -48,8 +48,9 @@ struct kl_agent_config {
         bool enable_agent_mtls;
         char *server_key; /* resolved */
         char *server_key_password;
-        char *server_cert;       /* resolved */
-        char *trusted_client_ca; /* raw list; entries resolved by the user of it */
+        char *certified_server_key; /* a TPM key's name, or "" (not upstream) */
+        char *server_cert;          /* resolved */
+        char *trusted_client_ca;    /* raw list; entries resolved by the user of it */
         bool tls_accept_invalid_certs;
         bool tls_accept_invalid_hostnames;
         /* payload and keys */

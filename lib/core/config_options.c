@@ -103,6 +103,7 @@ const struct opt kl_cfg_options[] = {
         BOOLOPT(enable_agent_mtls, true, 0),
         PATHOPT(server_key, PATH_KEYLIME_DIR, "server-private.pem", 0),
         STR(server_key_password, "", OPTF_SECRET, NULL),
+        STR(certified_server_key, "", 0, NULL), /* beyond upstream: tls_key.c */
         PATHOPT(server_cert, PATH_KEYLIME_DIR, "server-cert.crt", 0),
         STR(trusted_client_ca, "default", 0, check_list),
         BOOLOPT(tls_accept_invalid_certs, false, 0),

@@ -32,6 +32,7 @@
 #include "err.h"
 #include "json.h"
 #include "log.h"
+#include "tls_signer.h"
 
 #define DEFAULT_MAX_BODY   (1024 * 1024)
 #define DEFAULT_CONN_LIMIT 256
@@ -62,6 +63,7 @@ struct kl_http_server {
         bool mtls;
         atomic_bool running; /* MHD log lines matter during startup, are noise after */
         uint16_t port;
+        struct kl_tls_signer_state *signer; /* the server key's holder, or NULL */
 };
 
 /* Per-request state, hung on MHD's con_cls. */
@@ -564,10 +566,15 @@ static struct MHD_Daemon *start_daemon(struct kl_http_server *srv,
         if (sa != NULL)
                 opts[i++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)(uintptr_t)sa};
         if (o->tls_cert_pem != NULL) {
-                opts[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
-                                                    (void *)(uintptr_t)o->tls_cert_pem};
-                opts[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
-                                                    (void *)(uintptr_t)o->tls_key_pem};
+                if (o->tls_signer == NULL)
+                        opts[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+                                                            (void *)(uintptr_t)o->tls_cert_pem};
+                if (o->tls_signer != NULL)
+                        opts[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
+                                                            kl_tls_signer_callback()};
+                else
+                        opts[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+                                                            (void *)(uintptr_t)o->tls_key_pem};
                 opts[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
                                                     (void *)(uintptr_t)TLS_PRIORITIES};
                 if (o->tls_client_ca_pem != NULL)
@@ -592,7 +599,9 @@ int kl_http_server_start(const struct kl_http_server_options *opts, kl_http_hand
 
         if (opts == NULL || handler == NULL || ret == NULL)
                 goto out;
-        if ((opts->tls_cert_pem == NULL) != (opts->tls_key_pem == NULL) ||
+        if ((opts->tls_cert_pem == NULL) !=
+                (opts->tls_key_pem == NULL && opts->tls_signer == NULL) ||
+            (opts->tls_key_pem != NULL && opts->tls_signer != NULL) ||
             (opts->tls_client_ca_pem != NULL && opts->tls_cert_pem == NULL))
                 goto out;
         r = KL_ERR_NOMEM;
@@ -611,6 +620,9 @@ int kl_http_server_start(const struct kl_http_server_options *opts, kl_http_hand
         atomic_init(&srv->running, false);
         if (opts->tls_cert_pem != NULL)
                 flags |= MHD_USE_TLS;
+        if (opts->tls_signer != NULL &&
+            (r = kl_tls_signer_start(opts->tls_signer, opts->tls_cert_pem, &srv->signer)) < 0)
+                goto out;
 
         if (opts->host != NULL) {
                 if ((r = resolve_bind(opts->host, opts->port, &ss, &ss_len)) < 0)
@@ -647,6 +659,7 @@ void kl_http_server_stop(struct kl_http_server *srv)
                 return;
         if (srv->daemon != NULL)
                 MHD_stop_daemon(srv->daemon); /* joins the worker threads */
+        kl_tls_signer_stop(srv->signer);
         free(srv);
 }
 

@@ -50,6 +50,20 @@ struct kl_http_reply {
 typedef void (*kl_http_handler)(void *ctx, const struct kl_http_request *req,
                                 struct kl_http_reply *reply);
 
+/*
+ * A TLS server key that never leaves its holder (a TPM): the server hands
+ * sign a SHA-256 digest of what the handshake signs and sends what it
+ * returns: a DER ECDSA-Sig-Value (ecc) or the RSA signature bytes.
+ */
+enum kl_tls_sign_scheme { KL_TLS_SIGN_ECDSA, KL_TLS_SIGN_RSA_PSS, KL_TLS_SIGN_RSA_PKCS1 };
+struct kl_http_tls_signer {
+        bool ecc; /* P-256; else RSA of rsa_bits */
+        unsigned rsa_bits;
+        int (*sign)(void *ctx, enum kl_tls_sign_scheme scheme, const uint8_t digest[32],
+                    uint8_t **ret_sig, size_t *ret_len);
+        void *ctx;
+};
+
 struct kl_http_server_options {
         const char *host;          /* bind address (IPv4/IPv6 literal or name); NULL = any */
         uint16_t port;             /* 0 = pick a free port (see kl_http_server_port) */
@@ -62,6 +76,8 @@ struct kl_http_server_options {
         /* TLS: all NULL = plain HTTP. PEM text, not file names. */
         const char *tls_cert_pem;
         const char *tls_key_pem;
+        /* instead of tls_key_pem: tls_cert_pem's key is held by a signer (one server at a time) */
+        const struct kl_http_tls_signer *tls_signer;
         const char *tls_client_ca_pem; /* set = require and verify client certificates */
 };
 

@@ -158,12 +158,13 @@ int kl_tpm_certified_create(struct kl_tpm *tpm, bool ecc, const uint8_t *qual, s
                             struct kl_tpm_certified *ret);
 /*
  * Loads a key kl_tpm_certified_create made and signs a SHA-256 digest with
- * it: RSASSA-PKCS1-v1_5 bytes or a DER ECDSA-Sig-Value (caller frees).
+ * it: RSASSA-PKCS1-v1_5 (or, with rsa_pss, RSASSA-PSS with a 32-byte salt)
+ * bytes, or a DER ECDSA-Sig-Value (caller frees).
  * KL_ERR_INVAL when pub or priv is not one whole structure.
  */
 int kl_tpm_certified_sign(struct kl_tpm *tpm, const uint8_t *pub, size_t pub_len,
                           const uint8_t *priv, size_t priv_len, const uint8_t digest[32],
-                          uint8_t **ret_sig, size_t *ret_len);
+                          bool rsa_pss, uint8_t **ret_sig, size_t *ret_len);
 
 /*
  * PCR banks with at least one PCR allocated (TPM2_GetCapability TPM2_CAP_PCRS),

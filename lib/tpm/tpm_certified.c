@@ -149,7 +149,9 @@ static int x509_signature(const TPMT_SIGNATURE *sig, uint8_t **ret, size_t *ret_
                                         sig->signature.ecdsa.signatureR.size,
                                         sig->signature.ecdsa.signatureS.buffer,
                                         sig->signature.ecdsa.signatureS.size, ret, ret_len);
-        if (sig->sigAlg != TPM2_ALG_RSASSA || (len = sig->signature.rsassa.sig.size) == 0)
+        /* rsassa and rsapss share one layout */
+        if ((sig->sigAlg != TPM2_ALG_RSASSA && sig->sigAlg != TPM2_ALG_RSAPSS) ||
+            (len = sig->signature.rsassa.sig.size) == 0)
                 return KL_ERR_TPM;
         if ((out = malloc(len)) == NULL)
                 return KL_ERR_NOMEM;
@@ -161,7 +163,7 @@ static int x509_signature(const TPMT_SIGNATURE *sig, uint8_t **ret, size_t *ret_
 
 int kl_tpm_certified_sign(struct kl_tpm *t, const uint8_t *pub_buf, size_t pub_len,
                           const uint8_t *priv_buf, size_t priv_len, const uint8_t digest[32],
-                          uint8_t **ret_sig, size_t *ret_len)
+                          bool rsa_pss, uint8_t **ret_sig, size_t *ret_len)
 {
         TPM2B_PUBLIC pub = {0};
         TPM2B_PRIVATE priv = {0};
@@ -184,8 +186,9 @@ int kl_tpm_certified_sign(struct kl_tpm *t, const uint8_t *pub_buf, size_t pub_l
             off != priv_len)
                 return KL_ERR_INVAL;
         memcpy(d.buffer, digest, 32);
-        scheme.scheme =
-            pub.publicArea.type == TPM2_ALG_ECC ? TPM2_ALG_ECDSA : (TPM2_ALG_ID)TPM2_ALG_RSASSA;
+        scheme.scheme = pub.publicArea.type == TPM2_ALG_ECC ? TPM2_ALG_ECDSA
+                        : rsa_pss                           ? (TPM2_ALG_ID)TPM2_ALG_RSAPSS
+                                                            : (TPM2_ALG_ID)TPM2_ALG_RSASSA;
         scheme.details.any.hashAlg = TPM2_ALG_SHA256;
         if ((r = kl_tpm_ek_load(t)) < 0)
                 goto out;

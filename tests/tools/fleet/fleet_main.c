@@ -52,6 +52,7 @@ struct options {
         unsigned long watch_pid;
         const char *report;
         const char *ready_file;
+        bool print_policies;
 };
 
 static void usage(FILE *to)
@@ -78,7 +79,9 @@ static void usage(FILE *to)
                 "                       the verifier flagged every bad one (S caps the wait)\n"
                 "  --report F           write the report (JSON lines) to F at the end\n"
                 "  --watch-pid PID      report that process's CPU time during the run and RSS\n"
-                "  --ready-file F       write \"port\" to F once every agent is added\n");
+                "  --ready-file F       write \"port\" to F once every agent is added\n"
+                "  --print-policies     print the TPM and IMA policies the agents satisfy\n"
+                "                       (two JSON lines, the verifier stub's format) and exit\n");
 }
 
 static bool parse_uint(const char *s, unsigned long max, unsigned long *ret)
@@ -137,6 +140,7 @@ static int parse_options(int argc, char **argv, struct options *o)
             {"min-quotes", required_argument, NULL, 'm'},
             {"watch-pid", required_argument, NULL, 'w'},
             {"ready-file", required_argument, NULL, 'f'},
+            {"print-policies", no_argument, NULL, 'P'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0},
         };
@@ -232,12 +236,19 @@ static int parse_options(int argc, char **argv, struct options *o)
                 case 'f':
                         o->ready_file = optarg;
                         break;
+                case 'P':
+                        o->print_policies = true;
+                        break;
                 case 'h':
                         usage(stdout);
                         exit(0);
                 default:
                         return -1;
                 }
+        }
+        if (o->print_policies && optind == argc) {
+                o->agents = 1; /* the policies are the same for every agent */
+                return 0;
         }
         if (optind != argc || o->agents == 0 || o->registrar == NULL ||
             (o->verifier.url != NULL &&
@@ -651,6 +662,11 @@ int main(int argc, char **argv)
             (tpm_policy = fleet_tpm_policy(f)) == NULL ||
             (ima_policy = fleet_ima_policy(f)) == NULL)
                 goto out;
+        if (o.print_policies) {
+                /* for a verifier the simulator cannot add agents to itself (bench/fleet.sh) */
+                ret = printf("%s\n%s\n", tpm_policy, ima_policy) < 0;
+                goto out;
+        }
         if (o.verifier.tls.ca_file != NULL &&
             kl_file_read(o.verifier.tls.ca_file, CERT_FILE_MAX, &ca, &ca_len) < 0) {
                 fprintf(stderr, "kl_fleet: cannot read %s\n", o.verifier.tls.ca_file);
