@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void roundtrip(const struct ver_tpm_policy *p)
 {
         struct ver_tpm_policy *again = calloc(1, sizeof(*again));
-        struct json_object *j = NULL;
+        kl_json *j = NULL;
         char why[256];
 
         if (again == NULL)
@@ -28,7 +28,7 @@ static void roundtrip(const struct ver_tpm_policy *p)
                     (p->mask != 0 && memcmp(p, again, sizeof(*p)) != 0))
                         abort();
         }
-        json_object_put(j);
+        kl_json_free(j);
         free(again);
 }
 

@@ -30,13 +30,13 @@
 #include "fileio.h"
 #include "json.h"
 #include "quote.h"
+#include "test_util.h"
 #include "tpm_public.h"
 #include "uefi_log.h"
 #include "verify.h"
-#include "test_util.h"
 
 struct vec {
-        struct json_object *obj;
+        kl_json *obj;
         const char *nonce, *quote, *pem;
         struct kl_tpm_public *ak;
 };
@@ -63,7 +63,7 @@ static int vec_teardown(void **state)
         struct vec *v = *state;
 
         kl_tpm_public_free(v->ak);
-        json_object_put(v->obj);
+        kl_json_free(v->obj);
         free(v);
         return 0;
 }
@@ -310,7 +310,7 @@ static void test_tpm_policy_check_and_json_roundtrip(void **state)
 {
         struct ver_tpm_policy p, again;
         struct kl_pcr_set pcrs = {.hash_alg = 0x000b, .digest_len = 32};
-        struct json_object *j = NULL;
+        kl_json *j = NULL;
         char spec[200];
         char why[256];
 
@@ -338,7 +338,7 @@ static void test_tpm_policy_check_and_json_roundtrip(void **state)
         assert_int_equal(ver_tpm_policy_to_json(&p, &j), 0);
         assert_int_equal(ver_tpm_policy_from_json(j, &again, why, sizeof(why)), 0);
         assert_memory_equal(&p, &again, sizeof(p));
-        json_object_put(j);
+        kl_json_free(j);
 }
 
 static void test_add_request_parse(void **state)
