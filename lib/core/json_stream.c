@@ -2,9 +2,9 @@
 /*
  * See json_stream.h. A stream is in one of four parts (prefix, string,
  * suffix, done) or failed; escape bytes that did not fit into the last
- * output piece wait in `pend`. The escaping must stay json-c's
- * (json_escape_str with JSON_C_TO_STRING_NOSLASHESCAPE): the unit test
- * compares both on every byte value.
+ * output piece wait in `pend`. The escaping must stay that of
+ * kl_json_to_string (no escaping of '/'): the unit test compares both on
+ * every byte value.
  */
 #include "json_stream.h"
 

@@ -32,9 +32,8 @@ void kl_revocation_free(struct kl_revocation *rv)
 
 int kl_revocation_parse(const char *data, size_t len, struct kl_revocation **ret)
 {
-        struct json_object *root = NULL;
-        struct json_object *m = NULL;
-        struct json_object *s = NULL;
+        kl_json *root = NULL;
+        kl_json *m, *s;
         struct kl_revocation *rv = NULL;
         const char *sig;
         size_t sig_len;
@@ -45,13 +44,12 @@ int kl_revocation_parse(const char *data, size_t len, struct kl_revocation **ret
         r = KL_ERR_INVAL;
         if (kl_json_parse_object(data, len, &root) < 0)
                 goto out;
-        if (!json_object_object_get_ex(root, "msg", &m) ||
-            !json_object_is_type(m, json_type_string) ||
-            !json_object_object_get_ex(root, "signature", &s) ||
-            !json_object_is_type(s, json_type_string))
+        m = kl_json_member(root, "msg");
+        s = kl_json_member(root, "signature");
+        if (!kl_json_is(m, KL_JSON_STRING) || !kl_json_is(s, KL_JSON_STRING))
                 goto out;
-        sig = json_object_get_string(s);
-        sig_len = (size_t)json_object_get_string_len(s);
+        sig = kl_json_string_value(s);
+        sig_len = kl_json_string_length(s);
         if (sig_len > KL_REVOCATION_SIG_MAX) {
                 r = KL_ERR_TOO_LONG;
                 goto out;
@@ -59,11 +57,11 @@ int kl_revocation_parse(const char *data, size_t len, struct kl_revocation **ret
         r = KL_ERR_NOMEM;
         if ((rv = calloc(1, sizeof(*rv))) == NULL)
                 goto out;
-        rv->msg_len = (size_t)json_object_get_string_len(m);
+        rv->msg_len = kl_json_string_length(m);
         if ((rv->msg = malloc(rv->msg_len + 1)) == NULL)
                 goto out;
         /* msg may hold NUL bytes (\u0000): copy by length, verify by length */
-        memcpy(rv->msg, json_object_get_string(m), rv->msg_len);
+        memcpy(rv->msg, kl_json_string_value(m), rv->msg_len);
         rv->msg[rv->msg_len] = '\0';
         if (sig_len > 0 && (r = kl_b64_decode(sig, sig_len, &rv->sig, &rv->sig_len)) < 0)
                 goto out;
@@ -72,7 +70,7 @@ int kl_revocation_parse(const char *data, size_t len, struct kl_revocation **ret
         r = 0;
 out:
         kl_revocation_free(rv);
-        json_object_put(root);
+        kl_json_free(root);
         return r;
 }
 
@@ -162,25 +160,25 @@ out:
 
 int kl_revocation_body(const char *msg, const char *sig_b64, char **ret_body)
 {
-        struct json_object *o = json_object_new_object();
+        kl_json *o = kl_json_object();
         char *text = NULL;
         int r = KL_ERR_NOMEM;
 
         if (o == NULL || msg == NULL || sig_b64 == NULL)
                 goto out;
-        if (json_object_object_add(o, "msg", json_object_new_string(msg)) != 0 ||
-            json_object_object_add(o, "signature", json_object_new_string(sig_b64)) != 0)
+        if (kl_json_set_string(o, "msg", msg) < 0 ||
+            kl_json_set_string(o, "signature", sig_b64) < 0)
                 goto out;
         if ((text = kl_json_to_string(o)) == NULL)
                 goto out;
         *ret_body = text;
         r = 0;
 out:
-        json_object_put(o);
+        kl_json_free(o);
         return r;
 }
 
-int kl_revocation_event(const struct kl_revocation *rv, struct json_object **ret)
+int kl_revocation_event(const struct kl_revocation *rv, kl_json **ret)
 {
         if (rv == NULL)
                 return KL_ERR_INVAL;

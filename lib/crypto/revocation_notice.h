@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
-struct json_object;
+#include "json.h"
 
 #define KL_REVOCATION_MAX     (1u << 20) /* whole body, also the ZeroMQ frame cap */
 #define KL_REVOCATION_SIG_MAX 2048u      /* base64 characters: RSA-8192 needs 1368 */
@@ -58,7 +58,7 @@ int kl_revocation_sign(EVP_PKEY *key, const char *msg, size_t len, char **ret_b6
 /* The body text {"msg": msg, "signature": sig_b64}; caller frees. */
 int kl_revocation_body(const char *msg, const char *sig_b64, char **ret_body);
 
-/* msg parsed as a JSON object (only after verification!); caller puts it. */
-int kl_revocation_event(const struct kl_revocation *rv, struct json_object **ret);
+/* msg parsed as a JSON object (only after verification!); caller kl_json_frees it. */
+int kl_revocation_event(const struct kl_revocation *rv, kl_json **ret);
 
 #endif

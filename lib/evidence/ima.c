@@ -124,16 +124,16 @@ void kl_ima_policy_free(struct kl_ima_policy *p)
         free(p);
 }
 
-static int parse_digest_list(struct json_object *arr, const char *path, struct pol_entry *e,
-                             char *why, size_t why_len)
+static int parse_digest_list(const kl_json *arr, const char *path, struct pol_entry *e, char *why,
+                             size_t why_len)
 {
         size_t i, n;
 
-        if (!json_object_is_type(arr, json_type_array)) {
+        if (!kl_json_is(arr, KL_JSON_ARRAY)) {
                 kl_why_set(why, why_len, "digests: %.200s: not an array", path);
                 return KL_ERR_INVAL;
         }
-        n = json_object_array_length(arr);
+        n = kl_json_length(arr);
         if (n > POLICY_MAX_PER_PATH) {
                 kl_why_set(why, why_len, "digests: %.200s: more than %d digests", path,
                            POLICY_MAX_PER_PATH);
@@ -142,17 +142,17 @@ static int parse_digest_list(struct json_object *arr, const char *path, struct p
         if (n > 0 && (e->digests = calloc(n, sizeof(*e->digests))) == NULL)
                 return KL_ERR_NOMEM;
         for (i = 0; i < n; i++) {
-                struct json_object *s = json_object_array_get_idx(arr, i);
+                const kl_json *s = kl_json_at(arr, i);
                 const char *hex;
                 size_t hl;
 
-                if (!json_object_is_type(s, json_type_string)) {
+                if (!kl_json_is(s, KL_JSON_STRING)) {
                         kl_why_set(why, why_len, "digests: %.200s: entry %zu is not a string", path,
                                    i);
                         return KL_ERR_INVAL;
                 }
-                hex = json_object_get_string(s);
-                hl = (size_t)json_object_get_string_len(s);
+                hex = kl_json_string_value(s);
+                hl = kl_json_string_length(s);
                 if (hl < 2 || hl > 2 * KL_MAX_DIGEST_LEN ||
                     !kl_hex_decode_to(hex, hl, e->digests[i].d)) {
                         kl_why_set(why, why_len, "digests: %.200s: entry %zu is not a hex digest",
@@ -165,17 +165,18 @@ static int parse_digest_list(struct json_object *arr, const char *path, struct p
         return 0;
 }
 
-static int parse_digests(struct kl_ima_policy *p, struct json_object *digests, char *why,
-                         size_t why_len)
+static int parse_digests(struct kl_ima_policy *p, const kl_json *digests, char *why, size_t why_len)
 {
         size_t n, size = 2;
+        const char *key;
+        kl_json *val;
         int r;
 
-        if (!json_object_is_type(digests, json_type_object)) {
+        if (!kl_json_is(digests, KL_JSON_OBJECT)) {
                 kl_why_set(why, why_len, "digests: not an object");
                 return KL_ERR_INVAL;
         }
-        n = (size_t)json_object_object_length(digests);
+        n = kl_json_member_count(digests);
         if (n > POLICY_MAX_PATHS) {
                 kl_why_set(why, why_len, "digests: more than %u paths", POLICY_MAX_PATHS);
                 return KL_ERR_TOO_LONG;
@@ -186,8 +187,7 @@ static int parse_digests(struct kl_ima_policy *p, struct json_object *digests, c
             (p->table = calloc(size, sizeof(*p->table))) == NULL)
                 return KL_ERR_NOMEM;
         p->table_size = size;
-        json_object_object_foreach(digests, key, val)
-        {
+        for (struct kl_json_iter it = kl_json_members(digests); kl_json_next(&it, &key, &val);) {
                 struct pol_entry *e;
                 size_t kl = strlen(key), i;
 
@@ -200,7 +200,7 @@ static int parse_digests(struct kl_ima_policy *p, struct json_object *digests, c
                 e->hash = path_hash(key, kl);
                 if ((r = parse_digest_list(val, key, e, why, why_len)) != 0)
                         return r;
-                /* json-c objects have unique keys, so no duplicate check is needed */
+                /* a parsed object's keys are unique, so no duplicate check is needed */
                 for (i = (size_t)e->hash & (size - 1); p->table[i] != 0; i = (i + 1) & (size - 1))
                         ;
                 p->table[i] = p->n_entries;
@@ -267,16 +267,15 @@ static const char *regex_untamed(const char *s)
         return NULL;
 }
 
-static int parse_excludes(struct kl_ima_policy *p, struct json_object *ex, char *why,
-                          size_t why_len)
+static int parse_excludes(struct kl_ima_policy *p, const kl_json *ex, char *why, size_t why_len)
 {
         size_t i, n;
 
-        if (!json_object_is_type(ex, json_type_array)) {
+        if (!kl_json_is(ex, KL_JSON_ARRAY)) {
                 kl_why_set(why, why_len, "excludes: not an array");
                 return KL_ERR_INVAL;
         }
-        n = json_object_array_length(ex);
+        n = kl_json_length(ex);
         if (n > POLICY_MAX_EXCLUDES) {
                 kl_why_set(why, why_len, "excludes: more than %d entries", POLICY_MAX_EXCLUDES);
                 return KL_ERR_TOO_LONG;
@@ -284,28 +283,28 @@ static int parse_excludes(struct kl_ima_policy *p, struct json_object *ex, char 
         if (n > 0 && (p->excludes = calloc(n, sizeof(*p->excludes))) == NULL)
                 return KL_ERR_NOMEM;
         for (i = 0; i < n; i++) {
-                struct json_object *s = json_object_array_get_idx(ex, i);
+                const kl_json *s = kl_json_at(ex, i);
                 char pat[POLICY_MAX_REGEX_LEN + 8];
                 const char *bad;
                 size_t sl;
                 int rc;
 
-                if (!json_object_is_type(s, json_type_string)) {
+                if (!kl_json_is(s, KL_JSON_STRING)) {
                         kl_why_set(why, why_len, "excludes: entry %zu is not a string", i);
                         return KL_ERR_INVAL;
                 }
-                sl = (size_t)json_object_get_string_len(s);
-                if (sl > POLICY_MAX_REGEX_LEN || memchr(json_object_get_string(s), 0, sl)) {
+                sl = kl_json_string_length(s);
+                if (sl > POLICY_MAX_REGEX_LEN || memchr(kl_json_string_value(s), 0, sl)) {
                         kl_why_set(why, why_len, "excludes: entry %zu is too long or has NUL", i);
                         return KL_ERR_INVAL;
                 }
-                if ((bad = regex_untamed(json_object_get_string(s))) != NULL) {
+                if ((bad = regex_untamed(kl_json_string_value(s))) != NULL) {
                         kl_why_set(why, why_len, "excludes: entry %zu: %s is not supported", i,
                                    bad);
                         return KL_ERR_INVAL;
                 }
                 /* Keylime applies excludes with re.match: anchored at the start only */
-                (void)snprintf(pat, sizeof(pat), "^(%s)", json_object_get_string(s));
+                (void)snprintf(pat, sizeof(pat), "^(%s)", kl_json_string_value(s));
                 if ((rc = regcomp(&p->excludes[i], pat, REG_EXTENDED | REG_NOSUB)) != 0) {
                         char msg[128];
 
@@ -321,7 +320,7 @@ static int parse_excludes(struct kl_ima_policy *p, struct json_object *ex, char 
 int kl_ima_policy_parse(const char *json, size_t len, struct kl_ima_policy **ret, char *why,
                         size_t why_len)
 {
-        struct json_object *root = NULL, *val = NULL;
+        kl_json *root = NULL, *val;
         struct kl_ima_policy *p = NULL;
         int r = KL_ERR_INVAL;
 
@@ -341,10 +340,10 @@ int kl_ima_policy_parse(const char *json, size_t len, struct kl_ima_policy **ret
                 r = KL_ERR_NOMEM;
                 goto out;
         }
-        if (json_object_object_get_ex(root, "digests", &val) && val != NULL &&
+        if ((val = kl_json_member(root, "digests")) != NULL &&
             (r = parse_digests(p, val, why, why_len)) != 0)
                 goto out;
-        if (json_object_object_get_ex(root, "excludes", &val) && val != NULL &&
+        if ((val = kl_json_member(root, "excludes")) != NULL &&
             (r = parse_excludes(p, val, why, why_len)) != 0)
                 goto out;
         *ret = p;
@@ -352,7 +351,7 @@ int kl_ima_policy_parse(const char *json, size_t len, struct kl_ima_policy **ret
         r = 0;
 out:
         kl_ima_policy_free(p);
-        json_object_put(root);
+        kl_json_free(root);
         return r;
 }
 

@@ -256,15 +256,17 @@ struct kl_mb_policy {
         uint8_t sha256[MAX_PCR][KL_SHA256_LEN];
 };
 
-static int parse_bank(struct json_object *bank, const char *name, size_t dlen, uint32_t *mask,
+static int parse_bank(const kl_json *bank, const char *name, size_t dlen, uint32_t *mask,
                       uint8_t *values, char *why, size_t why_len)
 {
-        if (!json_object_is_type(bank, json_type_object)) {
+        const char *key;
+        kl_json *val;
+
+        if (!kl_json_is(bank, KL_JSON_OBJECT)) {
                 kl_why_set(why, why_len, "%s: not an object", name);
                 return KL_ERR_INVAL;
         }
-        json_object_object_foreach(bank, key, val)
-        {
+        for (struct kl_json_iter it = kl_json_members(bank); kl_json_next(&it, &key, &val);) {
                 size_t kl = strlen(key), hl, i;
                 unsigned pcr = 0;
                 const char *hex;
@@ -287,12 +289,12 @@ static int parse_bank(struct json_object *bank, const char *name, size_t dlen, u
                         kl_why_set(why, why_len, "%s: PCR %u out of range", name, pcr);
                         return KL_ERR_INVAL;
                 }
-                if (!json_object_is_type(val, json_type_string)) {
+                if (!kl_json_is(val, KL_JSON_STRING)) {
                         kl_why_set(why, why_len, "%s: PCR %u: not a string", name, pcr);
                         return KL_ERR_INVAL;
                 }
-                hex = json_object_get_string(val);
-                hl = (size_t)json_object_get_string_len(val);
+                hex = kl_json_string_value(val);
+                hl = kl_json_string_length(val);
                 if (hl != 2 * dlen || kl_hex_decode(hex, hl, &dec, &dec_len) != 0 ||
                     dec_len != dlen) {
                         free(dec);
@@ -307,10 +309,12 @@ static int parse_bank(struct json_object *bank, const char *name, size_t dlen, u
         return 0;
 }
 
-static int parse_banks(struct json_object *root, struct kl_mb_policy *p, char *why, size_t why_len)
+static int parse_banks(const kl_json *root, struct kl_mb_policy *p, char *why, size_t why_len)
 {
-        json_object_object_foreach(root, key, val)
-        {
+        const char *key;
+        kl_json *val;
+
+        for (struct kl_json_iter it = kl_json_members(root); kl_json_next(&it, &key, &val);) {
                 int r;
 
                 /* strict: a misspelt bank would otherwise silently check nothing */
@@ -333,7 +337,7 @@ static int parse_banks(struct json_object *root, struct kl_mb_policy *p, char *w
 int kl_mb_policy_parse(const char *json, size_t len, struct kl_mb_policy **ret, char *why,
                        size_t why_len)
 {
-        struct json_object *root = NULL;
+        kl_json *root = NULL;
         struct kl_mb_policy *p = NULL;
         int r = KL_ERR_INVAL;
 
@@ -360,7 +364,7 @@ int kl_mb_policy_parse(const char *json, size_t len, struct kl_mb_policy **ret, 
         r = 0;
 out:
         free(p);
-        json_object_put(root);
+        kl_json_free(root);
         return r;
 }
 

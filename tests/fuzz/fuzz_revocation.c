@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         static X509 *cert;
         struct kl_revocation *rv = NULL;
-        struct json_object *ev = NULL;
+        kl_json *ev = NULL;
 
         if (cert == NULL &&
             kl_x509_parse_any((const uint8_t *)cert_pem, strlen(cert_pem), &cert) < 0)
@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* the test certificate expired: verify with its key so the signature check runs */
         (void)kl_revocation_verify(rv, X509_get0_pubkey(cert));
         if (kl_revocation_event(rv, &ev) == 0)
-                json_object_put(ev);
+                kl_json_free(ev);
         kl_revocation_free(rv);
         return 0;
 }

@@ -38,7 +38,7 @@
 #include "json.h"
 #include "test_util.h"
 
-static const char *jstr(struct json_object *obj, const char *key)
+static const char *jstr(kl_json *obj, const char *key)
 {
         const char *s = NULL;
 
@@ -80,7 +80,7 @@ static void test_digest_sha256_abc(void **state)
 
 static void test_hmac_sha384_hex_keys_vector(void **state)
 {
-        struct json_object *v = kl_test_json_file("keys/keys-vector.json");
+        kl_json *v = kl_test_json_file("keys/keys-vector.json");
         const char *uuid = jstr(v, "agent_uuid");
         const char *challenge = jstr(v, "verify_challenge");
         size_t k_len = 0;
@@ -98,14 +98,14 @@ static void test_hmac_sha384_hex_keys_vector(void **state)
         assert_int_equal(kl_hmac_sha384_hex(k, k_len, (const uint8_t *)uuid, strlen(uuid), tag), 0);
         assert_string_not_equal(tag, jstr(v, "auth_tag"));
         kl_secure_free(k, k_len);
-        json_object_put(v);
+        kl_json_free(v);
 }
 
 /* registrar-api §5: key = base64(credential) as text, msg = agent UUID */
 static void test_hmac_sha384_hex_registrar_activation(void **state)
 {
-        struct json_object *v = kl_test_json_file("keys/keys-vector.json");
-        struct json_object *act = NULL;
+        kl_json *v = kl_test_json_file("keys/keys-vector.json");
+        kl_json *act = NULL;
         const char *uuid = jstr(v, "agent_uuid");
         const char *cred;
         char *key_b64 = NULL;
@@ -122,7 +122,7 @@ static void test_hmac_sha384_hex_registrar_activation(void **state)
         assert_string_equal(tag,
                             jstr(act, "auth_tag_hmac_sha384_key_is_base64_string_msg_is_uuid"));
         free(key_b64);
-        json_object_put(v);
+        kl_json_free(v);
 }
 
 static void test_mem_equal_ct_lengths_and_contents(void **state)
@@ -137,7 +137,7 @@ static void test_mem_equal_ct_lengths_and_contents(void **state)
 /* The tenant's payload: base64(IV16 || AES-256-GCM(payload.zip) || tag16) with K. */
 static void test_aes_gcm_decrypt_keys_vector_payload(void **state)
 {
-        struct json_object *v = kl_test_json_file("keys/keys-vector.json");
+        kl_json *v = kl_test_json_file("keys/keys-vector.json");
         const char *p64 = jstr(v, "payload_b64");
         size_t k_len = 0, blob_len = 0, zip_len = 0, ct_len;
         uint8_t *k = kl_test_unhex(jstr(v, "K_hex"), &k_len);
@@ -173,7 +173,7 @@ static void test_aes_gcm_decrypt_keys_vector_payload(void **state)
         free(zip);
         free(blob);
         kl_secure_free(k, k_len);
-        json_object_put(v);
+        kl_json_free(v);
 }
 
 /* NIST SP 800-38A F.3.13 CFB128-AES128.Encrypt, first block */
@@ -276,8 +276,8 @@ static void test_key_save_pem_load_roundtrip(void **state)
 
 static void test_x509_parse_any_pem_b64_der(void **state)
 {
-        struct json_object *v = kl_test_json_file("registrar/registrar-docs-example.json");
-        struct json_object *get = NULL, *res = NULL;
+        kl_json *v = kl_test_json_file("registrar/registrar-docs-example.json");
+        kl_json *get = NULL, *res = NULL;
         const char *cert_b64;
         X509 *a = NULL, *b = NULL, *c = NULL;
         char *pem = NULL;
@@ -307,7 +307,7 @@ static void test_x509_parse_any_pem_b64_der(void **state)
         free(pem);
         X509_free(c);
         X509_free(a);
-        json_object_put(v);
+        kl_json_free(v);
 }
 
 static void test_x509_self_signed_fields(void **state)

@@ -98,11 +98,17 @@ static size_t read_cb(char *buf, size_t sz, size_t n, void *ud)
         return len;
 }
 
+/* obj[key] = s, or null when s is NULL; the reply shows a failed set. */
+static void set_or_null(kl_json *obj, const char *key, const char *s)
+{
+        (void)(s != NULL ? kl_json_set_string(obj, key, s) : kl_json_set_null(obj, key));
+}
+
 /* Echo handler: reports what the server parsed, so the test can check it. */
 static void echo_handler(void *ctx, const struct kl_http_request *req, struct kl_http_reply *reply)
 {
         struct fixture *f = ctx;
-        struct json_object *res = json_object_new_object();
+        kl_json *res = kl_json_object();
         const char *q = kl_http_request_query(req, "x");
         const char *h = kl_http_request_header(req, "X-Test");
         const char *cn = kl_http_request_peer_cn(req);
@@ -116,23 +122,23 @@ static void echo_handler(void *ctx, const struct kl_http_request *req, struct kl
                 assert_non_null(g);
                 g->f = f;
                 g->fail_at = strcmp(kl_http_request_path(req), "/stream-fail") == 0 ? 100000 : 0;
-                json_object_put(res);
+                kl_json_free(res);
                 reply->status = 200;
                 reply->stream = (struct kl_stream){.read = gen_read, .free = gen_free, .cls = g};
                 reply->close = strcmp(kl_http_request_path(req), "/stream-close") == 0;
                 return;
         }
         if (strcmp(kl_http_request_path(req), "/empty") == 0) {
-                json_object_put(res);
+                kl_json_free(res);
                 return; /* leaves the reply unset: the server must answer 500 */
         }
-        json_object_object_add(res, "method", json_object_new_string(kl_http_request_method(req)));
-        json_object_object_add(res, "path", json_object_new_string(kl_http_request_path(req)));
-        json_object_object_add(res, "x", q != NULL ? json_object_new_string(q) : NULL);
-        json_object_object_add(res, "hdr", h != NULL ? json_object_new_string(h) : NULL);
-        json_object_object_add(res, "cn", cn != NULL ? json_object_new_string(cn) : NULL);
-        json_object_object_add(res, "len", json_object_new_int64((int64_t)blen));
-        json_object_object_add(res, "nul", json_object_new_boolean(body[blen] == '\0'));
+        (void)kl_json_set_string(res, "method", kl_http_request_method(req));
+        (void)kl_json_set_string(res, "path", kl_http_request_path(req));
+        set_or_null(res, "x", q);
+        set_or_null(res, "hdr", h);
+        set_or_null(res, "cn", cn);
+        (void)kl_json_set_int(res, "len", (int64_t)blen);
+        (void)kl_json_set_bool(res, "nul", body[blen] == '\0');
         kl_http_reply_json(reply, 200, "Success", res);
 }
 
@@ -194,18 +200,18 @@ static CURLcode request(const char *url, const char *method, const char *body, s
         return rc;
 }
 
-static struct json_object *results_of(const struct resp *r)
+static kl_json *results_of(const struct resp *r)
 {
-        struct json_object *env = NULL;
-        struct json_object *res = NULL;
+        kl_json *env = NULL;
+        kl_json *res = NULL;
         int64_t code = 0;
 
         assert_int_equal(kl_json_parse_object(r->body, r->len, &env), 0);
         assert_int_equal(kl_json_get_int(env, "code", &code), 0);
         assert_int_equal(code, r->code);
         assert_int_equal(kl_json_get_object(env, "results", &res), 0);
-        json_object_get(res);
-        json_object_put(env);
+        kl_json_ref(res);
+        kl_json_free(env);
         return res;
 }
 
@@ -220,7 +226,7 @@ static void test_http_server_get_query_header(void **state)
 {
         struct fixture *f = *state;
         struct curl_slist *h = curl_slist_append(NULL, "X-Test: hello");
-        struct json_object *res;
+        kl_json *res;
         const char *s = NULL;
         char url[128];
         struct resp r;
@@ -239,13 +245,13 @@ static void test_http_server_get_query_header(void **state)
         assert_int_equal(kl_json_get_string(res, "hdr", &s), 0);
         assert_string_equal(s, "hello");
         assert_int_equal(kl_json_get_string(res, "cn", &s), KL_ERR_NOT_FOUND);
-        json_object_put(res);
+        kl_json_free(res);
 }
 
 static void test_http_server_nul_stays_escaped(void **state)
 {
         struct fixture *f = *state;
-        struct json_object *res;
+        kl_json *res;
         const char *s = NULL;
         char url[128];
         struct resp r;
@@ -258,13 +264,13 @@ static void test_http_server_nul_stays_escaped(void **state)
         assert_string_equal(s, "/a%00bA");
         assert_int_equal(kl_json_get_string(res, "x", &s), 0);
         assert_string_equal(s, "%00~");
-        json_object_put(res);
+        kl_json_free(res);
 }
 
 static void test_http_server_post_body(void **state)
 {
         struct fixture *f = *state;
-        struct json_object *res;
+        kl_json *res;
         char body[1024];
         char url[128];
         int64_t len = 0;
@@ -281,7 +287,7 @@ static void test_http_server_post_body(void **state)
         assert_int_equal(len, 1024);
         assert_int_equal(kl_json_get_bool(res, "nul", &nul), 0);
         assert_true(nul);
-        json_object_put(res);
+        kl_json_free(res);
 }
 
 static void test_http_server_body_too_large(void **state)
@@ -297,7 +303,7 @@ static void test_http_server_body_too_large(void **state)
         snprintf(url, sizeof(url), "%s/post", f->base);
         assert_int_equal(request(url, "POST", body, 1025, false, NULL, &r), CURLE_OK);
         assert_int_equal(r.code, 413);
-        json_object_put(results_of(&r));
+        kl_json_free(results_of(&r));
         assert_int_equal(atomic_load(&f->calls), before);
         free(body);
 }
@@ -312,7 +318,7 @@ static void test_http_server_chunked_too_large(void **state)
         snprintf(url, sizeof(url), "%s/chunked", f->base);
         assert_int_equal(request(url, "PUT", NULL, 200000, true, NULL, &r), CURLE_OK);
         assert_int_equal(r.code, 413);
-        json_object_put(results_of(&r));
+        kl_json_free(results_of(&r));
         assert_int_equal(atomic_load(&f->calls), before);
 
         /* A chunked body under the cap reaches the handler whole. */
@@ -416,7 +422,7 @@ static void test_http_server_empty_reply_is_500(void **state)
         snprintf(url, sizeof(url), "%s/empty", f->base);
         assert_int_equal(request(url, "GET", NULL, 0, false, NULL, &r), CURLE_OK);
         assert_int_equal(r.code, 500);
-        json_object_put(results_of(&r));
+        kl_json_free(results_of(&r));
 }
 
 /* What a streamed answer delivered: its bytes checked against the pattern as they come. */
@@ -637,7 +643,7 @@ static CURLcode tls_request(uint16_t port, const char *cert, const char *key, st
 static void keepalive_requests(uint16_t port, int n)
 {
         CURL *c = curl_easy_init();
-        struct json_object *res;
+        kl_json *res;
         const char *cn = NULL;
         long connects = -1;
         struct resp r;
@@ -653,7 +659,7 @@ static void keepalive_requests(uint16_t port, int n)
                 res = results_of(&r);
                 assert_int_equal(kl_json_get_string(res, "cn", &cn), 0);
                 assert_string_equal(cn, "test-client");
-                json_object_put(res);
+                kl_json_free(res);
         }
         curl_easy_cleanup(c);
 }
@@ -663,7 +669,7 @@ static void test_http_server_mtls(void **state)
         struct kl_http_server_options o = {.host = "127.0.0.1", .port = 0};
         struct kl_http_server *srv = NULL;
         struct fixture f = {0};
-        struct json_object *res;
+        kl_json *res;
         const char *cn = NULL;
         char *ca = NULL, *cert = NULL, *key = NULL;
         char cmd[512];
@@ -692,7 +698,7 @@ static void test_http_server_mtls(void **state)
         res = results_of(&r);
         assert_int_equal(kl_json_get_string(res, "cn", &cn), 0);
         assert_string_equal(cn, "test-client");
-        json_object_put(res);
+        kl_json_free(res);
         assert_int_equal(atomic_load(&f.calls), 1);
 
         /* Keep-alive: later requests on the connection reuse its verification, CN included. */

@@ -19,15 +19,15 @@
 #include <string.h>
 
 #include "b64.h"
-#include "hex.h"
 #include "crypto.h"
 #include "err.h"
 #include "fileio.h"
+#include "hex.h"
 #include "json.h"
 #include "keys.h"
 
 struct vec {
-        struct json_object *root;
+        kl_json *root;
         const char *uuid;
         uint8_t *k, *u, *v, *tag;
         size_t k_len, u_len, v_len, tag_len;
@@ -75,7 +75,7 @@ static int teardown(void **state)
         free(vec.u);
         free(vec.v);
         free(vec.tag);
-        json_object_put(vec.root);
+        kl_json_free(vec.root);
         return 0;
 }
 
@@ -265,9 +265,9 @@ static void test_keys_add_other_verifier_cannot_replace_k(void **state)
         /* a complete, valid pair for a new K from another certificate of the same CA */
         memset(k2, 0x11, sizeof(k2));
         memset(v2, 0x22, sizeof(v2));
-        assert_int_equal(kl_hmac("sha384", k2, 32, (const uint8_t *)vec.uuid, strlen(vec.uuid),
-                                 tag2, &tag_len),
-                         0);
+        assert_int_equal(
+            kl_hmac("sha384", k2, 32, (const uint8_t *)vec.uuid, strlen(vec.uuid), tag2, &tag_len),
+            0);
         for (size_t i = 0; i < 32; i++)
                 k2[i] ^= v2[i]; /* now U */
         add(st, from(share(KEYS_U, k2, 32, tag2, false), "intruder"), false, false);

@@ -27,15 +27,15 @@
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_tpm2_types.h>
 
-#include "hex.h"
 #include "crypto.h"
 #include "err.h"
+#include "hex.h"
 #include "json.h"
 #include "makecred.h"
-#include "tpm_public.h"
 #include "test_util.h"
+#include "tpm_public.h"
 
-static const char *jstr(struct json_object *obj, const char *key)
+static const char *jstr(kl_json *obj, const char *key)
 {
         const char *s = NULL;
 
@@ -43,9 +43,9 @@ static const char *jstr(struct json_object *obj, const char *key)
         return s;
 }
 
-static struct json_object *jobj(struct json_object *obj, const char *key)
+static kl_json *jobj(kl_json *obj, const char *key)
 {
-        struct json_object *o = NULL;
+        kl_json *o = NULL;
 
         assert_int_equal(kl_json_get_object(obj, key, &o), 0);
         return o;
@@ -142,8 +142,8 @@ static void test_kdfe_matches_single_block_definition(void **state)
 
 static void test_makecred_fixed_rsa_vector_prefix(void **state)
 {
-        struct json_object *root = kl_test_json_file("registrar/makecredential-vectors.json");
-        struct json_object *v = jobj(root, "rsa");
+        kl_json *root = kl_test_json_file("registrar/makecredential-vectors.json");
+        kl_json *v = jobj(root, "rsa");
         struct kl_tpm_public *ek = parse_hex_public(jstr(v, "ek_tpm_hex"));
         size_t cred_len, name_len, seed_len, pre_len, blob_len = 0;
         uint8_t *cred = kl_test_unhex(jstr(v, "credential_hex"), &cred_len);
@@ -172,7 +172,7 @@ static void test_makecred_fixed_rsa_vector_prefix(void **state)
         free(name);
         free(cred);
         kl_tpm_public_free(ek);
-        json_object_put(root);
+        kl_json_free(root);
 }
 
 /*
@@ -236,8 +236,8 @@ static void test_makecred_fixed_rsa_secret_decrypts_to_seed(void **state)
 
 static void test_makecred_fixed_ecc_vector_whole_blob(void **state)
 {
-        struct json_object *root = kl_test_json_file("registrar/makecredential-vectors.json");
-        struct json_object *v = jobj(root, "ecc_p256");
+        kl_json *root = kl_test_json_file("registrar/makecredential-vectors.json");
+        kl_json *v = jobj(root, "ecc_p256");
         struct kl_tpm_public *ek = parse_hex_public(jstr(v, "ek_tpm_hex"));
         EVP_PKEY *eph = p256_from_decimal(jstr(v, "ephemeral_private_key_decimal"));
         size_t cred_len, name_len, exp_len, blob_len = 0;
@@ -259,18 +259,18 @@ static void test_makecred_fixed_ecc_vector_whole_blob(void **state)
         free(cred);
         EVP_PKEY_free(eph);
         kl_tpm_public_free(ek);
-        json_object_put(root);
+        kl_json_free(root);
 }
 
 /* Random seeds / ephemeral keys: the layout holds and two runs differ. */
 static void test_makecred_random_rsa_and_ecc_layout(void **state)
 {
-        struct json_object *root = kl_test_json_file("registrar/makecredential-vectors.json");
+        kl_json *root = kl_test_json_file("registrar/makecredential-vectors.json");
         const char *which[] = {"rsa", "ecc_p256"};
 
         (void)state;
         for (size_t k = 0; k < 2; k++) {
-                struct json_object *v = jobj(root, which[k]);
+                kl_json *v = jobj(root, which[k]);
                 struct kl_tpm_public *ek = parse_hex_public(jstr(v, "ek_tpm_hex"));
                 size_t cred_len, name_len, len1 = 0, len2 = 0, id_len = 0, sec_len = 0;
                 uint8_t *cred = kl_test_unhex(jstr(v, "credential_hex"), &cred_len);
@@ -294,7 +294,7 @@ static void test_makecred_random_rsa_and_ecc_layout(void **state)
                 free(cred);
                 kl_tpm_public_free(ek);
         }
-        json_object_put(root);
+        kl_json_free(root);
 }
 
 static void test_credblob_split_rejects_malformed(void **state)
@@ -329,8 +329,8 @@ static void test_credblob_split_rejects_malformed(void **state)
 
 static void test_credblob_split_docs_example(void **state)
 {
-        struct json_object *root = kl_test_json_file("registrar/registrar-docs-example.json");
-        struct json_object *res = jobj(jobj(root, "post_agents_response_example"), "results");
+        kl_json *root = kl_test_json_file("registrar/registrar-docs-example.json");
+        kl_json *res = jobj(jobj(root, "post_agents_response_example"), "results");
         size_t len = 0, id_len = 0, sec_len = 0;
         uint8_t *blob = kl_test_unb64(jstr(res, "blob"), &len);
         const uint8_t *id = NULL, *sec = NULL;
@@ -341,10 +341,10 @@ static void test_credblob_split_docs_example(void **state)
         assert_int_equal(id_len, 68);
         assert_int_equal(sec_len, 256);
         free(blob);
-        json_object_put(root);
+        kl_json_free(root);
 }
 
-static void check_name(struct json_object *body, const char *field, const char *expect_hex,
+static void check_name(kl_json *body, const char *field, const char *expect_hex,
                        const char *expect_alg)
 {
         size_t len = 0, name_len = 0;
@@ -365,23 +365,23 @@ static void check_name(struct json_object *body, const char *field, const char *
 
 static void test_tpm_public_name_docs_example(void **state)
 {
-        struct json_object *root = kl_test_json_file("registrar/registrar-docs-example.json");
-        struct json_object *derived = jobj(root, "_derived");
-        struct json_object *post = jobj(root, "post_agents_request_example");
-        struct json_object *get = jobj(jobj(root, "get_agent_response_example"), "results");
+        kl_json *root = kl_test_json_file("registrar/registrar-docs-example.json");
+        kl_json *derived = jobj(root, "_derived");
+        kl_json *post = jobj(root, "post_agents_request_example");
+        kl_json *get = jobj(jobj(root, "get_agent_response_example"), "results");
 
         (void)state;
         check_name(post, "aik_tpm", jstr(derived, "post_example_aik_name_hex"), "sha256");
         check_name(get, "aik_tpm", jstr(derived, "get_example_aik_name_hex"), "sha256");
         check_name(get, "ek_tpm", jstr(derived, "get_example_ek_name_hex"), "sha256");
-        json_object_put(root);
+        kl_json_free(root);
 }
 
 static void test_tpm_public_to_pkey_matches_ekcert(void **state)
 {
-        struct json_object *root = kl_test_json_file("registrar/registrar-docs-example.json");
-        struct json_object *get = jobj(jobj(root, "get_agent_response_example"), "results");
-        struct json_object *aik_body = jobj(root, "post_agents_request_example");
+        kl_json *root = kl_test_json_file("registrar/registrar-docs-example.json");
+        kl_json *get = jobj(jobj(root, "get_agent_response_example"), "results");
+        kl_json *aik_body = jobj(root, "post_agents_request_example");
         const char *cert_b64 = jstr(get, "ekcert");
         size_t len = 0, aik_len = 0;
         uint8_t *ek_buf = kl_test_unb64(jstr(get, "ek_tpm"), &len);
@@ -413,13 +413,13 @@ static void test_tpm_public_to_pkey_matches_ekcert(void **state)
         kl_tpm_public_free(ek);
         free(aik_buf);
         free(ek_buf);
-        json_object_put(root);
+        kl_json_free(root);
 }
 
 static void test_tpm_public_parse_rejects_malformed(void **state)
 {
-        struct json_object *root = kl_test_json_file("registrar/makecredential-vectors.json");
-        struct json_object *v = jobj(root, "ecc_p256");
+        kl_json *root = kl_test_json_file("registrar/makecredential-vectors.json");
+        kl_json *v = jobj(root, "ecc_p256");
         size_t len = 0;
         uint8_t *buf = kl_test_unhex(jstr(v, "ek_tpm_hex"), &len);
         uint8_t *longer = malloc(len + 1);
@@ -445,7 +445,7 @@ static void test_tpm_public_parse_rejects_malformed(void **state)
         kl_tpm_public_free(p);
         free(longer);
         free(buf);
-        json_object_put(root);
+        kl_json_free(root);
 }
 
 int main(void)

@@ -153,7 +153,7 @@ static void expect_refused(const struct entry *e, size_t n)
 
 static void test_payload_decrypt_vector(void **state)
 {
-        struct json_object *v = NULL;
+        kl_json *v = NULL;
         char *text = NULL, *zip = NULL;
         const char *b64 = NULL;
         uint8_t *blob = NULL, *plain = NULL, k[32];
@@ -182,7 +182,7 @@ static void test_payload_decrypt_vector(void **state)
         free(zip);
         free(blob);
         free(text);
-        json_object_put(v);
+        kl_json_free(v);
 }
 
 static void test_payload_deliver_vector_zip(void **state)

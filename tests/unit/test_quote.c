@@ -26,13 +26,13 @@
 #include "fileio.h"
 #include "json.h"
 #include "quote.h"
-#include "tpm_public.h"
 #include "test_util.h"
+#include "tpm_public.h"
 
 struct vec {
-        struct json_object *obj;
+        kl_json *obj;
         const char *nonce, *quote, *pem, *attest_b64, *sig_b64, *blob_b64;
-        struct json_object *exp;
+        kl_json *exp;
 };
 
 static void vec_load(struct vec *v)
@@ -56,7 +56,7 @@ static void test_quote_decode_vector_fields(void **state)
         struct vec v = {0};
         struct kl_quote q = {0};
         struct kl_attest_info info;
-        struct json_object *clock = NULL;
+        kl_json *clock = NULL;
         const char *pcr16_hex, *digest_hex;
         uint8_t *a, *s, *pcr16, *digest;
         uint8_t mine[64];
@@ -107,7 +107,7 @@ static void test_quote_decode_vector_fields(void **state)
         free(pcr16);
         free(digest);
         kl_quote_clear(&q);
-        json_object_put(v.obj);
+        kl_json_free(v.obj);
 }
 
 static void test_quote_verify_signature_vector(void **state)
@@ -134,7 +134,7 @@ static void test_quote_verify_signature_vector(void **state)
                          KL_ERR_INVAL);
         kl_tpm_public_free(ak);
         kl_quote_clear(&q);
-        json_object_put(v.obj);
+        kl_json_free(v.obj);
 }
 
 /* upstream negative: flip bit 0 of byte 5 of the attestation -> signature fails */
@@ -159,7 +159,7 @@ static void test_quote_verify_signature_flipped_attest_fails(void **state)
             KL_ERR_VERIFY);
         kl_tpm_public_free(ak);
         kl_quote_clear(&q);
-        json_object_put(v.obj);
+        kl_json_free(v.obj);
 }
 
 /* upstream negative: another nonce than the one quoted */
@@ -181,7 +181,7 @@ static void test_attest_parse_nonce_mismatch_detected(void **state)
         assert_memory_not_equal(info.nonce, other, info.nonce_len);
         assert_memory_equal(info.nonce, v.nonce, info.nonce_len);
         kl_quote_clear(&q);
-        json_object_put(v.obj);
+        kl_json_free(v.obj);
 }
 
 /* upstream negative: flip bit 0 of byte 5 of the PCR blob (the bank's hash id) */
@@ -200,7 +200,7 @@ static void test_pcrblob_decode_flipped_hash_fails(void **state)
         blob[5] ^= 1;
         assert_int_equal(kl_pcrblob_decode(blob, len, &p), KL_ERR_INVAL);
         free(blob);
-        json_object_put(v.obj);
+        kl_json_free(v.obj);
 }
 
 static void test_pcrblob_decode_bad_lengths_fail(void **state)
@@ -231,7 +231,7 @@ static void test_pcrblob_decode_bad_lengths_fail(void **state)
         assert_int_equal(kl_pcrblob_decode(blob, len, &p), KL_ERR_INVAL);
         free(big);
         free(blob);
-        json_object_put(v.obj);
+        kl_json_free(v.obj);
 }
 
 /* Ten PCRs take two TPML_DIGEST lists (8 + 2), and come back in order. */
@@ -308,7 +308,7 @@ static void test_quote_encode_roundtrip_identical(void **state)
 
         vec_load(&v);
         check_roundtrip(v.quote, strlen(v.quote));
-        json_object_put(v.obj);
+        kl_json_free(v.obj);
 }
 
 static void test_quote_decode_malformed_fails(void **state)
@@ -340,7 +340,7 @@ static void test_quote_decode_malformed_fails(void **state)
         assert_null(q.attest);
         free(big);
         free(s);
-        json_object_put(v.obj);
+        kl_json_free(v.obj);
 }
 
 static void test_attest_parse_truncated_or_padded_fails(void **state)
@@ -366,7 +366,7 @@ static void test_attest_parse_truncated_or_padded_fails(void **state)
         assert_int_equal(kl_attest_parse(a, len, &info), KL_ERR_INVAL);
         free(padded);
         free(a);
-        json_object_put(v.obj);
+        kl_json_free(v.obj);
 }
 
 static void test_hash_alg_name_both_ways(void **state)

@@ -77,7 +77,7 @@ static char *upstream_body(void)
 static void test_upstream_vector(void **state)
 {
         struct kl_revocation *rv = NULL;
-        struct json_object *ev = NULL;
+        kl_json *ev = NULL;
         const char *hello = NULL;
         char *body = upstream_body();
         X509 *cert = test_cert();
@@ -101,7 +101,7 @@ static void test_upstream_vector(void **state)
         rv->msg_len++;
         rv->sig[10] ^= 1;
         assert_int_equal(kl_revocation_verify(rv, X509_get0_pubkey(cert)), KL_ERR_VERIFY);
-        json_object_put(ev);
+        kl_json_free(ev);
         kl_revocation_free(rv);
         X509_free(cert);
         free(body);
@@ -110,7 +110,7 @@ static void test_upstream_vector(void **state)
 static void test_verifier_format_vector(void **state)
 {
         struct kl_revocation *rv = NULL;
-        struct json_object *ev = NULL;
+        kl_json *ev = NULL;
         const char *s = NULL;
         int64_t port = 0;
         size_t len;
@@ -132,7 +132,7 @@ static void test_verifier_format_vector(void **state)
         /* a changed msg does not verify */
         rv->msg[rv->msg_len - 2] ^= 0x20;
         assert_int_equal(kl_revocation_verify(rv, X509_get0_pubkey(cert)), KL_ERR_VERIFY);
-        json_object_put(ev);
+        kl_json_free(ev);
         kl_revocation_free(rv);
         X509_free(cert);
         free(body);

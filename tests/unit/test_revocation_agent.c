@@ -249,25 +249,25 @@ static void write_cert(struct fx *f, long from_s, long to_s)
 /* A signed notice in the verifier's format; when NULL leaves event_time out. */
 static char *notice(const char *agent_id, const char *event_id, const time_t *when)
 {
-        struct json_object *ev = json_object_new_object();
+        kl_json *ev = kl_json_object();
         char stamp[64], *msg, *sig = NULL, *body = NULL;
         struct tm tm;
 
         assert_non_null(ev);
-        json_object_object_add(ev, "type", json_object_new_string("revocation"));
-        json_object_object_add(ev, "agent_id", json_object_new_string(agent_id));
+        assert_int_equal(kl_json_set_string(ev, "type", "revocation"), 0);
+        assert_int_equal(kl_json_set_string(ev, "agent_id", agent_id), 0);
         if (when != NULL) {
                 assert_non_null(localtime_r(when, &tm));
                 assert_true(strftime(stamp, sizeof(stamp), "%a %b %e %H:%M:%S %Y", &tm) > 0);
-                json_object_object_add(ev, "event_time", json_object_new_string(stamp));
+                assert_int_equal(kl_json_set_string(ev, "event_time", stamp), 0);
         }
-        json_object_object_add(ev, "event_id", json_object_new_string(event_id));
+        assert_int_equal(kl_json_set_string(ev, "event_id", event_id), 0);
         assert_non_null(msg = kl_json_to_string(ev));
         assert_int_equal(kl_revocation_sign(signer, msg, strlen(msg), &sig), 0);
         assert_int_equal(kl_revocation_body(msg, sig, &body), 0);
         free(msg);
         free(sig);
-        json_object_put(ev);
+        kl_json_free(ev);
         return body;
 }
 
@@ -370,7 +370,7 @@ static void test_seen_forgets_oldest_when_full(void **state)
 {
         static struct revocation_seen seen;
         time_t now = time(NULL);
-        struct json_object *ev = NULL;
+        kl_json *ev = NULL;
         char text[300], why[256];
 
         (void)state;
@@ -387,7 +387,7 @@ static void test_seen_forgets_oldest_when_full(void **state)
                 assert_int_equal(revocation_admit(&seen, ev, AGENT, now, why, sizeof(why)), 0);
                 assert_int_equal(revocation_admit(&seen, ev, AGENT, now, why, sizeof(why)),
                                  KL_ERR_EXISTS);
-                json_object_put(ev);
+                kl_json_free(ev);
         }
         assert_int_equal(seen.n, REVOCATION_SEEN_MAX);
 }

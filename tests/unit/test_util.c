@@ -18,8 +18,8 @@
 #include <time.h>
 
 #include "b64.h"
-#include "hex.h"
 #include "fileio.h"
+#include "hex.h"
 #include "json.h"
 #include "test_util.h"
 #include "tpm.h"
@@ -43,9 +43,9 @@ char *kl_test_data_file(const char *rel, size_t *ret_len)
         return text;
 }
 
-struct json_object *kl_test_json_file(const char *rel)
+kl_json *kl_test_json_file(const char *rel)
 {
-        struct json_object *obj = NULL;
+        kl_json *obj = NULL;
         size_t len = 0;
         char *text = kl_test_data_file(rel, &len);
 

@@ -11,14 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct json_object;
+#include "json.h"
+
 struct kl_tpm;
 struct kl_tpm_public;
 
 /* $KL_TEST_DATA/rel, NUL-terminated, not empty; the caller frees it. */
 char *kl_test_data_file(const char *rel, size_t *ret_len);
-/* $KL_TEST_DATA/rel parsed as a JSON object; the caller puts it. */
-struct json_object *kl_test_json_file(const char *rel);
+/* $KL_TEST_DATA/rel parsed as a JSON object; the caller kl_json_frees it. */
+kl_json *kl_test_json_file(const char *rel);
 /* Decoded hex or base64 text; the caller frees it. */
 uint8_t *kl_test_unhex(const char *hex, size_t *ret_len);
 uint8_t *kl_test_unb64(const char *s, size_t *ret_len);
