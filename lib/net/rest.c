@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
@@ -188,6 +189,33 @@ int kl_rest_parse_body(struct kl_http_reply *reply, const char *body, size_t len
         if (r < 0)
                 kl_rest_refuse(reply, 400, "Malformed JSON body: expected a JSON object");
         return r;
+}
+
+int kl_rest_get_port(const kl_json *obj, int64_t *ret)
+{
+        kl_json *v = kl_json_member(obj, "port");
+        const char *s = kl_json_string_value(v);
+        int64_t port;
+
+        if (v == NULL) {
+                *ret = -1;
+                return 0;
+        }
+        if (kl_json_is(v, KL_JSON_INT)) {
+                port = kl_json_int_value(v);
+        } else if (s != NULL) {
+                size_t n = strlen(s);
+
+                if (n == 0 || n > 5 || strspn(s, "0123456789") != n)
+                        return KL_ERR_INVAL;
+                port = strtol(s, NULL, 10); /* at most 5 digits: cannot overflow */
+        } else {
+                return KL_ERR_INVAL;
+        }
+        if (port < 0 || port > 65535)
+                return KL_ERR_INVAL;
+        *ret = port;
+        return 0;
 }
 
 int kl_rest_add_str(kl_json *obj, const char *key, const char *s)

@@ -146,6 +146,43 @@ static void test_rest_reply_store_results(void **state)
         expect_reply(&reply, 500, "Internal Server Error");
 }
 
+/* "port" as a number or its decimal text in 0..65535; -1 when absent or null. */
+static void test_rest_get_port_forms(void **state)
+{
+        static const char *const good[] = {"{\"port\": 9002}", "{\"port\": \"9002\"}",
+                                           "{\"port\": 0}", "{\"port\": \"65535\"}"};
+        static const int64_t want[] = {9002, 9002, 0, 65535};
+        static const char *const bad[] = {
+            "{\"port\": 65536}",   "{\"port\": -1}",         "{\"port\": \"\"}",
+            "{\"port\": \"+80\"}", "{\"port\": \"123456\"}", "{\"port\": \"80 \"}",
+            "{\"port\": 80.5}",    "{\"port\": true}",       "{\"port\": [80]}",
+        };
+        kl_json *obj = NULL;
+        int64_t port = 7;
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+                assert_int_equal(kl_json_parse_object(good[i], strlen(good[i]), &obj), 0);
+                assert_int_equal(kl_rest_get_port(obj, &port), 0);
+                assert_int_equal(port, want[i]);
+                kl_json_free(obj);
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                assert_int_equal(kl_json_parse_object(bad[i], strlen(bad[i]), &obj), 0);
+                assert_int_equal(kl_rest_get_port(obj, &port), KL_ERR_INVAL);
+                kl_json_free(obj);
+        }
+        assert_int_equal(kl_json_parse_object("{\"port\": null}", 14, &obj), 0);
+        assert_int_equal(kl_rest_get_port(obj, &port), 0);
+        assert_int_equal(port, -1);
+        kl_json_free(obj);
+        assert_int_equal(kl_json_parse_object("{}", 2, &obj), 0);
+        port = 7;
+        assert_int_equal(kl_rest_get_port(obj, &port), 0);
+        assert_int_equal(port, -1);
+        kl_json_free(obj);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -155,6 +192,7 @@ int main(void)
             cmocka_unit_test(test_rest_agent_id_copy),
             cmocka_unit_test(test_rest_reply_common_routes),
             cmocka_unit_test(test_rest_reply_store_results),
+            cmocka_unit_test(test_rest_get_port_forms),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
