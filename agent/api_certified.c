@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "certified.h" /* lib/tpm: kl_certified_prove_message */
 #include "certified_key.h"
 #include "crypto.h"
 #include "err.h"
@@ -175,15 +176,16 @@ void api_keys_prove(const struct api_call *c, struct kl_http_reply *reply)
         struct certified_request q;
         struct certified_key *k = NULL;
         kl_json *results = NULL;
-        uint8_t digest[KL_MAX_DIGEST_LEN], *sig = NULL;
-        size_t dlen = 0, sig_len = 0;
+        uint8_t digest[KL_MAX_DIGEST_LEN], *sig = NULL, *msg = NULL;
+        size_t dlen = 0, sig_len = 0, msg_len = 0;
         int r;
 
         if (!parse(c, CERTIFIED_PROVE, &q, reply))
                 return;
         if (!load(c, q.name, &k, reply))
                 goto out;
-        if ((r = kl_digest("sha256", q.challenge, q.challenge_len, digest, &dlen)) < 0) {
+        if ((r = kl_certified_prove_message(q.challenge, q.challenge_len, &msg, &msg_len)) < 0 ||
+            (r = kl_digest("sha256", msg, msg_len, digest, &dlen)) < 0) {
                 api_error(reply, 500, "Cannot hash the challenge: %s", kl_err_str(r));
                 goto out;
         }
@@ -203,6 +205,7 @@ void api_keys_prove(const struct api_call *c, struct kl_http_reply *reply)
                 r = KL_ERR_NOMEM;
         reply_results(reply, results, r);
 out:
+        free(msg);
         free(sig);
         certified_key_free(k);
         certified_request_clear(&q);

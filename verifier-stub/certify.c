@@ -157,8 +157,8 @@ out:
 static int prove(struct certify_run *c, X509 *cert)
 {
         kl_json *body = kl_json_object(), *env = NULL, *res = NULL;
-        uint8_t challenge[CHALLENGE_LEN], *sig = NULL;
-        size_t sig_len = 0;
+        uint8_t challenge[CHALLENGE_LEN], *sig = NULL, *msg = NULL;
+        size_t sig_len = 0, msg_len = 0;
         EVP_PKEY *key = kl_x509_public_key(cert);
         int r;
 
@@ -173,11 +173,14 @@ static int prove(struct certify_run *c, X509 *cert)
         if ((r = post(c, "/keys/prove", body, &env, &res)) < 0 ||
             (r = get_b64(res, "signature", &sig, &sig_len)) < 0)
                 goto out;
-        if ((r = kl_verify_sha256(key, challenge, sizeof(challenge), sig, sig_len)) < 0)
+        if ((r = kl_certified_prove_message(challenge, sizeof(challenge), &msg, &msg_len)) < 0)
+                goto out;
+        if ((r = kl_verify_sha256(key, msg, msg_len, sig, sig_len)) < 0)
                 fprintf(stderr, "certify: the agent's signature over the challenge does not verify "
                                 "with the certificate's key\n");
 out:
         kl_pkey_free(key);
+        free(msg);
         free(sig);
         kl_json_free(env);
         return r;

@@ -3,6 +3,7 @@
 #include "certified.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <tss2/tss2_tpm2_types.h>
@@ -107,4 +108,20 @@ int kl_certified_check(const struct kl_tpm_public *ak, const char *nonce, const 
 out:
         kl_tpm_public_free(key);
         return r;
+}
+
+int kl_certified_prove_message(const uint8_t *challenge, size_t len, uint8_t **ret, size_t *ret_len)
+{
+        const size_t ctx = sizeof(KL_CERTIFIED_PROVE_CONTEXT); /* with its NUL */
+        uint8_t *msg;
+
+        if (challenge == NULL || len == 0 || len > SIZE_MAX - ctx || ret == NULL || ret_len == NULL)
+                return KL_ERR_INVAL;
+        if ((msg = malloc(ctx + len)) == NULL)
+                return KL_ERR_NOMEM;
+        memcpy(msg, KL_CERTIFIED_PROVE_CONTEXT, ctx);
+        memcpy(msg + ctx, challenge, len);
+        *ret = msg;
+        *ret_len = ctx + len;
+        return 0;
 }

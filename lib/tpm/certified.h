@@ -27,4 +27,15 @@ int kl_certified_check(const struct kl_tpm_public *ak, const char *nonce, const 
                        size_t pub_len, const uint8_t *attest, size_t attest_len, const uint8_t *sig,
                        size_t sig_len, struct kl_tpm_public **ret_key, char *why, size_t why_len);
 
+/*
+ * What POST /keys/prove signs: KL_CERTIFIED_PROVE_CONTEXT, a NUL, then the
+ * challenge. The fixed prefix keeps a challenge from being a message the key
+ * signs elsewhere (a TLS handshake, when it is the agent's server key): a
+ * TLS 1.3 CertificateVerify input starts with 64 spaces, a TLS 1.2 one with
+ * the client's random. *ret (caller frees) or KL_ERR_NOMEM / KL_ERR_INVAL.
+ */
+#define KL_CERTIFIED_PROVE_CONTEXT "keylime-agent-c certified key proof v1"
+int kl_certified_prove_message(const uint8_t *challenge, size_t len, uint8_t **ret,
+                               size_t *ret_len);
+
 #endif

@@ -47,8 +47,13 @@ prove() {
         [ "$code" = 200 ] || fail "prove $2: HTTP $code: $(cat "$T/prove.out")"
         jq -r .results.signature "$T/prove.out" | base64 -d >"$T/challenge.sig"
         openssl x509 -in "$3" -noout -pubkey >"$T/cert.pub"
-        openssl dgst -sha256 -verify "$T/cert.pub" -signature "$T/challenge.sig" "$T/challenge" >/dev/null ||
+        # what the key signs: a fixed context, a NUL, the challenge (certified-key.md)
+        { printf 'keylime-agent-c certified key proof v1\0'; cat "$T/challenge"; } >"$T/challenge.msg"
+        openssl dgst -sha256 -verify "$T/cert.pub" -signature "$T/challenge.sig" "$T/challenge.msg" >/dev/null ||
                 fail "A's signature with '$2' does not verify with its certificate's key"
+        # the bare challenge is not what it signed: no signing oracle for TLS handshakes
+        ! openssl dgst -sha256 -verify "$T/cert.pub" -signature "$T/challenge.sig" "$T/challenge" >/dev/null 2>&1 ||
+                fail "A signed the bare challenge with '$2', without the context"
 }
 
 for alg in rsa ecc; do

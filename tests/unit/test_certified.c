@@ -488,6 +488,24 @@ static void test_certified_check_swtpm_vector(void **state)
         free(hex);
 }
 
+/* What /keys/prove signs: the context, its NUL, then the challenge, nothing else. */
+static void test_certified_prove_message_prefix(void **state)
+{
+        static const char ctx[] = "keylime-agent-c certified key proof v1";
+        const uint8_t challenge[3] = {0x20, 0x00, 0xff};
+        uint8_t *msg = NULL;
+        size_t len = 0;
+
+        (void)state;
+        assert_int_equal(kl_certified_prove_message(challenge, sizeof(challenge), &msg, &len), 0);
+        assert_int_equal(len, sizeof(ctx) + sizeof(challenge));
+        assert_memory_equal(msg, ctx, sizeof(ctx));
+        assert_memory_equal(msg + sizeof(ctx), challenge, sizeof(challenge));
+        free(msg);
+        assert_int_equal(kl_certified_prove_message(challenge, 0, &msg, &len), KL_ERR_INVAL);
+        assert_int_equal(kl_certified_prove_message(NULL, 1, &msg, &len), KL_ERR_INVAL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -502,6 +520,7 @@ int main(void)
             cmocka_unit_test(test_certified_check_refuses_tampered_attest),
             cmocka_unit_test(test_certified_check_refuses_quote),
             cmocka_unit_test(test_certified_check_missing_input),
+            cmocka_unit_test(test_certified_prove_message_prefix),
         };
 
         return cmocka_run_group_tests(tests, keys_up, keys_down);
