@@ -183,6 +183,38 @@ static void test_rest_get_port_forms(void **state)
         kl_json_free(obj);
 }
 
+/* The highest known 2.x of an agent's /version, with the pre-2.5 single version as fallback. */
+static void test_rest_pick_agent_version(void **state)
+{
+        static const struct {
+                const char *results, *want;
+        } cases[] = {
+            {"{\"supported_versions\": [\"2.1\", \"2.6\", \"2.3\"]}", "2.6"},
+            {"{\"supported_versions\": [\"3.0\", \"2.4\", \"2.10\", 2.5]}", "2.4"},
+            {"{\"supported_version\": \"2.2\"}", "2.2"},
+            /* a list, even one with nothing known, wins over the single version */
+            {"{\"supported_versions\": [\"1.0\"], \"supported_version\": \"2.2\"}", NULL},
+            {"{\"supported_version\": \"2.7\"}", NULL},
+            {"{\"supported_versions\": \"2.6\"}", NULL},
+            {"{}", NULL},
+        };
+        kl_json *obj = NULL;
+        char v[4];
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                assert_int_equal(
+                    kl_json_parse_object(cases[i].results, strlen(cases[i].results), &obj), 0);
+                if (cases[i].want != NULL) {
+                        assert_int_equal(kl_rest_pick_agent_version(obj, v), 0);
+                        assert_string_equal(v, cases[i].want);
+                } else {
+                        assert_int_equal(kl_rest_pick_agent_version(obj, v), KL_ERR_UNSUPPORTED);
+                }
+                kl_json_free(obj);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -193,6 +225,7 @@ int main(void)
             cmocka_unit_test(test_rest_reply_common_routes),
             cmocka_unit_test(test_rest_reply_store_results),
             cmocka_unit_test(test_rest_get_port_forms),
+            cmocka_unit_test(test_rest_pick_agent_version),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
