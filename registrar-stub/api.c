@@ -102,34 +102,6 @@ static bool mtls_cert_ok(const char *s)
         return true;
 }
 
-/* port: integer, or a decimal string as in the upstream docs example; -1 = none. */
-static int get_port(kl_json *obj, int64_t *ret)
-{
-        kl_json *v = kl_json_member(obj, "port");
-        int64_t port;
-
-        if (v == NULL) {
-                *ret = -1;
-                return 0;
-        }
-        if (kl_json_is(v, KL_JSON_INT)) {
-                port = kl_json_int_value(v);
-        } else if (kl_json_is(v, KL_JSON_STRING)) {
-                const char *s = kl_json_string_value(v);
-                size_t n = strlen(s);
-
-                if (n == 0 || n > 5 || strspn(s, "0123456789") != n)
-                        return KL_ERR_INVAL;
-                port = strtol(s, NULL, 10); /* at most 5 digits: cannot overflow */
-        } else {
-                return KL_ERR_INVAL;
-        }
-        if (port < 0 || port > 65535)
-                return KL_ERR_INVAL;
-        *ret = port;
-        return 0;
-}
-
 /* Optional string field: absent/null → *ret NULL. */
 static int get_opt_string(kl_json *obj, const char *key, size_t max, const char **ret)
 {
@@ -252,7 +224,7 @@ static int parse_fields(struct registration *g, const char *body, size_t len,
                 bad = "mtls_cert";
         else if (get_opt_string(g->req, "ip", IP_TEXT_MAX, &g->ip) < 0)
                 bad = "ip";
-        else if (get_port(g->req, &g->rec.port) < 0)
+        else if (kl_rest_get_port(g->req, &g->rec.port) < 0)
                 bad = "port";
         if (bad != NULL) {
                 kl_rest_refuse(reply, 400, "Missing or invalid field '%s'", bad);

@@ -12,6 +12,7 @@
 #include "err.h"
 #include "ima.h"
 #include "json.h"
+#include "rest.h"
 #include "uefi_log.h"
 
 #define ADD_BODY_MAX    (4u << 20) /* policies included */
@@ -114,28 +115,17 @@ static int take_ip(kl_json *req, char **ret, char *why, size_t why_len)
         return (*ret = strdup(ip)) != NULL ? 0 : KL_ERR_NOMEM;
 }
 
-/* Optional "port": a number, or its decimal text, in 1..65535; -1 stays when absent. */
+/* Optional "port" (kl_rest_get_port), here in 1..65535; -1 stays when absent. */
 static int take_port(kl_json *req, int64_t *ret, char *why, size_t why_len)
 {
-        kl_json *v = kl_json_member(req, "port");
         int64_t port = -1;
 
-        if (v == NULL)
-                return 0;
-        if (kl_json_is(v, KL_JSON_INT)) {
-                port = kl_json_int_value(v);
-        } else if (kl_json_is(v, KL_JSON_STRING)) {
-                const char *s = kl_json_string_value(v);
-                size_t n = strlen(s);
-
-                if (n > 0 && n <= 5 && strspn(s, "0123456789") == n)
-                        port = strtol(s, NULL, 10);
-        }
-        if (port < 1 || port > 65535) {
+        if (kl_rest_get_port(req, &port) < 0 || port == 0) {
                 kl_why_set(why, why_len, "invalid field 'port'");
                 return KL_ERR_INVAL;
         }
-        *ret = port;
+        if (port > 0)
+                *ret = port;
         return 0;
 }
 

@@ -42,6 +42,7 @@
 #include "log.h"
 #include "notifier.h"
 #include "quote.h"
+#include "rest.h"
 #include "store.h"
 #include "tenant.h"
 #include "tpm_public.h"
@@ -468,8 +469,6 @@ static int negotiate(struct agent_rt *rt, const struct kl_http_multi_done *d, ch
 {
         kl_json *obj = NULL;
         kl_json *res = NULL;
-        kl_json *arr = NULL;
-        int best = -1;
         int r = KL_ERR_HTTP_STATUS;
 
         if (d->resp.status != 200) {
@@ -481,26 +480,10 @@ static int negotiate(struct agent_rt *rt, const struct kl_http_multi_done *d, ch
                 snprintf(why, why_len, "GET /version: malformed answer");
                 goto out;
         }
-        if (kl_json_get_array(res, "supported_versions", &arr) == 0) {
-                for (size_t i = 0; i < kl_json_length(arr); i++) {
-                        const char *v = kl_json_string_value(kl_json_at(arr, i));
-
-                        if (v != NULL && strlen(v) == 3 && v[0] == '2' && v[1] == '.' &&
-                            v[2] >= '1' && v[2] <= '6' && v[2] - '0' > best)
-                                best = v[2] - '0';
-                }
-        } else {
-                const char *v = NULL;
-
-                if (kl_json_get_string(res, "supported_version", &v) == 0 && strlen(v) == 3 &&
-                    v[0] == '2' && v[1] == '.' && v[2] >= '1' && v[2] <= '6')
-                        best = v[2] - '0';
-        }
-        if (best < 0) {
+        if ((r = kl_rest_pick_agent_version(res, rt->api_version)) < 0) {
                 snprintf(why, why_len, "agent supports no API version 2.1-2.6");
                 goto out;
         }
-        snprintf(rt->api_version, sizeof(rt->api_version), "2.%c", (char)('0' + best));
         log_info("agent '%s': API version %s", rt->id, rt->api_version);
         r = 0;
 out:

@@ -16,6 +16,7 @@
 #include "fileio.h"
 #include "http_client.h"
 #include "json.h"
+#include "rest.h"
 #include "tpm_public.h"
 #include "uuid.h"
 #include "verify.h"
@@ -152,27 +153,16 @@ out:
 /* Highest agent API version in 2.1..2.6 (as the verifier negotiates). */
 static int negotiate(struct ver_tenant *t)
 {
-        kl_json *env = NULL, *res = NULL, *list = NULL;
-        int best = -1, r;
+        kl_json *env = NULL, *res = NULL;
+        int r;
 
         if ((r = get_results(t, "/version", &env, &res)) < 0)
                 return r;
-        /* an absent or mistyped list, like non-string versions, offers nothing */
-        (void)kl_json_get_array(res, "supported_versions", &list);
-        for (size_t i = 0; i < kl_json_length(list); i++) {
-                const char *v = kl_json_string_value(kl_json_at(list, i));
-
-                if (v != NULL && strlen(v) == 3 && strncmp(v, "2.", 2) == 0 && v[2] >= '1' &&
-                    v[2] <= '6' && v[2] - '0' > best)
-                        best = v[2] - '0';
-        }
+        r = kl_rest_pick_agent_version(res, t->version);
         kl_json_free(env);
-        if (best < 0) {
+        if (r < 0)
                 fprintf(stderr, "tenant: the agent serves no API version 2.1-2.6\n");
-                return KL_ERR_UNSUPPORTED;
-        }
-        snprintf(t->version, sizeof(t->version), "2.%c", (char)('0' + best));
-        return 0;
+        return r;
 }
 
 /* The identity quote: signed by the registered AK, our nonce, PCR 16 = H(NK). */

@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
@@ -188,6 +189,65 @@ int kl_rest_parse_body(struct kl_http_reply *reply, const char *body, size_t len
         if (r < 0)
                 kl_rest_refuse(reply, 400, "Malformed JSON body: expected a JSON object");
         return r;
+}
+
+/* The minor number of "2.1" .. "2.6", or -1. */
+static int minor_2x(const char *v)
+{
+        if (v == NULL || strlen(v) != 3 || v[0] != '2' || v[1] != '.' || v[2] < '1' || v[2] > '6')
+                return -1;
+        return v[2] - '0';
+}
+
+int kl_rest_pick_agent_version(const kl_json *results, char out[4])
+{
+        kl_json *list = NULL;
+        int best = -1;
+
+        if (kl_json_get_array(results, "supported_versions", &list) == 0) {
+                for (size_t i = 0; i < kl_json_length(list); i++) {
+                        int m = minor_2x(kl_json_string_value(kl_json_at(list, i)));
+
+                        if (m > best)
+                                best = m;
+                }
+        } else {
+                best = minor_2x(kl_json_string_value(kl_json_member(results, "supported_version")));
+        }
+        if (best < 0)
+                return KL_ERR_UNSUPPORTED;
+        out[0] = '2';
+        out[1] = '.';
+        out[2] = (char)('0' + best);
+        out[3] = '\0';
+        return 0;
+}
+
+int kl_rest_get_port(const kl_json *obj, int64_t *ret)
+{
+        kl_json *v = kl_json_member(obj, "port");
+        const char *s = kl_json_string_value(v);
+        int64_t port;
+
+        if (v == NULL) {
+                *ret = -1;
+                return 0;
+        }
+        if (kl_json_is(v, KL_JSON_INT)) {
+                port = kl_json_int_value(v);
+        } else if (s != NULL) {
+                size_t n = strlen(s);
+
+                if (n == 0 || n > 5 || strspn(s, "0123456789") != n)
+                        return KL_ERR_INVAL;
+                port = strtol(s, NULL, 10); /* at most 5 digits: cannot overflow */
+        } else {
+                return KL_ERR_INVAL;
+        }
+        if (port < 0 || port > 65535)
+                return KL_ERR_INVAL;
+        *ret = port;
+        return 0;
 }
 
 int kl_rest_add_str(kl_json *obj, const char *key, const char *s)

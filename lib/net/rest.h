@@ -74,6 +74,20 @@ void kl_rest_reply_deleted(struct kl_http_reply *reply, int r, const char *id);
  * 400 "Malformed JSON body: expected a JSON object". The caller owns *ret.
  */
 int kl_rest_parse_body(struct kl_http_reply *reply, const char *body, size_t len, kl_json **ret);
+/*
+ * The agent API version to use from an agent's GET /version results: the
+ * highest of its "supported_versions" in 2.1 .. 2.6, or, from an agent older
+ * than 2.5 that lists none, its "supported_version". Writes "2.x" to out;
+ * KL_ERR_UNSUPPORTED when it offers none of those.
+ */
+int kl_rest_pick_agent_version(const kl_json *results, char out[4]);
+
+/*
+ * obj's "port" as Keylime clients send it: a number, or its decimal text (as
+ * in the upstream docs' example), in 0..65535. *ret is -1 when it is absent or
+ * null; anything else is KL_ERR_INVAL.
+ */
+int kl_rest_get_port(const kl_json *obj, int64_t *ret);
 /* Adds s as a string, or null when s is NULL; KL_ERR_NOMEM on failure. */
 int kl_rest_add_str(kl_json *obj, const char *key, const char *s);
 

@@ -146,6 +146,75 @@ static void test_rest_reply_store_results(void **state)
         expect_reply(&reply, 500, "Internal Server Error");
 }
 
+/* "port" as a number or its decimal text in 0..65535; -1 when absent or null. */
+static void test_rest_get_port_forms(void **state)
+{
+        static const char *const good[] = {"{\"port\": 9002}", "{\"port\": \"9002\"}",
+                                           "{\"port\": 0}", "{\"port\": \"65535\"}"};
+        static const int64_t want[] = {9002, 9002, 0, 65535};
+        static const char *const bad[] = {
+            "{\"port\": 65536}",   "{\"port\": -1}",         "{\"port\": \"\"}",
+            "{\"port\": \"+80\"}", "{\"port\": \"123456\"}", "{\"port\": \"80 \"}",
+            "{\"port\": 80.5}",    "{\"port\": true}",       "{\"port\": [80]}",
+        };
+        kl_json *obj = NULL;
+        int64_t port = 7;
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+                assert_int_equal(kl_json_parse_object(good[i], strlen(good[i]), &obj), 0);
+                assert_int_equal(kl_rest_get_port(obj, &port), 0);
+                assert_int_equal(port, want[i]);
+                kl_json_free(obj);
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                assert_int_equal(kl_json_parse_object(bad[i], strlen(bad[i]), &obj), 0);
+                assert_int_equal(kl_rest_get_port(obj, &port), KL_ERR_INVAL);
+                kl_json_free(obj);
+        }
+        assert_int_equal(kl_json_parse_object("{\"port\": null}", 14, &obj), 0);
+        assert_int_equal(kl_rest_get_port(obj, &port), 0);
+        assert_int_equal(port, -1);
+        kl_json_free(obj);
+        assert_int_equal(kl_json_parse_object("{}", 2, &obj), 0);
+        port = 7;
+        assert_int_equal(kl_rest_get_port(obj, &port), 0);
+        assert_int_equal(port, -1);
+        kl_json_free(obj);
+}
+
+/* The highest known 2.x of an agent's /version, with the pre-2.5 single version as fallback. */
+static void test_rest_pick_agent_version(void **state)
+{
+        static const struct {
+                const char *results, *want;
+        } cases[] = {
+            {"{\"supported_versions\": [\"2.1\", \"2.6\", \"2.3\"]}", "2.6"},
+            {"{\"supported_versions\": [\"3.0\", \"2.4\", \"2.10\", 2.5]}", "2.4"},
+            {"{\"supported_version\": \"2.2\"}", "2.2"},
+            /* a list, even one with nothing known, wins over the single version */
+            {"{\"supported_versions\": [\"1.0\"], \"supported_version\": \"2.2\"}", NULL},
+            {"{\"supported_version\": \"2.7\"}", NULL},
+            {"{\"supported_versions\": \"2.6\"}", NULL},
+            {"{}", NULL},
+        };
+        kl_json *obj = NULL;
+        char v[4];
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                assert_int_equal(
+                    kl_json_parse_object(cases[i].results, strlen(cases[i].results), &obj), 0);
+                if (cases[i].want != NULL) {
+                        assert_int_equal(kl_rest_pick_agent_version(obj, v), 0);
+                        assert_string_equal(v, cases[i].want);
+                } else {
+                        assert_int_equal(kl_rest_pick_agent_version(obj, v), KL_ERR_UNSUPPORTED);
+                }
+                kl_json_free(obj);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -155,6 +224,8 @@ int main(void)
             cmocka_unit_test(test_rest_agent_id_copy),
             cmocka_unit_test(test_rest_reply_common_routes),
             cmocka_unit_test(test_rest_reply_store_results),
+            cmocka_unit_test(test_rest_get_port_forms),
+            cmocka_unit_test(test_rest_pick_agent_version),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
