@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The only user of json-c: a kl_json is a json_object, and this file is the
- * only one that tunes json-c's tokener for outside input.
+ * only one that tunes json-c's tokener for outside input. struct kl_json is
+ * never defined; its pointers are json_object pointers cast at this file's
+ * border (jo() inward, (kl_json *) outward), which keeps json-c's types and
+ * header out of every other file without a wrapper allocation per value.
  */
 #include "json.h"
 

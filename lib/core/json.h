@@ -11,13 +11,12 @@
 #ifndef KL_JSON_H
 #define KL_JSON_H
 
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* The same type as json-c's until every caller uses the functions below. */
-typedef struct json_object kl_json;
+/* Opaque: only json.c knows what a kl_json is. */
+typedef struct kl_json kl_json;
 
 #define KL_JSON_MAX_DEPTH 16
 
