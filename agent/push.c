@@ -8,6 +8,8 @@
  * retries wait one interval, as upstream's agent does. While
  * waiting it polls the IMA log length and the watched PCRs four times a
  * second. The bearer token is a secret: never logged, wiped when dropped.
+ * One job just past 600 lines: the cycle's steps share the token and back-off
+ * state; the bodies are push_json.c's.
  */
 #include "push.h"
 

@@ -17,6 +17,10 @@
  *
  * States follow upstream's operational state names; "Invalid Quote" and
  * "Failed" stop polling until the agent is added again, as upstream does.
+ *
+ * One job past 600 lines: the loop, the heap, the workers and the batch
+ * writer all touch the same per-agent state under one ownership rule
+ * (busy = the request's or the worker's); split, that rule would span files.
  */
 #include "poller.h"
 

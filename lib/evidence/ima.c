@@ -8,6 +8,8 @@
  * except for the legacy "ima" template), so the template hash column and the PCR 10 value can
  * be checked without trusting either. All parsing is on pointer + length; no line is ever
  * NUL-terminated in place, and no buffer is sized from a length the input states.
+ * One job past 600 lines: the policy's lookups are what each replayed line is checked
+ * against, so its parser and the replay share one representation.
  */
 #include <limits.h>
 #include <regex.h>
