@@ -73,15 +73,9 @@ void kl_tpm_ak_blob_clear(struct kl_tpm_ak_blob *b)
 
 int kl_tpm_ak_create(struct kl_tpm *t, struct kl_tpm_ak_blob *ret_blob)
 {
-        TPM2B_SENSITIVE_CREATE sens = {0};
-        TPM2B_DATA outside = {0};
-        TPML_PCR_SELECTION pcrs = {0};
         TPM2B_PUBLIC tmpl;
         TPM2B_PRIVATE *priv = NULL;
         TPM2B_PUBLIC *pub = NULL;
-        TPM2B_CREATION_DATA *cdata = NULL;
-        TPM2B_DIGEST *chash = NULL;
-        TPMT_TK_CREATION *ticket = NULL;
         struct kl_tpm_ak_blob blob = {0};
         ESYS_TR s = ESYS_TR_NONE;
         size_t off = 0;
@@ -93,15 +87,9 @@ int kl_tpm_ak_create(struct kl_tpm *t, struct kl_tpm_ak_blob *ret_blob)
         /* a loaded AK would take the slot Create needs on a 3-slot TPM */
         kl_tpm_flush(t, &t->ak);
         ak_template(t, &tmpl);
-        if ((r = kl_tpm_ek_session(t, &s)) < 0)
+        if ((r = kl_tpm_ek_session(t, &s)) < 0 ||
+            (r = kl_tpm_create_under_ek(t, &tmpl, &s, &priv, &pub)) < 0)
                 goto out;
-        rc = Esys_Create(t->esys, t->ek, s, ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl, &outside,
-                         &pcrs, &priv, &pub, &cdata, &chash, &ticket);
-        kl_tpm_flush(t, &s);
-        if (rc != TSS2_RC_SUCCESS) {
-                r = kl_tpm_fail("Esys_Create", rc);
-                goto out;
-        }
         r = KL_ERR_NOMEM;
         if ((blob.pub = malloc(sizeof(TPMT_PUBLIC))) == NULL ||
             (blob.priv = malloc(priv->size == 0 ? 1 : priv->size)) == NULL)
@@ -126,9 +114,6 @@ out:
                 explicit_bzero(priv, sizeof(*priv));
         Esys_Free(priv);
         Esys_Free(pub);
-        Esys_Free(cdata);
-        Esys_Free(chash);
-        Esys_Free(ticket);
         return r;
 }
 

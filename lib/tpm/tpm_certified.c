@@ -79,15 +79,9 @@ static int marshal_private(const TPM2B_PRIVATE *priv, uint8_t **ret, size_t *ret
 int kl_tpm_certified_create(struct kl_tpm *t, bool ecc, const uint8_t *qual, size_t qual_len,
                             struct kl_tpm_certified *ret)
 {
-        TPM2B_SENSITIVE_CREATE sens = {0};
-        TPM2B_DATA outside = {0};
-        TPML_PCR_SELECTION pcrs = {0};
         TPM2B_PUBLIC tmpl;
         TPM2B_PRIVATE *priv = NULL;
         TPM2B_PUBLIC *pub = NULL;
-        TPM2B_CREATION_DATA *cdata = NULL;
-        TPM2B_DIGEST *chash = NULL;
-        TPMT_TK_CREATION *ticket = NULL;
         struct kl_tpm_certified c = {0};
         bool ek_was_loaded = t != NULL && t->ek != ESYS_TR_NONE;
         ESYS_TR s = ESYS_TR_NONE, h = ESYS_TR_NONE;
@@ -100,15 +94,9 @@ int kl_tpm_certified_create(struct kl_tpm *t, bool ecc, const uint8_t *qual, siz
                 goto out;
         key_template(ecc, &tmpl);
         /* salted, command-encrypted: inSensitive (the key's auth) crosses the bus encrypted */
-        if ((r = kl_tpm_ek_session_salted(t, TPMA_SESSION_DECRYPT, &s)) < 0)
+        if ((r = kl_tpm_ek_session_salted(t, TPMA_SESSION_DECRYPT, &s)) < 0 ||
+            (r = kl_tpm_create_under_ek(t, &tmpl, &s, &priv, &pub)) < 0)
                 goto out;
-        rc = Esys_Create(t->esys, t->ek, s, ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl, &outside,
-                         &pcrs, &priv, &pub, &cdata, &chash, &ticket);
-        kl_tpm_flush(t, &s);
-        if (rc != TSS2_RC_SUCCESS) {
-                r = kl_tpm_fail("Esys_Create", rc);
-                goto out;
-        }
         if ((r = kl_tpm_load_under_ek(t, pub, priv, &h, &rc)) < 0) {
                 if (rc != TSS2_RC_SUCCESS)
                         r = kl_tpm_fail("Esys_Load", rc);
@@ -132,9 +120,6 @@ out:
                 explicit_bzero(priv, sizeof(*priv));
         Esys_Free(priv);
         Esys_Free(pub);
-        Esys_Free(cdata);
-        Esys_Free(chash);
-        Esys_Free(ticket);
         return r;
 }
 

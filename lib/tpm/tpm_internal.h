@@ -70,6 +70,14 @@ int kl_tpm_ek_session_salted(struct kl_tpm *t, TPMA_SESSION crypt, ESYS_TR *ret)
  */
 int kl_tpm_load_under_ek(struct kl_tpm *t, const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *priv,
                          ESYS_TR *ret, TSS2_RC *ret_rc);
+/*
+ * TPM2_Create of tmpl under the loaded EK (empty sensitive data, no outside
+ * info or creation PCRs) in the EK session *s the caller chose (plain, or
+ * salted with parameter encryption), which is flushed here. The caller owns
+ * *ret_priv and *ret_pub (Esys_Free; wipe priv first).
+ */
+int kl_tpm_create_under_ek(struct kl_tpm *t, const TPM2B_PUBLIC *tmpl, ESYS_TR *s,
+                           TPM2B_PRIVATE **ret_priv, TPM2B_PUBLIC **ret_pub);
 int kl_tpm_pcr_session(struct kl_tpm *t, uint16_t bank, uint32_t mask, TPMA_SESSION crypt,
                        ESYS_TR *ret);
 /*

@@ -151,3 +151,22 @@ int kl_tpm_load_under_ek(struct kl_tpm *t, const TPM2B_PUBLIC *pub, const TPM2B_
         *ret = h;
         return 0;
 }
+
+int kl_tpm_create_under_ek(struct kl_tpm *t, const TPM2B_PUBLIC *tmpl, ESYS_TR *s,
+                           TPM2B_PRIVATE **ret_priv, TPM2B_PUBLIC **ret_pub)
+{
+        TPM2B_SENSITIVE_CREATE sens = {0};
+        TPM2B_DATA outside = {0};
+        TPML_PCR_SELECTION pcrs = {0};
+        TPM2B_CREATION_DATA *cdata = NULL;
+        TPM2B_DIGEST *chash = NULL;
+        TPMT_TK_CREATION *ticket = NULL;
+        TSS2_RC rc = Esys_Create(t->esys, t->ek, *s, ESYS_TR_NONE, ESYS_TR_NONE, &sens, tmpl,
+                                 &outside, &pcrs, ret_priv, ret_pub, &cdata, &chash, &ticket);
+
+        kl_tpm_flush(t, s);
+        Esys_Free(cdata);
+        Esys_Free(chash);
+        Esys_Free(ticket);
+        return rc == TSS2_RC_SUCCESS ? 0 : kl_tpm_fail("Esys_Create", rc);
+}
