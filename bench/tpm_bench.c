@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "crypto.h"
 #include "err.h"
 #include "log.h"
@@ -34,32 +35,6 @@
 #include "tpm_public.h"
 
 #define DATA_PCR 16 /* the agent binds its NK to PCR 16 before every quote */
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sample(const char *op, double t0)
-{
-        printf("%s %.3f\n", op, now_ms() - t0);
-}
-
-static int parse_uint(const char *s, unsigned long max, unsigned long *ret)
-{
-        char *end = NULL;
-        unsigned long v;
-
-        errno = 0;
-        v = strtoul(s, &end, 0);
-        if (errno != 0 || end == s || *end != '\0' || v > max)
-                return -1;
-        *ret = v;
-        return 0;
-}
 
 /* One MakeCredential in software (registrar side) and the TPM's ActivateCredential. */
 static int activate_once(struct kl_tpm *tpm)
@@ -78,14 +53,14 @@ static int activate_once(struct kl_tpm *tpm)
             (r = kl_tpm_public_parse(ak_pub, ak_len, &ak)) < 0 ||
             (r = kl_tpm_public_name(ak, name, &name_len)) < 0)
                 goto out;
-        t0 = now_ms();
+        t0 = bench_now_ms();
         if ((r = kl_makecred(ek, name, name_len, cred, sizeof(cred), &blob, &blob_len)) < 0)
                 goto out;
-        sample("makecred_sw", t0);
-        t0 = now_ms();
+        bench_sample("makecred_sw", t0);
+        t0 = bench_now_ms();
         if ((r = kl_tpm_activate_credential(tpm, blob, blob_len, &secret, &secret_len)) < 0)
                 goto out;
-        sample("activate_credential", t0);
+        bench_sample("activate_credential", t0);
         r = secret_len == sizeof(cred) && memcmp(secret, cred, sizeof(cred)) == 0 ? 0
                                                                                   : KL_ERR_VERIFY;
 out:
@@ -111,19 +86,19 @@ static int quote_once(struct kl_tpm *tpm, uint32_t mask, unsigned i)
 
         memset(digest, (int)(i & 0xff), sizeof(digest));
         snprintf(nonce, sizeof(nonce), "benchnonce%010u", i);
-        t0 = now_ms();
+        t0 = bench_now_ms();
         if ((r = kl_tpm_pcr_reset_extend(tpm, DATA_PCR, digest, sizeof(digest))) < 0)
                 goto out;
-        t1 = now_ms();
-        sample("pcr16_reset_extend", t0);
+        t1 = bench_now_ms();
+        bench_sample("pcr16_reset_extend", t0);
         if ((r = kl_tpm_quote(tpm, (const uint8_t *)nonce, strlen(nonce), mask, &attest,
                               &attest_len, &sig, &sig_len, &pcrs)) < 0)
                 goto out;
-        sample("quote_with_pcr_read", t1);
-        sample("quote_request_tpm", t0);
-        t0 = now_ms();
+        bench_sample("quote_with_pcr_read", t1);
+        bench_sample("quote_request_tpm", t0);
+        t0 = bench_now_ms();
         r = kl_tpm_pcr_read(tpm, pcrs.hash_alg, mask, &pcrs);
-        sample("pcr_read", t0);
+        bench_sample("pcr_read", t0);
 out:
         free(attest);
         free(sig);
@@ -146,13 +121,13 @@ int main(int argc, char **argv)
         while ((c = getopt(argc, argv, "n:k:m:q")) != -1) {
                 switch (c) {
                 case 'n':
-                        r = parse_uint(optarg, 1000000, &n_quotes);
+                        r = bench_parse_uint(optarg, 0, 1000000, &n_quotes);
                         break;
                 case 'k':
-                        r = parse_uint(optarg, 1000, &n_keys);
+                        r = bench_parse_uint(optarg, 0, 1000, &n_keys);
                         break;
                 case 'm':
-                        r = parse_uint(optarg, 0xffffff, &mask);
+                        r = bench_parse_uint(optarg, 0, 0xffffff, &mask);
                         break;
                 case 'q':
                         quotes_only = true;
@@ -171,19 +146,19 @@ int main(int argc, char **argv)
         /* tpm2-tss would print expected failures itself; libkl logs the ones that matter */
         setenv("TSS2_LOG", "all+none", 0);
         kl_log_set_level(KL_LOG_WARNING);
-        t0 = now_ms();
+        t0 = bench_now_ms();
         if (kl_tpm_open(&opts, &tpm, why, sizeof(why)) < 0) {
                 fprintf(stderr, "tpm_bench: %s\n", why);
                 goto out;
         }
         if (!quotes_only)
-                sample("tpm_open", t0);
+                bench_sample("tpm_open", t0);
 
         /* Registration's TPM work: EK (transient, the agent's default), its certificate,
          * AK create (first start) or load (agent_data.json present), ActivateCredential. */
         for (unsigned long i = 0; i < n_keys; i++) {
                 (void)kl_tpm_ek_flush(tpm);
-                t0 = now_ms();
+                t0 = bench_now_ms();
                 if ((r = kl_tpm_ek_load(tpm)) < 0)
                         goto fail;
                 if (quotes_only) {
@@ -191,22 +166,22 @@ int main(int argc, char **argv)
                                 goto fail;
                         break;
                 }
-                sample("ek_create", t0);
-                t0 = now_ms();
+                bench_sample("ek_create", t0);
+                t0 = bench_now_ms();
                 if ((r = kl_tpm_ek_cert(tpm, &der, &der_len)) < 0)
                         goto fail;
-                sample("ek_cert_read", t0);
+                bench_sample("ek_cert_read", t0);
                 free(der);
                 der = NULL;
                 kl_tpm_ak_blob_clear(&blob);
-                t0 = now_ms();
+                t0 = bench_now_ms();
                 if ((r = kl_tpm_ak_create(tpm, &blob)) < 0)
                         goto fail;
-                sample("ak_create", t0);
-                t0 = now_ms();
+                bench_sample("ak_create", t0);
+                t0 = bench_now_ms();
                 if ((r = kl_tpm_ak_load(tpm, &blob)) < 0)
                         goto fail;
-                sample("ak_load", t0);
+                bench_sample("ak_load", t0);
                 if ((r = activate_once(tpm)) < 0)
                         goto fail;
         }

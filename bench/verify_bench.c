@@ -36,6 +36,7 @@
 #include <time.h>
 
 #include "b64.h"
+#include "bench_util.h"
 #include "crypto.h"
 #include "err.h"
 #include "fileio.h"
@@ -51,32 +52,6 @@
 #define POLICY_MAX KL_IMA_POLICY_MAX_LEN
 #define ASKED_MASK (1u << VER_IMA_PCR) /* what run.sh asked for: 0x400 */
 #define GEN_MAX    10000000ul
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sample(const char *op, double t0)
-{
-        printf("%s %.3f\n", op, now_ms() - t0);
-}
-
-static int parse_uint(const char *s, unsigned long max, unsigned long *ret)
-{
-        char *end = NULL;
-        unsigned long v;
-
-        errno = 0;
-        v = strtoul(s, &end, 0);
-        if (errno != 0 || end == s || *end != '\0' || v == 0 || v > max)
-                return -1;
-        *ret = v;
-        return 0;
-}
 
 static void hex(const uint8_t *b, size_t n, char *out)
 {
@@ -250,10 +225,10 @@ static int run(unsigned long n, const char *answer_path, const char *aik_path, c
                 snprintf(why, sizeof(why), "%s: not a base64 TPM2B_PUBLIC", aik_path);
                 goto out;
         }
-        t0 = now_ms();
+        t0 = bench_now_ms();
         if ((r = kl_ima_policy_parse(policy_text, policy_len, &policy, why, sizeof(why))) < 0)
                 goto out;
-        sample("policy_parse", t0);
+        bench_sample("policy_parse", t0);
         if ((r = kl_json_parse_object(answer, answer_len, &obj)) < 0 ||
             (r = kl_json_get_object(obj, "results", &res)) < 0 ||
             (r = kl_json_get_string(res, "quote", &e.quote)) < 0 ||
@@ -273,22 +248,22 @@ static int run(unsigned long n, const char *answer_path, const char *aik_path, c
         for (unsigned long i = 0; i < n; i++) {
                 kl_json *again = NULL;
 
-                t0 = now_ms();
+                t0 = bench_now_ms();
                 r = kl_json_parse_object(answer, answer_len, &again);
-                sample("answer_parse", t0);
+                bench_sample("answer_parse", t0);
                 kl_json_free(again);
                 if (r < 0) {
                         snprintf(why, sizeof(why), "answer no longer parses");
                         goto out;
                 }
-                t0 = now_ms();
+                t0 = bench_now_ms();
                 if ((r = check_quote(&e, &pcrs, why, sizeof(why))) < 0)
                         goto out;
-                sample("quote_check", t0);
-                t0 = now_ms();
+                bench_sample("quote_check", t0);
+                t0 = bench_now_ms();
                 if ((r = check_quote_ima(&e, policy, why, sizeof(why))) < 0)
                         goto out;
-                sample("quote_ima_check", t0);
+                bench_sample("quote_ima_check", t0);
         }
         r = 0;
 out:
@@ -310,11 +285,11 @@ int main(int argc, char **argv)
         while ((c = getopt(argc, argv, "n:g:")) != -1) {
                 switch (c) {
                 case 'n':
-                        if (parse_uint(optarg, 10000000ul, &n) < 0)
+                        if (bench_parse_uint(optarg, 1, 10000000ul, &n) < 0)
                                 goto usage;
                         break;
                 case 'g':
-                        if (parse_uint(optarg, GEN_MAX, &gen) < 0)
+                        if (bench_parse_uint(optarg, 1, GEN_MAX, &gen) < 0)
                                 goto usage;
                         break;
                 default:
