@@ -218,7 +218,9 @@ out:
         return rc;
 }
 
-int ver_client_status(const struct ver_client_options *o)
+/* One bodiless request on the agent's record; what = the subcommand, for finish. */
+static int agent_request(const struct ver_client_options *o, const char *method, const char *what,
+                         bool print)
 {
         struct kl_http_response resp = {0};
         struct kl_http_tls tls = ver_client_stub_tls(o);
@@ -227,19 +229,16 @@ int ver_client_status(const struct ver_client_options *o)
 
         if (agent_url(o, url, sizeof(url)) < 0)
                 return 2;
-        r = kl_http_request("GET", url, NULL, &tls, TIMEOUT_MS, &resp);
-        return finish("status", r, &resp, true);
+        r = kl_http_request(method, url, NULL, &tls, TIMEOUT_MS, &resp);
+        return finish(what, r, &resp, print);
+}
+
+int ver_client_status(const struct ver_client_options *o)
+{
+        return agent_request(o, "GET", "status", true);
 }
 
 int ver_client_delete(const struct ver_client_options *o)
 {
-        struct kl_http_response resp = {0};
-        struct kl_http_tls tls = ver_client_stub_tls(o);
-        char url[1024];
-        int r;
-
-        if (agent_url(o, url, sizeof(url)) < 0)
-                return 2;
-        r = kl_http_request("DELETE", url, NULL, &tls, TIMEOUT_MS, &resp);
-        return finish("delete", r, &resp, false);
+        return agent_request(o, "DELETE", "delete", false);
 }
