@@ -58,24 +58,6 @@ static void key_template(bool ecc, TPM2B_PUBLIC *p)
         }
 }
 
-static int marshal_private(const TPM2B_PRIVATE *priv, uint8_t **ret, size_t *ret_len)
-{
-        uint8_t *buf = malloc(sizeof(TPM2B_PRIVATE));
-        size_t off = 0;
-        TSS2_RC rc;
-
-        if (buf == NULL)
-                return KL_ERR_NOMEM;
-        rc = Tss2_MU_TPM2B_PRIVATE_Marshal(priv, buf, sizeof(TPM2B_PRIVATE), &off);
-        if (rc != TSS2_RC_SUCCESS) {
-                free(buf);
-                return kl_tpm_fail("Tss2_MU_TPM2B_PRIVATE_Marshal", rc);
-        }
-        *ret = buf;
-        *ret_len = off;
-        return 0;
-}
-
 int kl_tpm_certified_create(struct kl_tpm *t, bool ecc, const uint8_t *qual, size_t qual_len,
                             struct kl_tpm_certified *ret)
 {
@@ -105,7 +87,7 @@ int kl_tpm_certified_create(struct kl_tpm *t, bool ecc, const uint8_t *qual, siz
         if ((r = kl_tpm_certify_object(t, h, qual, qual_len, &c.attest, &c.attest_len, &c.sig,
                                        &c.sig_len)) < 0 ||
             (r = kl_tpm_marshal_public(pub, &c.pub, &c.pub_len)) < 0 ||
-            (r = marshal_private(priv, &c.priv, &c.priv_len)) < 0)
+            (r = kl_tpm_marshal_private(priv, &c.priv, &c.priv_len)) < 0)
                 goto out;
         *ret = c;
         memset(&c, 0, sizeof(c));

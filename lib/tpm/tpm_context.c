@@ -496,6 +496,24 @@ out:
         return r;
 }
 
+int kl_tpm_marshal_private(const TPM2B_PRIVATE *priv, uint8_t **ret_buf, size_t *ret_len)
+{
+        uint8_t *buf = malloc(sizeof(TPM2B_PRIVATE));
+        size_t off = 0;
+        TSS2_RC rc;
+
+        if (buf == NULL)
+                return KL_ERR_NOMEM;
+        rc = Tss2_MU_TPM2B_PRIVATE_Marshal(priv, buf, sizeof(TPM2B_PRIVATE), &off);
+        if (rc != TSS2_RC_SUCCESS) {
+                free(buf);
+                return kl_tpm_fail("Tss2_MU_TPM2B_PRIVATE_Marshal", rc);
+        }
+        *ret_buf = buf;
+        *ret_len = off;
+        return 0;
+}
+
 /* ---- names of the configured algorithms -------------------------------- */
 
 const char *kl_tpm_hash_alg_name(const struct kl_tpm *t)

@@ -43,6 +43,8 @@ int kl_tpm_fail(const char *fn, TSS2_RC rc);
 void kl_tpm_flush(struct kl_tpm *t, ESYS_TR *h);
 /* A TPM2B_PUBLIC marshalled, as Keylime's ek_tpm/aik_tpm; caller frees. */
 int kl_tpm_marshal_public(const TPM2B_PUBLIC *pub, uint8_t **ret_buf, size_t *ret_len);
+/* The same for a TPM2B_PRIVATE (the caller frees *ret_buf). */
+int kl_tpm_marshal_private(const TPM2B_PRIVATE *priv, uint8_t **ret_buf, size_t *ret_len);
 /*
  * Sessions (tpm_session.c). The caller flushes each on every path.
  *

@@ -113,7 +113,6 @@ int kl_tpm_import(struct kl_tpm *t, const uint8_t *parent_name, size_t parent_na
         TPM2B_PRIVATE *out = NULL;
         ESYS_TR s = ESYS_TR_NONE, h = ESYS_TR_NONE;
         bool ek_was_loaded = t->ek != ESYS_TR_NONE;
-        uint8_t *buf = NULL;
         size_t off = 0;
         TSS2_RC rc;
         int r;
@@ -148,27 +147,13 @@ int kl_tpm_import(struct kl_tpm *t, const uint8_t *parent_name, size_t parent_na
         if ((r = load(t, &pub, out, &h)) < 0)
                 goto out;
         kl_tpm_flush(t, &h);
-        if ((buf = malloc(sizeof(TPM2B_PRIVATE))) == NULL) {
-                r = KL_ERR_NOMEM;
-                goto out;
-        }
-        off = 0;
-        rc = Tss2_MU_TPM2B_PRIVATE_Marshal(out, buf, sizeof(TPM2B_PRIVATE), &off);
-        if (rc != TSS2_RC_SUCCESS) {
-                r = kl_tpm_fail("Tss2_MU_TPM2B_PRIVATE_Marshal", rc);
-                goto out;
-        }
-        *ret_priv = buf;
-        *ret_priv_len = off;
-        buf = NULL;
-        r = 0;
+        r = kl_tpm_marshal_private(out, ret_priv, ret_priv_len);
 out:
         kl_tpm_flush(t, &h);
         kl_tpm_flush(t, &s);
         if (!ek_was_loaded)
                 (void)kl_tpm_ek_flush(t);
         Esys_Free(out);
-        free(buf);
         explicit_bzero(&dup, sizeof(dup));
         return r;
 }
