@@ -176,6 +176,14 @@ void kl_pkey_free(EVP_PKEY *key)
         EVP_PKEY_free(key);
 }
 
+int kl_pkey_ref(EVP_PKEY *key, EVP_PKEY **ret_key)
+{
+        if (key == NULL || EVP_PKEY_up_ref(key) != 1)
+                return KL_ERR_INVAL;
+        *ret_key = key;
+        return 0;
+}
+
 bool kl_pkey_is_rsa(const EVP_PKEY *key)
 {
         return key != NULL && EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA;

@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 void kl_pkey_free(EVP_PKEY *key); /* NULL-safe */
+/* Another reference to key (one more kl_pkey_free); keys are safe to share across threads. */
+int kl_pkey_ref(EVP_PKEY *key, EVP_PKEY **ret_key);
 bool kl_pkey_is_rsa(const EVP_PKEY *key);
 
 int kl_key_generate_ec_p256(EVP_PKEY **ret_key);

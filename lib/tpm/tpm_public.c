@@ -21,7 +21,14 @@
 
 struct kl_tpm_public {
         TPMT_PUBLIC pub;
+        /* the OpenSSL key of an RSA or ECC area, built once: a verifier checks
+         * every quote of an agent with the same AK, and building the key cost
+         * as much as the signature check. NULL if OpenSSL cannot express it. */
+        EVP_PKEY *key;
 };
+
+static int rsa_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **ret_key);
+static int ecc_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **ret_key);
 
 int kl_tpm_public_parse(const uint8_t *buf, size_t len, struct kl_tpm_public **ret)
 {
@@ -65,6 +72,10 @@ int kl_tpm_public_parse(const uint8_t *buf, size_t len, struct kl_tpm_public **r
                 goto out;
         }
         p->pub = tpm2b.publicArea;
+        if (p->pub.type == TPM2_ALG_RSA)
+                (void)rsa_to_pkey(&p->pub, &p->key);
+        else if (p->pub.type == TPM2_ALG_ECC)
+                (void)ecc_to_pkey(&p->pub, &p->key);
         *ret = p;
         r = 0;
 out:
@@ -73,6 +84,9 @@ out:
 
 void kl_tpm_public_free(struct kl_tpm_public *p)
 {
+        if (p == NULL)
+                return;
+        kl_pkey_free(p->key);
         free(p);
 }
 
@@ -186,6 +200,8 @@ int kl_tpm_public_to_pkey(const struct kl_tpm_public *p, EVP_PKEY **ret_key)
 {
         if (p == NULL || ret_key == NULL)
                 return KL_ERR_INVAL;
+        if (p->key != NULL)
+                return kl_pkey_ref(p->key, ret_key);
         if (p->pub.type == TPM2_ALG_RSA)
                 return rsa_to_pkey(&p->pub, ret_key);
         if (p->pub.type == TPM2_ALG_ECC)
